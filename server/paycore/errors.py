@@ -25,6 +25,7 @@ so a new class must be drawn here; module paths are under paycore):
     ├── MethodNotAllowed          edge.routes: the path exists, not with that verb (405)
     ├── PspFailure                tools.psp.requests: the simulator's error answer
     ├── MoveRefused               storage.moves: a logical shard move that cannot start
+    ├── PreviewRollback           subscription.preview: leaves an invoice preview's transaction
     ├── OSError
     │   └── ForbiddenAddress      webhooks.addresses: an endpoint resolving to a refused address
     ├── ValueError

@@ -406,6 +406,11 @@ def _promotion_code(rendered: dict[str, Any]) -> None:
     _empty_as_null(rendered, ("max_redemptions", "expires_at"))
 
 
+def _webhook_endpoint(rendered: dict[str, Any]) -> None:
+    """An endpoint created without an api_version has it null, as Stripe renders it."""
+    _empty_as_null(rendered, ("api_version",))
+
+
 def _discount(rendered: dict[str, Any]) -> None:
     """A discount without an end (once, forever) has `end` null."""
     _empty_as_null(rendered, ("end",))
@@ -422,6 +427,7 @@ FIXUPS: dict[str, Callable[[dict[str, Any]], None]] = {
     "paycore.v1.Coupon": _coupon,
     "paycore.v1.Discount": _discount,
     "paycore.v1.PromotionCode": _promotion_code,
+    "paycore.v1.WebhookEndpoint": _webhook_endpoint,
 }
 """Per message type, what its JSON changes to be Stripe's (after the rules above)."""
 
@@ -432,6 +438,8 @@ def _value(field: FieldDescriptor, value: Any) -> Any:
         return None if number == 0 and field.full_name in NULL_WHEN_ZERO else number
     if field.type == FieldDescriptor.TYPE_MESSAGE and isinstance(value, dict):
         message = message_of(field)
+        if message.full_name == STRUCT:
+            return _whole_numbers(value)
         return (
             value
             if is_well_known(message) and message.full_name != ANY
@@ -444,6 +452,21 @@ def _value(field: FieldDescriptor, value: Any) -> Any:
             return None
         if _is_code(field):
             return value.lower() if _UPPER_CODE.match(value) else value
+    return value
+
+
+STRUCT = "google.protobuf.Struct"
+
+
+def _whole_numbers(value: Any) -> Any:
+    """A Struct's JSON (an event's previous_attributes) with its whole numbers as integers:
+    a Struct holds every number as a double, which Stripe's amounts and timestamps are not."""
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 

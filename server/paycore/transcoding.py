@@ -236,7 +236,10 @@ def _checked_value(field: FieldDescriptor, value: Any, from_text: bool, name: st
             raise parameter_invalid(name, "must be a string")
         return _text(value, name)
     if kind == FieldDescriptor.TYPE_BOOL:
-        return _boolean(value, from_text, name)
+        words = BOOLEAN_WORDS.get(field.full_name, ())
+        if value in words:
+            return True
+        return _boolean(value, from_text, name, words)
     if field.cpp_type in _RANGES:
         return _integer(field, value, name)
     return _number(value, name)
@@ -264,11 +267,21 @@ def _enum_value(field: FieldDescriptor, value: Any, name: str) -> str:
     return proto_name
 
 
-def _boolean(value: Any, from_text: bool, name: str) -> bool:
+# Booleans that Stripe also takes as words meaning true: a PaymentIntent's `off_session`
+# ("one_off" or "recurring", both off-session at paycore).
+BOOLEAN_WORDS: dict[str, tuple[str, ...]] = {
+    f"paycore.v1.{request}.off_session": ("one_off", "recurring")
+    for request in ("CreatePaymentIntentRequest", "ConfirmPaymentIntentRequest")
+}
+
+
+def _boolean(value: Any, from_text: bool, name: str, words: tuple[str, ...] = ()) -> bool:
     if isinstance(value, bool):
         return value
     if from_text and value in ("true", "false"):
         return bool(value == "true")
+    if words:
+        raise parameter_invalid(name, f"must be true, false, {' or '.join(words)}")
     raise parameter_invalid(name, "must be true or false")
 
 

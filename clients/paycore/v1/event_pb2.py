@@ -24,10 +24,11 @@ _sym_db = _symbol_database.Default()
 
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import any_pb2 as google_dot_protobuf_dot_any__pb2
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from paycore.v1 import common_pb2 as paycore_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16paycore/v1/event.proto\x12\npaycore.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/protobuf/any.proto\x1a\x17paycore/v1/common.proto\"\xa0\x01\n\x05\x45vent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12$\n\x04\x64\x61ta\x18\x03 \x01(\x0b\x32\x16.paycore.v1.Event.Data\x12\x18\n\x10pending_webhooks\x18\x04 \x01(\x05\x12\x0f\n\x07\x63reated\x18\x05 \x01(\x03\x1a,\n\x04\x44\x61ta\x12$\n\x06object\x18\x01 \x01(\x0b\x32\x14.google.protobuf.Any\"\x1d\n\x0fGetEventRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xae\x01\n\x11ListEventsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x16\n\x0estarting_after\x18\x02 \x01(\t\x12\x15\n\rending_before\x18\x07 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x11\n\tobject_id\x18\x04 \x01(\t\x12\r\n\x05types\x18\x05 \x03(\t\x12+\n\x07\x63reated\x18\x06 \x01(\x0b\x32\x1a.paycore.v1.TimestampRange\"G\n\x12ListEventsResponse\x12\x1f\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x11.paycore.v1.Event\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"\x99\x02\n\x0fWebhookEndpoint\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x16\n\x0e\x65nabled_events\x18\x03 \x03(\t\x12\x31\n\x06status\x18\x04 \x01(\x0e\x32!.paycore.v1.WebhookEndpointStatus\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x0e\n\x06secret\x18\x06 \x01(\t\x12\x0f\n\x07\x63reated\x18\x07 \x01(\x03\x12;\n\x08metadata\x18\x08 \x03(\x0b\x32).paycore.v1.WebhookEndpoint.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xd3\x01\n\x1c\x43reateWebhookEndpointRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x16\n\x0e\x65nabled_events\x18\x02 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12H\n\x08metadata\x18\x04 \x03(\x0b\x32\x36.paycore.v1.CreateWebhookEndpointRequest.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\'\n\x19GetWebhookEndpointRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x88\x01\n\x1bListWebhookEndpointsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x16\n\x0estarting_after\x18\x02 \x01(\t\x12\x15\n\rending_before\x18\x03 \x01(\t\x12+\n\x07\x63reated\x18\x04 \x01(\x0b\x32\x1a.paycore.v1.TimestampRange\"[\n\x1cListWebhookEndpointsResponse\x12)\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x1b.paycore.v1.WebhookEndpoint\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"\xbd\x02\n\x1cUpdateWebhookEndpointRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x03url\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x16\n\x0e\x65nabled_events\x18\x03 \x03(\t\x12\x15\n\x08\x64isabled\x18\x04 \x01(\x08H\x01\x88\x01\x01\x12\x18\n\x0b\x64\x65scription\x18\x05 \x01(\tH\x02\x88\x01\x01\x12H\n\x08metadata\x18\x06 \x03(\x0b\x32\x36.paycore.v1.UpdateWebhookEndpointRequest.MetadataEntry\x12\x16\n\x0e\x63lear_metadata\x18\x07 \x01(\x08\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x06\n\x04_urlB\x0b\n\t_disabledB\x0e\n\x0c_description\"*\n\x1c\x44\x65leteWebhookEndpointRequest\x12\n\n\x02id\x18\x01 \x01(\t\"<\n\x1d\x44\x65leteWebhookEndpointResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x64\x65leted\x18\x02 \x01(\x08\"\xc1\x02\n\x0fWebhookDelivery\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x65vent\x18\x02 \x01(\t\x12\x18\n\x10webhook_endpoint\x18\x03 \x01(\t\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x31\n\x06status\x18\x05 \x01(\x0e\x32!.paycore.v1.WebhookDeliveryStatus\x12\x15\n\rattempt_count\x18\x06 \x01(\x05\x12\x14\n\x0clast_attempt\x18\x07 \x01(\x03\x12\x14\n\x0cnext_attempt\x18\x08 \x01(\x03\x12\x1c\n\x14last_response_status\x18\t \x01(\x05\x12\x12\n\nlast_error\x18\n \x01(\t\x12\x0f\n\x07\x63reated\x18\x0b \x01(\x03\x12,\n\x08\x61ttempts\x18\x0c \x03(\x0b\x32\x1a.paycore.v1.WebhookAttempt\"w\n\x0eWebhookAttempt\x12\x11\n\tattempted\x18\x01 \x01(\x03\x12\x17\n\x0fresponse_status\x18\x02 \x01(\x05\x12\x13\n\x0b\x64uration_ms\x18\x03 \x01(\x03\x12\x15\n\rresponse_body\x18\x04 \x01(\t\x12\r\n\x05\x65rror\x18\x05 \x01(\t\".\n RollWebhookEndpointSecretRequest\x12\n\n\x02id\x18\x01 \x01(\t\":\n\x12ResendEventRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x18\n\x10webhook_endpoint\x18\x02 \x01(\t\"\xde\x01\n\x15ListDeliveriesRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x16\n\x0estarting_after\x18\x02 \x01(\t\x12\x15\n\rending_before\x18\x06 \x01(\t\x12\x18\n\x10webhook_endpoint\x18\x03 \x01(\t\x12\r\n\x05\x65vent\x18\x04 \x01(\t\x12\x31\n\x06status\x18\x05 \x01(\x0e\x32!.paycore.v1.WebhookDeliveryStatus\x12+\n\x07\x63reated\x18\x07 \x01(\x0b\x32\x1a.paycore.v1.TimestampRange\"U\n\x16ListDeliveriesResponse\x12)\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x1b.paycore.v1.WebhookDelivery\x12\x10\n\x08has_more\x18\x02 \x01(\x08*\x8b\x01\n\x15WebhookEndpointStatus\x12\'\n#WEBHOOK_ENDPOINT_STATUS_UNSPECIFIED\x10\x00\x12#\n\x1fWEBHOOK_ENDPOINT_STATUS_ENABLED\x10\x01\x12$\n WEBHOOK_ENDPOINT_STATUS_DISABLED\x10\x02*\xb0\x01\n\x15WebhookDeliveryStatus\x12\'\n#WEBHOOK_DELIVERY_STATUS_UNSPECIFIED\x10\x00\x12#\n\x1fWEBHOOK_DELIVERY_STATUS_PENDING\x10\x01\x12%\n!WEBHOOK_DELIVERY_STATUS_SUCCEEDED\x10\x02\x12\"\n\x1eWEBHOOK_DELIVERY_STATUS_FAILED\x10\x03\x32\xab\x0c\n\x0c\x45ventService\x12h\n\x08GetEvent\x12\x1b.paycore.v1.GetEventRequest\x1a\x11.paycore.v1.Event\",\x8a\xb5\x18\x11\x08\x01\x12\x0b\x65vents:read\x18\x01\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/events/{id}\x12t\n\nListEvents\x12\x1d.paycore.v1.ListEventsRequest\x1a\x1e.paycore.v1.ListEventsResponse\"\'\x8a\xb5\x18\x11\x08\x01\x12\x0b\x65vents:read\x18\x01\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/events\x12\xa3\x01\n\x15\x43reateWebhookEndpoint\x12(.paycore.v1.CreateWebhookEndpointRequest\x1a\x1b.paycore.v1.WebhookEndpoint\"C\x8a\xb5\x18\x1f\x08\x01\x12\x17webhook_endpoints:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x1a\"\x15/v1/webhook_endpoints:\x01*\x12\x9c\x01\n\x12GetWebhookEndpoint\x12%.paycore.v1.GetWebhookEndpointRequest\x1a\x1b.paycore.v1.WebhookEndpoint\"B\x8a\xb5\x18\x1c\x08\x01\x12\x16webhook_endpoints:read\x18\x01\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/webhook_endpoints/{id}\x12\xa8\x01\n\x14ListWebhookEndpoints\x12\'.paycore.v1.ListWebhookEndpointsRequest\x1a(.paycore.v1.ListWebhookEndpointsResponse\"=\x8a\xb5\x18\x1c\x08\x01\x12\x16webhook_endpoints:read\x18\x01\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/webhook_endpoints\x12\xa8\x01\n\x15UpdateWebhookEndpoint\x12(.paycore.v1.UpdateWebhookEndpointRequest\x1a\x1b.paycore.v1.WebhookEndpoint\"H\x8a\xb5\x18\x1f\x08\x01\x12\x17webhook_endpoints:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/webhook_endpoints/{id}:\x01*\x12\xb3\x01\n\x15\x44\x65leteWebhookEndpoint\x12(.paycore.v1.DeleteWebhookEndpointRequest\x1a).paycore.v1.DeleteWebhookEndpointResponse\"E\x8a\xb5\x18\x1f\x08\x01\x12\x17webhook_endpoints:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x1c*\x1a/v1/webhook_endpoints/{id}\x12\x97\x01\n\x0eListDeliveries\x12!.paycore.v1.ListDeliveriesRequest\x1a\".paycore.v1.ListDeliveriesResponse\">\x8a\xb5\x18\x1c\x08\x01\x12\x16webhook_endpoints:read\x18\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/webhook_deliveries\x12\xbc\x01\n\x19RollWebhookEndpointSecret\x12,.paycore.v1.RollWebhookEndpointSecretRequest\x1a\x1b.paycore.v1.WebhookEndpoint\"T\x8a\xb5\x18\x1f\x08\x01\x12\x17webhook_endpoints:write\x18\x01 \x01\x82\xd3\xe4\x93\x02+\"&/v1/webhook_endpoints/{id}/roll_secret:\x01*\x12\x90\x01\n\x0bResendEvent\x12\x1e.paycore.v1.ResendEventRequest\x1a\x1b.paycore.v1.WebhookDelivery\"D\x8a\xb5\x18\x1f\x08\x01\x12\x17webhook_endpoints:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/events/{id}/resend:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16paycore/v1/event.proto\x12\npaycore.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/protobuf/any.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x17paycore/v1/common.proto\"\xd6\x01\n\x05\x45vent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12$\n\x04\x64\x61ta\x18\x03 \x01(\x0b\x32\x16.paycore.v1.Event.Data\x12\x18\n\x10pending_webhooks\x18\x04 \x01(\x05\x12\x0f\n\x07\x63reated\x18\x05 \x01(\x03\x1a\x62\n\x04\x44\x61ta\x12$\n\x06object\x18\x01 \x01(\x0b\x32\x14.google.protobuf.Any\x12\x34\n\x13previous_attributes\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x1d\n\x0fGetEventRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xe2\x01\n\x11ListEventsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x16\n\x0estarting_after\x18\x02 \x01(\t\x12\x15\n\rending_before\x18\x07 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x11\n\tobject_id\x18\x04 \x01(\t\x12\r\n\x05types\x18\x05 \x03(\t\x12+\n\x07\x63reated\x18\x06 \x01(\x0b\x32\x1a.paycore.v1.TimestampRange\x12\x1d\n\x10\x64\x65livery_success\x18\x08 \x01(\x08H\x00\x88\x01\x01\x42\x13\n\x11_delivery_success\"G\n\x12ListEventsResponse\x12\x1f\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x11.paycore.v1.Event\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"\xae\x02\n\x0fWebhookEndpoint\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x16\n\x0e\x65nabled_events\x18\x03 \x03(\t\x12\x31\n\x06status\x18\x04 \x01(\x0e\x32!.paycore.v1.WebhookEndpointStatus\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x0e\n\x06secret\x18\x06 \x01(\t\x12\x0f\n\x07\x63reated\x18\x07 \x01(\x03\x12;\n\x08metadata\x18\x08 \x03(\x0b\x32).paycore.v1.WebhookEndpoint.MetadataEntry\x12\x13\n\x0b\x61pi_version\x18\t \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe8\x01\n\x1c\x43reateWebhookEndpointRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x16\n\x0e\x65nabled_events\x18\x02 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12H\n\x08metadata\x18\x04 \x03(\x0b\x32\x36.paycore.v1.CreateWebhookEndpointRequest.MetadataEntry\x12\x13\n\x0b\x61pi_version\x18\x05 \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\'\n\x19GetWebhookEndpointRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x88\x01\n\x1bListWebhookEndpointsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x16\n\x0estarting_after\x18\x02 \x01(\t\x12\x15\n\rending_before\x18\x03 \x01(\t\x12+\n\x07\x63reated\x18\x04 \x01(\x0b\x32\x1a.paycore.v1.TimestampRange\"[\n\x1cListWebhookEndpointsResponse\x12)\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x1b.paycore.v1.WebhookEndpoint\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"\xbd\x02\n\x1cUpdateWebhookEndpointRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x03url\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x16\n\x0e\x65nabled_events\x18\x03 \x03(\t\x12\x15\n\x08\x64isabled\x18\x04 \x01(\x08H\x01\x88\x01\x01\x12\x18\n\x0b\x64\x65scription\x18\x05 \x01(\tH\x02\x88\x01\x01\x12H\n\x08metadata\x18\x06 \x03(\x0b\x32\x36.paycore.v1.UpdateWebhookEndpointRequest.MetadataEntry\x12\x16\n\x0e\x63lear_metadata\x18\x07 \x01(\x08\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x06\n\x04_urlB\x0b\n\t_disabledB\x0e\n\x0c_description\"*\n\x1c\x44\x65leteWebhookEndpointRequest\x12\n\n\x02id\x18\x01 \x01(\t\"<\n\x1d\x44\x65leteWebhookEndpointResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x64\x65leted\x18\x02 \x01(\x08\"\xc1\x02\n\x0fWebhookDelivery\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x65vent\x18\x02 \x01(\t\x12\x18\n\x10webhook_endpoint\x18\x03 \x01(\t\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x31\n\x06status\x18\x05 \x01(\x0e\x32!.paycore.v1.WebhookDeliveryStatus\x12\x15\n\rattempt_count\x18\x06 \x01(\x05\x12\x14\n\x0clast_attempt\x18\x07 \x01(\x03\x12\x14\n\x0cnext_attempt\x18\x08 \x01(\x03\x12\x1c\n\x14last_response_status\x18\t \x01(\x05\x12\x12\n\nlast_error\x18\n \x01(\t\x12\x0f\n\x07\x63reated\x18\x0b \x01(\x03\x12,\n\x08\x61ttempts\x18\x0c \x03(\x0b\x32\x1a.paycore.v1.WebhookAttempt\"w\n\x0eWebhookAttempt\x12\x11\n\tattempted\x18\x01 \x01(\x03\x12\x17\n\x0fresponse_status\x18\x02 \x01(\x05\x12\x13\n\x0b\x64uration_ms\x18\x03 \x01(\x03\x12\x15\n\rresponse_body\x18\x04 \x01(\t\x12\r\n\x05\x65rror\x18\x05 \x01(\t\".\n RollWebhookEndpointSecretRequest\x12\n\n\x02id\x18\x01 \x01(\t\":\n\x12ResendEventRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x18\n\x10webhook_endpoint\x18\x02 \x01(\t\"\xde\x01\n\x15ListDeliveriesRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x16\n\x0estarting_after\x18\x02 \x01(\t\x12\x15\n\rending_before\x18\x06 \x01(\t\x12\x18\n\x10webhook_endpoint\x18\x03 \x01(\t\x12\r\n\x05\x65vent\x18\x04 \x01(\t\x12\x31\n\x06status\x18\x05 \x01(\x0e\x32!.paycore.v1.WebhookDeliveryStatus\x12+\n\x07\x63reated\x18\x07 \x01(\x0b\x32\x1a.paycore.v1.TimestampRange\"U\n\x16ListDeliveriesResponse\x12)\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x1b.paycore.v1.WebhookDelivery\x12\x10\n\x08has_more\x18\x02 \x01(\x08*\x8b\x01\n\x15WebhookEndpointStatus\x12\'\n#WEBHOOK_ENDPOINT_STATUS_UNSPECIFIED\x10\x00\x12#\n\x1fWEBHOOK_ENDPOINT_STATUS_ENABLED\x10\x01\x12$\n WEBHOOK_ENDPOINT_STATUS_DISABLED\x10\x02*\xb0\x01\n\x15WebhookDeliveryStatus\x12\'\n#WEBHOOK_DELIVERY_STATUS_UNSPECIFIED\x10\x00\x12#\n\x1fWEBHOOK_DELIVERY_STATUS_PENDING\x10\x01\x12%\n!WEBHOOK_DELIVERY_STATUS_SUCCEEDED\x10\x02\x12\"\n\x1eWEBHOOK_DELIVERY_STATUS_FAILED\x10\x03\x32\xab\x0c\n\x0c\x45ventService\x12h\n\x08GetEvent\x12\x1b.paycore.v1.GetEventRequest\x1a\x11.paycore.v1.Event\",\x8a\xb5\x18\x11\x08\x01\x12\x0b\x65vents:read\x18\x01\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/events/{id}\x12t\n\nListEvents\x12\x1d.paycore.v1.ListEventsRequest\x1a\x1e.paycore.v1.ListEventsResponse\"\'\x8a\xb5\x18\x11\x08\x01\x12\x0b\x65vents:read\x18\x01\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/events\x12\xa3\x01\n\x15\x43reateWebhookEndpoint\x12(.paycore.v1.CreateWebhookEndpointRequest\x1a\x1b.paycore.v1.WebhookEndpoint\"C\x8a\xb5\x18\x1f\x08\x01\x12\x17webhook_endpoints:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x1a\"\x15/v1/webhook_endpoints:\x01*\x12\x9c\x01\n\x12GetWebhookEndpoint\x12%.paycore.v1.GetWebhookEndpointRequest\x1a\x1b.paycore.v1.WebhookEndpoint\"B\x8a\xb5\x18\x1c\x08\x01\x12\x16webhook_endpoints:read\x18\x01\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/webhook_endpoints/{id}\x12\xa8\x01\n\x14ListWebhookEndpoints\x12\'.paycore.v1.ListWebhookEndpointsRequest\x1a(.paycore.v1.ListWebhookEndpointsResponse\"=\x8a\xb5\x18\x1c\x08\x01\x12\x16webhook_endpoints:read\x18\x01\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/webhook_endpoints\x12\xa8\x01\n\x15UpdateWebhookEndpoint\x12(.paycore.v1.UpdateWebhookEndpointRequest\x1a\x1b.paycore.v1.WebhookEndpoint\"H\x8a\xb5\x18\x1f\x08\x01\x12\x17webhook_endpoints:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/webhook_endpoints/{id}:\x01*\x12\xb3\x01\n\x15\x44\x65leteWebhookEndpoint\x12(.paycore.v1.DeleteWebhookEndpointRequest\x1a).paycore.v1.DeleteWebhookEndpointResponse\"E\x8a\xb5\x18\x1f\x08\x01\x12\x17webhook_endpoints:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x1c*\x1a/v1/webhook_endpoints/{id}\x12\x97\x01\n\x0eListDeliveries\x12!.paycore.v1.ListDeliveriesRequest\x1a\".paycore.v1.ListDeliveriesResponse\">\x8a\xb5\x18\x1c\x08\x01\x12\x16webhook_endpoints:read\x18\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/webhook_deliveries\x12\xbc\x01\n\x19RollWebhookEndpointSecret\x12,.paycore.v1.RollWebhookEndpointSecretRequest\x1a\x1b.paycore.v1.WebhookEndpoint\"T\x8a\xb5\x18\x1f\x08\x01\x12\x17webhook_endpoints:write\x18\x01 \x01\x82\xd3\xe4\x93\x02+\"&/v1/webhook_endpoints/{id}/roll_secret:\x01*\x12\x90\x01\n\x0bResendEvent\x12\x1e.paycore.v1.ResendEventRequest\x1a\x1b.paycore.v1.WebhookDelivery\"D\x8a\xb5\x18\x1f\x08\x01\x12\x17webhook_endpoints:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/events/{id}/resend:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -60,54 +61,54 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EVENTSERVICE'].methods_by_name['RollWebhookEndpointSecret']._serialized_options = b'\212\265\030\037\010\001\022\027webhook_endpoints:write\030\001 \001\202\323\344\223\002+\"&/v1/webhook_endpoints/{id}/roll_secret:\001*'
   _globals['_EVENTSERVICE'].methods_by_name['ResendEvent']._loaded_options = None
   _globals['_EVENTSERVICE'].methods_by_name['ResendEvent']._serialized_options = b'\212\265\030\037\010\001\022\027webhook_endpoints:write\030\001 \001\202\323\344\223\002\033\"\026/v1/events/{id}/resend:\001*'
-  _globals['_WEBHOOKENDPOINTSTATUS']._serialized_start=2627
-  _globals['_WEBHOOKENDPOINTSTATUS']._serialized_end=2766
-  _globals['_WEBHOOKDELIVERYSTATUS']._serialized_start=2769
-  _globals['_WEBHOOKDELIVERYSTATUS']._serialized_end=2945
-  _globals['_EVENT']._serialized_start=121
-  _globals['_EVENT']._serialized_end=281
-  _globals['_EVENT_DATA']._serialized_start=237
-  _globals['_EVENT_DATA']._serialized_end=281
-  _globals['_GETEVENTREQUEST']._serialized_start=283
-  _globals['_GETEVENTREQUEST']._serialized_end=312
-  _globals['_LISTEVENTSREQUEST']._serialized_start=315
-  _globals['_LISTEVENTSREQUEST']._serialized_end=489
-  _globals['_LISTEVENTSRESPONSE']._serialized_start=491
-  _globals['_LISTEVENTSRESPONSE']._serialized_end=562
-  _globals['_WEBHOOKENDPOINT']._serialized_start=565
-  _globals['_WEBHOOKENDPOINT']._serialized_end=846
-  _globals['_WEBHOOKENDPOINT_METADATAENTRY']._serialized_start=799
-  _globals['_WEBHOOKENDPOINT_METADATAENTRY']._serialized_end=846
-  _globals['_CREATEWEBHOOKENDPOINTREQUEST']._serialized_start=849
-  _globals['_CREATEWEBHOOKENDPOINTREQUEST']._serialized_end=1060
-  _globals['_CREATEWEBHOOKENDPOINTREQUEST_METADATAENTRY']._serialized_start=799
-  _globals['_CREATEWEBHOOKENDPOINTREQUEST_METADATAENTRY']._serialized_end=846
-  _globals['_GETWEBHOOKENDPOINTREQUEST']._serialized_start=1062
-  _globals['_GETWEBHOOKENDPOINTREQUEST']._serialized_end=1101
-  _globals['_LISTWEBHOOKENDPOINTSREQUEST']._serialized_start=1104
-  _globals['_LISTWEBHOOKENDPOINTSREQUEST']._serialized_end=1240
-  _globals['_LISTWEBHOOKENDPOINTSRESPONSE']._serialized_start=1242
-  _globals['_LISTWEBHOOKENDPOINTSRESPONSE']._serialized_end=1333
-  _globals['_UPDATEWEBHOOKENDPOINTREQUEST']._serialized_start=1336
-  _globals['_UPDATEWEBHOOKENDPOINTREQUEST']._serialized_end=1653
-  _globals['_UPDATEWEBHOOKENDPOINTREQUEST_METADATAENTRY']._serialized_start=799
-  _globals['_UPDATEWEBHOOKENDPOINTREQUEST_METADATAENTRY']._serialized_end=846
-  _globals['_DELETEWEBHOOKENDPOINTREQUEST']._serialized_start=1655
-  _globals['_DELETEWEBHOOKENDPOINTREQUEST']._serialized_end=1697
-  _globals['_DELETEWEBHOOKENDPOINTRESPONSE']._serialized_start=1699
-  _globals['_DELETEWEBHOOKENDPOINTRESPONSE']._serialized_end=1759
-  _globals['_WEBHOOKDELIVERY']._serialized_start=1762
-  _globals['_WEBHOOKDELIVERY']._serialized_end=2083
-  _globals['_WEBHOOKATTEMPT']._serialized_start=2085
-  _globals['_WEBHOOKATTEMPT']._serialized_end=2204
-  _globals['_ROLLWEBHOOKENDPOINTSECRETREQUEST']._serialized_start=2206
-  _globals['_ROLLWEBHOOKENDPOINTSECRETREQUEST']._serialized_end=2252
-  _globals['_RESENDEVENTREQUEST']._serialized_start=2254
-  _globals['_RESENDEVENTREQUEST']._serialized_end=2312
-  _globals['_LISTDELIVERIESREQUEST']._serialized_start=2315
-  _globals['_LISTDELIVERIESREQUEST']._serialized_end=2537
-  _globals['_LISTDELIVERIESRESPONSE']._serialized_start=2539
-  _globals['_LISTDELIVERIESRESPONSE']._serialized_end=2624
-  _globals['_EVENTSERVICE']._serialized_start=2948
-  _globals['_EVENTSERVICE']._serialized_end=4527
+  _globals['_WEBHOOKENDPOINTSTATUS']._serialized_start=2805
+  _globals['_WEBHOOKENDPOINTSTATUS']._serialized_end=2944
+  _globals['_WEBHOOKDELIVERYSTATUS']._serialized_start=2947
+  _globals['_WEBHOOKDELIVERYSTATUS']._serialized_end=3123
+  _globals['_EVENT']._serialized_start=151
+  _globals['_EVENT']._serialized_end=365
+  _globals['_EVENT_DATA']._serialized_start=267
+  _globals['_EVENT_DATA']._serialized_end=365
+  _globals['_GETEVENTREQUEST']._serialized_start=367
+  _globals['_GETEVENTREQUEST']._serialized_end=396
+  _globals['_LISTEVENTSREQUEST']._serialized_start=399
+  _globals['_LISTEVENTSREQUEST']._serialized_end=625
+  _globals['_LISTEVENTSRESPONSE']._serialized_start=627
+  _globals['_LISTEVENTSRESPONSE']._serialized_end=698
+  _globals['_WEBHOOKENDPOINT']._serialized_start=701
+  _globals['_WEBHOOKENDPOINT']._serialized_end=1003
+  _globals['_WEBHOOKENDPOINT_METADATAENTRY']._serialized_start=956
+  _globals['_WEBHOOKENDPOINT_METADATAENTRY']._serialized_end=1003
+  _globals['_CREATEWEBHOOKENDPOINTREQUEST']._serialized_start=1006
+  _globals['_CREATEWEBHOOKENDPOINTREQUEST']._serialized_end=1238
+  _globals['_CREATEWEBHOOKENDPOINTREQUEST_METADATAENTRY']._serialized_start=956
+  _globals['_CREATEWEBHOOKENDPOINTREQUEST_METADATAENTRY']._serialized_end=1003
+  _globals['_GETWEBHOOKENDPOINTREQUEST']._serialized_start=1240
+  _globals['_GETWEBHOOKENDPOINTREQUEST']._serialized_end=1279
+  _globals['_LISTWEBHOOKENDPOINTSREQUEST']._serialized_start=1282
+  _globals['_LISTWEBHOOKENDPOINTSREQUEST']._serialized_end=1418
+  _globals['_LISTWEBHOOKENDPOINTSRESPONSE']._serialized_start=1420
+  _globals['_LISTWEBHOOKENDPOINTSRESPONSE']._serialized_end=1511
+  _globals['_UPDATEWEBHOOKENDPOINTREQUEST']._serialized_start=1514
+  _globals['_UPDATEWEBHOOKENDPOINTREQUEST']._serialized_end=1831
+  _globals['_UPDATEWEBHOOKENDPOINTREQUEST_METADATAENTRY']._serialized_start=956
+  _globals['_UPDATEWEBHOOKENDPOINTREQUEST_METADATAENTRY']._serialized_end=1003
+  _globals['_DELETEWEBHOOKENDPOINTREQUEST']._serialized_start=1833
+  _globals['_DELETEWEBHOOKENDPOINTREQUEST']._serialized_end=1875
+  _globals['_DELETEWEBHOOKENDPOINTRESPONSE']._serialized_start=1877
+  _globals['_DELETEWEBHOOKENDPOINTRESPONSE']._serialized_end=1937
+  _globals['_WEBHOOKDELIVERY']._serialized_start=1940
+  _globals['_WEBHOOKDELIVERY']._serialized_end=2261
+  _globals['_WEBHOOKATTEMPT']._serialized_start=2263
+  _globals['_WEBHOOKATTEMPT']._serialized_end=2382
+  _globals['_ROLLWEBHOOKENDPOINTSECRETREQUEST']._serialized_start=2384
+  _globals['_ROLLWEBHOOKENDPOINTSECRETREQUEST']._serialized_end=2430
+  _globals['_RESENDEVENTREQUEST']._serialized_start=2432
+  _globals['_RESENDEVENTREQUEST']._serialized_end=2490
+  _globals['_LISTDELIVERIESREQUEST']._serialized_start=2493
+  _globals['_LISTDELIVERIESREQUEST']._serialized_end=2715
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_start=2717
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_end=2802
+  _globals['_EVENTSERVICE']._serialized_start=3126
+  _globals['_EVENTSERVICE']._serialized_end=4705
 # @@protoc_insertion_point(module_scope)

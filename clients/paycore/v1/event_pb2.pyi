@@ -15,6 +15,7 @@ from collections import abc as _abc
 from google.protobuf import any_pb2 as _any_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from paycore.v1 import common_pb2 as _common_pb2
@@ -84,18 +85,28 @@ class Event(_message.Message):
         DESCRIPTOR: _descriptor.Descriptor
 
         OBJECT_FIELD_NUMBER: _builtins.int
+        PREVIOUS_ATTRIBUTES_FIELD_NUMBER: _builtins.int
         @_builtins.property
         def object(self) -> _any_pb2.Any:
             """The object as it was right after the change, e.g. a paycore.v1.PaymentIntent."""
+
+        @_builtins.property
+        def previous_attributes(self) -> _struct_pb2.Struct:
+            """Stripe's `previous_attributes`, on `*.updated` events: the fields the change altered,
+            each with its value before it, as the REST edge renders the object (a map such as
+            metadata gives its changed keys only, null for a key it lacked); absent (null) on other
+            events.
+            """
 
         def __init__(
             self,
             *,
             object: _any_pb2.Any | None = ...,
+            previous_attributes: _struct_pb2.Struct | None = ...,
         ) -> None: ...
-        _HasFieldArgType: _TypeAlias = _typing.Literal["object", b"object"]  # noqa: Y015
+        _HasFieldArgType: _TypeAlias = _typing.Literal["object", b"object", "previous_attributes", b"previous_attributes"]  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["object", b"object"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["object", b"object", "previous_attributes", b"previous_attributes"]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -163,6 +174,7 @@ class ListEventsRequest(_message.Message):
     OBJECT_ID_FIELD_NUMBER: _builtins.int
     TYPES_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
+    DELIVERY_SUCCESS_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     ending_before: _builtins.str
@@ -173,6 +185,12 @@ class ListEventsRequest(_message.Message):
     """Only events of this type; a trailing ".*" matches a prefix, e.g. "payment_intent.*"."""
     object_id: _builtins.str
     """Only events whose object is this one ("pi_...", "re_...": a timeline of one object)."""
+    delivery_success: _builtins.bool
+    """Stripe's `delivery_success`: false keeps the events with a webhook delivery not (yet)
+    succeeded (pending or failed); true those delivered to at least one endpoint whose every
+    delivery succeeded. Events sent to no endpoint (or not yet handed to webhooks) are in
+    neither. Absent lists all.
+    """
     @_builtins.property
     def types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Only events of any of these types (at most 20, each as `type` takes it: REST
@@ -195,12 +213,15 @@ class ListEventsRequest(_message.Message):
         object_id: _builtins.str = ...,
         types: _abc.Iterable[_builtins.str] | None = ...,
         created: _common_pb2.TimestampRange | None = ...,
+        delivery_success: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_delivery_success", b"_delivery_success", "created", b"created", "delivery_success", b"delivery_success"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "ending_before", b"ending_before", "limit", b"limit", "object_id", b"object_id", "starting_after", b"starting_after", "type", b"type", "types", b"types"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_delivery_success", b"_delivery_success", "created", b"created", "delivery_success", b"delivery_success", "ending_before", b"ending_before", "limit", b"limit", "object_id", b"object_id", "starting_after", b"starting_after", "type", b"type", "types", b"types"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__delivery_success: _TypeAlias = _typing.Literal["delivery_success"]  # noqa: Y015
+    _WhichOneofArgType__delivery_success: _TypeAlias = _typing.Literal["_delivery_success", b"_delivery_success"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__delivery_success) -> _WhichOneofReturnType__delivery_success | None: ...
 
 Global___ListEventsRequest: _TypeAlias = ListEventsRequest  # noqa: Y015
 
@@ -261,6 +282,7 @@ class WebhookEndpoint(_message.Message):
     SECRET_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    API_VERSION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"we_..." """
     url: _builtins.str
@@ -272,6 +294,11 @@ class WebhookEndpoint(_message.Message):
     replays): stored encrypted and never shown again.
     """
     created: _builtins.int
+    api_version: _builtins.str
+    """Stripe's API version the endpoint was created for ("2024-06-20", "2025-03-31.basil"), as
+    given on create, stored and shown (paycore renders every event one way); empty (null at
+    the REST edge) when none was given.
+    """
     @_builtins.property
     def enabled_events(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Event types delivered; ["*"] means all."""
@@ -289,10 +316,11 @@ class WebhookEndpoint(_message.Message):
         secret: _builtins.str = ...,
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        api_version: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "description", b"description", "enabled_events", b"enabled_events", "id", b"id", "metadata", b"metadata", "secret", b"secret", "status", b"status", "url", b"url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["api_version", b"api_version", "created", b"created", "description", b"description", "enabled_events", b"enabled_events", "id", b"id", "metadata", b"metadata", "secret", b"secret", "status", b"status", "url", b"url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -326,6 +354,7 @@ class CreateWebhookEndpointRequest(_message.Message):
     ENABLED_EVENTS_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    API_VERSION_FIELD_NUMBER: _builtins.int
     url: _builtins.str
     """Required: https (http only where the platform's configuration allows it, as `paycore dev`
     does), at most 2048 characters; a host resolving to a loopback, private or link-local address
@@ -333,6 +362,10 @@ class CreateWebhookEndpointRequest(_message.Message):
     """
     description: _builtins.str
     """At most 1000 characters."""
+    api_version: _builtins.str
+    """Stripe's `api_version` ("YYYY-MM-DD", or with a release name: "2025-03-31.basil"); stored
+    and rendered on the endpoint, the events' form unchanged by it.
+    """
     @_builtins.property
     def enabled_events(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Required, at least one event type, or "*"."""
@@ -346,10 +379,11 @@ class CreateWebhookEndpointRequest(_message.Message):
         enabled_events: _abc.Iterable[_builtins.str] | None = ...,
         description: _builtins.str = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        api_version: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "enabled_events", b"enabled_events", "metadata", b"metadata", "url", b"url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["api_version", b"api_version", "description", b"description", "enabled_events", b"enabled_events", "metadata", b"metadata", "url", b"url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -569,6 +569,58 @@ class Price(_message.Message):
 Global___Price: _TypeAlias = Price  # noqa: Y015
 
 @_typing.final
+class PriceProductData(_message.Message):
+    """Stripe's `product_data` on a new price: the product made with the price, in its transaction."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    NAME_FIELD_NUMBER: _builtins.int
+    ACTIVE_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Required, at most 250 characters."""
+    active: _builtins.bool
+    """Absent means true."""
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        active: _builtins.bool | None = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active", "metadata", b"metadata", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__active: _TypeAlias = _typing.Literal["active"]  # noqa: Y015
+    _WhichOneofArgType__active: _TypeAlias = _typing.Literal["_active", b"_active"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__active) -> _WhichOneofReturnType__active | None: ...
+
+Global___PriceProductData: _TypeAlias = PriceProductData  # noqa: Y015
+
+@_typing.final
 class CreatePriceRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -593,6 +645,7 @@ class CreatePriceRequest(_message.Message):
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
     PRODUCT_FIELD_NUMBER: _builtins.int
+    PRODUCT_DATA_FIELD_NUMBER: _builtins.int
     UNIT_AMOUNT_FIELD_NUMBER: _builtins.int
     CURRENCY_FIELD_NUMBER: _builtins.int
     RECURRING_FIELD_NUMBER: _builtins.int
@@ -600,7 +653,7 @@ class CreatePriceRequest(_message.Message):
     ACTIVE_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     product: _builtins.str
-    """Required: "prod_...", active."""
+    """Required unless product_data is given: "prod_...", active."""
     unit_amount: _builtins.int
     """Required, minor units, 1 or more (a zero-amount invoice could not be collected)."""
     currency: _builtins.str
@@ -609,6 +662,12 @@ class CreatePriceRequest(_message.Message):
     """At most 250 characters."""
     active: _builtins.bool
     """Absent means true."""
+    @_builtins.property
+    def product_data(self) -> Global___PriceProductData:
+        """Instead of `product` (not both): the product made with the price, as Stripe's
+        quickstarts create both in one call (requests only).
+        """
+
     @_builtins.property
     def recurring(self) -> Global___Recurring:
         """Makes the price recurring; absent makes it one-time."""
@@ -619,6 +678,7 @@ class CreatePriceRequest(_message.Message):
         self,
         *,
         product: _builtins.str = ...,
+        product_data: Global___PriceProductData | None = ...,
         unit_amount: _builtins.int = ...,
         currency: _builtins.str = ...,
         recurring: Global___Recurring | None = ...,
@@ -626,9 +686,9 @@ class CreatePriceRequest(_message.Message):
         active: _builtins.bool | None = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active", "recurring", b"recurring"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active", "product_data", b"product_data", "recurring", b"recurring"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active", "currency", b"currency", "metadata", b"metadata", "nickname", b"nickname", "product", b"product", "recurring", b"recurring", "unit_amount", b"unit_amount"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active", "currency", b"currency", "metadata", b"metadata", "nickname", b"nickname", "product", b"product", "product_data", b"product_data", "recurring", b"recurring", "unit_amount", b"unit_amount"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__active: _TypeAlias = _typing.Literal["active"]  # noqa: Y015
     _WhichOneofArgType__active: _TypeAlias = _typing.Literal["_active", b"_active"]  # noqa: Y015

@@ -178,7 +178,7 @@ class CustomerService:
             raise not_found("discount", customer_id)
         saved = await CustomerRepository(connection).replace(replace(customer, discount=None))
         await self._events.discount.record(connection, DISCOUNT_DELETED, customer.discount)
-        await self._events.customer.record(connection, CUSTOMER_UPDATED, saved)
+        await self._events.customer.record(connection, CUSTOMER_UPDATED, saved, before=customer)
         return customer.discount
 
     async def first_payment_method(
@@ -252,7 +252,7 @@ class CustomerService:
             updated = await self._take_discount(connection, updated, changes.discount)
         saved = await repository.replace(updated)
         if updated != customer:  # an update that changes nothing is no event (as at Stripe)
-            await self._events.customer.record(connection, CUSTOMER_UPDATED, saved)
+            await self._events.customer.record(connection, CUSTOMER_UPDATED, saved, before=customer)
         return saved
 
     async def delete_customer(
@@ -573,7 +573,11 @@ class CustomerService:
             merchant_id, found.customer_id, payment_method_id
         )
         if customer is not None:
-            await self._events.customer.record(connection, CUSTOMER_UPDATED, customer)
+            # Only the default changed (the update clears just that payment method).
+            before = replace(customer, default_payment_method=payment_method_id)
+            await self._events.customer.record(
+                connection, CUSTOMER_UPDATED, customer, before=before
+            )
         return detached
 
     async def card_for_charge(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -19,6 +19,9 @@ class NewEvent:
     """The full name of the object's proto message (a payment intent's, for example)."""
     data: dict[str, Any]
     """The object in paycore's JSON form (see paycore.events.objects)."""
+    previous_attributes: dict[str, Any] | None = field(default=None, kw_only=True)
+    """Stripe's `data.previous_attributes` of an `*.updated` event: the changed fields' old
+    values as the REST edge renders them (paycore.events.changes); None on other events."""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ outbox publisher (paycore.events.publishing) hands committed events on afterward
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from google.protobuf.message import Message
 from paycore.events.models import NewEvent
@@ -26,6 +27,7 @@ def prepare_event(
     *,
     object_id: str | None = None,
     logical_shard: int | None = None,
+    previous_attributes: dict[str, Any] | None = None,
 ) -> NewEvent:
     """What `record_event` writes, without writing it; the caller writes it inside the
     transaction of the change it describes."""
@@ -37,7 +39,15 @@ def prepare_event(
     object_type, rendered = render(data)
     if object_id is None:
         object_id = str(rendered.get("id") or "") or None
-    return NewEvent(merchant_id, event_id, event_type, object_id, object_type, rendered)
+    return NewEvent(
+        merchant_id,
+        event_id,
+        event_type,
+        object_id,
+        object_type,
+        rendered,
+        previous_attributes=previous_attributes,
+    )
 
 
 async def record_event(
@@ -48,33 +58,26 @@ async def record_event(
     *,
     object_id: str | None = None,
     logical_shard: int | None = None,
+    previous_attributes: dict[str, Any] | None = None,
 ) -> str:
     """Records that `data` (the object right after the change) underwent `event_type`; returns
     the new event's id. Writes only through `connection`, inside the caller's transaction, which
     must be on the merchant's shard. `object_id` defaults to the message's `id` field.
-    `logical_shard` is for an owner that is not a merchant (reconciliation's "platform")."""
+    `logical_shard` is for an owner that is not a merchant (reconciliation's "platform").
+    `previous_attributes`: an update's changed fields' old values (paycore.events.changes)."""
     event = prepare_event(
-        merchant_id, event_type, data, object_id=object_id, logical_shard=logical_shard
+        merchant_id,
+        event_type,
+        data,
+        object_id=object_id,
+        logical_shard=logical_shard,
+        previous_attributes=previous_attributes,
     )
-    await EventRepository(connection).insert(
-        merchant_id, event.id, event.type, event.object_id, event.object_type, event.data
-    )
+    await EventRepository(connection).insert_many([event])
     return event.id
 
 
 async def record_prepared(connection: AsyncConnection, events: Sequence[NewEvent]) -> None:
     """Writes events `prepare_event` made, in one round trip (a batch whose events come from
     more than one renderer: paycore.payment.events' payment.created with its orders')."""
-    await EventRepository(connection).insert_many(
-        [
-            (
-                event.merchant_id,
-                event.id,
-                event.type,
-                event.object_id,
-                event.object_type,
-                event.data,
-            )
-            for event in events
-        ]
-    )
+    await EventRepository(connection).insert_many(events)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from google.protobuf.message import Message
+from paycore.events.changes import previous_attributes
 from paycore.events.models import NewEvent
 from paycore.events.outbox import prepare_event, record_event, record_prepared
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -41,14 +42,22 @@ class Recorder(Generic[Owned]):
             owned.merchant_id, kind, self.render(owned), logical_shard=self._shard(owned)
         )
 
-    async def record(self, connection: AsyncConnection, kind: str, owned: Owned) -> None:
-        """In the connection's transaction, which must be on the owner's shard."""
+    async def record(
+        self, connection: AsyncConnection, kind: str, owned: Owned, *, before: Owned | None = None
+    ) -> None:
+        """In the connection's transaction, which must be on the owner's shard. `before`: the
+        object as it was before an update, whose changed fields' old values the event carries
+        (Stripe's `data.previous_attributes`, paycore.events.changes)."""
+        rendered = self.render(owned)
         await record_event(
             connection,
             owned.merchant_id,
             kind,
-            self.render(owned),
+            rendered,
             logical_shard=self._shard(owned),
+            previous_attributes=(
+                None if before is None else previous_attributes(self.render(before), rendered)
+            ),
         )
 
     async def record_each(

@@ -10,14 +10,15 @@ from paycore.events.models import Event, NewEvent, TypeFilter
 from paycore.storage.raw import driver_of, jsonb
 from paycore.storage.reads import Kind
 from paycore.storage.rows import Decoder
-from paycore.storage.schema import events
+from paycore.storage.schema import events, webhook_deliveries
 from paycore.storage.statements import Insert, column_names
 from sqlalchemy import Select, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 # Every state change writes one (paycore.storage.raw: asyncpg, not Core).
 _COLUMNS = column_names(events, ["merchant_id", "id", "type", "object_id", "object_type", "data"])
-_INSERT = Insert(events, _COLUMNS).sql
+# Events a recorder writes (paycore.events.outbox): with an update's previous_attributes.
+_INSERT = Insert(events, [*_COLUMNS, "previous_attributes"]).sql
 
 
 class EventsInsert:
@@ -54,37 +55,43 @@ class EventRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def insert(
-        self,
-        merchant_id: str,
-        event_id: str,
-        event_type: str,
-        object_id: str | None,
-        object_type: str,
-        data: dict[str, Any],
-    ) -> None:
+    async def insert_many(self, written: Sequence[NewEvent]) -> None:
+        """The events, pipelined in one round trip (pay-out's scheduler records a batch of
+        payouts' events at once); one alone in one statement."""
+        rows = [
+            (
+                event.merchant_id,
+                event.id,
+                event.type,
+                event.object_id,
+                event.object_type,
+                jsonb(event.data),
+                None if event.previous_attributes is None else jsonb(event.previous_attributes),
+            )
+            for event in written
+        ]
+        if not rows:
+            return
         driver = await driver_of(self._connection)
-        await driver.execute(
-            _INSERT, merchant_id, event_id, event_type, object_id, object_type, jsonb(data)
-        )
-
-    async def insert_many(self, rows: Sequence[tuple[str, str, str, str | None, str, Any]]) -> None:
-        """(merchant, id, type, object id, object type, data) rows, pipelined in one round trip
-        (pay-out's scheduler records a batch of payouts' events at once)."""
-        if rows:
-            driver = await driver_of(self._connection)
-            await driver.executemany(_INSERT, [(*row[:5], jsonb(row[5])) for row in rows])
+        if len(rows) == 1:
+            await driver.execute(_INSERT, *rows[0])
+        else:
+            await driver.executemany(_INSERT, rows)
 
 
 def events_query(
     merchant_id: str,
     type_filter: TypeFilter,
     object_id: str = "",
+    delivery_success: bool | None = None,
 ) -> Select[Any]:
     """The merchant's events that the filters keep: each a plain comparison that an index of
     the table serves (events_type_idx for types; events_created_idx serves the page's
-    `created`, which `Reads.page` adds)."""
+    `created`, which `Reads.page` adds); `delivery_success` an EXISTS per event on
+    webhook_deliveries_event_idx (ListEventsRequest.delivery_success)."""
     query = select(events).where(events.c.merchant_id == merchant_id)
+    if delivery_success is not None:
+        query = query.where(*_delivered(delivery_success))
     if object_id:
         query = query.where(events.c.object_id == object_id)
     types = [
@@ -96,6 +103,23 @@ def events_query(
     if type_filter.hidden:
         query = query.where(events.c.type.not_in(type_filter.hidden))
     return query
+
+
+# A delivery's status that is a success (paycore.webhooks.models.DeliveryStatus.SUCCEEDED).
+_SUCCEEDED = "succeeded"
+
+
+def _delivered(success: bool) -> list[Any]:
+    """ListEvents' delivery_success: false, a delivery of the event not succeeded (pending or
+    failed); true, at least one delivery and every one succeeded."""
+    deliveries = select(webhook_deliveries.c.id).where(
+        webhook_deliveries.c.merchant_id == events.c.merchant_id,
+        webhook_deliveries.c.event_id == events.c.id,
+    )
+    unsuccessful = deliveries.where(webhook_deliveries.c.status != _SUCCEEDED).exists()
+    if not success:
+        return [unsuccessful]
+    return [deliveries.exists(), ~unsuccessful]
 
 
 async def claim_unpublished(connection: AsyncConnection, limit: int) -> list[Event]:

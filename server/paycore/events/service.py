@@ -33,6 +33,7 @@ class EventService:
         cursor: Cursor,
         type_filter: TypeFilter,
         object_id: str = "",
+        delivery_success: bool | None = None,
     ) -> Page[Event]:
-        query = events_query(merchant_id, type_filter, object_id)
+        query = events_query(merchant_id, type_filter, object_id, delivery_success)
         return await self._reads.page(merchant_id, EVENTS, cursor, query)

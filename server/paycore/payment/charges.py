@@ -106,7 +106,7 @@ class Charges:
         await PayInRepository(connection).set_charge_details(merchant_id, charge_id, details)
         updated = charge_of(await attempt_of(connection, merchant_id, charge_id))
         if updated != shown:
-            await self._events.record(connection, events.CHARGE_UPDATED, updated)
+            await self._events.record(connection, events.CHARGE_UPDATED, updated, before=shown)
         return updated
 
     async def _positioned(

@@ -413,6 +413,9 @@ events = _owned(
     Column("published_at", DateTime(timezone=True)),
     # Webhooks (server/paycore/webhooks): null until the event's deliveries are created.
     Column("webhooks_fanned_out_at", DateTime(timezone=True)),
+    # Stripe's `data.previous_attributes` of an `*.updated` event: the changed fields' old
+    # values as the edge renders them (paycore.events.changes); null on other events (0047).
+    Column("previous_attributes", JSONB),
     Index("events_type_idx", "merchant_id", "type", "id"),
     # ListEvents' object_id: one object's timeline (the dashboard's payment page, migration 0017).
     Index("events_object_idx", "merchant_id", "object_id", "id"),
@@ -1084,6 +1087,8 @@ webhook_endpoints = _owned(
     Column("failing_since", DateTime(timezone=True)),
     Column("created", BigInteger, nullable=False),
     _created_at(),
+    # Stripe's api_version given on create; null when none was (0048).
+    Column("api_version", Text),
 )
 
 # One event on its way to one endpoint; the worker claims due ones by next_attempt_at (a

@@ -125,5 +125,7 @@ async def save(
             kind = SUBSCRIPTION_UPDATED
         else:
             return scheduled
-    await events.subscription.record(connection, kind, scheduled)
+    # Stripe's previous_attributes on customer.subscription.updated: what changed, from what.
+    previous = before if kind == SUBSCRIPTION_UPDATED else None
+    await events.subscription.record(connection, kind, scheduled, before=previous)
     return scheduled

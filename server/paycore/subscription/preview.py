@@ -48,7 +48,7 @@ class PreviewRequest:
     """When the proposed changes happen (None: the subscription's clock's now)."""
 
 
-class _Previewed(Exception):
+class PreviewRollback(Exception):
     """Leaves the preview's transaction, rolling it back, with the invoice it made."""
 
     def __init__(self, invoice: Invoice) -> None:
@@ -62,8 +62,8 @@ async def upcoming(
     try:
         async with shards.transaction(merchant_id) as connection:
             invoice = await _next_invoice(connection, collection, merchant_id, request)
-            raise _Previewed(invoice)
-    except _Previewed as previewed:
+            raise PreviewRollback(invoice)
+    except PreviewRollback as previewed:
         return previewed.invoice
 
 

@@ -86,11 +86,20 @@ class SubscriptionService:
     # --- prices ------------------------------------------------------------------------------
 
     async def create_price(
-        self, connection: AsyncConnection, merchant_id: str, new: NewPrice
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        new: NewPrice,
+        product: NewProduct | None = None,
     ) -> Price:
         """NOT_FOUND (param "product") for an unknown or another merchant's product,
-        PRODUCT_INACTIVE for an inactive one."""
-        return await add_price(connection, self._events, merchant_id, new)
+        PRODUCT_INACTIVE for an inactive one. With `product` (Stripe's `product_data`) that
+        product is made first, in the same transaction, and the price is its."""
+        if product is None:
+            return await add_price(connection, self._events, merchant_id, new)
+        made = await self.create_product(connection, merchant_id, product)
+        new = replace(new, product_id=made.id)
+        return await add_price(connection, self._events, merchant_id, new, "product_data")
 
     async def get_price(self, merchant_id: str, price_id: str, param: str = "id") -> Price:
         return await self._reads.one(merchant_id, PRICES, price_id, param)

@@ -296,6 +296,7 @@ class Deliverer:
                 object_id=event["object_id"],
                 object_type=event["object_type"],
                 data=dict(event["data"]),
+                previous_attributes=event["previous_attributes"],
                 created=int(event["created_at"].timestamp()),
             )
         )

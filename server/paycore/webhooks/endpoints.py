@@ -49,6 +49,7 @@ class Endpoints:
             enabled_events=new.enabled_events,
             description=new.description,
             metadata=new.metadata,
+            api_version=new.api_version,
             status=EndpointStatus.ENABLED,
             created=created,
         )

@@ -31,6 +31,8 @@ class NewEndpoint:
     enabled_events: tuple[str, ...]
     description: str
     metadata: dict[str, str]
+    api_version: str | None = field(default=None, kw_only=True)
+    """Stripe's API version given on create (stored and shown only); None when none was."""
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,7 @@ class EndpointRepository:
                 enabled_events=list(endpoint.enabled_events),
                 description=endpoint.description,
                 metadata=endpoint.metadata,
+                api_version=endpoint.api_version,
                 status=endpoint.status.value,
                 secret=sealed_secret,
                 created=endpoint.created,
@@ -315,11 +316,12 @@ WITH claimed AS (
 ), marked AS (
   UPDATE events AS v SET {V.webhooks_fanned_out_at.name} = now()
   FROM claimed AS c WHERE v.merchant_id = c.merchant_id AND v.id = c.id
-  RETURNING v.merchant_id, v.id, v.type, v.object_id, v.object_type, v.data, v.created_at
+  RETURNING v.merchant_id, v.id, v.type, v.object_id, v.object_type, v.data,
+    v.previous_attributes, v.created_at
 )
 SELECT m.merchant_id, m.id AS event_id, m.type AS event_type, m.object_id, m.object_type,
-  m.data, m.created_at AS event_created_at, w.id AS endpoint_id, w.url, w.secret,
-  w.previous_secret, w.previous_secret_expires_at, w.failing_since
+  m.data, m.previous_attributes, m.created_at AS event_created_at, w.id AS endpoint_id, w.url,
+  w.secret, w.previous_secret, w.previous_secret_expires_at, w.failing_since
 FROM marked AS m LEFT JOIN webhook_endpoints AS w
   ON w.merchant_id = m.merchant_id AND w.status = 'enabled' AND w.created_at <= m.created_at
   AND ('*' = ANY(w.enabled_events) OR m.type = ANY(w.enabled_events))
@@ -355,6 +357,7 @@ def _claimed_row(row: Any) -> ClaimedRow:
             "object_id": row["object_id"],
             "object_type": row["object_type"],
             "data": row["data"],
+            "previous_attributes": row["previous_attributes"],
             "created_at": row["event_created_at"],
         },
     )
@@ -405,7 +408,8 @@ WHERE d.merchant_id = c.merchant_id AND d.id = c.id
   AND v.merchant_id = d.merchant_id AND v.id = d.event_id
 RETURNING d.merchant_id, d.id, d.event_id, d.endpoint_id, d.attempt_count, d.expires_at,
   w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.failing_since,
-  v.type AS event_type, v.object_id, v.object_type, v.data, v.created_at AS event_created_at
+  v.type AS event_type, v.object_id, v.object_type, v.data, v.previous_attributes,
+  v.created_at AS event_created_at
 """
 
 

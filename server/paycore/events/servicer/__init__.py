@@ -53,7 +53,8 @@ class EventServicer:
         merchant_id, cursor = merchant_and_cursor(request, Prefix.EVENT)
         object_id = validation.text("object_id", request.object_id, maximum=OBJECT_ID_LENGTH_MAX)
         types = type_filter(request.type, request.types, operator=_is_operator())
-        page = await self._service.list_events(merchant_id, cursor, types, object_id)
+        delivered = request.delivery_success if request.HasField("delivery_success") else None
+        page = await self._service.list_events(merchant_id, cursor, types, object_id, delivered)
         return page_response(event_pb2.ListEventsResponse, page, event_message)
 
 

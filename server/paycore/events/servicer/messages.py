@@ -12,10 +12,13 @@ from paycore.v1 import event_pb2
 
 @converts(event_pb2.Event)
 def event_message(event: Event) -> event_pb2.Event:
+    data = event_pb2.Event.Data(object=packed(event.object_type, event.data))
+    if event.previous_attributes is not None:
+        data.previous_attributes.update(event.previous_attributes)
     return event_pb2.Event(
         id=event.id,
         type=event.type,
-        data=event_pb2.Event.Data(object=packed(event.object_type, event.data)),
+        data=data,
         pending_webhooks=0,
         created=event.created,
     )

@@ -112,7 +112,9 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         return await self._mutations.answer_checked(
             request,
             price_message,
-            self._service.create_price,
+            lambda connection, merchant_id, checked: self._service.create_price(
+                connection, merchant_id, *checked
+            ),
             lambda checked: new_price(checked, self._rules),
         )
 

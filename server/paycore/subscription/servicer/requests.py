@@ -95,17 +95,34 @@ def new_product(request: subscription_pb2.CreateProductRequest) -> NewProduct:
     )
 
 
-def new_price(request: subscription_pb2.CreatePriceRequest, rules: CurrencyRules) -> NewPrice:
-    """The unit amount is one the processors take in a charge (the currency's multiple: a bhd
-    amount ends in 0); the least charge is the invoice's to meet, as quantities add up
+def new_price(
+    request: subscription_pb2.CreatePriceRequest, rules: CurrencyRules
+) -> tuple[NewPrice, NewProduct | None]:
+    """The price, and the product made with it (Stripe's `product_data`, in place of
+    `product`: then the price's product_id is "" until the domain makes the product). The unit
+    amount is one the processors take in a charge (the currency's multiple: a bhd amount ends
+    in 0); the least charge is the invoice's to meet, as quantities add up
     (paycore.subscription.invoices.finalize)."""
+    product = None
+    if request.HasField("product_data"):
+        if request.product:
+            raise invalid("product_data", "give one of product and product_data, not both")
+        data = request.product_data
+        product = NewProduct(
+            name=validation.text(
+                "product_data.name", data.name, maximum=PRODUCT_NAME_LENGTH_MAX, required=True
+            ),
+            description="",
+            active=data.active if data.HasField("active") else True,
+            metadata=validation.metadata("product_data.metadata", data.metadata),
+        )
     return NewPrice(
-        **_price_fields("", request, rules),
+        **_price_fields("", request, rules, product_given=product is not None),
         recurring=recurring(request.recurring) if request.HasField("recurring") else None,
         nickname=validation.text("nickname", request.nickname, maximum=NICKNAME_LENGTH_MAX),
         active=request.active if request.HasField("active") else True,
         metadata=validation.metadata("metadata", request.metadata),
-    )
+    ), product
 
 
 def price_data(param: str, message: subscription_pb2.PriceData, rules: CurrencyRules) -> NewPrice:
@@ -126,10 +143,15 @@ def _price_fields(
     prefix: str,
     message: subscription_pb2.CreatePriceRequest | subscription_pb2.PriceData,
     rules: CurrencyRules,
+    product_given: bool = False,
 ) -> dict[str, Any]:
     """The product, currency and unit amount of a price, each checked (params `prefix` +
-    the field's name)."""
-    product_id = validation.object_id(f"{prefix}product", message.product, Prefix.PRODUCT)
+    the field's name); the product "" when `product_given` (made with the price)."""
+    product_id = (
+        ""
+        if product_given
+        else validation.object_id(f"{prefix}product", message.product, Prefix.PRODUCT)
+    )
     currency = validation.currency(f"{prefix}currency", message.currency)
     param = f"{prefix}unit_amount"
     unit_amount = validation.amount(param, message.unit_amount, currency)

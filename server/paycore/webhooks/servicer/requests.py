@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from paycore import validation
@@ -33,7 +34,21 @@ def new_endpoint(
         enabled_events=enabled_events("enabled_events", request.enabled_events, required=True),
         description=validation.description(request.description),
         metadata=validation.metadata("metadata", request.metadata),
+        api_version=api_version("api_version", request.api_version),
     )
+
+
+API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(\.[a-z]{1,40})?")
+"""Stripe's API versions: a date, with a release's name since 2024 ("2025-03-31.basil")."""
+
+
+def api_version(param: str, value: str) -> str | None:
+    """`value` if it is of Stripe's form, None when empty; else INVALID_ARGUMENT naming it."""
+    if not value:
+        return None
+    if API_VERSION.fullmatch(value) is None:
+        raise invalid(param, "must be a Stripe API version such as 2024-06-20")
+    return value
 
 
 def endpoint_change(
