@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 from grpc import StatusCode, aio
@@ -53,55 +54,70 @@ TOO_MANY = "This page was asked for too often from your network. Wait a moment, 
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class PageCalls:
+    """What a hosted page (the checkout page, the way back from 3-D Secure) needs to call the
+    server: the pages' operator credential (none: every page is the 404 page), the visitor's
+    address, forwarded for the server's per-address limit (as the API's calls), and the
+    templates of its message pages."""
+
+    token: str
+    templates: Environment
+    client_address: Callable[[web.Request], str]
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token)
+
+    def metadata(self, request: web.Request) -> tuple[tuple[str, str], ...]:
+        client = self.client_address(request)
+        visitor = ((FORWARDED_FOR_HEADER, client),) if client else ()
+        return (("authorization", f"Bearer {self.token}"), *visitor)
+
+    def message(self, status: int, heading: str, text: str) -> web.Response:
+        return page(
+            self.templates, "checkout_message.html", status=status, heading=heading, text=text
+        )
+
+
 class CheckoutPages:
-    def __init__(
-        self,
-        channel: aio.Channel,
-        token: str,
-        environment: Environment,
-        client_address: Callable[[web.Request], str],
-    ) -> None:
+    def __init__(self, channel: aio.Channel, calls: PageCalls) -> None:
         self._checkout = checkout_pb2_grpc.CheckoutServiceStub(channel)
-        self._credentials = (("authorization", f"Bearer {token}"),) if token else None
-        self._templates = environment
-        self._client_address = client_address
+        self._calls = calls
 
     async def show(self, request: web.Request) -> web.StreamResponse:
         session_id = request.match_info["session_id"]
         secret = request.match_info.get("secret", "")
         if (
-            self._credentials is None
+            not self._calls.enabled
             or not _SESSION_ID.fullmatch(session_id)
             or not _SECRET.fullmatch(secret)
         ):
             return self._missing()
-        # The visitor's address, which the server limits the call by (as the API's calls).
-        client = self._client_address(request)
-        visitor = ((FORWARDED_FOR_HEADER, client),) if client else ()
         try:
             found = await self._checkout.GetCheckoutPage(
                 checkout_pb2.GetCheckoutPageRequest(id=session_id, secret=secret),
-                metadata=(*self._credentials, *visitor),
+                metadata=self._calls.metadata(request),
                 timeout=CALL_TIMEOUT_SECONDS,
             )
         except aio.AioRpcError as error:
             if error.code() in (StatusCode.NOT_FOUND, StatusCode.INVALID_ARGUMENT):
                 return self._missing()
             if error.code() == StatusCode.RESOURCE_EXHAUSTED:
-                limited = self._message(429, "Too many requests", TOO_MANY)
+                limited = self._calls.message(429, "Too many requests", TOO_MANY)
                 retry_after = from_rpc_error(error, "GET /c/pay").headers.get("Retry-After")
                 if retry_after:
                     limited.headers["Retry-After"] = retry_after
                 return limited
             logger.warning("checkout page %s: %s", session_id, error.code().name)
-            return self._message(503, "Payments are unavailable", UNAVAILABLE)
+            return self._calls.message(503, "Payments are unavailable", UNAVAILABLE)
         session = stripe_json(found.session)
         success_url = session["success_url"].replace(SESSION_ID_PLACEHOLDER, session["id"])
         if session["status"] == "complete" and request.query.get("redirect_status"):
             # Back from the card's authentication (paycore.edge.returns), which paid it.
             raise web.HTTPSeeOther(success_url)
         return page(
-            self._templates,
+            self._calls.templates,
             "checkout.html",
             session=session,
             merchant_name=found.merchant_name,
@@ -115,9 +131,4 @@ class CheckoutPages:
         )
 
     def _missing(self) -> web.Response:
-        return self._message(404, "This payment page does not exist", MISSING)
-
-    def _message(self, status: int, heading: str, text: str) -> web.Response:
-        return page(
-            self._templates, "checkout_message.html", status=status, heading=heading, text=text
-        )
+        return self._calls.message(404, "This payment page does not exist", MISSING)

@@ -14,13 +14,10 @@ page (the PSP's authentications feed finishes the object all the same)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from aiohttp import web
 from grpc import StatusCode, aio
-from jinja2 import Environment
-from paycore.edge.web import page
-from paycore.runtime.interceptors.headers import FORWARDED_FOR_HEADER
+from paycore.edge.pages import PageCalls
 from paycore.v1 import payment_pb2, payment_pb2_grpc
 
 RETURN_ROUTE = "/3ds/return"
@@ -37,22 +34,14 @@ logger = logging.getLogger(__name__)
 
 
 class AuthenticationReturns:
-    def __init__(
-        self,
-        channel: aio.Channel,
-        token: str,
-        environment: Environment,
-        client_address: Callable[[web.Request], str],
-    ) -> None:
+    def __init__(self, channel: aio.Channel, calls: PageCalls) -> None:
         self._payments = payment_pb2_grpc.PaymentServiceStub(channel)
-        self._credentials = (("authorization", f"Bearer {token}"),) if token else None
-        self._templates = environment
-        self._client_address = client_address
+        self._calls = calls
 
     async def back(self, request: web.Request) -> web.StreamResponse:
         query = request.query
-        if self._credentials is None:
-            return self._message(404, "This page does not exist", MISSING)
+        if not self._calls.enabled:
+            return self._calls.message(404, "This page does not exist", MISSING)
         asked = payment_pb2.ReturnFromAuthenticationRequest(
             merchant=query.get("merchant", ""),
             payment_intent=query.get("payment_intent", ""),
@@ -61,22 +50,15 @@ class AuthenticationReturns:
             or query.get("setup_intent_client_secret")
             or "",
         )
-        client = self._client_address(request)
-        visitor = ((FORWARDED_FOR_HEADER, client),) if client else ()
         try:
             answered = await self._payments.ReturnFromAuthentication(
-                asked, metadata=(*self._credentials, *visitor), timeout=CALL_TIMEOUT_SECONDS
+                asked, metadata=self._calls.metadata(request), timeout=CALL_TIMEOUT_SECONDS
             )
         except aio.AioRpcError as error:
             if error.code() in (StatusCode.NOT_FOUND, StatusCode.INVALID_ARGUMENT):
-                return self._message(404, "This page does not exist", MISSING)
+                return self._calls.message(404, "This page does not exist", MISSING)
             logger.warning("3-D Secure return: %s", error.code().name)
-            return self._message(503, "Almost done", UNAVAILABLE)
+            return self._calls.message(503, "Almost done", UNAVAILABLE)
         if not answered.return_url:
-            return self._message(200, "Authentication finished", FINISHED)
+            return self._calls.message(200, "Authentication finished", FINISHED)
         raise web.HTTPSeeOther(answered.return_url)
-
-    def _message(self, status: int, heading: str, text: str) -> web.Response:
-        return page(
-            self._templates, "checkout_message.html", status=status, heading=heading, text=text
-        )

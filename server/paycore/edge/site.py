@@ -8,7 +8,7 @@ from collections.abc import Callable
 from aiohttp import web
 from grpc import aio
 from paycore.edge.dashboard import Dashboard
-from paycore.edge.pages import BARE_PAGE_ROUTE, PAGE_ROUTE, CheckoutPages
+from paycore.edge.pages import BARE_PAGE_ROUTE, PAGE_ROUTE, CheckoutPages, PageCalls
 from paycore.edge.returns import RETURN_ROUTE, AuthenticationReturns
 from paycore.edge.web import add_static, templates
 
@@ -32,10 +32,11 @@ def add_site(
     then Secure). `operators`: the admin token signs in to the dashboard (an edge serving the
     operator routes), else API keys only."""
     environment = templates()
-    pages = CheckoutPages(channel, pages_token, environment, client_address)
+    calls = PageCalls(pages_token, environment, client_address)
+    pages = CheckoutPages(channel, calls)
     app.router.add_get(PAGE_ROUTE, pages.show)
     app.router.add_get(BARE_PAGE_ROUTE, pages.show)
-    returns = AuthenticationReturns(channel, pages_token, environment, client_address)
+    returns = AuthenticationReturns(channel, calls)
     app.router.add_get(RETURN_ROUTE, returns.back)
     Dashboard(channel, internal_channel, environment, secure, operators=operators).add_routes(app)
     add_static(app)
