@@ -134,14 +134,7 @@ class CouponRepository:
 
 def discount_values(subscription: Subscription) -> dict[str, Any]:
     """The subscription's discount columns (all null without one)."""
-    discount = subscription.discount
-    return {
-        "discount_id": None if discount is None else discount.id,
-        "discount_coupon_id": None if discount is None else discount.coupon.id,
-        "discount_start": None if discount is None else discount.start,
-        "discount_end": None if discount is None else discount.end,
-        "discount_promotion_code_id": None if discount is None else discount.promotion_code_id,
-    }
+    return discount_columns(subscription.discount)
 
 
 async def with_discounts(

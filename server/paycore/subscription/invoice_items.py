@@ -24,7 +24,7 @@ from paycore.subscription.events import (
     SubscriptionEvents,
 )
 from paycore.subscription.invoice_store import not_yet_invoiced
-from paycore.subscription.models import InvoiceItem, InvoiceLine, NewInvoiceItem, Period
+from paycore.subscription.models import InvoiceItem, InvoiceLine, NewInvoiceItem, Period, Price
 from paycore.subscription.proration import item_amount
 from paycore.subscription.repository import PriceRepository
 from paycore.subscription.service import require_price
@@ -56,14 +56,7 @@ async def create(
             raise invalid("price", "must be a one-time price (this one is recurring)")
         if not price.active:
             raise invalid("price", f"the price {price.id} is inactive")
-        amount = item_amount(price.unit_amount, new.quantity)
-        if amount > amount_max(price.currency):
-            raise ApiError(
-                Reason.AMOUNT_TOO_LARGE,
-                param="quantity",
-                maximum=amount_max(price.currency),
-                currency=price.currency,
-            )
+        amount = _priced(price, new.quantity)
         currency, param = price.currency, "price"
     if currency != subscription.currency:
         raise ApiError(
@@ -202,14 +195,7 @@ async def update_item(
             if price is None:
                 raise not_found("price", item.price_id, "price")
             quantity = changes.quantity
-            amount = item_amount(price.unit_amount, quantity)
-            if amount > amount_max(price.currency):
-                raise ApiError(
-                    Reason.AMOUNT_TOO_LARGE,
-                    param="quantity",
-                    maximum=amount_max(price.currency),
-                    currency=price.currency,
-                )
+            amount = _priced(price, quantity)
     else:
         if changes.quantity is not None:
             raise invalid("quantity", "only for an item with a price (change its amount)")
@@ -247,3 +233,17 @@ async def delete_item(
     await connection.execute(delete(t).where(t.c.merchant_id == merchant_id, t.c.id == item.id))
     await events.item.record(connection, INVOICE_ITEM_DELETED, item)
     return item
+
+
+def _priced(price: Price, quantity: int) -> int:
+    """An item of `quantity` units of a one-time price, in minor units, at most the currency's
+    largest amount (AMOUNT_TOO_LARGE naming `quantity`)."""
+    amount = item_amount(price.unit_amount, quantity)
+    if amount > amount_max(price.currency):
+        raise ApiError(
+            Reason.AMOUNT_TOO_LARGE,
+            param="quantity",
+            maximum=amount_max(price.currency),
+            currency=price.currency,
+        )
+    return amount

@@ -274,15 +274,24 @@ def transfer_destination(request: payment_pb2.CreatePaymentIntentRequest) -> tup
     return param, validation.object_id(param, flat or nested, Prefix.ACCOUNT, required=False)
 
 
-def intent_changes(request: payment_pb2.UpdatePaymentIntentRequest) -> tuple[str, IntentChanges]:
-    """(the intent, the fields present in the request, checked; absent ones None)."""
-    intent_id = validation.object_id("id", request.id, Prefix.PAYMENT_INTENT)
+def method_and_customer(
+    request: payment_pb2.UpdatePaymentIntentRequest | payment_pb2.UpdateSetupIntentRequest,
+) -> tuple[str | None, str | None]:
+    """An intent's or a setup's update: its payment_method and customer, each checked when
+    the request has it (None: absent, unchanged)."""
     method = None
     if request.HasField("payment_method"):
         method = payment_method_reference("payment_method", request.payment_method)
     customer = None
     if request.HasField("customer"):
         customer = validation.object_id("customer", request.customer, Prefix.CUSTOMER)
+    return method, customer
+
+
+def intent_changes(request: payment_pb2.UpdatePaymentIntentRequest) -> tuple[str, IntentChanges]:
+    """(the intent, the fields present in the request, checked; absent ones None)."""
+    intent_id = validation.object_id("id", request.id, Prefix.PAYMENT_INTENT)
+    method, customer = method_and_customer(request)
     capture_method = None
     if request.capture_method != payment_pb2.CAPTURE_METHOD_UNSPECIFIED:
         capture_method = member(

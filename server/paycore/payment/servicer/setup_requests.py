@@ -8,7 +8,11 @@ from paycore.customer.test_methods import payment_method_reference
 from paycore.errors import invalid
 from paycore.ids import Prefix
 from paycore.payment.models import NewSetupIntent, SetupChanges, SetupUsage
-from paycore.payment.servicer.requests import check_automatic_payment_methods, presence_of
+from paycore.payment.servicer.requests import (
+    check_automatic_payment_methods,
+    method_and_customer,
+    presence_of,
+)
 from paycore.runtime.messages import by_number, member, value_names
 from paycore.runtime.servicing import metadata_change
 from paycore.v1 import payment_pb2
@@ -53,12 +57,7 @@ def confirmation(request: payment_pb2.ConfirmSetupIntentRequest) -> tuple[str, s
 def setup_changes(request: payment_pb2.UpdateSetupIntentRequest) -> tuple[str, SetupChanges]:
     """(the setup, the fields present in the request, checked; absent ones None)."""
     setup_id = validation.object_id("id", request.id, Prefix.SETUP_INTENT)
-    method = None
-    if request.HasField("payment_method"):
-        method = payment_method_reference("payment_method", request.payment_method)
-    customer = None
-    if request.HasField("customer"):
-        customer = validation.object_id("customer", request.customer, Prefix.CUSTOMER)
+    method, customer = method_and_customer(request)
     description = None
     if request.HasField("description"):
         description = validation.description(request.description)
