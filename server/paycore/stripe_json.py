@@ -387,8 +387,9 @@ def _empty_as_null(rendered: dict[str, Any], names: tuple[str, ...]) -> None:
 
 
 def _charge(rendered: dict[str, Any]) -> None:
-    """A charge that did not fail has no failure."""
-    _empty_as_null(rendered, ("failure_code", "failure_message"))
+    """A charge that did not fail has no failure; one whose receipt_email was never given has
+    it null (Stripe's)."""
+    _empty_as_null(rendered, ("failure_code", "failure_message", "receipt_email"))
 
 
 def _coupon(rendered: dict[str, Any]) -> None:

@@ -147,6 +147,8 @@ async def test_a_charge_modified(stripe_module: str, payin: PayIn) -> None:
             metadata={"order": "9"},
         )
         charge_id = str(intent.latest_charge)
+        # Stripe renders a receipt_email never given as null, not "".
+        assert stripe.Charge.retrieve(charge_id).receipt_email is None
         modified = stripe.Charge.modify(
             charge_id,
             description="Order 9",
