@@ -42,7 +42,7 @@ from paycore.payment.models import (
 from paycore.search import SearchQuery
 from paycore.storage.keys import merchant_row
 from paycore.storage.raw import driver_of, jsonb, write_later
-from paycore.storage.reads import Kind, matching
+from paycore.storage.reads import Kind, children_of, matching
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import (
     application_fee_refunds,
@@ -59,7 +59,20 @@ from paycore.storage.schema import (
 )
 from paycore.storage.search import search_condition
 from paycore.storage.statements import Insert, assignments, column_names, select_list, with_parts
-from sqlalchemy import Row, Select, Table, and_, case, cast, func, insert, literal, select, update
+from sqlalchemy import (
+    Row,
+    ScalarSelect,
+    Select,
+    Table,
+    and_,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -512,18 +525,26 @@ _refund_charge = (
     )
     .scalar_subquery()
 )
-_refund_transaction = (
-    select(balance_transactions.c.id)
-    .where(
-        balance_transactions.c.merchant_id == refunds.c.merchant_id,
-        balance_transactions.c.source == refunds.c.id,
-        balance_transactions.c.type == "refund",
-        balance_transactions.c.account == "",
+
+
+def _own_transaction(merchant_id: Any, source: Any, kind: str) -> ScalarSelect[Any]:
+    """The merchant's own (account "") first balance transaction of `kind` for `source`: the
+    `txn_` a refund or a charge names (one moved from available and pending has two)."""
+    return (
+        select(balance_transactions.c.id)
+        .where(
+            balance_transactions.c.merchant_id == merchant_id,
+            balance_transactions.c.source == source,
+            balance_transactions.c.type == kind,
+            balance_transactions.c.account == "",
+        )
+        .order_by(balance_transactions.c.id)
+        .limit(1)
+        .scalar_subquery()
     )
-    .order_by(balance_transactions.c.id)
-    .limit(1)
-    .scalar_subquery()
-)
+
+
+_refund_transaction = _own_transaction(refunds.c.merchant_id, refunds.c.id, "refund")
 _refunds_select = select(
     refunds,
     _refund_charge.label("charge_id"),
@@ -575,18 +596,7 @@ _dispute_id = (
     .limit(1)
     .scalar_subquery()
 )
-_capture_transaction = (
-    select(balance_transactions.c.id)
-    .where(
-        balance_transactions.c.merchant_id == executions.c.merchant_id,
-        balance_transactions.c.source == payment_intents.c.id,
-        balance_transactions.c.type == "payment",
-        balance_transactions.c.account == "",
-    )
-    .order_by(balance_transactions.c.id)
-    .limit(1)
-    .scalar_subquery()
-)
+_capture_transaction = _own_transaction(executions.c.merchant_id, payment_intents.c.id, "payment")
 _charges_select = (
     select(
         *payment_intents.c,
@@ -684,17 +694,9 @@ async def _with_refunds(
     latest = {attempt.intent.id for attempt in found if attempt.id == attempt.intent.psp_charge}
     if not latest:
         return found
-    rows = await connection.execute(
-        REFUNDS.of(found[0].merchant_id)
-        .where(
-            refunds.c.payment_intent_id.in_(sorted(latest)),
-        )
-        .order_by(refunds.c.id.desc())
+    by_intent = await children_of(
+        connection, REFUNDS.of(found[0].merchant_id), refunds, "payment_intent_id", latest, _refund
     )
-    by_intent: dict[str, list[Refund]] = {}
-    for row in rows:
-        refund = _refund(row)
-        by_intent.setdefault(refund.payment_intent_id or "", []).append(refund)
     return [
         replace(attempt, refunds=tuple(by_intent.get(attempt.intent.id, ())))
         if attempt.id == attempt.intent.psp_charge
@@ -846,18 +848,14 @@ async def _with_fee_refunds(
     connection: AsyncConnection, found: list[ApplicationFee]
 ) -> list[ApplicationFee]:
     """The fees with their own refunds, newest first (one statement for a page)."""
-    rows = await connection.execute(
-        select(_fr)
-        .where(
-            _fr.c.merchant_id == found[0].merchant_id,
-            _fr.c.payment_intent_id.in_(sorted({fee.payment_intent_id for fee in found})),
-        )
-        .order_by(_fr.c.id.desc())
+    by_charge = await children_of(
+        connection,
+        select(_fr).where(_fr.c.merchant_id == found[0].merchant_id),
+        _fr,
+        "payment_intent_id",
+        (fee.payment_intent_id for fee in found),
+        decode_fee_refund,
     )
-    by_charge: dict[str, list[FeeRefund]] = {}
-    for row in rows:
-        refund = decode_fee_refund(row)
-        by_charge.setdefault(refund.payment_intent_id, []).append(refund)
     return [replace(fee, refunds=tuple(by_charge.get(fee.payment_intent_id, ()))) for fee in found]
 
 

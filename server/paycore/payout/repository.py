@@ -29,7 +29,7 @@ from paycore.payout.models import (
 )
 from paycore.storage.locks import lock_until_commit
 from paycore.storage.raw import driver_of
-from paycore.storage.reads import Kind, matching
+from paycore.storage.reads import Kind, children_of, matching
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import (
     balance_transactions,
@@ -785,18 +785,14 @@ decode_reversal: Decoder[TransferReversal] = Decoder(trr, TransferReversal)
 
 async def _with_reversals(connection: AsyncConnection, found: list[Transfer]) -> list[Transfer]:
     """The transfers with their reversals, newest first (one statement for a page)."""
-    rows = await connection.execute(
-        select(trr)
-        .where(
-            trr.c.merchant_id == found[0].merchant_id,
-            trr.c.transfer_id.in_(sorted({transfer.id for transfer in found})),
-        )
-        .order_by(trr.c.id.desc())
+    by_transfer = await children_of(
+        connection,
+        select(trr).where(trr.c.merchant_id == found[0].merchant_id),
+        trr,
+        "transfer_id",
+        (transfer.id for transfer in found),
+        decode_reversal,
     )
-    by_transfer: dict[str, list[TransferReversal]] = {}
-    for row in rows:
-        reversal = decode_reversal(row)
-        by_transfer.setdefault(reversal.transfer_id, []).append(reversal)
     return [
         replace(transfer, reversals=tuple(by_transfer.get(transfer.id, ()))) for transfer in found
     ]

@@ -282,3 +282,25 @@ class Reads:
         if found is None:
             raise not_found(object_name, object_id, param)
         return found
+
+
+C = TypeVar("C")
+
+
+async def children_of(
+    connection: AsyncConnection,
+    query: Select[Any],
+    table: Table,
+    parent: str,
+    parent_ids: Iterable[str],
+    decode: Callable[[Row[Any]], C],
+) -> dict[str, list[C]]:
+    """The children of a page's objects in one statement: the rows of `query` (over `table`)
+    whose `parent` column names one of `parent_ids`, newest first, decoded and grouped by it."""
+    rows = await connection.execute(
+        query.where(table.c[parent].in_(sorted(set(parent_ids)))).order_by(table.c.id.desc())
+    )
+    grouped: dict[str, list[C]] = {}
+    for row in rows:
+        grouped.setdefault(row._mapping[parent], []).append(decode(row))
+    return grouped
