@@ -87,6 +87,33 @@ async def test_malformed_query_strings_and_forms_name_what_is_wrong(
     assert answer.error["code"] == code, answer.body
 
 
+@pytest.mark.parametrize(
+    ("path", "form", "param"),
+    [
+        (
+            "/v1/accounts",
+            "settlement_currencies[0]=usd&settlement_currencies[2]=zzz",
+            "settlement_currencies[2]",
+        ),
+        ("/v1/accounts", "settlement_currencies[1]=usd", "settlement_currencies[1]"),
+        (
+            "/v1/payments",
+            "payment_orders[0][amount]=100&payment_orders[2][amount]=5",
+            "payment_orders[2]",
+        ),
+    ],
+)
+async def test_a_list_index_after_a_gap_is_refused_naming_the_index_sent(
+    http: ClientSession, path: str, form: str, param: str
+) -> None:
+    """`items[0]=a&items[2]=b` is no list of two: were it one, an error in its second element
+    would name `items[1]`, which the client never sent. Refused naming the index sent."""
+    answer = await call(http, "POST", path, key="sk_test_whatever", form=form)
+    assert answer.status == 400, answer.body
+    assert (answer.error["code"], answer.error["param"]) == ("parameter_invalid", param)
+    assert "without a gap" in answer.error["message"], answer.body
+
+
 async def test_a_list_limit_is_1_to_100_and_0_is_not_the_default(
     http: ClientSession, settings_admin_token: str
 ) -> None:

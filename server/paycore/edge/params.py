@@ -42,8 +42,7 @@ def parse_params(pairs: Iterable[tuple[str, str]], message: Descriptor) -> dict[
             raise parameter_invalid(key, "is not a parameter name (name, name[key] or name.sub)")
         tokens = [dot or bracket for bracket, dot in _TOKEN.findall(matched.group(2))]
         _insert(message, result, matched.group(1), tokens, value, key)
-    finished: dict[str, Any] = _finished(result)
-    return finished
+    return {name: _finished(value, name) for name, value in result.items()}
 
 
 def _insert(
@@ -131,9 +130,18 @@ def _is_message(field: FieldDescriptor) -> bool:
     return field.type == FieldDescriptor.TYPE_MESSAGE and not is_well_known(message_of(field))
 
 
-def _finished(value: Any) -> Any:
+def _finished(value: Any, path: str) -> Any:
+    """`value` with its lists made; `path` is its key as sent (`payment_orders[0]`). A list's
+    indexes run 0, 1, 2, ... (in any order): after a gap, an error in an element would name an
+    index the client never sent."""
     if isinstance(value, _Indexed):
-        return [_finished(value[index]) for index in sorted(value)]
+        for position, index in enumerate(sorted(value)):
+            if index != position:
+                raise parameter_invalid(
+                    f"{path}[{index}]",
+                    f"list indexes run 0, 1, 2, ... without a gap ({path}[{position}] is missing)",
+                )
+        return [_finished(value[index], f"{path}[{index}]") for index in sorted(value)]
     if isinstance(value, dict):
-        return {key: _finished(item) for key, item in value.items()}
+        return {key: _finished(item, f"{path}[{key}]") for key, item in value.items()}
     return value
