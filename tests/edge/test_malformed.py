@@ -176,6 +176,20 @@ async def test_routes_methods_types_and_sizes(http: ClientSession) -> None:
     assert (header.status, header.error["param"]) == (400, "Idempotency-Key")
 
 
+async def test_a_body_over_the_method_s_own_limit_is_413_not_a_rate_limit(
+    http: ClientSession,
+) -> None:
+    """Card tokenization takes at most 16 KiB (the server's limit for publishable-key methods,
+    under the edge's 1 MiB): a larger body is refused as too large, 413 as the edge's own
+    limit, never 429, which tells a client (and the Stripe SDKs) to retry the same body."""
+    form = "type=card&card[number]=4242424242424242&billing_details[name]=" + "x" * 20_000
+    answer = await call(http, "POST", "/v1/payment_methods", key="pk_test_whatever", form=form)
+    assert answer.status == 413, answer.body
+    assert answer.error["type"] == "invalid_request_error", answer.body
+    assert answer.error["code"] == "request_too_large", answer.body
+    assert "Retry-After" not in answer.headers
+
+
 async def test_the_path_and_the_body_must_agree(
     http: ClientSession, settings_admin_token: str
 ) -> None:

@@ -45,6 +45,7 @@ HTTP_STATUS: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.UNAUTHENTICATED: 401,
 }
 PAYMENT_REQUIRED = 402
+PAYLOAD_TOO_LARGE = 413
 JSON = "application/json"
 
 SHOULD_RETRY_HEADER = "Stripe-Should-Retry"
@@ -171,6 +172,10 @@ def from_rpc_error(
     error_type = reason.error_type if reason else _TYPE_BY_STATUS.get(code, ErrorType.API)
     if code == grpc.StatusCode.FAILED_PRECONDITION and error_type == ErrorType.CARD:
         status = PAYMENT_REQUIRED
+    if reason is Reason.REQUEST_TOO_LARGE:
+        # gRPC's RESOURCE_EXHAUSTED for a message over the method's size limit: a body too
+        # large, as the edge's own limit answers it; 429 would have clients retry the same body.
+        status = PAYLOAD_TOO_LARGE
     param = info.metadata.get("param", "") if info is not None else ""
     if (
         reason is Reason.RESOURCE_MISSING
