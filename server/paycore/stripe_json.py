@@ -145,6 +145,27 @@ NULL_WHEN_ZERO = frozenset(
 """Timestamps whose 0 means "has not happened": null in the JSON, as Stripe renders a moment
 still to come (`canceled_at: null`), where 0 would read as 1970. gRPC keeps proto3's 0."""
 
+NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
+    # A charge that did not fail has no failure; a receipt_email never given is null.
+    "paycore.v1.Charge": ("failure_code", "failure_message", "receipt_email"),
+    # amount_off and currency of a percent_off, duration_in_months but for repeating, no
+    # max_redemptions or redeem_by.
+    "paycore.v1.Coupon": (
+        "amount_off",
+        "currency",
+        "duration_in_months",
+        "max_redemptions",
+        "redeem_by",
+    ),
+    "paycore.v1.PromotionCode": ("max_redemptions", "expires_at"),
+    # An endpoint created without an api_version.
+    "paycore.v1.WebhookEndpoint": ("api_version",),
+    # A discount without an end (once, forever).
+    "paycore.v1.Discount": ("end",),
+}
+"""Per message type, the fields whose "" or 0 (what the object has not) are rendered null, as
+Stripe renders them; the OpenAPI document says they may be null."""
+
 PSP_KINDS = {"charge": "ch"}
 """Objects of the PSP's that answers name by id, by kind and id prefix: a payment intent's
 `latest_charge` and a dispute's `charge` are the PSP's "ch_...", as Stripe's are its own."""
@@ -350,9 +371,12 @@ def _repeated(field: FieldDescriptor, item: list[Any], owner: dict[str, Any]) ->
 
 def _finished(descriptor: Descriptor, result: dict[str, Any]) -> dict[str, Any]:
     """`result` with null for each sub-object proto3 JSON left out (`is_absent_object`) and
-    its type's FIXUPS applied."""
+    each field of NULL_WHEN_EMPTY the object has not, and its type's FIXUPS applied."""
     for name in _absent_object_names(descriptor):
         if name not in result:
+            result[name] = None
+    for name in NULL_WHEN_EMPTY.get(descriptor.full_name, ()):
+        if not result.get(name):
             result[name] = None
     fixup = FIXUPS.get(descriptor.full_name)
     if fixup is not None:
@@ -379,42 +403,10 @@ def _balance_transaction(rendered: dict[str, Any]) -> None:
     )
 
 
-def _empty_as_null(rendered: dict[str, Any], names: tuple[str, ...]) -> None:
-    """What an object does not have ("" or 0 in the contract) is null, as Stripe renders it."""
-    for name in names:
-        if not rendered.get(name):
-            rendered[name] = None
-
-
-def _charge(rendered: dict[str, Any]) -> None:
-    """A charge that did not fail has no failure; one whose receipt_email was never given has
-    it null (Stripe's)."""
-    _empty_as_null(rendered, ("failure_code", "failure_message", "receipt_email"))
-
-
 def _coupon(rendered: dict[str, Any]) -> None:
-    """Stripe's percent_off is a number (null with amount_off); paycore's the exact decimal.
-    What a coupon does not have (amount_off and currency of a percent_off, duration_in_months
-    but for repeating, no max_redemptions or redeem_by) is null."""
+    """Stripe's percent_off is a number (null with amount_off); paycore's the exact decimal."""
     percent = str(rendered.get("percent_off") or "")
     rendered["percent_off"] = float(Decimal(percent)) if percent else None
-    _empty_as_null(
-        rendered, ("amount_off", "currency", "duration_in_months", "max_redemptions", "redeem_by")
-    )
-
-
-def _promotion_code(rendered: dict[str, Any]) -> None:
-    _empty_as_null(rendered, ("max_redemptions", "expires_at"))
-
-
-def _webhook_endpoint(rendered: dict[str, Any]) -> None:
-    """An endpoint created without an api_version has it null, as Stripe renders it."""
-    _empty_as_null(rendered, ("api_version",))
-
-
-def _discount(rendered: dict[str, Any]) -> None:
-    """A discount without an end (once, forever) has `end` null."""
-    _empty_as_null(rendered, ("end",))
 
 
 NUMBER_FIELDS = frozenset(
@@ -424,11 +416,7 @@ NUMBER_FIELDS = frozenset(
 
 FIXUPS: dict[str, Callable[[dict[str, Any]], None]] = {
     "paycore.v1.BalanceTransaction": _balance_transaction,
-    "paycore.v1.Charge": _charge,
     "paycore.v1.Coupon": _coupon,
-    "paycore.v1.Discount": _discount,
-    "paycore.v1.PromotionCode": _promotion_code,
-    "paycore.v1.WebhookEndpoint": _webhook_endpoint,
 }
 """Per message type, what its JSON changes to be Stripe's (after the rules above)."""
 

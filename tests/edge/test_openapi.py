@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from aiohttp import ClientSession
+from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 from paycore.edge import EdgeServer
+
+from tests.edge.helpers import call, charge, new_merchant
+from tests.payment.shop import PayIn, good_card
 
 
 async def test_openapi_json_is_valid_and_complete(
@@ -32,3 +36,38 @@ async def test_openapi_json_is_valid_and_complete(
     assert "Error" in schemas
     listing = document["paths"]["/v1/accounts"]["get"]["parameters"]
     assert {"limit", "starting_after"} <= {parameter["name"] for parameter in listing}
+
+
+async def test_answers_with_fields_rendered_null_conform_to_the_document(
+    payin_http: ClientSession, payin: PayIn
+) -> None:
+    """Stripe renders what an object has not as null (a charge's failure_code, a coupon's
+    amount_off, an endpoint's api_version...): the document says so, so that an answer with
+    them null is no schema violation (a charge listed after a successful payment was one)."""
+    http = payin_http
+    async with http.get("/openapi.json") as response:
+        document = await response.json()
+    key = (await new_merchant(http, payin.admin_token))["secret_key"]
+    intent = await charge(http, key, 2000, good_card())
+    coupon = await call(http, "POST", "/v1/coupons", key=key, form="percent_off=10&duration=once")
+    code = f"coupon={coupon.body['id']}&code=TENOFF"
+    promotion = await call(http, "POST", "/v1/promotion_codes", key=key, form=code)
+    hook = {"url": "https://93.184.215.14/hooks", "enabled_events": ["charge.succeeded"]}
+    endpoint = await call(http, "POST", "/v1/webhook_endpoints", key=key, json_body=hook)
+    for path, route in (
+        (f"/v1/charges?payment_intent={intent}", "/v1/charges"),
+        (f"/v1/coupons/{coupon.body['id']}", "/v1/coupons/{id}"),
+        (f"/v1/promotion_codes/{promotion.body['id']}", "/v1/promotion_codes/{id}"),
+        (f"/v1/webhook_endpoints/{endpoint.body['id']}", "/v1/webhook_endpoints/{id}"),
+    ):
+        answer = await call(http, "GET", path, key=key)
+        assert answer.status == 200, (path, answer.body)
+        schema = document["paths"][route]["get"]["responses"]["200"]["content"]
+        validator = OAS31Validator(
+            {**schema["application/json"]["schema"], "components": document["components"]}
+        )
+        errors = [
+            f"{list(error.absolute_path)}: {error.message}"
+            for error in validator.iter_errors(answer.body)
+        ]
+        assert errors == [], (path, errors)

@@ -11,6 +11,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from paycore.edge.routes import HttpRoute
 from paycore.stripe_json import (
     NESTED_LISTS,
+    NULL_WHEN_EMPTY,
     NULL_WHEN_ZERO,
     NUMBER_FIELDS,
     SHOWN_ONCE,
@@ -247,7 +248,8 @@ def _message_schema(message: Descriptor, schemas: dict[str, Any]) -> dict[str, A
             properties[field.name] = {**_field_schema(field, schemas), "description": issued}
         elif field.full_name in NUMBER_FIELDS:  # rendered as Stripe's number (stripe_json)
             properties[field.name] = {"type": ["number", "null"]}
-        elif is_absent_object(field):  # answers render an unset one as null
+        elif is_absent_object(field) or field.name in NULL_WHEN_EMPTY.get(message.full_name, ()):
+            # answers render an unset one as null
             properties[field.name] = {"anyOf": [_field_schema(field, schemas), {"type": "null"}]}
         else:
             properties[field.name] = _field_schema(field, schemas)
