@@ -10,6 +10,7 @@ from typing import Any
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from paycore.edge.routes import HttpRoute
 from paycore.stripe_json import (
+    COUNTED_LISTS,
     NESTED_LISTS,
     NULL_WHEN_EMPTY,
     NULL_WHEN_ZERO,
@@ -242,7 +243,11 @@ def _message_schema(message: Descriptor, schemas: dict[str, Any]) -> dict[str, A
         properties["object"] = {"type": "string", "const": name}
     for field in message.fields:
         if field.full_name in NESTED_LISTS:
-            properties[field.name] = _list_schema(_ref(message_of(field), schemas))
+            listed = _list_schema(_ref(message_of(field), schemas))
+            if field.full_name in COUNTED_LISTS:  # all of it inline, with its total_count
+                listed["properties"]["total_count"] = {"type": "integer"}
+                listed["required"].append("total_count")
+            properties[field.name] = listed
         elif field.full_name in SHOWN_ONCE:
             issued = "Only in the answer that issues it (a create, a roll): shown once."
             properties[field.name] = {**_field_schema(field, schemas), "description": issued}
