@@ -91,3 +91,42 @@ async def test_a_converted_charge_of_the_bypass_pending_card_is_available_at_onc
     await shop.assert_books_balance("usd")
     await shop.assert_books_balance("jpy")
     await shop.close()
+
+
+async def test_a_destination_charge_of_the_bypass_pending_card_is_available_at_once(
+    world: World,
+) -> None:
+    """Found by probing `make run`: a destination charge of pm_card_bypassPending left the
+    merchant's charge row, its transfer row and the seller's share all pending for delay_days,
+    so a seller's payout (issue 13, item 7) could not be tried in test mode. Stripe makes a
+    destination charge's funds available on both sides when the charge's are."""
+    shop = await world.shop()
+    seller = await shop.seller()
+    intent = await shop.client.payments.CreatePaymentIntent(
+        payment_pb2.CreatePaymentIntentRequest(
+            amount=10_000,
+            currency="usd",
+            payment_method=await shop.card(BYPASS_PENDING),
+            confirm=True,
+            transfer_destination=seller,
+            application_fee_amount=1000,
+        )
+    )
+    assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    now = int(world.clock.now)
+    rows = await shop.transactions() + await shop.transactions(account=seller)
+    assert [row.available_on for row in rows] == [now] * 3
+
+    await world.run_jobs()  # the availability job, the same day
+    assert await shop.balance() == ({"usd": 1000 - fee(10_000)}, {"usd": 0})
+    assert await shop.balance(seller) == ({"usd": 9000}, {"usd": 0})
+    await shop.bank_account(account=seller)
+    payout = await shop.payout(9000, account=seller)
+    assert await shop.balance(seller) == ({"usd": 0}, {"usd": 0})
+    # Canceled while queued (and so nothing is left for another test's worker to send).
+    canceled = await shop.client.payouts.CancelPayout(payout_pb2.CancelPayoutRequest(id=payout.id))
+    assert canceled.status == payout_pb2.PAYOUT_STATUS_CANCELED
+    await shop.assert_identity()
+    await shop.assert_identity(account=seller)
+    await shop.assert_clean()
+    await shop.close()

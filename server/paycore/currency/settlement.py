@@ -284,7 +284,12 @@ class Conversions:
         )
         if share is not None:
             await self._balances.passed_on(
-                connection, merchant_id, seller=charge.destination, transfer=share, source=source
+                connection,
+                merchant_id,
+                seller=charge.destination,
+                transfer=share,
+                source=source,
+                at_once=charge.at_once,
             )
         return True
 

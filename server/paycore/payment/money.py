@@ -98,8 +98,8 @@ class PayInLedger:
     ) -> None:
         """Money received: a new posted transfer, or (`hold_transfer_id`) the hold posted for
         `amount`; then the fee and a destination's share. `at_once`: the PSP made the funds
-        available at once, so the balance transaction is due now (not for a destination
-        charge, whose share the seller receives after the delay). `balance_transaction_id`:
+        available at once, so the balance transactions are due now (a destination charge's
+        share too, on both sides, as Stripe's). `balance_transaction_id`:
         the payment row's id, when the caller named it before (a charge's events show it)."""
         charge = Charge(
             source,
@@ -110,7 +110,7 @@ class PayInLedger:
             credit.destination or "",
             credit.application_fee,
             hold_transfer_id or "",
-            at_once and not credit.destination,
+            at_once,
             balance_transaction_id,
         )
         if await self._conversions.capture(connection, merchant_id, charge):
@@ -166,7 +166,7 @@ class PayInLedger:
             currency=currency,
             fee=fee,
             source=source,
-            at_once=at_once and not credit.destination,
+            at_once=at_once,
             transaction_id=balance_transaction_id,
         )
         if credit.destination and amount > credit.application_fee:
@@ -176,6 +176,7 @@ class PayInLedger:
                 seller=credit.destination,
                 transfer=transfers[-1],
                 source=source,
+                at_once=at_once,
             )
         await self._post(connection, merchant_id, transfers)
 

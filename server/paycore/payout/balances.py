@@ -386,14 +386,22 @@ class BalanceBook:
         seller: str,
         transfer: TransferRequest,
         source: str,
+        at_once: bool = False,
     ) -> None:
         """A destination charge's share, posted by pay-in as `transfer`: the merchant's row and
-        the seller's."""
+        the seller's; `at_once`: both due now, as the charge's own row (`payment`)."""
+        due = self.now() if at_once else None
         await self.record(
             connection,
             [
                 self.row(
-                    merchant_id, "", transfer, BalanceType.TRANSFER, -transfer.amount, source=source
+                    merchant_id,
+                    "",
+                    transfer,
+                    BalanceType.TRANSFER,
+                    -transfer.amount,
+                    source=source,
+                    available_on=due,
                 ),
                 self.row(
                     merchant_id,
@@ -402,6 +410,7 @@ class BalanceBook:
                     BalanceType.PAYMENT,
                     transfer.amount,
                     source=source,
+                    available_on=due,
                 ),
             ],
         )

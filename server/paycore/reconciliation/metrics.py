@@ -1,5 +1,6 @@
-"""The operators' metrics: open discrepancies by kind (every merchant, every shard), set after
-each run and each resolution by whichever process did it; runs finished by source and status
+"""The operators' metrics: open discrepancies by kind (every merchant, every shard), set by the
+worker after each run and recounted by its job every minute (paycore.reconciliation.job); runs
+finished by source and status
 (a failed run is final: no daily job runs its day again, an operator does)."""
 
 from __future__ import annotations

@@ -64,7 +64,8 @@ class ReconciliationServicer(reconciliation_pb2_grpc.ReconciliationServiceServic
                 connection, owner, discrepancy_id, resolution
             ),
         )
-        await self._reconciliation.runs.refresh_metrics()
+        # No refresh of the open-discrepancies gauge here: the worker's job keeps it (a
+        # server's count would go stale as the worker's runs open and close discrepancies).
         return resolved
 
 
