@@ -280,7 +280,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.CreateRefundRequest, context: Context
     ) -> payment_pb2.Refund:
         merchant_id = current_call().require_merchant()
-        new = requests.new_refund(await self._charge_as_intent(merchant_id, request, refund=True))
+        resolved = await self._charge_as_intent(merchant_id, request, refund=True)
+        new = requests.new_refund(resolved, charge_id=request.charge)
         refunds = self._pay_in.refunds
 
         async def prepare() -> Phases[Refund]:

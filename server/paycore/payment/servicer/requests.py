@@ -398,7 +398,9 @@ def cancellation(request: payment_pb2.CancelPaymentIntentRequest) -> tuple[str, 
     return intent_id, reason
 
 
-def new_refund(request: payment_pb2.CreateRefundRequest) -> NewRefund:
+def new_refund(request: payment_pb2.CreateRefundRequest, charge_id: str = "") -> NewRefund:
+    """The refund `request` asks for, its charge resolved to its payment intent; `charge_id`
+    the "ch_..." the caller named it by (Stripe's `charge`), which its refusals then name."""
     if bool(request.payment_intent) == bool(request.payment_order):
         raise invalid("payment_intent", "give exactly one of payment_intent and payment_order")
     intent_id, order_id = refunded(request)
@@ -416,6 +418,7 @@ def new_refund(request: payment_pb2.CreateRefundRequest) -> NewRefund:
         metadata=validation.metadata("metadata", request.metadata),
         reverse_transfer=request.reverse_transfer,
         refund_application_fee=request.refund_application_fee,
+        charge_id=charge_id,
     )
 
 
