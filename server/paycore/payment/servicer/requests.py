@@ -111,7 +111,7 @@ class Parties:
         """A refund of a converted charge needs a fresh rate and an amount its currency
         allows (paycore.currency)."""
         charge = new.payment_intent_id or new.payment_order_id or ""
-        converted = await self._currencies.check_refund(merchant_id, charge, new.amount)
+        converted = await self._currencies.check_refund(merchant_id, charge, new.amount, new.param)
         # A converted destination charge's transfer and fee were booked in the settlement
         # currency at the charge's rate: not reversed in proportion here (docs/payments.md).
         for flag in _REVERSALS:
