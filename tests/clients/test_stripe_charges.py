@@ -52,6 +52,7 @@ async def test_the_latest_charge_retrieved_refunded_and_listed(
         details = charge.payment_method_details
         assert details is not None and details.card is not None
         assert (details.type, details.card.brand, details.card.last4) == ("card", "visa", "4242")
+        assert details.card["wallet"] is None  # a card typed in, not a wallet token
         assert isinstance(charge.balance_transaction, str)
         assert charge.balance_transaction.startswith("txn_")
         assert charge.outcome is not None and charge.outcome.network_status == "approved_by_network"
