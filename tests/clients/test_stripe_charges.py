@@ -52,6 +52,7 @@ async def test_the_latest_charge_retrieved_refunded_and_listed(
         details = charge.payment_method_details
         assert details is not None and details.card is not None
         assert (details.type, details.card.brand, details.card.last4) == ("card", "visa", "4242")
+        assert details.card["wallet"] is None  # a card typed in, not a wallet token
         assert isinstance(charge.balance_transaction, str)
         assert charge.balance_transaction.startswith("txn_")
         assert charge.outcome is not None and charge.outcome.network_status == "approved_by_network"
@@ -169,3 +170,48 @@ async def test_a_refund_names_its_charge(edge_merchant: EdgeMerchant) -> None:
         )
 
     await in_thread(scenario)
+
+
+async def test_a_refund_by_charge_is_refused_naming_charge(merchant: StripeWorld) -> None:
+    """`Refund.create(charge=...)` refused because the charge was refunded in full already or
+    is disputed: the error names `charge`, the field the caller sent, not the payment intent
+    paycore found behind it."""
+    world = merchant.world
+
+    def pay() -> tuple[stripe.PaymentIntent, stripe.PaymentIntent]:
+        disputed = stripe.PaymentIntent.create(
+            amount=3000, currency="usd", payment_method="pm_card_createDispute", confirm=True
+        )
+        paid = stripe.PaymentIntent.create(
+            amount=1200, currency="usd", payment_method="pm_card_visa", confirm=True
+        )
+        stripe.Refund.create(charge=str(paid.latest_charge))
+        with pytest.raises(stripe.InvalidRequestError) as again:
+            stripe.Refund.create(charge=str(paid.latest_charge))
+        assert (again.value.http_status, again.value.code, again.value.param) == (
+            400,
+            "charge_already_refunded",
+            "charge",
+        )
+        return disputed, paid
+
+    disputed, paid = await in_thread(pay)
+    world.clock.advance(DISPUTE_DELAY_SECONDS + 1)  # the buyer's bank opens the dispute
+    await read_feed(world)
+
+    def refund_disputed() -> None:
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            stripe.Refund.create(charge=str(disputed.latest_charge), amount=100)
+        assert (refused.value.code, refused.value.param) == ("charge_disputed", "charge")
+        # Named by its intent, the same refusals still name `payment_intent`.
+        with pytest.raises(stripe.InvalidRequestError) as by_intent:
+            stripe.Refund.create(payment_intent=disputed.id, amount=100)
+        assert (by_intent.value.code, by_intent.value.param) == (
+            "charge_disputed",
+            "payment_intent",
+        )
+        with pytest.raises(stripe.InvalidRequestError) as refunded:
+            stripe.Refund.create(payment_intent=paid.id)
+        assert refunded.value.param == "payment_intent"
+
+    await in_thread(refund_disputed)

@@ -122,6 +122,20 @@ async def test_unsupported_pairs_and_stale_rates_are_refused(
         "EXCHANGE_RATE_STALE",
         "amount",
     )
+    # A refund of everything names no amount: the refusal names the field the charge was
+    # named by (as CHARGE_ALREADY_REFUNDED does).
+    whole = payment_pb2.CreateRefundRequest(payment_intent=converted.id)
+    assert await _refused(shop.client.payments.CreateRefund(whole)) == (
+        FAILED,
+        "EXCHANGE_RATE_STALE",
+        "payment_intent",
+    )
+    by_charge = payment_pb2.CreateRefundRequest(charge=converted.latest_charge)
+    assert await _refused(shop.client.payments.CreateRefund(by_charge)) == (
+        FAILED,
+        "EXCHANGE_RATE_STALE",
+        "charge",
+    )
     assert await _state(shop) == before
     # A charge in the settlement currency needs no rate.
     await shop.charge(1_000, "usd")

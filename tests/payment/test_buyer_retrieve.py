@@ -12,8 +12,10 @@ from aiohttp import ClientSession
 from grpc import aio
 from paycore.client import connect
 from paycore.edge import start_edge
-from paycore.v1 import payment_pb2
+from paycore.tools.psp import cards
+from paycore.v1 import customer_pb2, payment_pb2
 
+from tests.customer.support import new_card
 from tests.edge.helpers import call
 from tests.helpers import rich_error
 from tests.payment.shop import PayIn, Shop, good_card
@@ -82,3 +84,69 @@ async def test_stripe_js_reads_the_intent_through_the_edge(payin: PayIn, shop: S
     assert "risk_assessment" not in read.body or read.body["risk_assessment"] is None
     assert refused.status == 400, refused.body
     assert refused.body["error"]["param"] == "client_secret"
+
+
+async def test_the_buyer_sees_neither_the_customer_nor_the_merchants_metadata(
+    payin: PayIn, shop: Shop
+) -> None:
+    """Stripe.js's view of an intent (the publishable key with the client_secret), as Stripe
+    answers it and as a SetupIntent's: not the merchant's customer id nor its metadata, in a
+    read, a confirmation, or the intent a declined confirmation's 402 carries."""
+    customer = await shop.client.customers.CreateCustomer(
+        customer_pb2.CreateCustomerRequest(email="buyer@example.com")
+    )
+    intents = [
+        await shop.client.payments.CreatePaymentIntent(
+            payment_pb2.CreatePaymentIntentRequest(
+                amount=1900,
+                currency="usd",
+                customer=customer.id,
+                metadata={"internal_order": "A-77"},
+            )
+        )
+        for _ in range(2)
+    ]
+    async with connect(payin.target, shop.merchant.publishable_key) as browser:
+        read = await browser.payments.GetPaymentIntent(
+            payment_pb2.GetPaymentIntentRequest(
+                id=intents[0].id, client_secret=intents[0].client_secret
+            )
+        )
+        confirmed = await browser.payments.ConfirmPaymentIntent(
+            payment_pb2.ConfirmPaymentIntentRequest(
+                id=intents[0].id,
+                client_secret=intents[0].client_secret,
+                payment_method=(await new_card(browser, good_card())).id,
+            )
+        )
+        declined = await browser.payments.ConfirmPaymentIntent(
+            payment_pb2.ConfirmPaymentIntentRequest(
+                id=intents[1].id,
+                client_secret=intents[1].client_secret,
+                payment_method=(await new_card(browser, cards.CARD_DECLINED)).id,
+            )
+        )
+    assert confirmed.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    assert declined.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_PAYMENT_METHOD
+    for shown in (read, confirmed, declined):
+        assert (shown.customer, dict(shown.metadata)) == ("", {}), shown.id
+    by_merchant = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=intents[0].id)
+    )
+    assert (by_merchant.customer, dict(by_merchant.metadata)) == (
+        customer.id,
+        {"internal_order": "A-77"},
+    )
+
+    edge = await start_edge(payin.target, "127.0.0.1:0")
+    try:
+        async with ClientSession(base_url=f"http://127.0.0.1:{edge.port}") as http:
+            key = shop.merchant.publishable_key
+            path = f"/v1/payment_intents/{intents[1].id}"
+            over_http = await call(
+                http, "GET", f"{path}?client_secret={intents[1].client_secret}", key=key
+            )
+    finally:
+        await edge.close()
+    assert over_http.status == 200, over_http.body
+    assert (over_http.body["customer"], over_http.body["metadata"]) == (None, {})

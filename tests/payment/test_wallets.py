@@ -53,6 +53,15 @@ async def test_a_wallet_token_pays_like_a_card_with_its_wallet_recorded(
     assert method.card.brand == customer_pb2.CARD_BRAND_VISA
     assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED, intent
     assert (await shop.balance())[1] == {"usd": 2500 - fee(2500)}
+    # Its charge shows the wallet too (Stripe's payment_method_details.card.wallet).
+    charge = await shop.client.payments.GetCharge(
+        payment_pb2.GetChargeRequest(id=intent.latest_charge)
+    )
+    shown = charge.payment_method_details.card
+    assert (shown.wallet.type, shown.wallet.dynamic_last4) == (
+        WALLET_TYPES[wallet],
+        method.card.last4,
+    )
     await payin.platform.fraud.flush()
     async with payin.platform.shards.read(shop.id) as connection:
         found = await connection.exec_driver_sql(

@@ -2414,6 +2414,7 @@ class Charge(_message.Message):
         EXP_YEAR_FIELD_NUMBER: _builtins.int
         FUNDING_FIELD_NUMBER: _builtins.int
         COUNTRY_FIELD_NUMBER: _builtins.int
+        WALLET_FIELD_NUMBER: _builtins.int
         brand: _builtins.str
         last4: _builtins.str
         exp_month: _builtins.int
@@ -2422,6 +2423,12 @@ class Charge(_message.Message):
         """credit | debit | prepaid | unknown"""
         country: _builtins.str
         """Two-letter issuing country."""
+        @_builtins.property
+        def wallet(self) -> _customer_pb2.CardWallet:
+            """The card's wallet when it came from an Apple Pay or Google Pay token (its payment
+            method's card.wallet); unset for a card typed in.
+            """
+
         def __init__(
             self,
             *,
@@ -2431,10 +2438,11 @@ class Charge(_message.Message):
             exp_year: _builtins.int = ...,
             funding: _builtins.str = ...,
             country: _builtins.str = ...,
+            wallet: _customer_pb2.CardWallet | None = ...,
         ) -> None: ...
-        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        _HasFieldArgType: _TypeAlias = _typing.Literal["wallet", b"wallet"]  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["brand", b"brand", "country", b"country", "exp_month", b"exp_month", "exp_year", b"exp_year", "funding", b"funding", "last4", b"last4"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["brand", b"brand", "country", b"country", "exp_month", b"exp_month", "exp_year", b"exp_year", "funding", b"funding", "last4", b"last4", "wallet", b"wallet"]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 

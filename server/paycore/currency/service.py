@@ -77,12 +77,17 @@ class Currencies:
         async with self._shards.read(merchant_id) as connection:
             await self.conversions.check(connection, merchant_id, "", currency, "id")
 
-    async def check_refund(self, merchant_id: str, charge: str, amount: int | None) -> bool:
-        """A refund of `charge` (pi_ or pord_): when the charge was converted, a fresh rate
-        and an amount the presentment currency's rule allows. Whether it was converted."""
+    async def check_refund(
+        self, merchant_id: str, charge: str, amount: int | None, charge_param: str
+    ) -> bool:
+        """A refund of `charge` (pi_ or pord_, which the request named by `charge_param`): when
+        the charge was converted, a fresh rate and an amount the presentment currency's rule
+        allows. Whether it was converted. A stale rate names `amount`, or when none was given
+        (a refund of everything) `charge_param`."""
+        param = "amount" if amount is not None else charge_param
         async with self._shards.read(merchant_id) as connection:
             presentment = await self.conversions.check_refund(
-                connection, merchant_id, charge, "amount"
+                connection, merchant_id, charge, param
             )
         if presentment is not None and amount is not None:
             self.rules.check("amount", amount, presentment, Purpose.AMOUNT)

@@ -354,7 +354,7 @@ def _billing_details(row: Any) -> BillingDetails:
     return BillingDetails(**{**billing, "address": _address(billing["address"])})
 
 
-def _wallet_of(row: Any) -> CardWallet | None:
+def wallet_of(row: Any) -> CardWallet | None:
     """A wallet token's card: its type and the device account number's last4."""
     return CardWallet(WalletType(row["wallet"]), row["last4"]) if row["wallet"] else None
 
@@ -369,7 +369,7 @@ payment_method_of = Decoder(
             payment_methods,
             Card,
             convert={"brand": CardBrand, "funding": CardFunding},
-            derive={"wallet": _wallet_of},
+            derive={"wallet": wallet_of},
         ),
         "billing_details": _billing_details,
         "detached": lambda row: row["detached_at"] is not None,

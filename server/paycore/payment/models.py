@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from paycore.customer.models import Address
+from paycore.customer.models import Address, CardWallet
 from paycore.records import MetadataChange, Stored
 from paycore.search import FieldKind
 
@@ -432,6 +432,8 @@ class ChargeCard:
     exp_year: int
     funding: str
     country: str
+    wallet: CardWallet | None = None
+    """Set when the card came from a wallet token (its payment method's)."""
 
 
 @dataclass(frozen=True)

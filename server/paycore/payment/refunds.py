@@ -50,6 +50,15 @@ class NewRefund:
     metadata: dict[str, str]
     reverse_transfer: bool = False
     refund_application_fee: bool = False
+    charge_id: str = ""
+    """The PSP's "ch_..." when the request named the refund by it (Stripe's `charge`)."""
+
+    @property
+    def param(self) -> str:
+        """The field the request named the refunded charge by, which its refusals name."""
+        if self.charge_id:
+            return "charge"
+        return "payment_intent" if self.payment_intent_id else "payment_order"
 
 
 class _Charged(Protocol):
@@ -64,22 +73,22 @@ class _Charged(Protocol):
 ChargedT = TypeVar("ChargedT", bound=_Charged)
 
 
-def _refundable(found: ChargedT | None, kind: str, object_id: str) -> ChargedT:
-    """The intent or order a refund names (`kind`, also the request's param): NOT_FOUND when
-    the merchant has none of that id, CHARGE_NOT_REFUNDABLE unless it succeeded,
-    CHARGE_DISPUTED when its charge is disputed."""
+def _refundable(found: ChargedT | None, kind: str, object_id: str, param: str) -> ChargedT:
+    """The intent or order (`kind`) a refund is of, which the request named by `param`:
+    NOT_FOUND when the merchant has none of that id, CHARGE_NOT_REFUNDABLE unless it
+    succeeded, CHARGE_DISPUTED when its charge is disputed."""
     if found is None:
-        raise not_found(kind, object_id, kind)
+        raise not_found(kind, object_id, param)
     if found.status not in (IntentStatus.SUCCEEDED, OrderStatus.SUCCEEDED):
         raise ApiError(
             Reason.CHARGE_NOT_REFUNDABLE,
-            param=kind,
+            param=param,
             object=kind,
             id=found.id,
             status=found.status.value,
         )
     if found.disputed:  # a chargeback took the charge back through the bank already
-        raise ApiError(Reason.CHARGE_DISPUTED, param=kind, object=kind, id=found.id)
+        raise ApiError(Reason.CHARGE_DISPUTED, param=param, object=kind, id=found.id)
     return found
 
 
@@ -91,7 +100,7 @@ def _to_refund(new: NewRefund, remaining: int) -> int:
     if new.amount is None and remaining == 0:
         kind = "payment_intent" if new.payment_intent_id else "payment_order"
         charged = new.payment_intent_id or new.payment_order_id
-        raise ApiError(Reason.CHARGE_ALREADY_REFUNDED, param=kind, object=kind, id=charged)
+        raise ApiError(Reason.CHARGE_ALREADY_REFUNDED, param=new.param, object=kind, id=charged)
     wanted = remaining if new.amount is None else new.amount
     if wanted > remaining or wanted <= 0:
         raise ApiError(
@@ -195,6 +204,7 @@ class Refunds:
                     await repository.intent(merchant_id, new.payment_intent_id, lock=True),
                     "payment_intent",
                     new.payment_intent_id,
+                    new.param,
                 )
                 paid, refunded, currency = (
                     intent.amount_received,
@@ -207,6 +217,7 @@ class Refunds:
                     await repository.order(merchant_id, new.payment_order_id, lock=True),
                     "payment_order",
                     new.payment_order_id,
+                    new.param,
                 )
                 paid, refunded, currency = order.amount, order.amount_refunded, order.currency
                 charge = order.psp_reference

@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from paycore.account.fee_plans import DEFAULT_PLAN, FeePlan
+from paycore.customer.repository import wallet_of
 from paycore.events.models import NewEvent
 from paycore.events.repository import EventsInsert
 from paycore.executor.models import ExecutionState
@@ -111,7 +112,7 @@ INSERT_INTENT = Insert(payment_intents, encode_intent.columns)
 _INSERT_INTENT = f"{INSERT_INTENT.sql} RETURNING *"
 _INTENT = "SELECT * FROM payment_intents WHERE merchant_id = $1 AND id = $2"
 _FEE = column_names(fee_plans, ["percent_basis_points", "fixed_amount"])
-_CARD_COLUMNS = ("brand", "last4", "exp_month", "exp_year", "funding", "country")
+_CARD_COLUMNS = ("brand", "last4", "exp_month", "exp_year", "funding", "country", "wallet")
 _DETAIL_COLUMNS = ("description", "metadata", "receipt_email", "shipping")  # ChargeDetails'
 
 # The card of the intent's payment method, for the charge.* events of its completion
@@ -652,7 +653,8 @@ def _card_of(row: Any) -> ChargeCard | None:
     SQLAlchemy row's mapping); None without a payment method."""
     if row["card_brand"] is None:
         return None
-    return ChargeCard(*(row[f"card_{name}"] for name in _CARD_COLUMNS))
+    card = {name: row[f"card_{name}"] for name in _CARD_COLUMNS}
+    return ChargeCard(**{**card, "wallet": wallet_of(card)})
 
 
 def _details(row: Any) -> ChargeDetails:

@@ -280,7 +280,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.CreateRefundRequest, context: Context
     ) -> payment_pb2.Refund:
         merchant_id = current_call().require_merchant()
-        new = requests.new_refund(await self._charge_as_intent(merchant_id, request, refund=True))
+        resolved = await self._charge_as_intent(merchant_id, request, refund=True)
+        new = requests.new_refund(resolved, charge_id=request.charge)
         refunds = self._pay_in.refunds
 
         async def prepare() -> Phases[Refund]:
@@ -591,11 +592,14 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
 def _for_the_buyer(intent: payment_pb2.PaymentIntent) -> payment_pb2.PaymentIntent:
     """The intent as the buyer's own client (a publishable key: the hosted page, a browser)
     sees it: without the fraud check's score and reasons, and a fraud block told as an
-    ordinary decline, which would tell a card tester which signals to change. The merchant
-    reads them with its secret key."""
+    ordinary decline, which would tell a card tester which signals to change; without its
+    customer and metadata (the merchant's), as Stripe answers a publishable key and as a
+    SetupIntent is shown. The merchant reads them with its secret key."""
     shown = payment_pb2.PaymentIntent()
     shown.CopyFrom(intent)
     shown.ClearField("risk_assessment")
+    shown.ClearField("customer")
+    shown.ClearField("metadata")
     if shown.HasField("last_payment_error"):
         failure = shown.last_payment_error
         failure.message = buyer_message(failure.code, failure.message)

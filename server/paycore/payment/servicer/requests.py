@@ -111,7 +111,7 @@ class Parties:
         """A refund of a converted charge needs a fresh rate and an amount its currency
         allows (paycore.currency)."""
         charge = new.payment_intent_id or new.payment_order_id or ""
-        converted = await self._currencies.check_refund(merchant_id, charge, new.amount)
+        converted = await self._currencies.check_refund(merchant_id, charge, new.amount, new.param)
         # A converted destination charge's transfer and fee were booked in the settlement
         # currency at the charge's rate: not reversed in proportion here (docs/payments.md).
         for flag in _REVERSALS:
@@ -398,7 +398,9 @@ def cancellation(request: payment_pb2.CancelPaymentIntentRequest) -> tuple[str, 
     return intent_id, reason
 
 
-def new_refund(request: payment_pb2.CreateRefundRequest) -> NewRefund:
+def new_refund(request: payment_pb2.CreateRefundRequest, charge_id: str = "") -> NewRefund:
+    """The refund `request` asks for, its charge resolved to its payment intent; `charge_id`
+    the "ch_..." the caller named it by (Stripe's `charge`), which its refusals then name."""
     if bool(request.payment_intent) == bool(request.payment_order):
         raise invalid("payment_intent", "give exactly one of payment_intent and payment_order")
     intent_id, order_id = refunded(request)
@@ -416,6 +418,7 @@ def new_refund(request: payment_pb2.CreateRefundRequest) -> NewRefund:
         metadata=validation.metadata("metadata", request.metadata),
         reverse_transfer=request.reverse_transfer,
         refund_application_fee=request.refund_application_fee,
+        charge_id=charge_id,
     )
 
 
