@@ -38,3 +38,14 @@ async def test_the_smallest_usd_charge_with_a_test_card_succeeds(shop: Shop) -> 
     intent = await shop.pay(good_card(), amount=50)
     assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED, intent
     assert intent.risk_assessment.decision == ALLOW
+
+
+async def test_after_one_decline_another_card_pays_a_small_amount(shop: Shop) -> None:
+    declined = await shop.client.payments.CreatePaymentIntent(
+        payment_pb2.CreatePaymentIntentRequest(
+            amount=50, currency="usd", payment_method="pm_card_chargeDeclined", confirm=True
+        )
+    )
+    assert declined.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_PAYMENT_METHOD
+    intent = await shop.pay(good_card(), amount=50)
+    assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED, intent
