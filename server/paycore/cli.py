@@ -18,12 +18,12 @@ def _serve(arguments: argparse.Namespace) -> None:
 
 
 def _migrate(arguments: argparse.Namespace) -> None:
-    from paycore.storage.migrate import migrate_all
+    from paycore.storage.migrate import migrate_deployment
 
     settings = load_settings()
     if not settings.database_urls:
         raise ConfigurationError("PAYCORE_DATABASE_URLS must be set")
-    run_async(migrate_all(settings.database_urls))
+    run_async(migrate_deployment(settings))
     print(f"migrated {len(settings.database_urls)} shard(s)")
 
 

@@ -1,4 +1,5 @@
-"""`paycore migrate`: bring every physical shard to the newest schema with Alembic."""
+"""`paycore migrate`: bring every physical shard to the newest schema with Alembic, and keep
+the shard map the deployment started with."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from paycore.config import Settings
 from paycore.errors import ConfigurationError
 from paycore.storage.failures import failure_reason
-from paycore.storage.shards import asyncpg_url
+from paycore.storage.schema import shard_map
+from paycore.storage.shards import asyncpg_url, configured_map
 from sqlalchemy import Connection, make_url, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -60,3 +64,27 @@ async def _connected(connecting: AsyncConnection, url: str, shard: int) -> Async
 async def migrate_all(database_urls: tuple[str, ...]) -> None:
     for shard, url in enumerate(database_urls):
         await migrate_database(url, shard)
+
+
+async def migrate_deployment(settings: Settings) -> None:
+    """`paycore migrate` (and `paycore dev`): every shard migrated, then the map of each logical
+    shard the catalog (`shard_map` on physical shard 0) does not name yet recorded there as the
+    settings place it. The first run records the whole map; a database added later to
+    PAYCORE_DATABASE_URLS then owns nothing (the default `logical mod N` would have sent a
+    third of the logical shards to it, away from their rows) until `paycore shards move`
+    moves a logical shard to it."""
+    await migrate_all(settings.database_urls)
+    engine = create_async_engine(asyncpg_url(settings.database_urls[0]), poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            rows = [
+                {"logical_shard": logical, "physical_shard": physical}
+                for logical, physical in enumerate(configured_map(settings))
+            ]
+            await connection.execute(
+                insert(shard_map)
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=[shard_map.c.logical_shard])
+            )
+    finally:
+        await engine.dispose()

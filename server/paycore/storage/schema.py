@@ -1024,8 +1024,9 @@ payouts = _owned(
 shard_map = Table(
     "shard_map",
     metadata,
-    # A logical shard that has moved, and where it lives now; a logical shard without a row
-    # lives where the settings put it (PAYCORE_SHARD_MAP, or logical mod physical count).
+    # Where each logical shard lives: the settings' map (PAYCORE_SHARD_MAP, or logical mod
+    # physical count) as the first `paycore migrate` recorded it, then each move's; a logical
+    # shard without a row lives where the settings put it.
     Column("logical_shard", Integer, nullable=False),
     Column("physical_shard", Integer, nullable=False),
     Column("moved_at", DateTime(timezone=True), nullable=False, server_default=func.now()),

@@ -2,9 +2,10 @@
 
 A merchant is assigned a logical shard when it is created; every id it owns carries that
 shard (see paycore.ids). The settings map logical shards to physical databases (PAYCORE_SHARD_MAP
-or logical mod physical count); a logical shard moved since (`paycore shards move`,
-paycore.storage.moves) has a row in the `shard_map` table on physical shard 0, which every
-process rereads every PAYCORE_SHARD_MAP_REFRESH_MS. Moving a logical shard is a data copy and
+or logical mod physical count), which the first `paycore migrate` records in the `shard_map`
+table on physical shard 0 (so that adding a database moves nothing); a logical shard moved since
+(`paycore shards move`, paycore.storage.moves) has its new row there. Every process rereads it
+every PAYCORE_SHARD_MAP_REFRESH_MS. Moving a logical shard is a data copy and
 a map change, never an id rewrite.
 """
 
@@ -120,6 +121,15 @@ async def _closed(connection: AsyncConnection) -> None:
 _held_read: ContextVar[_HeldRead | None] = ContextVar("paycore_held_read", default=None)
 
 
+def configured_map(settings: Settings) -> tuple[int, ...]:
+    """The map the settings give: PAYCORE_SHARD_MAP, or logical mod the physical count (which
+    changes when a database is added: `paycore migrate` keeps the first one, storage.migrate)."""
+    physical_count = len(settings.database_urls)
+    return settings.shard_map or tuple(
+        logical % physical_count for logical in range(settings.logical_shard_count)
+    )
+
+
 class Shards:
     """Owns one engine (connection pool) per physical shard and routes to them."""
 
@@ -127,10 +137,7 @@ class Shards:
         if not settings.database_urls:
             raise ConfigurationError("PAYCORE_DATABASE_URLS is empty")
         self.logical_shard_count = settings.logical_shard_count
-        physical_count = len(settings.database_urls)
-        self._configured_map = settings.shard_map or tuple(
-            logical % physical_count for logical in range(settings.logical_shard_count)
-        )
+        self._configured_map = configured_map(settings)
         self._physical_of_logical = self._configured_map
         self._map_refresh_seconds = settings.shard_map_refresh_ms / 1000
         self._map_watch: asyncio.Task[None] | None = None

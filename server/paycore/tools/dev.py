@@ -32,7 +32,7 @@ from paycore.config import Settings
 from paycore.edge import start_edge
 from paycore.errors import ConfigurationError
 from paycore.runtime.process import free_port, split_address, stop_on_signal
-from paycore.storage.migrate import migrate_all
+from paycore.storage.migrate import migrate_deployment
 from paycore.tools.embedded import load_or_create_dev_secrets, start_embedded
 from paycore.v1 import account_pb2
 from paycore.worker import Worker
@@ -168,7 +168,7 @@ async def _run(settings: Settings) -> None:
     that fails (a REST edge address that cannot be bound, say) stops what started before it,
     in reverse order, and the embedded servers and the simulator stop on the way out of
     run_dev's context managers; a failed start ends as ConfigurationError (exit 2)."""
-    await migrate_all(settings.database_urls)
+    await migrate_deployment(settings)
     registry = CollectorRegistry()
     async with contextlib.AsyncExitStack() as started:
         host, port = split_address(settings.metrics_addr)
