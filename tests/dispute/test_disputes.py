@@ -203,13 +203,16 @@ async def test_a_refund_of_a_disputed_charge_is_refused(world: World) -> None:
 
 async def _refused(
     shop: PayoutShop, dispute_id: str, reason: str, *, submit: bool = False, **fields: str
-) -> None:
+) -> str | None:
+    """Refused for `reason`, changing nothing; the param the refusal names."""
     before = await shop.client.disputes.GetDispute(S.GetDisputeRequest(id=dispute_id))
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await _update(shop, dispute_id, submit=submit, **fields)
-    assert rich_error(raised.value).reason == reason, raised.value
+    error = rich_error(raised.value)
+    assert error.reason == reason, raised.value
     after = await shop.client.disputes.GetDispute(S.GetDisputeRequest(id=dispute_id))
     assert after == before
+    return error.param
 
 
 async def test_bad_evidence_is_a_named_error_that_changes_nothing(world: World) -> None:
@@ -231,16 +234,19 @@ async def test_bad_evidence_is_a_named_error_that_changes_nothing(world: World) 
     )
     # Submitted once; a second submission (with another key) is refused.
     await _update(shop, dispute_id, uncategorized_text="our answer", submit=True)
-    await _refused(shop, dispute_id, "DISPUTE_EVIDENCE_SUBMITTED", uncategorized_text="more")
-    await _refused(shop, dispute_id, "DISPUTE_EVIDENCE_SUBMITTED", submit=True)
+    # Each refusal names what the request sent: its evidence, or its submit.
+    submitted = "DISPUTE_EVIDENCE_SUBMITTED"
+    assert await _refused(shop, dispute_id, submitted, uncategorized_text="more") == "evidence"
+    assert await _refused(shop, dispute_id, submitted, submit=True) == "submit"
     assert await pending(shop) == balance
     await shop.assert_books_balance()
 
     # After the deadline.
     late = await disputed_payment(world, shop, cards.CARD_DISPUTE_DUPLICATE, 2_000)
     world.clock.advance(7 * DAY + 1)
-    await _refused(shop, late.dispute.id, "DISPUTE_PAST_DUE", uncategorized_text="late")
-    await _refused(shop, late.dispute.id, "DISPUTE_PAST_DUE", submit=True)
+    past_due = "DISPUTE_PAST_DUE"
+    assert await _refused(shop, late.dispute.id, past_due, uncategorized_text="late") == "evidence"
+    assert await _refused(shop, late.dispute.id, past_due, submit=True) == "submit"
     await shop.assert_books_balance()
     # The bank then closes it lost: nothing more moves.
     balance = await pending(shop)

@@ -344,3 +344,25 @@ async def test_operators_approve_and_reject_held_payments_from_the_review_queue(
         payment_pb2.PAYMENT_INTENT_STATUS_CANCELED,
     ]
     await shop.assert_books_balance()
+
+
+async def test_the_balance_page_charts_the_currency_the_balance_moved_in_last(
+    storefront: Storefront, browser: Browser
+) -> None:
+    # Balances in eur and usd: the chart opens on usd, the one the last payment moved, not on
+    # the first in alphabetical order.
+    shop = storefront.shop
+    euros = await shop.pay(good_card(), 1500, "eur")
+    dollars = await shop.pay(good_card(), 2500)
+    assert euros.status == dollars.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    context = await browser.new_context()
+    page = await sign_in(context, storefront, storefront.secret_key)
+    await expect(page.locator("h1")).to_have_text("Payments")
+    await page.goto(f"{storefront.edge_url}/dashboard/balance")
+    await expect(page.locator("#currency")).to_have_value("usd")
+    await expect(page.locator("svg#balance-chart title")).to_have_text(
+        "Pending and available USD over time"
+    )
+    await page.goto(f"{storefront.edge_url}/dashboard/balance?currency=eur")
+    await expect(page.locator("#currency")).to_have_value("eur")
+    await context.close()

@@ -77,3 +77,19 @@ def test_the_client_helper_takes_the_body_as_text_as_the_libraries_do() -> None:
         assert verify(body, scheme, secret.reveal())["id"] == "evt_1"
         with pytest.raises(WebhookVerificationError):
             verify(body.replace("Zoë", "Zoe"), scheme, secret.reveal())
+
+
+def test_the_client_helper_takes_the_stripe_signature_header_alone() -> None:
+    """Found by probing: a receiver copied from Stripe's examples keeps only Stripe-Signature
+    (which every delivery carries, the same value as Paycore-Signature), and the typed client's
+    helper, documented as taking either scheme, answered "no webhook-signature or
+    Paycore-Signature header"."""
+    secret, other = new_secret(), new_secret()
+    now = int(time.time())
+    headers = signature_headers(SigningKeys(secret), "evt_1", now, BODY)
+    as_stripe = {"Stripe-Signature": headers["Stripe-Signature"]}
+    assert verify(BODY, as_stripe, secret.reveal())["id"] == "evt_1"
+    with pytest.raises(WebhookVerificationError):
+        verify(BODY, as_stripe, other.reveal())
+    with pytest.raises(WebhookVerificationError):
+        verify(BODY, as_stripe, secret.reveal(), now=now + 301)

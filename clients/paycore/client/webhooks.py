@@ -4,6 +4,7 @@ Every delivery carries two signatures over the same body (paycore.webhooks.signi
 
     webhook-id, webhook-timestamp, webhook-signature: v1,<base64> ...   Standard Webhooks
     Paycore-Signature: t=<unix seconds>,v1=<hex>,...                    Stripe's scheme
+    Stripe-Signature: the same value, where Stripe's examples read it
 
 `verify` checks whichever the headers carry (Standard Webhooks first) and a timestamp within
 5 minutes of now, and returns the event as parsed JSON. Dedupe on its `id` (delivery is at least
@@ -54,12 +55,16 @@ def verify(
         body = body.encode()
     lowered = {name.lower(): value for name, value in headers.items()}
     moment = time.time() if now is None else now
+    # Stripe-Signature carries the same value as Paycore-Signature (Stripe's examples read it).
+    stripe_scheme = lowered.get("paycore-signature", lowered.get("stripe-signature"))
     if "webhook-signature" in lowered:
         verify_standard(body, lowered, secret, tolerance_seconds, moment)
-    elif "paycore-signature" in lowered:
-        verify_stripe_scheme(body, lowered["paycore-signature"], secret, tolerance_seconds, moment)
+    elif stripe_scheme is not None:
+        verify_stripe_scheme(body, stripe_scheme, secret, tolerance_seconds, moment)
     else:
-        raise WebhookVerificationError("no webhook-signature or Paycore-Signature header")
+        raise WebhookVerificationError(
+            "no webhook-signature, Paycore-Signature or Stripe-Signature header"
+        )
     try:
         event: dict[str, Any] = json.loads(body)
     except ValueError:

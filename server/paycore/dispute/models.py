@@ -110,6 +110,14 @@ class EvidenceUpdate:
     metadata: MetadataChange
     submit: bool
 
+    @property
+    def param(self) -> str:
+        """What a refusal of the whole update names: the evidence it gives, else its submit,
+        else the dispute (`id`: an update of its metadata alone)."""
+        if any(self.evidence.values()):
+            return "evidence"
+        return "submit" if self.submit else "id"
+
 
 @dataclass(frozen=True)
 class DisputeFilter:

@@ -96,7 +96,7 @@ class Disputes:
         """Stages the evidence (and metadata); with `submit`, sends it to the PSP, once."""
 
         async def record(connection: AsyncConnection) -> Dispute:
-            dispute = await self._answerable(connection, merchant_id, dispute_id)
+            dispute = await self._answerable(connection, merchant_id, dispute_id, update.param)
             evidence = {**dispute.evidence, **{k: v for k, v in update.evidence.items() if v}}
             length = sum(len(text) for text in evidence.values())
             if length > self._fees.evidence_chars_max:
@@ -133,19 +133,20 @@ class Disputes:
         return Phases(record, self._call_psp(merchant_id))
 
     async def _answerable(
-        self, connection: AsyncConnection, merchant_id: str, dispute_id: str
+        self, connection: AsyncConnection, merchant_id: str, dispute_id: str, param: str
     ) -> Dispute:
         """The dispute, locked, if evidence may change: not submitted (nor being sent), not
-        past due, open. Each refusal is a named error raised before anything changes."""
+        past due, open. Each refusal is a named error raised before anything changes, naming
+        `param` (what the update sent: EvidenceUpdate.param) when it is the request's fault."""
         dispute = await self._locked(connection, merchant_id, dispute_id)
         if dispute.submission_count or dispute.psp_action is PspAction.SUBMIT:
-            raise ApiError(Reason.DISPUTE_EVIDENCE_SUBMITTED, param="submit", id=dispute.id)
+            raise ApiError(Reason.DISPUTE_EVIDENCE_SUBMITTED, param=param, id=dispute.id)
         # Past due first: a dispute the bank closed lost for want of evidence by its deadline
         # is refused for that reason, not merely as closed.
         lapsed = dispute.status is DisputeStatus.LOST and self.now() > dispute.due_by
         if dispute.past_due(self.now()) or lapsed:
             raise ApiError(
-                Reason.DISPUTE_PAST_DUE, param="evidence", id=dispute.id, due_by=dispute.due_by
+                Reason.DISPUTE_PAST_DUE, param=param, id=dispute.id, due_by=dispute.due_by
             )
         if dispute.status not in AWAITING_RESPONSE or dispute.psp_action:
             raise _not_open(dispute, "update")

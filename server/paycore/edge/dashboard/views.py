@@ -424,7 +424,8 @@ class Dashboard:
         currencies = sorted({*available, *pending, *(t["currency"] for t in transactions)})
         currency = request.query.get("currency", "")
         if currency not in currencies:
-            currency = currencies[0] if currencies else ""
+            # The currency the balance moved in last (transactions come newest first).
+            currency = transactions[0]["currency"] if transactions else "".join(currencies[:1])
         chart = None
         if currency:
             chart = balance_chart(
