@@ -34,3 +34,21 @@ def test_every_top_level_folder_is_in_the_layout() -> None:
         if path.is_dir() and not path.name.startswith(".") and path.name != "node_modules"
     }
     assert folders - named == set()
+
+
+def _settings_table(text: str) -> dict[str, str]:
+    """`PAYCORE_*` -> its default, from the rows of a markdown table of settings."""
+    rows = re.findall(r"^\| `(PAYCORE_[A-Z0-9_]+)` \| ([^|]*) \|", text, flags=re.MULTILINE)
+    return {name: default.strip() for name, default in rows}
+
+
+def test_the_readme_has_a_configuration_table_agreeing_with_the_docs() -> None:
+    """Issue 2's README has a configuration table: the settings a first run may need, each
+    with the default docs/configuration.md (every setting) gives it."""
+    readme = (ROOT / "README.md").read_text()
+    assert "\n## Configuration\n" in readme
+    section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    table = _settings_table(section)
+    every = _settings_table((ROOT / "docs" / "configuration.md").read_text())
+    assert {"PAYCORE_DATABASE_URLS", "PAYCORE_REDIS_URL", "PAYCORE_GRPC_ADDR"} <= set(table)
+    assert {name: every.get(name) for name in table} == table
