@@ -70,3 +70,31 @@ def test_email_kinds() -> None:
         2,
         3,
     ]
+
+
+def test_a_test_card_is_decided_by_neither_the_default_rules_nor_the_model() -> None:
+    declined_often = {**QUIET, "card_declines_1h": 7}
+    verdict = decide(
+        DEFAULT_POLICY, declined_often, [], 959, ("amount_usd",), True, test_card="pm_card_visa"
+    )
+    assert verdict.decision is Decision.ALLOW
+    assert verdict.reasons == [
+        "test_card",
+        "card_declines_1h",
+        "velocity_unavailable",
+        "amount_usd",
+    ]
+    assert decide(DEFAULT_POLICY, declined_often, [], 959, (), False).decision is Decision.BLOCK
+
+
+def test_a_test_card_is_still_blocklisted_and_a_radar_card_has_its_outcome() -> None:
+    blocked = decide(DEFAULT_POLICY, QUIET, [BlocklistType.EMAIL], 10, (), False, test_card="x")
+    assert (blocked.decision, blocked.reasons) == (
+        Decision.BLOCK,
+        ["blocklisted_email", "test_card"],
+    )
+    elevated = decide(
+        DEFAULT_POLICY, QUIET, [], 10, (), False, test_card="pm_card_riskLevelElevated"
+    )
+    assert elevated.decision is Decision.REVIEW
+    assert elevated.reasons == ["test_card", "test_card_risk_level_elevated"]

@@ -35,15 +35,30 @@ TEST_CARD_NUMBERS = {
     "pm_card_createDisputeInquiry": "4000000000001976",
     "pm_card_authenticationRequiredOnSetup": "4000002500003155",
     "pm_card_authenticationRequired": "4000002760003184",
+    "pm_card_radarBlock": "4100000000000019",
+    "pm_card_chargeDeclinedFraudulent": "4100000000000019",
+    "pm_card_riskLevelHighest": "4000000000004954",
+    "pm_card_riskLevelElevated": "4000000000009235",
 }
 """Stripe's name of each test payment method -> its card number. The simulator's transient
-failure card (4000000000009839, HTTP 500, retried by the executor) is ours and has none."""
+failure card (4000000000009839, HTTP 500, retried by the executor) is ours and has none. The
+Radar cards (the last four names) succeed at the simulator: their outcome is fraud scoring's
+(paycore.fraud.decision.TEST_CARD_RULES, docs/fraud.md "Test cards")."""
+
+TEST_CARD_NAMES = {number: name for name, number in reversed(TEST_CARD_NUMBERS.items())}
+"""Card number -> the first name above of that number (`pm_card_radarBlock` for 4100...0019)."""
 
 TEST_NAME_PREFIX = "pm_card_"
 """What every test payment method's name starts with: another such name is NOT_FOUND."""
 
 TEST_CARD_YEARS_VALID = 3
 """A test payment method's card expires in December, this many years from now."""
+
+
+def test_card_name(number: str) -> str:
+    """The test payment method's name of a card number, "" when it is no test card's: a
+    number typed in is the same test card as its name."""
+    return TEST_CARD_NAMES.get(number, "")
 
 
 def is_test_payment_method(value: str) -> bool:

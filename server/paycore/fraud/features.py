@@ -257,6 +257,10 @@ class PaymentFacts:
     card_wallet: str = ""
     """"apple_pay" | "google_pay" when the card came from a wallet token: recorded with the
     assessment's facts; the card (its fingerprint, the DPAN's) scores like any card."""
+    test_card: str = ""
+    """The payment flow's card is one of Stripe's fixed-outcome test cards: its name
+    (`pm_card_visa`, paycore.customer.test_methods), whatever way it was given. At a test-mode
+    merchant the platform's own signals do not decide it (paycore.fraud.decision)."""
 
     def as_dict(self) -> dict[str, object]:
         """Every fact by name, as `dataclasses.asdict` gives them (the values are strings,

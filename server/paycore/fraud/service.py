@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 
 from paycore.errors import ApiError, Reason, not_found
 from paycore.events import Recorder
+from paycore.executor.breaker import Mode
+from paycore.executor.modes import MerchantModes
 from paycore.fraud.decision import allow_matches, decide
 from paycore.fraud.events import REVIEW_CLOSED, REVIEW_OPENED
 from paycore.fraud.fanout import merge_newest_first, shard_readers
@@ -84,6 +86,7 @@ class FraudService:
         self._writer = AssessmentWriter(shards, metrics)
         self.model_version = f"rules-{RULES_VERSION}+{model.version}"
         self._policies: dict[str, tuple[int, Policy]] = {}
+        self._modes = MerchantModes(shards)
 
     @property
     def model(self) -> Model:
@@ -132,6 +135,9 @@ class FraudService:
             self._metrics.degraded.labels(operation="score").inc()
         features, vector = feature_vector(facts, observed or NO_VELOCITY)
         model_score = self._model.score(vector)
+        test_card = ""
+        if facts.test_card and await self._modes.of(facts.merchant, connection) is Mode.TEST:
+            test_card = facts.test_card
         score = min(max(round(model_score.probability * 1000), 0), 1000)
         verdict = decide(
             policy,
@@ -141,6 +147,7 @@ class FraudService:
             model_score.top_features,
             degraded,
             allowed=allow_matches(policy, facts),
+            test_card=test_card,
         )
         logical_shard = remembered_logical_shard_of(facts.merchant, Prefix.ACCOUNT)
         assessment = Assessment(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from paycore.customer.models import ChargeableCard
+from paycore.customer.test_methods import test_card_name
 from paycore.fraud.features import PaymentFacts
 from paycore.fraud.service import Scored
 from paycore.payment.models import Risk
@@ -45,6 +46,7 @@ def score_request(
         card_observed=True,
         card_wallet=card.wallet,
         client_ip=client_ip,
+        test_card=test_card_name(card.number.reveal()),
     )
 
 

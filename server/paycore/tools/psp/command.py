@@ -39,6 +39,8 @@ Test cards (any future expiry, any cvc):
   4000000000000259  disputed --dispute-delay-seconds after capture: fraudulent
   4000000000002685  ... product_not_received;  4000000000005423  ... duplicate
   4000000000001976  an inquiry (warning_needs_response), reason fraudulent
+  4100000000000019, 4000000000004954, 4000000000009235  succeed here: Stripe's Radar test
+  cards, blocked / blocked / held for review by paycore's fraud scoring (docs/fraud.md)
   (the dispute's outcome: evidence holding winning_evidence / losing_evidence, or
   POST /_control/disputes/{id} {"outcome": "won" | "lost"}; wallet test tokens:
   POST /v1/wallet_tokens {"type": "apple_pay" | "google_pay", "scenario"}: docs/disputes.md)
