@@ -126,6 +126,7 @@ NULL_WHEN_ZERO = frozenset(
         "paycore.v1.Subscription.trial_start",
         "paycore.v1.Subscription.trial_end",
         "paycore.v1.Subscription.canceled_at",
+        "paycore.v1.Subscription.cancel_at",
         "paycore.v1.Subscription.ended_at",
         "paycore.v1.Invoice.next_payment_attempt",
         "paycore.v1.Invoice.paid_at",

@@ -44,6 +44,7 @@ async def test_cancel_at_period_end_stops_exactly_at_the_end(
     assert canceling.status == S.SUBSCRIPTION_STATUS_ACTIVE
     assert canceling.cancel_at_period_end
     assert (canceling.canceled_at, canceling.ended_at) == (requested, 0)
+    assert canceling.cancel_at == END  # Stripe's: when it is to cancel
     await billing.advance(END - 1)
     assert (await billing.subscription(created.id)).status == S.SUBSCRIPTION_STATUS_ACTIVE
     # Past the end in one step: it ended at the end, not when the clock got there.
@@ -128,6 +129,7 @@ async def test_a_cancel_at_period_end_taken_back_renews_as_usual(
     resumed = await billing.update(created.id, cancel_at_period_end=False)
 
     assert (resumed.status, resumed.cancel_at_period_end) == (S.SUBSCRIPTION_STATUS_ACTIVE, False)
+    assert resumed.cancel_at == 0
     await billing.advance(END)
     renewed = await billing.subscription(created.id)
     assert (renewed.status, renewed.ended_at) == (S.SUBSCRIPTION_STATUS_ACTIVE, 0)
