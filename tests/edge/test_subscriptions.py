@@ -463,3 +463,22 @@ async def test_cancel_at_is_the_period_end_while_it_cancels_at_period_end(
     assert (await call(http, "GET", path, key=key)).body["cancel_at"] == created["trial_end"]
     resumed = await call(http, "POST", path, key=key, form="cancel_at_period_end=false")
     assert (resumed.body["cancel_at_period_end"], resumed.body["cancel_at"]) == (False, None)
+
+
+async def test_created_to_cancel_at_period_end_over_http(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    """Stripe's `cancel_at_period_end=true` on `POST /v1/subscriptions`: cancel_at is the
+    (trial) period's end."""
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    price, customer = await _monthly_price_and_customer(http, key)
+    form = f"customer={customer['id']}&items[0][price]={price['id']}&trial_period_days=14"
+
+    created = await call(
+        http, "POST", "/v1/subscriptions", key=key, form=f"{form}&cancel_at_period_end=true"
+    )
+
+    assert created.status == 200, created.body
+    assert created.body["cancel_at_period_end"] is True
+    assert created.body["cancel_at"] == created.body["trial_end"]
+    assert created.body["canceled_at"] == created.body["created"]

@@ -115,6 +115,25 @@ async def test_cancel_now_with_prorate_refunds_the_unused_time(
     await billing.assert_books(AMOUNT - fee(AMOUNT) - refund)
 
 
+async def test_created_to_cancel_at_period_end_it_ends_there(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    """Stripe's cancel_at_period_end on create: canceled_at is the create, cancel_at the first
+    period's end, where it ends without renewing."""
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(AMOUNT)
+
+    created = await billing.subscribe([(price, 1)], cancel_at_period_end=True)
+
+    assert (created.status, created.cancel_at_period_end) == (S.SUBSCRIPTION_STATUS_ACTIVE, True)
+    assert (created.canceled_at, created.cancel_at) == (START, END)
+    await billing.advance(END + DAY)
+    ended = await billing.subscription(created.id)
+    assert (ended.status, ended.ended_at) == (S.SUBSCRIPTION_STATUS_CANCELED, END)
+    assert [charge.amount for charge in captured(psp)] == [AMOUNT]
+    await billing.assert_books(net([AMOUNT]))
+
+
 async def test_a_cancel_at_period_end_taken_back_renews_as_usual(
     payin: PayIn, shop: Shop, psp: PspSimulator
 ) -> None:

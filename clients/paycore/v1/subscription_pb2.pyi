@@ -1097,6 +1097,7 @@ class CreateSubscriptionRequest(_message.Message):
     COUPON_FIELD_NUMBER: _builtins.int
     DISCOUNTS_FIELD_NUMBER: _builtins.int
     PROMOTION_CODE_FIELD_NUMBER: _builtins.int
+    CANCEL_AT_PERIOD_END_FIELD_NUMBER: _builtins.int
     customer: _builtins.str
     """Required: "cus_..."."""
     trial_period_days: _builtins.int
@@ -1121,6 +1122,10 @@ class CreateSubscriptionRequest(_message.Message):
     """A coupon's id: its discount applies to the subscription's invoices (a redemption)."""
     promotion_code: _builtins.str
     """"promo_...": an active promotion code, redeemed with its coupon (not with `coupon`)."""
+    cancel_at_period_end: _builtins.bool
+    """Stripe's: it cancels at the end of its first period (its trial's, when it has one)
+    instead of renewing, as UpdateSubscription's cancel_at_period_end; canceled_at is now.
+    """
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___CreateSubscriptionRequest.Item]:
         """Required, 1..20 items with distinct prices."""
@@ -1148,10 +1153,11 @@ class CreateSubscriptionRequest(_message.Message):
         coupon: _builtins.str = ...,
         discounts: _abc.Iterable[Global___DiscountRequest] | None = ...,
         promotion_code: _builtins.str = ...,
+        cancel_at_period_end: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["payment_settings", b"payment_settings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["coupon", b"coupon", "customer", b"customer", "default_payment_method", b"default_payment_method", "discounts", b"discounts", "items", b"items", "metadata", b"metadata", "payment_behavior", b"payment_behavior", "payment_settings", b"payment_settings", "promotion_code", b"promotion_code", "test_clock", b"test_clock", "trial_end", b"trial_end", "trial_period_days", b"trial_period_days"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancel_at_period_end", b"cancel_at_period_end", "coupon", b"coupon", "customer", b"customer", "default_payment_method", b"default_payment_method", "discounts", b"discounts", "items", b"items", "metadata", b"metadata", "payment_behavior", b"payment_behavior", "payment_settings", b"payment_settings", "promotion_code", b"promotion_code", "test_clock", b"test_clock", "trial_end", b"trial_end", "trial_period_days", b"trial_period_days"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
