@@ -126,6 +126,7 @@ NULL_WHEN_ZERO = frozenset(
         "paycore.v1.Subscription.trial_start",
         "paycore.v1.Subscription.trial_end",
         "paycore.v1.Subscription.canceled_at",
+        "paycore.v1.Subscription.cancel_at",
         "paycore.v1.Subscription.ended_at",
         "paycore.v1.Invoice.next_payment_attempt",
         "paycore.v1.Invoice.paid_at",
@@ -148,6 +149,8 @@ still to come (`canceled_at: null`), where 0 would read as 1970. gRPC keeps prot
 NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     # A charge that did not fail has no failure; a receipt_email never given is null.
     "paycore.v1.Charge": ("failure_code", "failure_message", "receipt_email"),
+    # An intent's receipt_email never given (or cleared) is null.
+    "paycore.v1.PaymentIntent": ("receipt_email",),
     # amount_off and currency of a percent_off, duration_in_months but for repeating, no
     # max_redemptions or redeem_by.
     "paycore.v1.Coupon": (

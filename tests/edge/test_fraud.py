@@ -127,3 +127,37 @@ async def test_scoring_reviews_blocklists_policy_and_outcomes_over_http(
     assert removed.status == 200 and removed.body["deleted"] is True
     merchant_key = await call(http, "GET", "/v1/fraud/reviews", key=secret)
     assert merchant_key.status == 403
+
+
+async def test_an_operator_acting_for_a_merchant_adds_that_merchants_blocklist_item(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    """`POST /v1/fraud/blocklist_items` without `merchant`, with Paycore-Merchant: the named
+    merchant's item; without the header either, platform-wide (`merchant: null`)."""
+    admin = settings_admin_token
+    merchant_id = (await new_merchant(http, admin))["id"]
+    acting = {"Paycore-Merchant": merchant_id}
+    value = f"{merchant_id}@example.com"
+
+    added = await call(
+        http,
+        "POST",
+        "/v1/fraud/blocklist_items",
+        key=admin,
+        headers=acting,
+        form=f"type=email&value={value}",
+    )
+
+    assert added.status == 200, added.body
+    assert added.body["merchant"] == merchant_id
+    listed = await call(
+        http, "GET", f"/v1/fraud/blocklist_items?merchant={merchant_id}&type=email", key=admin
+    )
+    assert [item["id"] for item in listed.body["data"]] == [added.body["id"]]
+    platform = await call(
+        http, "POST", "/v1/fraud/blocklist_items", key=admin, form=f"type=email&value=p.{value}"
+    )
+    assert (platform.status, platform.body["merchant"]) == (200, None)
+    for item in (added.body, platform.body):
+        removed = await call(http, "DELETE", f"/v1/fraud/blocklist_items/{item['id']}", key=admin)
+        assert removed.status == 200, removed.body

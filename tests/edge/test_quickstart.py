@@ -191,7 +191,9 @@ async def test_subscription_and_charge_updates_carry_previous_attributes(
         )
         (event,) = client.v1.events.list(params={"type": "customer.subscription.updated"}).data
         previous = event.data.to_dict()["previous_attributes"]
+        # As Stripe's: cancel_at (the period end now) was null before.
         assert previous == {
+            "cancel_at": None,
             "cancel_at_period_end": False,
             "canceled_at": None,
             "metadata": {"n": None},
@@ -202,6 +204,7 @@ async def test_subscription_and_charge_updates_carry_previous_attributes(
         client.v1.subscriptions.update(subscription.id, params={"cancel_at_period_end": False})
         newest = client.v1.events.list(params={"type": "customer.subscription.updated"}).data[0]
         assert newest.data.to_dict()["previous_attributes"] == {
+            "cancel_at": event.data.object["current_period_end"],
             "cancel_at_period_end": True,
             "canceled_at": canceled_at,
         }

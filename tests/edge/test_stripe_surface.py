@@ -1,7 +1,8 @@
 """Stripe API surface that stripe-python users call, over the REST edge: a payment intent's
 `setup_future_usage` (the card saved to the customer once paid, then charged off-session) and
 `error_on_requires_action` (a 402 CardError authentication_required instead of requires_action),
-`SetupIntent.modify`, `Charge.modify`, and `transfer_group` on intents and transfers."""
+`SetupIntent.modify`, `Charge.modify`, `transfer_group` on intents and transfers, and an
+intent's `receipt_email`."""
 
 from __future__ import annotations
 
@@ -188,6 +189,40 @@ async def test_a_charge_modified(stripe_module: str, payin: PayIn) -> None:
                 shipping={"address": {"line1": "1 Main St"}},  # type: ignore[typeddict-item]
             )
         assert unnamed.value.param == "shipping[name]"
+
+    await asyncio.to_thread(scenario)
+    await assert_books_balance(payin.admin, stripe_module)
+
+
+async def test_a_payment_intents_receipt_email(stripe_module: str, payin: PayIn) -> None:
+    """Stripe's receipt_email on create, modify and confirm: rendered on the intent (null when
+    none) and on the charge it makes; a malformed address names `receipt_email`."""
+
+    def scenario() -> None:
+        paid = stripe.PaymentIntent.create(
+            amount=2000,
+            currency="usd",
+            payment_method="pm_card_visa",
+            confirm=True,
+            receipt_email="buyer@example.com",
+        )
+        assert paid.receipt_email == "buyer@example.com"
+        charge = stripe.Charge.retrieve(str(paid.latest_charge))
+        assert charge.receipt_email == "buyer@example.com"
+        opened = stripe.PaymentIntent.create(amount=500, currency="usd")
+        assert opened.receipt_email is None
+        modified = stripe.PaymentIntent.modify(opened.id, receipt_email="ada@example.com")
+        assert modified.receipt_email == "ada@example.com"
+        assert stripe.PaymentIntent.modify(opened.id, receipt_email="").receipt_email is None
+        confirmed = stripe.PaymentIntent.confirm(
+            opened.id, payment_method="pm_card_visa", receipt_email="grace@example.com"
+        )
+        assert confirmed.receipt_email == "grace@example.com"
+        later = stripe.Charge.retrieve(str(confirmed.latest_charge))
+        assert later.receipt_email == "grace@example.com"
+        with pytest.raises(stripe.InvalidRequestError) as bad:
+            stripe.PaymentIntent.create(amount=500, currency="usd", receipt_email="nobody")
+        assert bad.value.param == "receipt_email"
 
     await asyncio.to_thread(scenario)
     await assert_books_balance(payin.admin, stripe_module)

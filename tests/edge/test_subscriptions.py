@@ -443,3 +443,42 @@ async def test_listing_subscriptions_by_status_as_stripe_does(
     wrong = await call(http, "GET", "/v1/subscriptions?status=every", key=key)
     assert (wrong.status, wrong.error["param"]) == (400, "status"), wrong.body
     assert "all" in wrong.error["message"] and "ended" in wrong.error["message"]
+
+
+async def test_cancel_at_is_the_period_end_while_it_cancels_at_period_end(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    """Stripe renders `cancel_at` = current_period_end while cancel_at_period_end is set, null
+    otherwise."""
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    price, customer = await _monthly_price_and_customer(http, key)
+    created = await _trialing_subscription(http, key, price, customer)
+    assert created["cancel_at"] is None
+    path = f"/v1/subscriptions/{created['id']}"
+
+    canceling = await call(http, "POST", path, key=key, form="cancel_at_period_end=true")
+
+    assert canceling.status == 200, canceling.body
+    assert canceling.body["cancel_at"] == canceling.body["current_period_end"]
+    assert (await call(http, "GET", path, key=key)).body["cancel_at"] == created["trial_end"]
+    resumed = await call(http, "POST", path, key=key, form="cancel_at_period_end=false")
+    assert (resumed.body["cancel_at_period_end"], resumed.body["cancel_at"]) == (False, None)
+
+
+async def test_created_to_cancel_at_period_end_over_http(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    """Stripe's `cancel_at_period_end=true` on `POST /v1/subscriptions`: cancel_at is the
+    (trial) period's end."""
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    price, customer = await _monthly_price_and_customer(http, key)
+    form = f"customer={customer['id']}&items[0][price]={price['id']}&trial_period_days=14"
+
+    created = await call(
+        http, "POST", "/v1/subscriptions", key=key, form=f"{form}&cancel_at_period_end=true"
+    )
+
+    assert created.status == 200, created.body
+    assert created.body["cancel_at_period_end"] is True
+    assert created.body["cancel_at"] == created.body["trial_end"]
+    assert created.body["canceled_at"] == created.body["created"]

@@ -89,6 +89,32 @@ async def test_a_blocklisted_card_is_blocked_with_the_rule_as_its_reason(
     assert blocked.reasons[0] == "blocklisted_card"
 
 
+async def test_an_operator_acting_for_a_merchant_blocklists_for_that_merchant_only(
+    merchant: MerchantFixture, admin_client_for: Callable[[str | None], Paycore]
+) -> None:
+    """No `merchant` given: the item is the merchant named in `paycore-merchant`, as every
+    operator call acting for a merchant is; platform-wide only when none is named."""
+    merchant_id = merchant.merchant.id
+    request = returning_customer(merchant_id)
+    acting = await admin_client_for(merchant_id).fraud.AddBlocklistItem(
+        fraud_pb2.AddBlocklistItemRequest(
+            type=fraud_pb2.BLOCKLIST_ITEM_TYPE_CARD_FINGERPRINT, value=request.card_fingerprint
+        )
+    )
+    assert acting.merchant == merchant_id
+    blocked = await merchant.client.fraud.ScorePayment(request)
+    assert blocked.reasons[0] == "blocklisted_card"
+    platform = await admin_client_for(None).fraud.AddBlocklistItem(
+        fraud_pb2.AddBlocklistItemRequest(
+            type=fraud_pb2.BLOCKLIST_ITEM_TYPE_EMAIL, value=f"{acting.id}@example.com"
+        )
+    )
+    assert platform.merchant == ""
+    await admin_client_for(None).fraud.RemoveBlocklistItem(
+        fraud_pb2.RemoveBlocklistItemRequest(id=platform.id)
+    )
+
+
 async def test_a_large_first_purchase_from_a_mismatched_country_goes_to_review(
     merchant: MerchantFixture,
 ) -> None:

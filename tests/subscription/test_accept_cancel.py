@@ -44,6 +44,7 @@ async def test_cancel_at_period_end_stops_exactly_at_the_end(
     assert canceling.status == S.SUBSCRIPTION_STATUS_ACTIVE
     assert canceling.cancel_at_period_end
     assert (canceling.canceled_at, canceling.ended_at) == (requested, 0)
+    assert canceling.cancel_at == END  # Stripe's: when it is to cancel
     await billing.advance(END - 1)
     assert (await billing.subscription(created.id)).status == S.SUBSCRIPTION_STATUS_ACTIVE
     # Past the end in one step: it ended at the end, not when the clock got there.
@@ -114,6 +115,25 @@ async def test_cancel_now_with_prorate_refunds_the_unused_time(
     await billing.assert_books(AMOUNT - fee(AMOUNT) - refund)
 
 
+async def test_created_to_cancel_at_period_end_it_ends_there(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    """Stripe's cancel_at_period_end on create: canceled_at is the create, cancel_at the first
+    period's end, where it ends without renewing."""
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(AMOUNT)
+
+    created = await billing.subscribe([(price, 1)], cancel_at_period_end=True)
+
+    assert (created.status, created.cancel_at_period_end) == (S.SUBSCRIPTION_STATUS_ACTIVE, True)
+    assert (created.canceled_at, created.cancel_at) == (START, END)
+    await billing.advance(END + DAY)
+    ended = await billing.subscription(created.id)
+    assert (ended.status, ended.ended_at) == (S.SUBSCRIPTION_STATUS_CANCELED, END)
+    assert [charge.amount for charge in captured(psp)] == [AMOUNT]
+    await billing.assert_books(net([AMOUNT]))
+
+
 async def test_a_cancel_at_period_end_taken_back_renews_as_usual(
     payin: PayIn, shop: Shop, psp: PspSimulator
 ) -> None:
@@ -128,6 +148,7 @@ async def test_a_cancel_at_period_end_taken_back_renews_as_usual(
     resumed = await billing.update(created.id, cancel_at_period_end=False)
 
     assert (resumed.status, resumed.cancel_at_period_end) == (S.SUBSCRIPTION_STATUS_ACTIVE, False)
+    assert resumed.cancel_at == 0
     await billing.advance(END)
     renewed = await billing.subscription(created.id)
     assert (renewed.status, renewed.ended_at) == (S.SUBSCRIPTION_STATUS_ACTIVE, 0)

@@ -377,7 +377,9 @@ class AddBlocklistItemRequest(_message.Message):
     value: _builtins.str
     """Required, at most 800 characters. Adding an existing (type, value, merchant) returns it."""
     merchant: _builtins.str
-    """"acct_..."; empty for a platform-wide block."""
+    """"acct_..."; empty: the merchant an operator acting for one names in `paycore-merchant`,
+    else a platform-wide block.
+    """
     reason: _builtins.str
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...

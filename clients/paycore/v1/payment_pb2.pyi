@@ -927,6 +927,7 @@ class PaymentIntent(_message.Message):
     NEXT_ACTION_FIELD_NUMBER: _builtins.int
     SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
     TRANSFER_GROUP_FIELD_NUMBER: _builtins.int
+    RECEIPT_EMAIL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pi_..." """
     amount: _builtins.int
@@ -979,6 +980,10 @@ class PaymentIntent(_message.Message):
     """Stripe's label grouping this payment with the transfers that pay it out (separate charges
     and transfers: TransferService's transfer_group); "" none.
     """
+    receipt_email: _builtins.str
+    """Where the receipt of the payment is to be sent (Stripe's); "" none (null at the REST
+    edge). Its charges carry it as their receipt_email until UpdateCharge sets their own.
+    """
     @_builtins.property
     def last_payment_error(self) -> Global___PaymentIntent.LastPaymentError: ...
     @_builtins.property
@@ -1025,10 +1030,11 @@ class PaymentIntent(_message.Message):
         next_action: Global___NextAction | None = ...,
         setup_future_usage: Global___SetupFutureUsage.ValueType = ...,
         transfer_group: _builtins.str = ...,
+        receipt_email: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["last_payment_error", b"last_payment_error", "next_action", b"next_action", "risk_assessment", b"risk_assessment", "transfer_data", b"transfer_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "canceled_at", b"canceled_at", "cancellation_reason", b"cancellation_reason", "capture_method", b"capture_method", "client_secret", b"client_secret", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "disputed", b"disputed", "id", b"id", "invoice", b"invoice", "last_payment_error", b"last_payment_error", "latest_charge", b"latest_charge", "metadata", b"metadata", "next_action", b"next_action", "payment_method", b"payment_method", "risk_assessment", b"risk_assessment", "setup_future_usage", b"setup_future_usage", "status", b"status", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination", "transfer_group", b"transfer_group"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "canceled_at", b"canceled_at", "cancellation_reason", b"cancellation_reason", "capture_method", b"capture_method", "client_secret", b"client_secret", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "disputed", b"disputed", "id", b"id", "invoice", b"invoice", "last_payment_error", b"last_payment_error", "latest_charge", b"latest_charge", "metadata", b"metadata", "next_action", b"next_action", "payment_method", b"payment_method", "receipt_email", b"receipt_email", "risk_assessment", b"risk_assessment", "setup_future_usage", b"setup_future_usage", "status", b"status", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination", "transfer_group", b"transfer_group"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1098,6 +1104,7 @@ class CreatePaymentIntentRequest(_message.Message):
     SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
     ERROR_ON_REQUIRES_ACTION_FIELD_NUMBER: _builtins.int
     TRANSFER_GROUP_FIELD_NUMBER: _builtins.int
+    RECEIPT_EMAIL_FIELD_NUMBER: _builtins.int
     amount: _builtins.int
     """Required (absent: PARAMETER_MISSING), minor units, positive, at most the currency's
     maximum (AMOUNT_TOO_LARGE). Optional in the contract only so that absent and 0 differ.
@@ -1138,6 +1145,8 @@ class CreatePaymentIntentRequest(_message.Message):
     """
     transfer_group: _builtins.str
     """At most 200 characters (PaymentIntent.transfer_group)."""
+    receipt_email: _builtins.str
+    """An email address (PaymentIntent.receipt_email); "" none."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     @_builtins.property
@@ -1181,10 +1190,11 @@ class CreatePaymentIntentRequest(_message.Message):
         setup_future_usage: Global___SetupFutureUsage.ValueType = ...,
         error_on_requires_action: _builtins.bool = ...,
         transfer_group: _builtins.str = ...,
+        receipt_email: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "automatic_payment_methods", b"automatic_payment_methods", "transfer_data", b"transfer_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "application_fee_amount", b"application_fee_amount", "automatic_payment_methods", b"automatic_payment_methods", "capture_method", b"capture_method", "confirm", b"confirm", "currency", b"currency", "customer", b"customer", "description", b"description", "error_on_requires_action", b"error_on_requires_action", "metadata", b"metadata", "off_session", b"off_session", "payment_method", b"payment_method", "payment_method_types", b"payment_method_types", "return_url", b"return_url", "setup_future_usage", b"setup_future_usage", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination", "transfer_group", b"transfer_group"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "application_fee_amount", b"application_fee_amount", "automatic_payment_methods", b"automatic_payment_methods", "capture_method", b"capture_method", "confirm", b"confirm", "currency", b"currency", "customer", b"customer", "description", b"description", "error_on_requires_action", b"error_on_requires_action", "metadata", b"metadata", "off_session", b"off_session", "payment_method", b"payment_method", "payment_method_types", b"payment_method_types", "receipt_email", b"receipt_email", "return_url", b"return_url", "setup_future_usage", b"setup_future_usage", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination", "transfer_group", b"transfer_group"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
     _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
@@ -1227,6 +1237,7 @@ class ConfirmPaymentIntentRequest(_message.Message):
     SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
     ERROR_ON_REQUIRES_ACTION_FIELD_NUMBER: _builtins.int
     CLEAR_SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
+    RECEIPT_EMAIL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pi_...", required; the intent must be requires_payment_method, requires_confirmation or
     requires_action (then the charge goes on with the buyer's authentication).
@@ -1249,6 +1260,8 @@ class ConfirmPaymentIntentRequest(_message.Message):
     """As UpdatePaymentIntentRequest.clear_setup_future_usage (Stripe's `setup_future_usage=""`);
     not with the publishable key when the intent has one (that would lower it).
     """
+    receipt_email: _builtins.str
+    """Sets the intent's receipt_email (an email address; "" clears it); absent leaves it."""
     def __init__(
         self,
         *,
@@ -1260,12 +1273,15 @@ class ConfirmPaymentIntentRequest(_message.Message):
         setup_future_usage: Global___SetupFutureUsage.ValueType = ...,
         error_on_requires_action: _builtins.bool = ...,
         clear_setup_future_usage: _builtins.bool = ...,
+        receipt_email: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_receipt_email", b"_receipt_email", "receipt_email", b"receipt_email"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["clear_setup_future_usage", b"clear_setup_future_usage", "client_secret", b"client_secret", "error_on_requires_action", b"error_on_requires_action", "id", b"id", "off_session", b"off_session", "payment_method", b"payment_method", "return_url", b"return_url", "setup_future_usage", b"setup_future_usage"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_receipt_email", b"_receipt_email", "clear_setup_future_usage", b"clear_setup_future_usage", "client_secret", b"client_secret", "error_on_requires_action", b"error_on_requires_action", "id", b"id", "off_session", b"off_session", "payment_method", b"payment_method", "receipt_email", b"receipt_email", "return_url", b"return_url", "setup_future_usage", b"setup_future_usage"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__receipt_email: _TypeAlias = _typing.Literal["receipt_email"]  # noqa: Y015
+    _WhichOneofArgType__receipt_email: _TypeAlias = _typing.Literal["_receipt_email", b"_receipt_email"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__receipt_email) -> _WhichOneofReturnType__receipt_email | None: ...
 
 Global___ConfirmPaymentIntentRequest: _TypeAlias = ConfirmPaymentIntentRequest  # noqa: Y015
 
@@ -1307,6 +1323,7 @@ class UpdatePaymentIntentRequest(_message.Message):
     SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
     TRANSFER_GROUP_FIELD_NUMBER: _builtins.int
     CLEAR_SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
+    RECEIPT_EMAIL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pi_...", required; the intent must be requires_payment_method or requires_confirmation."""
     amount: _builtins.int
@@ -1338,6 +1355,8 @@ class UpdatePaymentIntentRequest(_message.Message):
     `setup_future_usage=""`, which the REST edge turns into this); not with
     setup_future_usage (INVALID_ARGUMENT naming it).
     """
+    receipt_email: _builtins.str
+    """An email address (PaymentIntent.receipt_email); "" clears it."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Merged into the existing metadata; a key with an empty value is removed."""
@@ -1357,10 +1376,11 @@ class UpdatePaymentIntentRequest(_message.Message):
         setup_future_usage: Global___SetupFutureUsage.ValueType = ...,
         transfer_group: _builtins.str | None = ...,
         clear_setup_future_usage: _builtins.bool = ...,
+        receipt_email: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "_transfer_group", b"_transfer_group", "amount", b"amount", "currency", b"currency", "customer", b"customer", "description", b"description", "payment_method", b"payment_method", "transfer_group", b"transfer_group"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "_receipt_email", b"_receipt_email", "_transfer_group", b"_transfer_group", "amount", b"amount", "currency", b"currency", "customer", b"customer", "description", b"description", "payment_method", b"payment_method", "receipt_email", b"receipt_email", "transfer_group", b"transfer_group"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "_transfer_group", b"_transfer_group", "amount", b"amount", "capture_method", b"capture_method", "clear_metadata", b"clear_metadata", "clear_setup_future_usage", b"clear_setup_future_usage", "currency", b"currency", "customer", b"customer", "description", b"description", "id", b"id", "metadata", b"metadata", "payment_method", b"payment_method", "setup_future_usage", b"setup_future_usage", "transfer_group", b"transfer_group"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "_receipt_email", b"_receipt_email", "_transfer_group", b"_transfer_group", "amount", b"amount", "capture_method", b"capture_method", "clear_metadata", b"clear_metadata", "clear_setup_future_usage", b"clear_setup_future_usage", "currency", b"currency", "customer", b"customer", "description", b"description", "id", b"id", "metadata", b"metadata", "payment_method", b"payment_method", "receipt_email", b"receipt_email", "setup_future_usage", b"setup_future_usage", "transfer_group", b"transfer_group"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
     _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
@@ -1372,6 +1392,8 @@ class UpdatePaymentIntentRequest(_message.Message):
     _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
     _WhichOneofReturnType__payment_method: _TypeAlias = _typing.Literal["payment_method"]  # noqa: Y015
     _WhichOneofArgType__payment_method: _TypeAlias = _typing.Literal["_payment_method", b"_payment_method"]  # noqa: Y015
+    _WhichOneofReturnType__receipt_email: _TypeAlias = _typing.Literal["receipt_email"]  # noqa: Y015
+    _WhichOneofArgType__receipt_email: _TypeAlias = _typing.Literal["_receipt_email", b"_receipt_email"]  # noqa: Y015
     _WhichOneofReturnType__transfer_group: _TypeAlias = _typing.Literal["transfer_group"]  # noqa: Y015
     _WhichOneofArgType__transfer_group: _TypeAlias = _typing.Literal["_transfer_group", b"_transfer_group"]  # noqa: Y015
     @_typing.overload
@@ -1384,6 +1406,8 @@ class UpdatePaymentIntentRequest(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__payment_method) -> _WhichOneofReturnType__payment_method | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__receipt_email) -> _WhichOneofReturnType__receipt_email | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__transfer_group) -> _WhichOneofReturnType__transfer_group | None: ...
 

@@ -892,6 +892,7 @@ class Subscription(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     DISCOUNT_FIELD_NUMBER: _builtins.int
     DISCOUNTS_FIELD_NUMBER: _builtins.int
+    CANCEL_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"sub_..." """
     customer: _builtins.str
@@ -920,6 +921,10 @@ class Subscription(_message.Message):
     test_clock: _builtins.str
     """"clock_..." whose time bills it; empty for real time."""
     created: _builtins.int
+    cancel_at: _builtins.int
+    """Unix seconds when it is to cancel (Stripe's): current_period_end while
+    cancel_at_period_end is set; 0 otherwise (null at the REST edge).
+    """
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___SubscriptionItem]: ...
     @_builtins.property
@@ -957,10 +962,11 @@ class Subscription(_message.Message):
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         discount: Global___Discount | None = ...,
         discounts: _abc.Iterable[_builtins.str] | None = ...,
+        cancel_at: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["discount", b"discount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["billing_cycle_anchor", b"billing_cycle_anchor", "cancel_at_period_end", b"cancel_at_period_end", "canceled_at", b"canceled_at", "created", b"created", "currency", b"currency", "current_period_end", b"current_period_end", "current_period_start", b"current_period_start", "customer", b"customer", "default_payment_method", b"default_payment_method", "discount", b"discount", "discounts", b"discounts", "ended_at", b"ended_at", "id", b"id", "items", b"items", "latest_invoice", b"latest_invoice", "metadata", b"metadata", "status", b"status", "test_clock", b"test_clock", "trial_end", b"trial_end", "trial_start", b"trial_start"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["billing_cycle_anchor", b"billing_cycle_anchor", "cancel_at", b"cancel_at", "cancel_at_period_end", b"cancel_at_period_end", "canceled_at", b"canceled_at", "created", b"created", "currency", b"currency", "current_period_end", b"current_period_end", "current_period_start", b"current_period_start", "customer", b"customer", "default_payment_method", b"default_payment_method", "discount", b"discount", "discounts", b"discounts", "ended_at", b"ended_at", "id", b"id", "items", b"items", "latest_invoice", b"latest_invoice", "metadata", b"metadata", "status", b"status", "test_clock", b"test_clock", "trial_end", b"trial_end", "trial_start", b"trial_start"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1091,6 +1097,7 @@ class CreateSubscriptionRequest(_message.Message):
     COUPON_FIELD_NUMBER: _builtins.int
     DISCOUNTS_FIELD_NUMBER: _builtins.int
     PROMOTION_CODE_FIELD_NUMBER: _builtins.int
+    CANCEL_AT_PERIOD_END_FIELD_NUMBER: _builtins.int
     customer: _builtins.str
     """Required: "cus_..."."""
     trial_period_days: _builtins.int
@@ -1115,6 +1122,10 @@ class CreateSubscriptionRequest(_message.Message):
     """A coupon's id: its discount applies to the subscription's invoices (a redemption)."""
     promotion_code: _builtins.str
     """"promo_...": an active promotion code, redeemed with its coupon (not with `coupon`)."""
+    cancel_at_period_end: _builtins.bool
+    """Stripe's: it cancels at the end of its first period (its trial's, when it has one)
+    instead of renewing, as UpdateSubscription's cancel_at_period_end; canceled_at is now.
+    """
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___CreateSubscriptionRequest.Item]:
         """Required, 1..20 items with distinct prices."""
@@ -1142,10 +1153,11 @@ class CreateSubscriptionRequest(_message.Message):
         coupon: _builtins.str = ...,
         discounts: _abc.Iterable[Global___DiscountRequest] | None = ...,
         promotion_code: _builtins.str = ...,
+        cancel_at_period_end: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["payment_settings", b"payment_settings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["coupon", b"coupon", "customer", b"customer", "default_payment_method", b"default_payment_method", "discounts", b"discounts", "items", b"items", "metadata", b"metadata", "payment_behavior", b"payment_behavior", "payment_settings", b"payment_settings", "promotion_code", b"promotion_code", "test_clock", b"test_clock", "trial_end", b"trial_end", "trial_period_days", b"trial_period_days"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancel_at_period_end", b"cancel_at_period_end", "coupon", b"coupon", "customer", b"customer", "default_payment_method", b"default_payment_method", "discounts", b"discounts", "items", b"items", "metadata", b"metadata", "payment_behavior", b"payment_behavior", "payment_settings", b"payment_settings", "promotion_code", b"promotion_code", "test_clock", b"test_clock", "trial_end", b"trial_end", "trial_period_days", b"trial_period_days"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -203,7 +203,7 @@ def charge_of(attempt: ChargeAttempt) -> Charge:
         application_fee_amount=intent.application_fee_amount,
         transfer_destination=intent.transfer_destination,
         refunds=attempt.refunds,
-        receipt_email=own.receipt_email or "",
+        receipt_email=intent.receipt_email if own.receipt_email is None else own.receipt_email,
         transfer_group=intent.transfer_group,
         shipping=own.shipping,
     )

@@ -123,6 +123,8 @@ class Presence:
     setup_future_usage: SetupUsage | None = None
     # Stripe's `setup_future_usage=""`: the intent's is unset (never with setup_future_usage).
     clear_setup_future_usage: bool = False
+    # A confirmation's receipt_email, set on the intent it confirms ("" clears; None: unchanged).
+    receipt_email: str | None = None
 
     def metadata(self) -> dict[str, str]:
         """As an execution's metadata (the executor sends it to the PSP with the charge)."""
@@ -188,6 +190,7 @@ class NewIntent:
     metadata: dict[str, str] = field(default_factory=dict)
     setup_future_usage: SetupUsage | None = None
     transfer_group: str = ""
+    receipt_email: str = ""
 
     def intent(
         self, merchant_id: str, intent_id: str, status: IntentStatus, created: int
@@ -220,6 +223,7 @@ class NewIntent:
             created=created,
             setup_future_usage=self.setup_future_usage,
             transfer_group=self.transfer_group,
+            receipt_email=self.receipt_email,
         )
 
 
@@ -238,6 +242,7 @@ class IntentChanges:
     # Stripe's `setup_future_usage=""`: the intent's is unset (never with setup_future_usage).
     clear_setup_future_usage: bool = False
     transfer_group: str | None = None
+    receipt_email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -273,6 +278,8 @@ class Intent(Stored):
     setup_future_usage: SetupUsage | None = None
     # Stripe's label grouping the payment with the transfers that pay it out ("" none).
     transfer_group: str = ""
+    # Where the receipt is sent ("" none); its charges' until UpdateCharge sets their own.
+    receipt_email: str = ""
 
     def platform_fee(self, received: int) -> int:
         """What the platform keeps of `received` for a destination charge (never more)."""

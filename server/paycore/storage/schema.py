@@ -228,6 +228,8 @@ payment_intents = _owned(
     Column("setup_future_usage", Text),
     # Stripe's transfer_group (migration 0042): a label grouping the charge with its transfers.
     Column("transfer_group", Text, nullable=False, server_default=""),
+    # Stripe's receipt_email (migration 0049): "" none; its charges' until UpdateCharge's own.
+    Column("receipt_email", Text, nullable=False, server_default=""),
     Index("payment_intents_customer_idx", "merchant_id", "customer_id", "id"),
     # A subscription invoice's intents: its duplicate payments, refunded by billing (0038).
     Index(

@@ -342,6 +342,8 @@ class NewSubscription:
     """A coupon whose discount the subscription takes ("" for none)."""
     promotion_code_id: str = ""
     """A promotion code ("promo_...") whose coupon it takes instead ("" for none)."""
+    cancel_at_period_end: bool = False
+    """Stripe's: it cancels at its first period's end instead of renewing."""
 
     @property
     def has_trial(self) -> bool:

@@ -87,7 +87,8 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
     ) -> fraud_pb2.BlocklistItem:
         kind = requests.required_blocklist_type("type", request.type)
         value = requests.blocklist_value("value", kind, request.value)
-        merchant_id = requests.merchant(request.merchant)
+        # An operator acting for a merchant (`paycore-merchant`) adds that merchant's item.
+        merchant_id = requests.merchant(request.merchant) or acting_merchant() or ""
         reason = requests.note("reason", request.reason)
         metadata = validation.metadata("metadata", request.metadata)
 

@@ -142,6 +142,8 @@ async def record_confirmation(
     elif presence.clear_setup_future_usage and intent.setup_future_usage is not None:
         values["setup_future_usage"] = None
         intent = replace(intent, setup_future_usage=None)
+    if presence.receipt_email is not None:
+        values["receipt_email"] = presence.receipt_email
     if risk.blocked:
         status, kind = IntentStatus.REQUIRES_PAYMENT_METHOD, events.INTENT_FAILED
         values["last_error"] = FRAUD_BLOCKED.to_json()

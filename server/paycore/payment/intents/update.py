@@ -104,7 +104,7 @@ async def _check_amount(
 def _changed(intent: Intent, changes: IntentChanges) -> dict[str, Any]:
     """The columns the changes set (payment_method_id aside: the caller sets it)."""
     values: dict[str, Any] = {}
-    for column in ("amount", "currency", "customer_id", "description"):
+    for column in ("amount", "currency", "customer_id", "description", "receipt_email"):
         value = getattr(changes, column)
         if value is not None and value != getattr(intent, column):
             values[column] = value

@@ -242,6 +242,7 @@ def new_intent(request: payment_pb2.CreatePaymentIntentRequest, rules: CurrencyR
         metadata=validation.metadata("metadata", request.metadata),
         setup_future_usage=setup_future_usage(request.setup_future_usage),
         transfer_group=validation.transfer_group(request.transfer_group),
+        receipt_email=validation.email("receipt_email", request.receipt_email, required=False),
     )
 
 
@@ -317,6 +318,7 @@ def intent_changes(request: payment_pb2.UpdatePaymentIntentRequest) -> tuple[str
         transfer_group=validation.transfer_group(request.transfer_group)
         if request.HasField("transfer_group")
         else None,
+        receipt_email=receipt_email(request),
     )
 
 
@@ -338,8 +340,22 @@ def confirmation(request: payment_pb2.ConfirmPaymentIntentRequest) -> tuple[str,
     return (
         intent_id,
         method,
-        replace(presence, setup_future_usage=usage, clear_setup_future_usage=clear),
+        replace(
+            presence,
+            setup_future_usage=usage,
+            clear_setup_future_usage=clear,
+            receipt_email=receipt_email(request),
+        ),
     )
+
+
+def receipt_email(
+    request: payment_pb2.UpdatePaymentIntentRequest | payment_pb2.ConfirmPaymentIntentRequest,
+) -> str | None:
+    """An update's or a confirmation's `receipt_email`: None when absent, "" clears it."""
+    if not request.HasField("receipt_email"):
+        return None
+    return validation.email("receipt_email", request.receipt_email, required=False)
 
 
 def presence_of(

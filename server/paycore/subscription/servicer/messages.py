@@ -113,6 +113,8 @@ def subscription_message(subscription: Subscription) -> subscription_pb2.Subscri
         discounts=[] if discount is None else [discount.id],
         current_period_start=subscription.current_period.start,
         current_period_end=subscription.current_period.end,
+        # Stripe's: when it is to cancel, the period's end while it cancels at period end.
+        cancel_at=subscription.current_period.end if subscription.cancel_at_period_end else 0,
         items=[
             subscription_item_message(item, subscription.current_period)
             for item in subscription.items

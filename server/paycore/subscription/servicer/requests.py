@@ -223,6 +223,7 @@ def new_subscription(
         save_default_payment_method=save_default_payment_method(
             request.payment_settings.save_default_payment_method
         ),
+        cancel_at_period_end=request.cancel_at_period_end,
         **discount_of(request),
     )
 
