@@ -888,7 +888,9 @@ class CreatePayoutRequest(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     METHOD_FIELD_NUMBER: _builtins.int
     amount: _builtins.int
-    """Required, minor units, positive, at most the available balance in `currency`."""
+    """Required (PARAMETER_MISSING when left out; 0 is PARAMETER_INVALID), minor units, positive,
+    at most the available balance in `currency`.
+    """
     currency: _builtins.str
     """Required, lowercase ISO 4217."""
     destination: _builtins.str
@@ -908,7 +910,7 @@ class CreatePayoutRequest(_message.Message):
     def __init__(
         self,
         *,
-        amount: _builtins.int = ...,
+        amount: _builtins.int | None = ...,
         currency: _builtins.str = ...,
         destination: _builtins.str = ...,
         account: _builtins.str = ...,
@@ -916,11 +918,13 @@ class CreatePayoutRequest(_message.Message):
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         method: Global___PayoutMethod.ValueType = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "currency", b"currency", "description", b"description", "destination", b"destination", "metadata", b"metadata", "method", b"method"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "account", b"account", "amount", b"amount", "currency", b"currency", "description", b"description", "destination", b"destination", "metadata", b"metadata", "method", b"method"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
+    _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__amount) -> _WhichOneofReturnType__amount | None: ...
 
 Global___CreatePayoutRequest: _TypeAlias = CreatePayoutRequest  # noqa: Y015
 
@@ -1361,7 +1365,7 @@ class CreateTransferRequest(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     amount: _builtins.int
-    """Required, minor units, positive."""
+    """Required (PARAMETER_MISSING when left out), minor units, positive."""
     currency: _builtins.str
     """Required, lowercase ISO 4217."""
     destination: _builtins.str
@@ -1379,7 +1383,7 @@ class CreateTransferRequest(_message.Message):
     def __init__(
         self,
         *,
-        amount: _builtins.int = ...,
+        amount: _builtins.int | None = ...,
         currency: _builtins.str = ...,
         destination: _builtins.str = ...,
         source_transaction: _builtins.str = ...,
@@ -1387,11 +1391,13 @@ class CreateTransferRequest(_message.Message):
         description: _builtins.str = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "currency", b"currency", "description", b"description", "destination", b"destination", "metadata", b"metadata", "source_transaction", b"source_transaction", "transfer_group", b"transfer_group"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "currency", b"currency", "description", b"description", "destination", b"destination", "metadata", b"metadata", "source_transaction", b"source_transaction", "transfer_group", b"transfer_group"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
+    _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__amount) -> _WhichOneofReturnType__amount | None: ...
 
 Global___CreateTransferRequest: _TypeAlias = CreateTransferRequest  # noqa: Y015
 

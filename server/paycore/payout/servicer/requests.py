@@ -141,7 +141,7 @@ def new_payout_card(request: payout_pb2.CreatePayoutCardRequest) -> NewPayoutCar
 
 def new_payout(request: payout_pb2.CreatePayoutRequest, rules: CurrencyRules) -> NewPayout:
     currency = validation.currency("currency", request.currency)
-    amount = validation.amount("amount", request.amount, currency)
+    amount = validation.required_amount("amount", validation.given(request, "amount"), currency)
     method = member("method", request.method, METHODS, payout_pb2.PayoutMethod)
     destination = _destination(request.destination)
     return NewPayout(
@@ -210,7 +210,7 @@ def schedule_change(request: payout_pb2.UpdatePayoutScheduleRequest) -> Schedule
 def new_transfer(request: payout_pb2.CreateTransferRequest) -> NewTransfer:
     currency = validation.currency("currency", request.currency)
     return NewTransfer(
-        amount=validation.amount("amount", request.amount, currency),
+        amount=validation.required_amount("amount", validation.given(request, "amount"), currency),
         currency=currency,
         destination=validation.object_id("destination", request.destination, Prefix.ACCOUNT),
         source_transaction=_source_transaction(request.source_transaction),
