@@ -958,6 +958,7 @@ class ListPayoutsRequest(_message.Message):
     DESTINATION_FIELD_NUMBER: _builtins.int
     ACCOUNT_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
+    ARRIVAL_DATE_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     ending_before: _builtins.str
@@ -974,6 +975,12 @@ class ListPayoutsRequest(_message.Message):
     def created(self) -> _common_pb2.TimestampRange:
         """Only those created in this range of unix seconds (REST `created[gte]=...`, as Stripe's)."""
 
+    @_builtins.property
+    def arrival_date(self) -> _common_pb2.TimestampRange:
+        """Only those whose arrival_date is in this range of unix seconds (REST
+        `arrival_date[gte]=...`, as Stripe's).
+        """
+
     def __init__(
         self,
         *,
@@ -984,10 +991,11 @@ class ListPayoutsRequest(_message.Message):
         destination: _builtins.str = ...,
         account: _builtins.str = ...,
         created: _common_pb2.TimestampRange | None = ...,
+        arrival_date: _common_pb2.TimestampRange | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["arrival_date", b"arrival_date", "created", b"created"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "created", b"created", "destination", b"destination", "ending_before", b"ending_before", "limit", b"limit", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "arrival_date", b"arrival_date", "created", b"created", "destination", b"destination", "ending_before", b"ending_before", "limit", b"limit", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

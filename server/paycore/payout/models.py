@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from paycore.ranges import ALL_SECONDS, SecondsRange
 from paycore.records import MetadataChange, Stored
 from paycore.secret import Secret
 
@@ -241,6 +242,7 @@ class PayoutFilter:
     account: str = MERCHANT
     status: PayoutStatus | None = None
     destination: str = ""
+    arrival_date: SecondsRange = ALL_SECONDS
 
 
 @dataclass(frozen=True)

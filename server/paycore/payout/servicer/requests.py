@@ -161,6 +161,7 @@ def payout_filter(request: payout_pb2.ListPayoutsRequest) -> PayoutFilter:
         account=account(request.account),
         status=status,
         destination=_destination(request.destination),
+        arrival_date=validation.timestamp_range("arrival_date", request.arrival_date),
     )
 
 
