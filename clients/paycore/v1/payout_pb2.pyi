@@ -1218,13 +1218,20 @@ class UpdatePayoutScheduleRequest(_message.Message):
     account: _builtins.str
     """"acct_..." seller account; empty for the merchant's own schedule."""
     interval: Global___PayoutScheduleInterval.ValueType
-    """Required."""
+    """Each field left out keeps the schedule's (Stripe's settings[payouts][schedule]); the
+    schedule it leaves is checked whole.
+    Absent keeps the current interval.
+    """
     delay_days: _builtins.int
     """Absent keeps the current delay; otherwise 2..30."""
     weekly_anchor: Global___PayoutWeeklyAnchor.ValueType
-    """Required when interval is PAYOUT_SCHEDULE_INTERVAL_WEEKLY."""
+    """The day of a weekly schedule: required (PARAMETER_MISSING) when the interval becomes
+    weekly, kept when it is weekly already.
+    """
     monthly_anchor: _builtins.int
-    """Required when interval is PAYOUT_SCHEDULE_INTERVAL_MONTHLY, 1..31."""
+    """The date of a monthly schedule, 1..31: required when the interval becomes monthly, kept
+    when it is monthly already.
+    """
     @_builtins.property
     def minimum_amounts(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
         """Replaces the minimums when given (each positive, minor units)."""
@@ -1236,16 +1243,21 @@ class UpdatePayoutScheduleRequest(_message.Message):
         interval: Global___PayoutScheduleInterval.ValueType = ...,
         delay_days: _builtins.int | None = ...,
         weekly_anchor: Global___PayoutWeeklyAnchor.ValueType = ...,
-        monthly_anchor: _builtins.int = ...,
+        monthly_anchor: _builtins.int | None = ...,
         minimum_amounts: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_delay_days", b"_delay_days", "delay_days", b"delay_days"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_delay_days", b"_delay_days", "_monthly_anchor", b"_monthly_anchor", "delay_days", b"delay_days", "monthly_anchor", b"monthly_anchor"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_delay_days", b"_delay_days", "account", b"account", "delay_days", b"delay_days", "interval", b"interval", "minimum_amounts", b"minimum_amounts", "monthly_anchor", b"monthly_anchor", "weekly_anchor", b"weekly_anchor"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_delay_days", b"_delay_days", "_monthly_anchor", b"_monthly_anchor", "account", b"account", "delay_days", b"delay_days", "interval", b"interval", "minimum_amounts", b"minimum_amounts", "monthly_anchor", b"monthly_anchor", "weekly_anchor", b"weekly_anchor"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__delay_days: _TypeAlias = _typing.Literal["delay_days"]  # noqa: Y015
     _WhichOneofArgType__delay_days: _TypeAlias = _typing.Literal["_delay_days", b"_delay_days"]  # noqa: Y015
+    _WhichOneofReturnType__monthly_anchor: _TypeAlias = _typing.Literal["monthly_anchor"]  # noqa: Y015
+    _WhichOneofArgType__monthly_anchor: _TypeAlias = _typing.Literal["_monthly_anchor", b"_monthly_anchor"]  # noqa: Y015
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__delay_days) -> _WhichOneofReturnType__delay_days | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__monthly_anchor) -> _WhichOneofReturnType__monthly_anchor | None: ...
 
 Global___UpdatePayoutScheduleRequest: _TypeAlias = UpdatePayoutScheduleRequest  # noqa: Y015
 

@@ -186,11 +186,13 @@ class Schedule:
 
 @dataclass(frozen=True)
 class ScheduleChange:
+    """UpdatePayoutSchedule's fields; each None keeps the schedule's."""
+
     account: str
-    interval: Interval
+    interval: Interval | None
     delay_days: int | None
-    weekly_anchor: int
-    monthly_anchor: int
+    weekly_anchor: int | None
+    monthly_anchor: int | None
     minimum_amounts: dict[str, int] | None
 
 
