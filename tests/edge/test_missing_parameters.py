@@ -29,6 +29,7 @@ MISSING = [
     ("/v1/coupons", "percent_off=10", "duration"),
     ("/v1/coupons", "percent_off=10&duration=repeating", "duration_in_months"),
     ("/v1/api_keys", "name=reporting", "scopes"),
+    ("GET /v1/customers/search", "", "query"),
 ]
 
 # A value given and refused: what the same routes answer for it.
@@ -43,6 +44,7 @@ INVALID = [
     ("/v1/fraud/assessments", "currency=usd&amount=0", "amount"),
     ("/v1/coupons", "percent_off=10&duration=weekly", "duration"),
     ("/v1/coupons", "percent_off=10&duration=repeating&duration_in_months=0", "duration_in_months"),
+    ("GET /v1/customers/search", "query=+", "query"),
 ]
 
 
@@ -57,7 +59,11 @@ async def test_a_required_parameter_left_out_is_missing_and_a_bad_one_invalid(
     names = {"product": product.body["id"], "account": await seller_account(http, key)}
     found, wanted = [], []
     for path, form, param in cases:
-        answer = await call(http, "POST", path, key=key, form=form.format(**names))
+        method, _, route = path.rpartition(" ")  # POST but where a method is named
+        if method == "GET":
+            answer = await call(http, method, f"{route}?{form}", key=key)
+        else:
+            answer = await call(http, "POST", route, key=key, form=form.format(**names))
         error = answer.body.get("error", {})
         found.append(
             (path, param, answer.status, error.get("type"), error.get("code"), error.get("param"))
