@@ -13,6 +13,11 @@ from tests.edge.helpers import call, seller_account
 from tests.helpers import MerchantFixture
 
 INTENT, ORDER = new_id(Prefix.PAYMENT_INTENT, 0), new_id(Prefix.PAYMENT_ORDER, 0)
+ITEM = f"customer={new_id(Prefix.CUSTOMER, 0)}&subscription={new_id(Prefix.SUBSCRIPTION, 0)}"
+ORDERS = (
+    "payment_method=pm_card_visa&checkout_id=order-1"
+    "&payment_orders[0][payment_order_id]=o1&payment_orders[0][currency]=usd"
+)
 SUCCESS = "success_url=https%3A%2F%2Fshop.test%2Fdone"
 
 # (path, form, the param missing); {product} and {account} are filled in.
@@ -30,6 +35,12 @@ MISSING = [
     ("/v1/coupons", "percent_off=10&duration=repeating", "duration_in_months"),
     ("/v1/api_keys", "name=reporting", "scopes"),
     ("GET /v1/customers/search", "", "query"),
+    ("/v1/invoiceitems", f"{ITEM}&currency=usd", "amount"),
+    (
+        "/v1/payments",
+        f"{ORDERS}&payment_orders[0][seller_account]={{account}}",
+        "payment_orders[0][amount]",
+    ),
 ]
 
 # A value given and refused: what the same routes answer for it.
@@ -45,6 +56,12 @@ INVALID = [
     ("/v1/coupons", "percent_off=10&duration=weekly", "duration"),
     ("/v1/coupons", "percent_off=10&duration=repeating&duration_in_months=0", "duration_in_months"),
     ("GET /v1/customers/search", "query=+", "query"),
+    ("/v1/invoiceitems", f"{ITEM}&currency=usd&amount=0", "amount"),
+    (
+        "/v1/payments",
+        f"{ORDERS}&payment_orders[0][seller_account]={{account}}&payment_orders[0][amount]=0",
+        "payment_orders[0][amount]",
+    ),
 ]
 
 

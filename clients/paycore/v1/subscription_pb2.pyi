@@ -3172,7 +3172,7 @@ class CreateInvoiceItemRequest(_message.Message):
     quantity: _builtins.int
     """With price: 0 means 1; negative is refused."""
     amount: _builtins.int
-    """Without price: non-zero minor units; negative is a credit."""
+    """Without price: required (PARAMETER_MISSING), non-zero minor units; negative is a credit."""
     currency: _builtins.str
     """Must equal the subscription's currency."""
     description: _builtins.str
@@ -3186,16 +3186,18 @@ class CreateInvoiceItemRequest(_message.Message):
         subscription: _builtins.str = ...,
         price: _builtins.str = ...,
         quantity: _builtins.int = ...,
-        amount: _builtins.int = ...,
+        amount: _builtins.int | None = ...,
         currency: _builtins.str = ...,
         description: _builtins.str = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "currency", b"currency", "customer", b"customer", "description", b"description", "metadata", b"metadata", "price", b"price", "quantity", b"quantity", "subscription", b"subscription"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "currency", b"currency", "customer", b"customer", "description", b"description", "metadata", b"metadata", "price", b"price", "quantity", b"quantity", "subscription", b"subscription"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
+    _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__amount) -> _WhichOneofReturnType__amount | None: ...
 
 Global___CreateInvoiceItemRequest: _TypeAlias = CreateInvoiceItemRequest  # noqa: Y015
 

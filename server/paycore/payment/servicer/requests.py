@@ -157,7 +157,9 @@ def _order(
 ) -> NewOrder:
     currency = validation.currency(f"{param}.currency", order.currency)
     seller = validation.object_id(f"{param}.seller_account", order.seller_account, Prefix.ACCOUNT)
-    amount = validation.amount(f"{param}.amount", order.amount, currency)
+    amount = validation.required_amount(
+        f"{param}.amount", validation.given(order, "amount"), currency
+    )
     rules.check(f"{param}.amount", amount, currency, Purpose.CHARGE)
     return NewOrder(
         payment_order_id=validation.text(

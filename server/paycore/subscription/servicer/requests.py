@@ -363,6 +363,8 @@ def invoice_item(
         if request.quantity:
             raise invalid("quantity", "only with a price")
         currency = validation.currency("currency", request.currency)
+        if not request.HasField("amount"):
+            raise missing("amount")
         if request.amount == 0:
             raise invalid("amount", "must not be zero (negative is a credit)")
         validation.amount("amount", abs(request.amount), currency)
