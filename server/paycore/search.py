@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-from paycore.errors import invalid
+from paycore.errors import invalid, missing
 
 QUERY_LENGTH_MAX = 1000
 CLAUSES_MAX = 10
@@ -65,12 +65,19 @@ _TOKEN = re.compile(
 _ORDERING = (">", ">=", "<", "<=")
 
 
-def parse(param: str, query: str, fields: Mapping[str, FieldKind]) -> SearchQuery:
-    """`query` parsed against the searchable `fields` (INVALID_ARGUMENT naming `param`)."""
+def _check_length(param: str, query: str) -> None:
+    """A query is required (PARAMETER_MISSING), not blank and at most QUERY_LENGTH_MAX long."""
+    if not query:
+        raise missing(param)
     if not query.strip():
-        raise invalid(param, 'is required: a search query such as email:"a@b.c"')
+        raise invalid(param, 'must be a search query such as email:"a@b.c"')
     if len(query) > QUERY_LENGTH_MAX:
         raise invalid(param, f"is longer than {QUERY_LENGTH_MAX} characters")
+
+
+def parse(param: str, query: str, fields: Mapping[str, FieldKind]) -> SearchQuery:
+    """`query` parsed against the searchable `fields` (INVALID_ARGUMENT naming `param`)."""
+    _check_length(param, query)
     clauses: list[Clause] = []
     keywords: set[str] = set()
     position, expect_clause = 0, True

@@ -15,7 +15,12 @@ from functools import cache
 from typing import Any, cast
 
 from google.protobuf import descriptor_pool, json_format, message_factory
-from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+from google.protobuf.descriptor import (
+    Descriptor,
+    EnumDescriptor,
+    EnumValueDescriptor,
+    FieldDescriptor,
+)
 from google.protobuf.message import Message
 
 _INTEGER = re.compile(r"^-?[0-9]{1,20}$")
@@ -50,6 +55,18 @@ def parameter_unknown(param: str) -> JsonRejected:
 
 def parameter_invalid(param: str, detail: str) -> JsonRejected:
     return JsonRejected("parameter_invalid", f"{param}: {detail}", param)
+
+
+ANSWER_ONLY = "paycore.v1.answer_only"
+"""common.proto's option of an enum value that only answers carry (a discrepancy's `auto`
+action): no request takes it (`runtime.messages.by_number`), nor offers it (`checked`)."""
+
+
+def answer_only(value: EnumValueDescriptor) -> bool:
+    return any(
+        option.full_name == ANSWER_ONLY and given
+        for option, given in value.GetOptions().ListFields()
+    )
 
 
 @cache
@@ -256,12 +273,15 @@ def _text(value: str, name: str) -> str:
 
 
 def _enum_value(field: FieldDescriptor, value: Any, name: str) -> str:
-    """The proto name of an enum value given by its JSON name."""
-    proto_name = _enum_proto_names(field.enum_type).get(value) if isinstance(value, str) else None
+    """The proto name of an enum value given by its JSON name. An answer-only value is the
+    server's to refuse (naming what the call takes), and is not offered here."""
+    enum = cast(EnumDescriptor, field.enum_type)
+    proto_name = _enum_proto_names(enum).get(value) if isinstance(value, str) else None
     if proto_name is None:
         # The unset value (null in answers) is accepted as leaving the field out, not offered.
-        offered = [*rendered_enum_names(field.enum_type).values()]
-        offered += stripe_enum_names(field.enum_type).values()
+        rendered = rendered_enum_names(enum)
+        offered = [rendered[each.name] for each in enum.values if not answer_only(each)]
+        offered += stripe_enum_names(enum).values()
         allowed = ", ".join(choice for choice in offered if choice is not None)
         raise parameter_invalid(name, f"must be one of {allowed}")
     return proto_name

@@ -139,6 +139,20 @@ def amount(param: str, value: int, currency: str, *, minimum: int = 1) -> int:
     return value
 
 
+def given(message: Message, name: str) -> int | None:
+    """The value of `message`'s proto3 `optional` number field `name`, None when it was left
+    out: a required one left out is PARAMETER_MISSING, a 0 given PARAMETER_INVALID, as at
+    Stripe (`required_amount`)."""
+    return int(getattr(message, name)) if message.HasField(name) else None
+
+
+def required_amount(param: str, value: int | None, currency: str) -> int:
+    """`amount()` of a required amount, None (left out, `given`) being PARAMETER_MISSING."""
+    if value is None:
+        raise missing(param)
+    return amount(param, value, currency)
+
+
 def metadata(param: str, value: Mapping[str, str]) -> dict[str, str]:
     if len(value) > METADATA_KEYS_MAX:
         raise invalid(param, f"at most {METADATA_KEYS_MAX} keys")
@@ -200,11 +214,14 @@ def enum_value(param: str, value: int, known: Mapping[int, object], enum: ProtoE
     """`value` if the call takes it (`known`'s numbers, of the proto `enum`). Proto3 enums are
     open: any number arrives intact, so one the call does not take (undefined, or defined and
     not taken here) is refused here, PARAMETER_UNKNOWN_ENUM naming `param` and the values it
-    takes by their proto names (UNSPECIFIED is leaving the field out, not a value to offer).
+    takes by their proto names (UNSPECIFIED is leaving the field out, not a value to offer: of
+    a field whose `known` has not 0, a required one, it is PARAMETER_MISSING).
     The ErrorInfo carries the enum and the numbers taken, from which the REST edge says the
     same with the lowercase names a JSON client sends (paycore.edge.errors)."""
     if value in known:
         return value
+    if value == 0:  # UNSPECIFIED, what a field left out reads as: a required enum's absence
+        raise missing(param)
     descriptor = enum.DESCRIPTOR
     taken = [choice for choice in descriptor.values if choice.number in known and choice.number]
     given = descriptor.values_by_number.get(value)

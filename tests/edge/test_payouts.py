@@ -246,3 +246,87 @@ async def test_a_payout_card_has_a_currency_and_refuses_payouts_in_another_over_
     assert (missing.status, missing.error["code"]) == (404, "resource_missing")
     by_card = await call(http, "GET", f"/v1/payouts?destination={eur_card}", key=key)
     assert [found["id"] for found in by_card.body["data"]] == [paid.body["id"]], by_card.body
+
+
+async def test_a_payout_s_nulls_and_its_arrival_date_filter_are_stripes(
+    world: World, world_http: ClientSession
+) -> None:
+    """A payout that has not failed has failure_code and failure_message null, one without a
+    description null, as Stripe renders them; GET /v1/payouts takes Stripe's
+    `arrival_date[gt|gte|lt|lte]` as it takes `created`'s."""
+    http = world_http
+    key = (await new_merchant(http, world.admin_token))["secret_key"]
+    await charge(http, key, 10_000, good_card())
+    form = f"country=US&currency=usd&account_holder_name=J&routing_number={ROUTING}"
+    bank = await call(
+        http, "POST", "/v1/bank_accounts", key=key, form=f"{form}&account_number={PAID}"
+    )
+    assert bank.status == 200, bank.body
+    await call(http, "POST", "/v1/payout_schedule", key=key, form="interval=daily")
+    await world.advance(2)
+    [automatic] = (await call(http, "GET", "/v1/payouts", key=key)).body["data"]
+    await call(http, "POST", "/v1/payout_schedule", key=key, form="interval=manual")
+    await charge(http, key, 5000, good_card())
+    await world.advance(3)
+    manual = await call(http, "POST", "/v1/payouts", key=key, form="amount=1000&currency=usd")
+    assert manual.status == 200, manual.body
+
+    for payout in (automatic, manual.body):
+        assert (payout["failure_code"], payout["failure_message"]) == (None, None), payout
+        assert payout["description"] is None, payout
+    first, later = automatic["arrival_date"], manual.body["arrival_date"]
+    assert first < later
+
+    async def listed(query: str) -> list[str]:
+        answer = await call(http, "GET", f"/v1/payouts?{query}", key=key)
+        assert answer.status == 200, answer.body
+        return [found["id"] for found in answer.body["data"]]
+
+    both = [manual.body["id"], automatic["id"]]
+    assert await listed(f"arrival_date[gte]={first}") == both
+    assert await listed(f"arrival_date[gt]={first}") == [manual.body["id"]]
+    assert await listed(f"arrival_date[lt]={later}") == [automatic["id"]]
+    assert await listed(f"arrival_date[lte]={later}") == both
+    assert await listed(f"arrival_date[gt]={first}&arrival_date[lt]={later}") == []
+    refused = await call(http, "GET", "/v1/payouts?arrival_date[gt]=-1", key=key)
+    assert (refused.status, refused.error["param"]) == (400, "arrival_date[gt]"), refused.body
+
+
+async def test_a_payout_schedule_is_updated_in_part(
+    world: World, world_http: ClientSession
+) -> None:
+    """Stripe's settings[payouts][schedule] takes any of its fields: what is not given is
+    kept. A weekly or monthly schedule needs its anchor, given or kept from the same interval:
+    PARAMETER_MISSING naming it otherwise, and a refused change changes nothing."""
+    http = world_http
+    key = (await new_merchant(http, world.admin_token))["secret_key"]
+
+    async def update(form: str) -> tuple[int, dict[str, object]]:
+        answer = await call(http, "POST", "/v1/payout_schedule", key=key, form=form)
+        return answer.status, answer.body
+
+    weekly = await update("interval=weekly&weekly_anchor=friday&delay_days=4")
+    assert weekly == (200, weekly[1]) and weekly[1]["weekly_anchor"] == "friday", weekly
+    delay = await update("delay_days=6")
+    assert (delay[0], delay[1]["interval"], delay[1]["weekly_anchor"], delay[1]["delay_days"]) == (
+        200, "weekly", "friday", 6,
+    )  # fmt: skip
+    anchor = await update("weekly_anchor=tuesday")
+    assert (anchor[1]["interval"], anchor[1]["weekly_anchor"], anchor[1]["delay_days"]) == (
+        "weekly", "tuesday", 6,
+    )  # fmt: skip
+    monthly = await update("interval=monthly")
+    assert (monthly[0], monthly[1]["error"]) == (400, monthly[1]["error"])
+    assert monthly[1]["error"]["code"] == "parameter_missing"  # type: ignore[index]
+    assert monthly[1]["error"]["param"] == "monthly_anchor"  # type: ignore[index]
+    bad_day = await update("monthly_anchor=32")
+    assert bad_day[1]["error"]["code"] == "parameter_invalid"  # type: ignore[index]
+    assert bad_day[1]["error"]["param"] == "monthly_anchor"  # type: ignore[index]
+    kept = await call(http, "GET", "/v1/payout_schedule", key=key)
+    assert kept.body == anchor[1]
+    to_monthly = await update("interval=monthly&monthly_anchor=15")
+    assert (to_monthly[1]["interval"], to_monthly[1]["monthly_anchor"]) == ("monthly", 15)
+    day = await update("monthly_anchor=20")
+    assert (day[1]["interval"], day[1]["monthly_anchor"], day[1]["delay_days"]) == (
+        "monthly", 20, 6,
+    )  # fmt: skip

@@ -69,3 +69,23 @@ async def test_runs_and_discrepancies_over_http(
         http, "POST", "/v1/reconciliation/runs", key=admin, json_body={"date": "2099-01-01"}
     )
     assert future.status == 400 and future.body["error"]["param"] == "date", future.body
+
+
+async def test_a_resolution_s_action_lists_only_the_actions_it_takes(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    """`auto` is reconciliation's own action, refused in a resolution: the values an action
+    refused is told to take are those a resolution takes, not `auto` among them."""
+    path = f"/v1/reconciliation/discrepancies/{new_id(Prefix.DISCREPANCY, 0)}/resolve"
+    found = []
+    for action in ("auto", "bogus", 42):
+        body = {"action": action, "resolution": "checked"}
+        answer = await call(http, "POST", path, key=settings_admin_token, json_body=body)
+        found.append((answer.status, answer.error["param"], answer.error["message"]))
+
+    takes = "adjust, write_off, refund_at_psp, ignore"
+    assert found == [
+        (400, "action", f"action: must be one of {takes} (not auto)"),
+        (400, "action", f"action: must be one of {takes}"),
+        (400, "action", f"action: must be one of {takes}"),
+    ]

@@ -357,7 +357,7 @@ class CreateCheckoutSessionRequest(_message.Message):
     PAYMENT_METHOD_TYPES_FIELD_NUMBER: _builtins.int
     DISCOUNTS_FIELD_NUMBER: _builtins.int
     amount: _builtins.int
-    """Minor units, positive; when there are no line items."""
+    """Minor units, positive; required when there are no line items (PARAMETER_MISSING)."""
     currency: _builtins.str
     """Lowercase ISO 4217; required but for line items that name their currency (`price`,
     `price_data`), which it must then match.
@@ -395,7 +395,7 @@ class CreateCheckoutSessionRequest(_message.Message):
         self,
         *,
         line_items: _abc.Iterable[Global___CheckoutLineItem] | None = ...,
-        amount: _builtins.int = ...,
+        amount: _builtins.int | None = ...,
         currency: _builtins.str = ...,
         customer: _builtins.str = ...,
         customer_email: _builtins.str = ...,
@@ -408,11 +408,13 @@ class CreateCheckoutSessionRequest(_message.Message):
         payment_method_types: _abc.Iterable[_builtins.str] | None = ...,
         discounts: _abc.Iterable[Global___CheckoutDiscount] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "cancel_url", b"cancel_url", "currency", b"currency", "customer", b"customer", "customer_email", b"customer_email", "description", b"description", "discounts", b"discounts", "expires_at", b"expires_at", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_method_types", b"payment_method_types", "success_url", b"success_url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "cancel_url", b"cancel_url", "currency", b"currency", "customer", b"customer", "customer_email", b"customer_email", "description", b"description", "discounts", b"discounts", "expires_at", b"expires_at", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_method_types", b"payment_method_types", "success_url", b"success_url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
+    _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__amount) -> _WhichOneofReturnType__amount | None: ...
 
 Global___CreateCheckoutSessionRequest: _TypeAlias = CreateCheckoutSessionRequest  # noqa: Y015
 

@@ -201,5 +201,10 @@ class MethodPolicy(_message.Message):
 Global___MethodPolicy: _TypeAlias = MethodPolicy  # noqa: Y015
 
 POLICY_FIELD_NUMBER: _builtins.int
+ANSWER_ONLY_FIELD_NUMBER: _builtins.int
 policy: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.MethodOptions, Global___MethodPolicy]
 """Field number from the range reserved for in-house options."""
+answer_only: _extension_dict._ExtensionFieldDescriptor[_descriptor_pb2.EnumValueOptions, _builtins.bool]
+"""A value that only answers carry (set by paycore itself, such as a discrepancy's `auto`
+action): no request takes it, and a refused value is not told to take it.
+"""

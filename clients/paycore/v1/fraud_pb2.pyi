@@ -173,7 +173,7 @@ class ScorePaymentRequest(_message.Message):
     RiskAssessment.payment, for ReportOutcome and the review to refer to.
     """
     amount: _builtins.int
-    """Required, minor units, positive."""
+    """Required (PARAMETER_MISSING when left out), minor units, positive."""
     currency: _builtins.str
     """Required, lowercase ISO 4217."""
     payment_method: _builtins.str
@@ -203,7 +203,7 @@ class ScorePaymentRequest(_message.Message):
         self,
         *,
         payment: _builtins.str = ...,
-        amount: _builtins.int = ...,
+        amount: _builtins.int | None = ...,
         currency: _builtins.str = ...,
         payment_method: _builtins.str = ...,
         card_fingerprint: _builtins.str = ...,
@@ -217,11 +217,13 @@ class ScorePaymentRequest(_message.Message):
         customer_created: _builtins.int = ...,
         ip_country: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "card_brand", b"card_brand", "card_country", b"card_country", "card_fingerprint", b"card_fingerprint", "country", b"country", "currency", b"currency", "customer", b"customer", "customer_created", b"customer_created", "email", b"email", "ip", b"ip", "ip_country", b"ip_country", "payment", b"payment", "payment_method", b"payment_method", "user_agent", b"user_agent"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "card_brand", b"card_brand", "card_country", b"card_country", "card_fingerprint", b"card_fingerprint", "country", b"country", "currency", b"currency", "customer", b"customer", "customer_created", b"customer_created", "email", b"email", "ip", b"ip", "ip_country", b"ip_country", "payment", b"payment", "payment_method", b"payment_method", "user_agent", b"user_agent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
+    _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__amount) -> _WhichOneofReturnType__amount | None: ...
 
 Global___ScorePaymentRequest: _TypeAlias = ScorePaymentRequest  # noqa: Y015
 

@@ -611,7 +611,7 @@ class CreatePaymentRequest(_message.Message):
         seller_account: _builtins.str
         """Required: an "acct_..." seller account of the calling merchant."""
         amount: _builtins.int
-        """Required, minor units, positive."""
+        """Required (PARAMETER_MISSING when left out), minor units, positive."""
         currency: _builtins.str
         """Required, lowercase ISO 4217."""
         @_builtins.property
@@ -621,15 +621,17 @@ class CreatePaymentRequest(_message.Message):
             *,
             payment_order_id: _builtins.str = ...,
             seller_account: _builtins.str = ...,
-            amount: _builtins.int = ...,
+            amount: _builtins.int | None = ...,
             currency: _builtins.str = ...,
             metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         ) -> None: ...
-        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount"]  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "currency", b"currency", "metadata", b"metadata", "payment_order_id", b"payment_order_id", "seller_account", b"seller_account"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "currency", b"currency", "metadata", b"metadata", "payment_order_id", b"payment_order_id", "seller_account", b"seller_account"]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-        def WhichOneof(self, oneof_group: _Never) -> None: ...
+        _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
+        _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
+        def WhichOneof(self, oneof_group: _WhichOneofArgType__amount) -> _WhichOneofReturnType__amount | None: ...
 
     @_typing.final
     class MetadataEntry(_message.Message):

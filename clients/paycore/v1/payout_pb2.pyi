@@ -888,7 +888,9 @@ class CreatePayoutRequest(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     METHOD_FIELD_NUMBER: _builtins.int
     amount: _builtins.int
-    """Required, minor units, positive, at most the available balance in `currency`."""
+    """Required (PARAMETER_MISSING when left out; 0 is PARAMETER_INVALID), minor units, positive,
+    at most the available balance in `currency`.
+    """
     currency: _builtins.str
     """Required, lowercase ISO 4217."""
     destination: _builtins.str
@@ -908,7 +910,7 @@ class CreatePayoutRequest(_message.Message):
     def __init__(
         self,
         *,
-        amount: _builtins.int = ...,
+        amount: _builtins.int | None = ...,
         currency: _builtins.str = ...,
         destination: _builtins.str = ...,
         account: _builtins.str = ...,
@@ -916,11 +918,13 @@ class CreatePayoutRequest(_message.Message):
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         method: Global___PayoutMethod.ValueType = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "currency", b"currency", "description", b"description", "destination", b"destination", "metadata", b"metadata", "method", b"method"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "account", b"account", "amount", b"amount", "currency", b"currency", "description", b"description", "destination", b"destination", "metadata", b"metadata", "method", b"method"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
+    _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__amount) -> _WhichOneofReturnType__amount | None: ...
 
 Global___CreatePayoutRequest: _TypeAlias = CreatePayoutRequest  # noqa: Y015
 
@@ -954,6 +958,7 @@ class ListPayoutsRequest(_message.Message):
     DESTINATION_FIELD_NUMBER: _builtins.int
     ACCOUNT_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
+    ARRIVAL_DATE_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     ending_before: _builtins.str
@@ -970,6 +975,12 @@ class ListPayoutsRequest(_message.Message):
     def created(self) -> _common_pb2.TimestampRange:
         """Only those created in this range of unix seconds (REST `created[gte]=...`, as Stripe's)."""
 
+    @_builtins.property
+    def arrival_date(self) -> _common_pb2.TimestampRange:
+        """Only those whose arrival_date is in this range of unix seconds (REST
+        `arrival_date[gte]=...`, as Stripe's).
+        """
+
     def __init__(
         self,
         *,
@@ -980,10 +991,11 @@ class ListPayoutsRequest(_message.Message):
         destination: _builtins.str = ...,
         account: _builtins.str = ...,
         created: _common_pb2.TimestampRange | None = ...,
+        arrival_date: _common_pb2.TimestampRange | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["arrival_date", b"arrival_date", "created", b"created"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "created", b"created", "destination", b"destination", "ending_before", b"ending_before", "limit", b"limit", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "arrival_date", b"arrival_date", "created", b"created", "destination", b"destination", "ending_before", b"ending_before", "limit", b"limit", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1206,13 +1218,20 @@ class UpdatePayoutScheduleRequest(_message.Message):
     account: _builtins.str
     """"acct_..." seller account; empty for the merchant's own schedule."""
     interval: Global___PayoutScheduleInterval.ValueType
-    """Required."""
+    """Each field left out keeps the schedule's (Stripe's settings[payouts][schedule]); the
+    schedule it leaves is checked whole.
+    Absent keeps the current interval.
+    """
     delay_days: _builtins.int
     """Absent keeps the current delay; otherwise 2..30."""
     weekly_anchor: Global___PayoutWeeklyAnchor.ValueType
-    """Required when interval is PAYOUT_SCHEDULE_INTERVAL_WEEKLY."""
+    """The day of a weekly schedule: required (PARAMETER_MISSING) when the interval becomes
+    weekly, kept when it is weekly already.
+    """
     monthly_anchor: _builtins.int
-    """Required when interval is PAYOUT_SCHEDULE_INTERVAL_MONTHLY, 1..31."""
+    """The date of a monthly schedule, 1..31: required when the interval becomes monthly, kept
+    when it is monthly already.
+    """
     @_builtins.property
     def minimum_amounts(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
         """Replaces the minimums when given (each positive, minor units)."""
@@ -1224,16 +1243,21 @@ class UpdatePayoutScheduleRequest(_message.Message):
         interval: Global___PayoutScheduleInterval.ValueType = ...,
         delay_days: _builtins.int | None = ...,
         weekly_anchor: Global___PayoutWeeklyAnchor.ValueType = ...,
-        monthly_anchor: _builtins.int = ...,
+        monthly_anchor: _builtins.int | None = ...,
         minimum_amounts: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_delay_days", b"_delay_days", "delay_days", b"delay_days"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_delay_days", b"_delay_days", "_monthly_anchor", b"_monthly_anchor", "delay_days", b"delay_days", "monthly_anchor", b"monthly_anchor"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_delay_days", b"_delay_days", "account", b"account", "delay_days", b"delay_days", "interval", b"interval", "minimum_amounts", b"minimum_amounts", "monthly_anchor", b"monthly_anchor", "weekly_anchor", b"weekly_anchor"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_delay_days", b"_delay_days", "_monthly_anchor", b"_monthly_anchor", "account", b"account", "delay_days", b"delay_days", "interval", b"interval", "minimum_amounts", b"minimum_amounts", "monthly_anchor", b"monthly_anchor", "weekly_anchor", b"weekly_anchor"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__delay_days: _TypeAlias = _typing.Literal["delay_days"]  # noqa: Y015
     _WhichOneofArgType__delay_days: _TypeAlias = _typing.Literal["_delay_days", b"_delay_days"]  # noqa: Y015
+    _WhichOneofReturnType__monthly_anchor: _TypeAlias = _typing.Literal["monthly_anchor"]  # noqa: Y015
+    _WhichOneofArgType__monthly_anchor: _TypeAlias = _typing.Literal["_monthly_anchor", b"_monthly_anchor"]  # noqa: Y015
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__delay_days) -> _WhichOneofReturnType__delay_days | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__monthly_anchor) -> _WhichOneofReturnType__monthly_anchor | None: ...
 
 Global___UpdatePayoutScheduleRequest: _TypeAlias = UpdatePayoutScheduleRequest  # noqa: Y015
 
@@ -1361,7 +1385,7 @@ class CreateTransferRequest(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     amount: _builtins.int
-    """Required, minor units, positive."""
+    """Required (PARAMETER_MISSING when left out), minor units, positive."""
     currency: _builtins.str
     """Required, lowercase ISO 4217."""
     destination: _builtins.str
@@ -1379,7 +1403,7 @@ class CreateTransferRequest(_message.Message):
     def __init__(
         self,
         *,
-        amount: _builtins.int = ...,
+        amount: _builtins.int | None = ...,
         currency: _builtins.str = ...,
         destination: _builtins.str = ...,
         source_transaction: _builtins.str = ...,
@@ -1387,11 +1411,13 @@ class CreateTransferRequest(_message.Message):
         description: _builtins.str = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "currency", b"currency", "description", b"description", "destination", b"destination", "metadata", b"metadata", "source_transaction", b"source_transaction", "transfer_group", b"transfer_group"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "currency", b"currency", "description", b"description", "destination", b"destination", "metadata", b"metadata", "source_transaction", b"source_transaction", "transfer_group", b"transfer_group"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
+    _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__amount) -> _WhichOneofReturnType__amount | None: ...
 
 Global___CreateTransferRequest: _TypeAlias = CreateTransferRequest  # noqa: Y015
 

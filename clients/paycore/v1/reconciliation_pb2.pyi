@@ -138,7 +138,7 @@ class _DiscrepancyActionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Dis
     DESCRIPTOR: _descriptor.EnumDescriptor
     DISCREPANCY_ACTION_UNSPECIFIED: _DiscrepancyAction.ValueType  # 0
     DISCREPANCY_ACTION_AUTO: _DiscrepancyAction.ValueType  # 1
-    """By reconciliation itself (the kind's rule, docs/reconciliation.md)."""
+    """By reconciliation itself (the kind's rule, docs/reconciliation.md); never a request's."""
     DISCREPANCY_ACTION_ADJUST: _DiscrepancyAction.ValueType  # 2
     """paycore's books follow the report: the difference is the merchant's."""
     DISCREPANCY_ACTION_WRITE_OFF: _DiscrepancyAction.ValueType  # 3
@@ -153,7 +153,7 @@ class DiscrepancyAction(_DiscrepancyAction, metaclass=_DiscrepancyActionEnumType
 
 DISCREPANCY_ACTION_UNSPECIFIED: DiscrepancyAction.ValueType  # 0
 DISCREPANCY_ACTION_AUTO: DiscrepancyAction.ValueType  # 1
-"""By reconciliation itself (the kind's rule, docs/reconciliation.md)."""
+"""By reconciliation itself (the kind's rule, docs/reconciliation.md); never a request's."""
 DISCREPANCY_ACTION_ADJUST: DiscrepancyAction.ValueType  # 2
 """paycore's books follow the report: the difference is the merchant's."""
 DISCREPANCY_ACTION_WRITE_OFF: DiscrepancyAction.ValueType  # 3

@@ -655,7 +655,9 @@ class CreatePriceRequest(_message.Message):
     product: _builtins.str
     """Required unless product_data is given: "prod_...", active."""
     unit_amount: _builtins.int
-    """Required, minor units, 1 or more (a zero-amount invoice could not be collected)."""
+    """Required (PARAMETER_MISSING when left out), minor units, 1 or more (a zero-amount invoice
+    could not be collected).
+    """
     currency: _builtins.str
     """Required, lowercase ISO 4217."""
     nickname: _builtins.str
@@ -679,20 +681,25 @@ class CreatePriceRequest(_message.Message):
         *,
         product: _builtins.str = ...,
         product_data: Global___PriceProductData | None = ...,
-        unit_amount: _builtins.int = ...,
+        unit_amount: _builtins.int | None = ...,
         currency: _builtins.str = ...,
         recurring: Global___Recurring | None = ...,
         nickname: _builtins.str = ...,
         active: _builtins.bool | None = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active", "product_data", b"product_data", "recurring", b"recurring"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "_unit_amount", b"_unit_amount", "active", b"active", "product_data", b"product_data", "recurring", b"recurring", "unit_amount", b"unit_amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active", "currency", b"currency", "metadata", b"metadata", "nickname", b"nickname", "product", b"product", "product_data", b"product_data", "recurring", b"recurring", "unit_amount", b"unit_amount"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "_unit_amount", b"_unit_amount", "active", b"active", "currency", b"currency", "metadata", b"metadata", "nickname", b"nickname", "product", b"product", "product_data", b"product_data", "recurring", b"recurring", "unit_amount", b"unit_amount"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__active: _TypeAlias = _typing.Literal["active"]  # noqa: Y015
     _WhichOneofArgType__active: _TypeAlias = _typing.Literal["_active", b"_active"]  # noqa: Y015
+    _WhichOneofReturnType__unit_amount: _TypeAlias = _typing.Literal["unit_amount"]  # noqa: Y015
+    _WhichOneofArgType__unit_amount: _TypeAlias = _typing.Literal["_unit_amount", b"_unit_amount"]  # noqa: Y015
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__active) -> _WhichOneofReturnType__active | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__unit_amount) -> _WhichOneofReturnType__unit_amount | None: ...
 
 Global___CreatePriceRequest: _TypeAlias = CreatePriceRequest  # noqa: Y015
 
@@ -990,7 +997,7 @@ class PriceData(_message.Message):
     product: _builtins.str
     """Required: "prod_...", active."""
     unit_amount: _builtins.int
-    """Required, minor units, 1 or more."""
+    """Required (PARAMETER_MISSING when left out), minor units, 1 or more."""
     @_builtins.property
     def recurring(self) -> Global___Recurring:
         """Required (a subscription's prices are recurring): at the subscription's interval."""
@@ -1000,14 +1007,16 @@ class PriceData(_message.Message):
         *,
         currency: _builtins.str = ...,
         product: _builtins.str = ...,
-        unit_amount: _builtins.int = ...,
+        unit_amount: _builtins.int | None = ...,
         recurring: Global___Recurring | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["recurring", b"recurring"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_unit_amount", b"_unit_amount", "recurring", b"recurring", "unit_amount", b"unit_amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency", b"currency", "product", b"product", "recurring", b"recurring", "unit_amount", b"unit_amount"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_unit_amount", b"_unit_amount", "currency", b"currency", "product", b"product", "recurring", b"recurring", "unit_amount", b"unit_amount"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__unit_amount: _TypeAlias = _typing.Literal["unit_amount"]  # noqa: Y015
+    _WhichOneofArgType__unit_amount: _TypeAlias = _typing.Literal["_unit_amount", b"_unit_amount"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__unit_amount) -> _WhichOneofReturnType__unit_amount | None: ...
 
 Global___PriceData: _TypeAlias = PriceData  # noqa: Y015
 
@@ -2260,6 +2269,7 @@ class CreateCouponRequest(_message.Message):
     duration: _builtins.str
     """Required: "once", "repeating" (with duration_in_months) or "forever"."""
     duration_in_months: _builtins.int
+    """Required with duration "repeating" (PARAMETER_MISSING when left out), 1 to 36."""
     max_redemptions: _builtins.int
     redeem_by: _builtins.int
     @_builtins.property
@@ -2273,16 +2283,18 @@ class CreateCouponRequest(_message.Message):
         amount_off: _builtins.int = ...,
         currency: _builtins.str = ...,
         duration: _builtins.str = ...,
-        duration_in_months: _builtins.int = ...,
+        duration_in_months: _builtins.int | None = ...,
         max_redemptions: _builtins.int = ...,
         redeem_by: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_duration_in_months", b"_duration_in_months", "duration_in_months", b"duration_in_months"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_off", b"amount_off", "currency", b"currency", "duration", b"duration", "duration_in_months", b"duration_in_months", "id", b"id", "max_redemptions", b"max_redemptions", "metadata", b"metadata", "name", b"name", "percent_off", b"percent_off", "redeem_by", b"redeem_by"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_duration_in_months", b"_duration_in_months", "amount_off", b"amount_off", "currency", b"currency", "duration", b"duration", "duration_in_months", b"duration_in_months", "id", b"id", "max_redemptions", b"max_redemptions", "metadata", b"metadata", "name", b"name", "percent_off", b"percent_off", "redeem_by", b"redeem_by"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__duration_in_months: _TypeAlias = _typing.Literal["duration_in_months"]  # noqa: Y015
+    _WhichOneofArgType__duration_in_months: _TypeAlias = _typing.Literal["_duration_in_months", b"_duration_in_months"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__duration_in_months) -> _WhichOneofReturnType__duration_in_months | None: ...
 
 Global___CreateCouponRequest: _TypeAlias = CreateCouponRequest  # noqa: Y015
 
@@ -3172,7 +3184,7 @@ class CreateInvoiceItemRequest(_message.Message):
     quantity: _builtins.int
     """With price: 0 means 1; negative is refused."""
     amount: _builtins.int
-    """Without price: non-zero minor units; negative is a credit."""
+    """Without price: required (PARAMETER_MISSING), non-zero minor units; negative is a credit."""
     currency: _builtins.str
     """Must equal the subscription's currency."""
     description: _builtins.str
@@ -3186,16 +3198,18 @@ class CreateInvoiceItemRequest(_message.Message):
         subscription: _builtins.str = ...,
         price: _builtins.str = ...,
         quantity: _builtins.int = ...,
-        amount: _builtins.int = ...,
+        amount: _builtins.int | None = ...,
         currency: _builtins.str = ...,
         description: _builtins.str = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "currency", b"currency", "customer", b"customer", "description", b"description", "metadata", b"metadata", "price", b"price", "quantity", b"quantity", "subscription", b"subscription"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "currency", b"currency", "customer", b"customer", "description", b"description", "metadata", b"metadata", "price", b"price", "quantity", b"quantity", "subscription", b"subscription"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
+    _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__amount) -> _WhichOneofReturnType__amount | None: ...
 
 Global___CreateInvoiceItemRequest: _TypeAlias = CreateInvoiceItemRequest  # noqa: Y015
 

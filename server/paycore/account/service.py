@@ -27,7 +27,7 @@ from paycore.account.repository import (
 )
 from paycore.currency.models import Settlement
 from paycore.currency.repository import save_settlement
-from paycore.errors import ApiError, Reason, invalid, not_found
+from paycore.errors import ApiError, Reason, invalid, missing, not_found
 from paycore.ids import Prefix, logical_shard_of, new_id, new_merchant_id
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Page, Reads
@@ -167,8 +167,8 @@ class AccountService:
         return await self._reads.page(merchant_id, API_KEYS, cursor, query)
 
     def _check_scopes(self, scopes: tuple[str, ...], held: frozenset[str] | None) -> None:
-        if not scopes:
-            raise invalid("scopes", "a restricted key needs at least one scope")
+        if not scopes:  # a restricted key's, which are what it may do
+            raise missing("scopes")
         for index, scope in enumerate(scopes):
             resource, _, access = scope.partition(":")
             if resource not in self._known_resources or access not in SCOPE_ACCESS:

@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from paycore.ranges import ALL_SECONDS, SecondsRange
 from paycore.records import MetadataChange, Stored
 from paycore.secret import Secret
 
@@ -185,11 +186,13 @@ class Schedule:
 
 @dataclass(frozen=True)
 class ScheduleChange:
+    """UpdatePayoutSchedule's fields; each None keeps the schedule's."""
+
     account: str
-    interval: Interval
+    interval: Interval | None
     delay_days: int | None
-    weekly_anchor: int
-    monthly_anchor: int
+    weekly_anchor: int | None
+    monthly_anchor: int | None
     minimum_amounts: dict[str, int] | None
 
 
@@ -241,6 +244,7 @@ class PayoutFilter:
     account: str = MERCHANT
     status: PayoutStatus | None = None
     destination: str = ""
+    arrival_date: SecondsRange = ALL_SECONDS
 
 
 @dataclass(frozen=True)

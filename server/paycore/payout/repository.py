@@ -29,7 +29,7 @@ from paycore.payout.models import (
 )
 from paycore.storage.locks import lock_until_commit
 from paycore.storage.raw import driver_of
-from paycore.storage.reads import Kind, children_of, matching
+from paycore.storage.reads import Kind, children_of, matching, within
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import (
     balance_transactions,
@@ -657,7 +657,10 @@ def payouts_query(merchant_id: str, wanted: PayoutFilter) -> Select[Any]:
     query = matching(
         po, merchant_id=merchant_id, status=wanted.status, destination=wanted.destination
     )
-    return query.where(po.c.account == wanted.account)  # "" too: the merchant's own
+    return query.where(
+        po.c.account == wanted.account,  # "" too: the merchant's own
+        *within(po.c.arrival_date, wanted.arrival_date),
+    )
 
 
 decode_payout: Decoder[Payout] = Decoder(po, Payout)

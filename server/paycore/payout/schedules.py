@@ -17,8 +17,9 @@ for the first missed period. The payouts go to the bank after the commit.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from paycore.errors import missing
 from paycore.payout.balances import Clock
 from paycore.payout.bank_accounts import require_account
 from paycore.payout.calendar import day_of, next_run_after
@@ -48,37 +49,56 @@ class Schedules:
         await require_account(connection, merchant_id, change.account)
         repository = ScheduleRepository(connection)
         current = await repository.get(merchant_id, change.account, lock=True)
-        today = day_of(self._clock())
-        next_run_on = (
-            current.next_run_on
-            if same_cadence(current, change)
-            else next_run_after(change.interval, change.weekly_anchor, change.monthly_anchor, today)
-        )
+        interval, weekly_anchor, monthly_anchor = cadence(current, change)
         updated = Schedule(
             account=change.account,
-            interval=change.interval,
+            interval=interval,
             delay_days=current.delay_days if change.delay_days is None else change.delay_days,
-            weekly_anchor=change.weekly_anchor,
-            monthly_anchor=change.monthly_anchor,
+            weekly_anchor=weekly_anchor,
+            monthly_anchor=monthly_anchor,
             minimum_amounts=(
                 current.minimum_amounts
                 if change.minimum_amounts is None
                 else change.minimum_amounts
             ),
-            next_run_on=next_run_on,
         )
+        next_run_on = (
+            current.next_run_on
+            if same_cadence(current, updated)
+            else next_run_after(interval, weekly_anchor, monthly_anchor, day_of(self._clock()))
+        )
+        updated = replace(updated, next_run_on=next_run_on)
         await repository.put(merchant_id, updated, int(self._clock()))
         return updated
 
 
-def same_cadence(current: Schedule, change: ScheduleChange) -> bool:
-    """Whether `change` keeps the schedule's run days (its interval and the anchor it uses)."""
-    if current.interval is not change.interval:
+def cadence(current: Schedule, change: ScheduleChange) -> tuple[Interval, int, int]:
+    """The interval and the weekly and monthly anchors `change` leaves: each given, else the
+    current one; the anchor the interval uses given, or kept from the same interval
+    (PARAMETER_MISSING naming it otherwise), the other 1."""
+    interval = change.interval or current.interval
+    same = interval is current.interval
+    weekly = change.weekly_anchor or (current.weekly_anchor if same else None)
+    monthly = change.monthly_anchor or (current.monthly_anchor if same else None)
+    if interval is Interval.WEEKLY and weekly is None:
+        raise missing("weekly_anchor")
+    if interval is Interval.MONTHLY and monthly is None:
+        raise missing("monthly_anchor")
+    return (
+        interval,
+        weekly if interval is Interval.WEEKLY and weekly else 1,
+        monthly if interval is Interval.MONTHLY and monthly else 1,
+    )
+
+
+def same_cadence(current: Schedule, updated: Schedule) -> bool:
+    """Whether `updated` keeps the schedule's run days (its interval and the anchor it uses)."""
+    if current.interval is not updated.interval:
         return False
-    if change.interval is Interval.WEEKLY:
-        return current.weekly_anchor == change.weekly_anchor
-    if change.interval is Interval.MONTHLY:
-        return current.monthly_anchor == change.monthly_anchor
+    if updated.interval is Interval.WEEKLY:
+        return current.weekly_anchor == updated.weekly_anchor
+    if updated.interval is Interval.MONTHLY:
+        return current.monthly_anchor == updated.monthly_anchor
     return True
 
 

@@ -35,6 +35,7 @@ from typing import Any, Generic, TypeVar, cast
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 from paycore import validation
+from paycore.transcoding import answer_only
 from paycore.validation import ProtoEnum
 
 T = TypeVar("T")
@@ -215,10 +216,14 @@ def value_names(enum: EnumDescriptor) -> dict[int, str]:
 
 
 def by_number(domain: type[EnumT], enum: ProtoEnum) -> dict[int, EnumT]:
-    """The requests' direction: each number of the proto `enum` but UNSPECIFIED (0) -> the
-    member of `domain` of the same name (`PAYOUT_STATUS_PAID` -> `paid`)."""
+    """The requests' direction: each number of the proto `enum` but UNSPECIFIED (0) and an
+    answer-only value (`transcoding.answer_only`: a discrepancy's `auto` action) -> the member
+    of `domain` of the same name (`PAYOUT_STATUS_PAID` -> `paid`)."""
     names = value_names(enum.DESCRIPTOR)
-    return {number: domain(name) for number, name in names.items() if number}
+    answers = {value.number for value in enum.DESCRIPTOR.values if answer_only(value)}
+    return {
+        number: domain(name) for number, name in names.items() if number and number not in answers
+    }
 
 
 def member(param: str, number: int, known: Mapping[int, T], enum: ProtoEnum) -> T:

@@ -57,12 +57,13 @@ def new_session(
     passed (the servicer checks them before it reads the line items' prices and products)."""
     currency = session_currency(request, catalogue)
     items = line_items(request, currency, catalogue)
-    if items and request.amount:
+    amount = validation.given(request, "amount")
+    if items and amount:
         raise invalid("amount", "give either line_items or amount, not both")
     total = (
         sum(item.amount_total for item in items)
         if items
-        else validation.amount("amount", request.amount, currency)
+        else validation.required_amount("amount", amount, currency)
     )
     if total > amount_max(currency):
         raise ApiError(

@@ -72,7 +72,7 @@ def payment_facts(
         payment=payment_id("payment", request.payment)
         if request.payment
         else new_merchant_id(Prefix.PAYMENT, merchant_id),
-        amount=validation.amount("amount", request.amount, currency),
+        amount=validation.required_amount("amount", validation.given(request, "amount"), currency),
         currency=currency,
         card_fingerprint=fingerprint,
         card_brand=brand,

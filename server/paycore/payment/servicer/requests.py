@@ -157,7 +157,9 @@ def _order(
 ) -> NewOrder:
     currency = validation.currency(f"{param}.currency", order.currency)
     seller = validation.object_id(f"{param}.seller_account", order.seller_account, Prefix.ACCOUNT)
-    amount = validation.amount(f"{param}.amount", order.amount, currency)
+    amount = validation.required_amount(
+        f"{param}.amount", validation.given(order, "amount"), currency
+    )
     rules.check(f"{param}.amount", amount, currency, Purpose.CHARGE)
     return NewOrder(
         payment_order_id=validation.text(
@@ -200,10 +202,8 @@ def check_automatic_payment_methods(
 def new_intent(request: payment_pb2.CreatePaymentIntentRequest, rules: CurrencyRules) -> NewIntent:
     """CreatePaymentIntent's terms, as the request alone gives them (`Parties.check_intent`
     checks them against the merchant's state)."""
-    if not request.HasField("amount"):
-        raise missing("amount")
     currency = validation.currency("currency", request.currency)
-    amount = validation.amount("amount", request.amount, currency)
+    amount = validation.required_amount("amount", validation.given(request, "amount"), currency)
     capture_method = member(
         "capture_method", request.capture_method, _CAPTURE_METHODS, payment_pb2.CaptureMethod
     )
@@ -417,7 +417,9 @@ def cancellation(request: payment_pb2.CancelPaymentIntentRequest) -> tuple[str, 
 def new_refund(request: payment_pb2.CreateRefundRequest, charge_id: str = "") -> NewRefund:
     """The refund `request` asks for, its charge resolved to its payment intent; `charge_id`
     the "ch_..." the caller named it by (Stripe's `charge`), which its refusals then name."""
-    if bool(request.payment_intent) == bool(request.payment_order):
+    if not request.payment_intent and not request.payment_order:
+        raise missing("payment_intent")
+    if request.payment_intent and request.payment_order:
         raise invalid("payment_intent", "give exactly one of payment_intent and payment_order")
     intent_id, order_id = refunded(request)
     amount = request.amount if request.HasField("amount") else None

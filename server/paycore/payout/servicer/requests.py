@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from paycore import validation
 from paycore.currency.rules import CurrencyRules, Purpose
-from paycore.errors import ApiError, invalid, missing
+from paycore.errors import ApiError, invalid
 from paycore.ids import Prefix
 from paycore.payout.bank_accounts import external_param
 from paycore.payout.models import (
@@ -43,7 +43,9 @@ HOLDER_TYPES = {
 }
 METHODS = {0: PayoutMethod.STANDARD, **by_number(PayoutMethod, payout_pb2.PayoutMethod)}
 STATUSES = by_number_or_none(PayoutStatus, payout_pb2.PayoutStatus)
-INTERVALS = by_number(Interval, payout_pb2.PayoutScheduleInterval)
+INTERVALS = by_number_or_none(Interval, payout_pb2.PayoutScheduleInterval)
+WEEKDAYS = {0: None, **{number: number for number in range(1, 8)}}
+"""PayoutWeeklyAnchor's numbers (1 Monday .. 7 Sunday), a schedule's weekly_anchor."""
 
 
 def account(value: str) -> str:
@@ -141,7 +143,7 @@ def new_payout_card(request: payout_pb2.CreatePayoutCardRequest) -> NewPayoutCar
 
 def new_payout(request: payout_pb2.CreatePayoutRequest, rules: CurrencyRules) -> NewPayout:
     currency = validation.currency("currency", request.currency)
-    amount = validation.amount("amount", request.amount, currency)
+    amount = validation.required_amount("amount", validation.given(request, "amount"), currency)
     method = member("method", request.method, METHODS, payout_pb2.PayoutMethod)
     destination = _destination(request.destination)
     return NewPayout(
@@ -161,6 +163,7 @@ def payout_filter(request: payout_pb2.ListPayoutsRequest) -> PayoutFilter:
         account=account(request.account),
         status=status,
         destination=_destination(request.destination),
+        arrival_date=validation.timestamp_range("arrival_date", request.arrival_date),
     )
 
 
@@ -175,17 +178,16 @@ def _destination(destination: str) -> str:
 
 
 def schedule_change(request: payout_pb2.UpdatePayoutScheduleRequest) -> ScheduleChange:
-    if request.interval == payout_pb2.PAYOUT_SCHEDULE_INTERVAL_UNSPECIFIED:
-        raise missing("interval")
+    """The fields given (None: kept); `Schedules.update` checks the schedule they leave."""
     interval = member("interval", request.interval, INTERVALS, payout_pb2.PayoutScheduleInterval)
-    delay_days = request.delay_days if request.HasField("delay_days") else None
+    delay_days = validation.given(request, "delay_days")
     if delay_days is not None and not DELAY_DAYS_MIN <= delay_days <= DELAY_DAYS_MAX:
         raise invalid("delay_days", f"must be from {DELAY_DAYS_MIN} to {DELAY_DAYS_MAX}")
-    weekly_anchor = int(request.weekly_anchor)
-    if interval is Interval.WEEKLY and not 1 <= weekly_anchor <= 7:
-        raise missing("weekly_anchor")
-    monthly_anchor = request.monthly_anchor
-    if interval is Interval.MONTHLY and not 1 <= monthly_anchor <= 31:
+    weekly_anchor = member(
+        "weekly_anchor", request.weekly_anchor, WEEKDAYS, payout_pb2.PayoutWeeklyAnchor
+    )
+    monthly_anchor = validation.given(request, "monthly_anchor")
+    if monthly_anchor is not None and not 1 <= monthly_anchor <= 31:
         raise invalid("monthly_anchor", "must be from 1 to 31")
     minimums: dict[str, int] | None = None
     if request.minimum_amounts:
@@ -198,8 +200,8 @@ def schedule_change(request: payout_pb2.UpdatePayoutScheduleRequest) -> Schedule
         account=account(request.account),
         interval=interval,
         delay_days=delay_days,
-        weekly_anchor=weekly_anchor if interval is Interval.WEEKLY else 1,
-        monthly_anchor=monthly_anchor if interval is Interval.MONTHLY else 1,
+        weekly_anchor=weekly_anchor,
+        monthly_anchor=monthly_anchor,
         minimum_amounts=minimums,
     )
 
@@ -210,7 +212,7 @@ def schedule_change(request: payout_pb2.UpdatePayoutScheduleRequest) -> Schedule
 def new_transfer(request: payout_pb2.CreateTransferRequest) -> NewTransfer:
     currency = validation.currency("currency", request.currency)
     return NewTransfer(
-        amount=validation.amount("amount", request.amount, currency),
+        amount=validation.required_amount("amount", validation.given(request, "amount"), currency),
         currency=currency,
         destination=validation.object_id("destination", request.destination, Prefix.ACCOUNT),
         source_transaction=_source_transaction(request.source_transaction),

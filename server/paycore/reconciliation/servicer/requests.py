@@ -83,12 +83,6 @@ def discrepancy_filter(request: reconciliation_pb2.ListDiscrepanciesRequest) -> 
 def resolution(request: reconciliation_pb2.ResolveDiscrepancyRequest) -> tuple[str, Resolution]:
     discrepancy_id = validation.object_id("id", request.id, Prefix.DISCREPANCY)
     note = validation.text("resolution", request.resolution, maximum=NOTE_LENGTH_MAX, required=True)
-    if request.action == 0:
-        raise missing("action")
+    # required (PARAMETER_MISSING), and never auto: reconciliation's own (answer_only)
     action = member("action", request.action, _ACTIONS, reconciliation_pb2.DiscrepancyAction)
-    if action is Action.AUTO:
-        raise invalid(
-            "action",
-            "auto is reconciliation's own; choose adjust, write_off, refund_at_psp or ignore",
-        )
     return discrepancy_id, Resolution(action, note)

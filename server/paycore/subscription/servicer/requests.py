@@ -154,7 +154,9 @@ def _price_fields(
     )
     currency = validation.currency(f"{prefix}currency", message.currency)
     param = f"{prefix}unit_amount"
-    unit_amount = validation.amount(param, message.unit_amount, currency)
+    unit_amount = validation.required_amount(
+        param, validation.given(message, "unit_amount"), currency
+    )
     return {
         "product_id": product_id,
         "unit_amount": rules.check(param, unit_amount, currency, Purpose.AMOUNT),
@@ -362,6 +364,8 @@ def invoice_item(
         if request.quantity:
             raise invalid("quantity", "only with a price")
         currency = validation.currency("currency", request.currency)
+        if not request.HasField("amount"):
+            raise missing("amount")
         if request.amount == 0:
             raise invalid("amount", "must not be zero (negative is a credit)")
         validation.amount("amount", abs(request.amount), currency)
@@ -526,6 +530,28 @@ def percent_off(value: str) -> int:
     return hundredths
 
 
+def coupon_duration(
+    request: subscription_pb2.CreateCouponRequest,
+) -> tuple[CouponDuration, int | None]:
+    """The duration, required, and duration_in_months, required with repeating only."""
+    if not request.duration:
+        raise missing("duration")
+    try:
+        duration = CouponDuration(request.duration)
+    except ValueError:
+        raise invalid("duration", "must be once, repeating or forever") from None
+    months = validation.given(request, "duration_in_months")
+    if duration is not CouponDuration.REPEATING:
+        if months:
+            raise invalid("duration_in_months", "only with duration repeating")
+        return duration, None
+    if months is None:
+        raise missing("duration_in_months")
+    if not 1 <= months <= DURATION_IN_MONTHS_MAX:
+        raise invalid("duration_in_months", f"must be 1 to {DURATION_IN_MONTHS_MAX}")
+    return duration, months
+
+
 def new_coupon(request: subscription_pb2.CreateCouponRequest) -> NewCoupon:
     """Exactly one of percent_off and amount_off (with its currency); a duration, and
     duration_in_months with repeating only."""
@@ -540,17 +566,7 @@ def new_coupon(request: subscription_pb2.CreateCouponRequest) -> NewCoupon:
         amount = validation.amount("amount_off", request.amount_off, currency)
     else:
         raise missing("percent_off")
-    try:
-        duration = CouponDuration(request.duration)
-    except ValueError:
-        raise invalid("duration", "must be once, repeating or forever") from None
-    months = None
-    if duration is CouponDuration.REPEATING:
-        if not 1 <= request.duration_in_months <= DURATION_IN_MONTHS_MAX:
-            raise invalid("duration_in_months", f"must be 1 to {DURATION_IN_MONTHS_MAX}")
-        months = request.duration_in_months
-    elif request.duration_in_months:
-        raise invalid("duration_in_months", "only with duration repeating")
+    duration, months = coupon_duration(request)
     if request.max_redemptions < 0:
         raise invalid("max_redemptions", "must be 1 or more")
     if not 0 <= request.redeem_by <= FROZEN_TIME_MAX:
