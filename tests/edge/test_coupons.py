@@ -140,6 +140,20 @@ async def test_coupons_with_stripe_python(sdk: stripe.StripeClient) -> None:
     await asyncio.to_thread(scenario)
 
 
+async def test_a_coupon_without_duration_is_once(sdk: stripe.StripeClient) -> None:
+    """Stripe's Coupon.create defaults `duration` to once; duration_in_months still needs
+    repeating."""
+
+    def scenario() -> None:
+        coupon = sdk.v1.coupons.create(params={"percent_off": 10})
+        assert (coupon.duration, coupon.duration_in_months) == ("once", None)
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            sdk.v1.coupons.create(params={"percent_off": 10, "duration_in_months": 3})
+        assert refused.value.param == "duration_in_months"
+
+    await asyncio.to_thread(scenario)
+
+
 async def test_promotion_codes_with_stripe_python(sdk: stripe.StripeClient) -> None:
     def scenario() -> None:
         fixed: Any = {"amount_off": 250, "currency": "usd", "duration": "forever"}

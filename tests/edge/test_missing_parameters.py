@@ -31,7 +31,6 @@ MISSING = [
     ("/v1/webhook_endpoints", "enabled_events[]=*", "url"),
     ("/v1/checkout/sessions", f"currency=usd&mode=payment&{SUCCESS}", "amount"),
     ("/v1/fraud/assessments", "currency=usd", "amount"),
-    ("/v1/coupons", "percent_off=10", "duration"),
     ("/v1/coupons", "percent_off=10&duration=repeating", "duration_in_months"),
     ("/v1/api_keys", "name=reporting", "scopes"),
     ("GET /v1/customers/search", "", "query"),

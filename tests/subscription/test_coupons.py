@@ -110,7 +110,7 @@ BAD_COUPONS: list[tuple[dict[str, Any], str]] = [
     ({"percent_off": "abc", "duration": "once"}, "percent_off"),
     ({"amount_off": 100, "duration": "once"}, "currency"),
     ({"amount_off": -5, "currency": "usd", "duration": "once"}, "amount_off"),
-    ({"percent_off": "10"}, "duration"),
+    ({"percent_off": "10", "duration_in_months": 2}, "duration_in_months"),  # once by default
     ({"percent_off": "10", "duration": "weekly"}, "duration"),
     ({"percent_off": "10", "duration": "repeating"}, "duration_in_months"),
     ({"percent_off": "10", "duration": "once", "duration_in_months": 2}, "duration_in_months"),

@@ -2267,7 +2267,7 @@ class CreateCouponRequest(_message.Message):
     amount_off: _builtins.int
     currency: _builtins.str
     duration: _builtins.str
-    """Required: "once", "repeating" (with duration_in_months) or "forever"."""
+    """"once" (the default, as Stripe's), "repeating" (with duration_in_months) or "forever"."""
     duration_in_months: _builtins.int
     """Required with duration "repeating" (PARAMETER_MISSING when left out), 1 to 36."""
     max_redemptions: _builtins.int

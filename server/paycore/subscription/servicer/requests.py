@@ -533,11 +533,10 @@ def percent_off(value: str) -> int:
 def coupon_duration(
     request: subscription_pb2.CreateCouponRequest,
 ) -> tuple[CouponDuration, int | None]:
-    """The duration, required, and duration_in_months, required with repeating only."""
-    if not request.duration:
-        raise missing("duration")
+    """The duration (`once` when left out, as Stripe's), and duration_in_months, required with
+    repeating only."""
     try:
-        duration = CouponDuration(request.duration)
+        duration = CouponDuration(request.duration or CouponDuration.ONCE.value)
     except ValueError:
         raise invalid("duration", "must be once, repeating or forever") from None
     months = validation.given(request, "duration_in_months")
