@@ -162,6 +162,9 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     "paycore.v1.WebhookEndpoint": ("api_version",),
     # A discount without an end (once, forever).
     "paycore.v1.Discount": ("end",),
+    # A refund or a payout that did not fail; a payout without a description.
+    "paycore.v1.Refund": ("failure_reason",),
+    "paycore.v1.Payout": ("failure_code", "failure_message", "description"),
 }
 """Per message type, the fields whose "" or 0 (what the object has not) are rendered null, as
 Stripe renders them; the OpenAPI document says they may be null."""
