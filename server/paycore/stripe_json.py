@@ -165,7 +165,8 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     "paycore.v1.WebhookEndpoint": ("api_version",),
     # A discount without an end (once, forever).
     "paycore.v1.Discount": ("end",),
-    # A payout that did not fail has no failure; a description never given is null.
+    # A refund or a payout that did not fail; a payout without a description.
+    "paycore.v1.Refund": ("failure_reason",),
     "paycore.v1.Payout": ("failure_code", "failure_message", "description"),
 }
 """Per message type, the fields whose "" or 0 (what the object has not) are rendered null, as

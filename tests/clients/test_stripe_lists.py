@@ -72,6 +72,8 @@ async def test_payment_intent_and_customer_list_by_created(edge_merchant: EdgeMe
         assert [each.id for each in since.data] == [intent.id]
         later = sdk.v1.payment_intents.list(params={"created": {"gt": intent.created}})
         assert later.data == []
+        exact = sdk.v1.payment_intents.list(params={"created": intent.created})
+        assert [each.id for each in exact.data] == [intent.id]  # Stripe's created=<seconds>
         before = sdk.v1.customers.list(
             params={"created": {"lte": customer.created}, "email": "dated@example.com"}
         )

@@ -44,6 +44,9 @@ async def test_admin_creates_a_merchant_which_reads_itself(
     assert merchant["publishable_key"].startswith("pk_test_")
     assert "secret_key" not in read.body and "publishable_key" not in read.body, read.body
     assert read.body["email"] == MERCHANT["email"]
+    # Stripe's GET /v1/account (stripe-python's Account.retrieve() without an id): the caller's own.
+    own = await call(http, "GET", "/v1/account", key=merchant["secret_key"])
+    assert (own.status, own.body) == (200, read.body), own.body
     headers = {"Idempotency-Key": f"merchant-{secrets.token_hex(4)}"}
     first = await call(
         http, "POST", "/v1/merchants", key=settings_admin_token, headers=headers, json_body=MERCHANT

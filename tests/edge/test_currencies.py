@@ -94,3 +94,33 @@ async def test_rates_settlement_currencies_and_a_converted_charge_over_http(
     assert not_allowed["http_status"] == 400, not_allowed
     error = not_allowed["error"]
     assert (error["code"], error["param"]) == ("amount_not_allowed", "amount")  # type: ignore[index]
+
+
+async def test_the_balance_lists_no_empty_presentment_currency(
+    fx_world: World, world_http: ClientSession, tmp_path: Path
+) -> None:
+    """A usd merchant's euro charge, authorized then captured, settles in dollars: the balance
+    lists dollars only, as Stripe's (it listed `{amount: 0, currency: eur}` beside them, the
+    hold's currency), and a refused kwd charge adds no kwd."""
+    http = world_http
+    await import_ecb(fx_world, tmp_path / "eurofxref.csv", RATES)
+    key = (await new_merchant(http, fx_world.admin_token))["secret_key"]
+    await call(http, "POST", "/v1/settlement_currencies", key=key, form="currencies[0]=usd")
+    method = await card_method(http, key, good_card())
+    held = await call(
+        http,
+        "POST",
+        "/v1/payment_intents",
+        key=key,
+        form=f"amount=2000&currency=eur&confirm=true&capture_method=manual&payment_method={method}",
+    )
+    assert held.body["status"] == "requires_capture", held.body
+    captured = await call(http, "POST", f"/v1/payment_intents/{held.body['id']}/capture", key=key)
+    assert captured.body["status"] == "succeeded", captured.body
+    refused = await _intent(http, key, 1_005, "kwd")
+    assert refused["http_status"] == 400, refused
+    balance = await call(http, "GET", "/v1/balance", key=key)
+    assert balance.status == 200, balance.body
+    for side in ("available", "pending"):
+        assert [each["currency"] for each in balance.body[side]] == ["usd"], balance.body
+    assert balance.body["pending"][0]["amount"] > 0, balance.body

@@ -50,6 +50,7 @@ async def test_intents_capture_cancel_and_refunds_over_http(
         json_body={"payment_intent": intent["id"], "amount": 400},
     )
     assert refund.status == 200 and refund.body["status"] == "succeeded", refund.body
+    assert refund.body["failure_reason"] is None  # Stripe's null for a refund that did not fail
     too_much = await call(
         http, "POST", "/v1/refunds", key=key, form=f"payment_intent={intent['id']}&amount=601"
     )

@@ -66,6 +66,7 @@ async def test_bank_accounts_schedules_payouts_and_balance_transactions_over_htt
         True,
         "in_transit",
     )
+    assert (automatic["description"], automatic["failure_code"]) == (None, None)  # Stripe's null
     contained = await call(
         http, "GET", f"/v1/balance_transactions?payout={automatic['id']}", key=key
     )
@@ -90,6 +91,7 @@ async def test_bank_accounts_schedules_payouts_and_balance_transactions_over_htt
         form="amount=1000&currency=usd&description=weekly+rent",
     )
     assert (manual.status, manual.body["status"]) == (200, "pending"), manual.body
+    assert (manual.body["failure_code"], manual.body["failure_message"]) == (None, None)
     canceled = await call(http, "POST", f"/v1/payouts/{manual.body['id']}/cancel", key=key)
     assert canceled.body["status"] == "canceled", canceled.body
     again = await call(http, "POST", f"/v1/payouts/{manual.body['id']}/cancel", key=key)

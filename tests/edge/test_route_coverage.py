@@ -100,6 +100,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/reconciliation/discrepancies/{id}/resolve"): _RECONCILIATION,
     ("POST", "/v1/merchants"): _MERCHANTS,
     ("GET", "/v1/merchants/{id}"): _MERCHANTS,
+    ("GET", "/v1/account"): _MERCHANTS,
     ("POST", "/v1/accounts"): _SELLERS,
     ("GET", "/v1/accounts"): _SELLERS,
     ("GET", "/v1/accounts/{id}"): _SELLER_AND_REVOKE,

@@ -93,3 +93,45 @@ async def test_a_blocked_intent_fails_as_fraud_and_never_reaches_the_psp(shop: S
     assert list(executions.data) == []
     assert (await shop.balance())[1] in ({}, {"usd": 0})
     await shop.assert_books_balance()
+
+
+async def test_a_checkout_held_for_review_is_processing_as_a_held_intent_is(shop: Shop) -> None:
+    """docs/payments.md ("Fraud"): review holds a confirmation or a checkout in `processing`
+    until an operator decides (a held checkout showed `created`, its orders not started)."""
+    await _review_everything(shop)
+    seller = await shop.seller()
+
+    async def checkout(cart: str) -> payment_pb2.Payment:
+        order = payment_pb2.CreatePaymentRequest.PaymentOrder(
+            payment_order_id=f"order-{cart}", seller_account=seller, amount=1500, currency="usd"
+        )
+        return await shop.client.payments.CreatePayment(
+            payment_pb2.CreatePaymentRequest(
+                checkout_id=cart,
+                payment_method=await shop.card(good_card()),
+                buyer_info=payment_pb2.BuyerInfo(email="buyer@example.com"),
+                payment_orders=[order],
+            )
+        )
+
+    async def read(payment: payment_pb2.Payment) -> payment_pb2.Payment:
+        request = payment_pb2.GetPaymentRequest(id=payment.id)
+        return await shop.client.payments.GetPayment(request)
+
+    approved, rejected = await checkout("cart-approved"), await checkout("cart-rejected")
+    for held in (approved, rejected, await read(approved)):
+        assert held.status == payment_pb2.PAYMENT_STATUS_PROCESSING, held
+        assert held.risk_assessment.decision == fraud_pb2.RISK_DECISION_REVIEW
+        [order] = held.payment_orders
+        assert order.status == payment_pb2.PAYMENT_ORDER_STATUS_NOT_STARTED, order
+
+    await shop.operator.fraud.ApproveReview(
+        fraud_pb2.ApproveReviewRequest(id=approved.risk_assessment.review)
+    )
+    await shop.operator.fraud.RejectReview(
+        fraud_pb2.RejectReviewRequest(id=rejected.risk_assessment.review)
+    )
+    assert (await read(approved)).status == payment_pb2.PAYMENT_STATUS_SUCCEEDED
+    after = await read(rejected)
+    assert after.status == payment_pb2.PAYMENT_STATUS_FAILED, after
+    await shop.assert_books_balance()

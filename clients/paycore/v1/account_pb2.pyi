@@ -209,6 +209,7 @@ class GetMerchantRequest(_message.Message):
 
     ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """"acct_..."; empty: the calling merchant's own."""
     def __init__(
         self,
         *,

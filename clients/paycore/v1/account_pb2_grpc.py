@@ -103,6 +103,7 @@ class AccountServiceServicer:
 
     def GetMerchant(self, request, context):
         """A merchant reads itself; any other id answers NOT_FOUND. The admin token reads any merchant.
+        Without `id`, the calling merchant (Stripe's GET /v1/account, `Account.retrieve()`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

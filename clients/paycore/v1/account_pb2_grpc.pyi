@@ -34,7 +34,9 @@ class AccountServiceStub:
     CreateMerchant: _grpc.UnaryUnaryMultiCallable[_account_pb2.CreateMerchantRequest, _account_pb2.Merchant]
     """Creates a merchant and returns its secret and publishable keys, once. Admin token only."""
     GetMerchant: _grpc.UnaryUnaryMultiCallable[_account_pb2.GetMerchantRequest, _account_pb2.Merchant]
-    """A merchant reads itself; any other id answers NOT_FOUND. The admin token reads any merchant."""
+    """A merchant reads itself; any other id answers NOT_FOUND. The admin token reads any merchant.
+    Without `id`, the calling merchant (Stripe's GET /v1/account, `Account.retrieve()`).
+    """
     CreateSellerAccount: _grpc.UnaryUnaryMultiCallable[_account_pb2.CreateSellerAccountRequest, _account_pb2.SellerAccount]
     """Creates a marketplace seller (a connected account) owned by the calling merchant."""
     GetSellerAccount: _grpc.UnaryUnaryMultiCallable[_account_pb2.GetSellerAccountRequest, _account_pb2.SellerAccount]
@@ -65,7 +67,9 @@ class AccountServiceAsyncStub(AccountServiceStub):
     CreateMerchant: _aio.UnaryUnaryMultiCallable[_account_pb2.CreateMerchantRequest, _account_pb2.Merchant]  # type: ignore[assignment]
     """Creates a merchant and returns its secret and publishable keys, once. Admin token only."""
     GetMerchant: _aio.UnaryUnaryMultiCallable[_account_pb2.GetMerchantRequest, _account_pb2.Merchant]  # type: ignore[assignment]
-    """A merchant reads itself; any other id answers NOT_FOUND. The admin token reads any merchant."""
+    """A merchant reads itself; any other id answers NOT_FOUND. The admin token reads any merchant.
+    Without `id`, the calling merchant (Stripe's GET /v1/account, `Account.retrieve()`).
+    """
     CreateSellerAccount: _aio.UnaryUnaryMultiCallable[_account_pb2.CreateSellerAccountRequest, _account_pb2.SellerAccount]  # type: ignore[assignment]
     """Creates a marketplace seller (a connected account) owned by the calling merchant."""
     GetSellerAccount: _aio.UnaryUnaryMultiCallable[_account_pb2.GetSellerAccountRequest, _account_pb2.SellerAccount]  # type: ignore[assignment]
@@ -105,7 +109,9 @@ class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _account_pb2.GetMerchantRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_account_pb2.Merchant, _abc.Awaitable[_account_pb2.Merchant]]:
-        """A merchant reads itself; any other id answers NOT_FOUND. The admin token reads any merchant."""
+        """A merchant reads itself; any other id answers NOT_FOUND. The admin token reads any merchant.
+        Without `id`, the calling merchant (Stripe's GET /v1/account, `Account.retrieve()`).
+        """
 
     @_abc_1.abstractmethod
     def CreateSellerAccount(

@@ -89,6 +89,7 @@ Global___RateClass: _TypeAlias = RateClass  # noqa: Y015
 class TimestampRange(_message.Message):
     """A range of unix seconds, as Stripe's list filters take one (`created[gte]=...&created[lt]=...`
     on the REST edge): each bound is optional and those given all apply; none given, no range.
+    The REST edge takes Stripe's `created=<seconds>` as `gte` and `lte` both: exactly that second.
     Each is 0..253402300799 (the end of year 9999).
     """
 

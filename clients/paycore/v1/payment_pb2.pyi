@@ -33,9 +33,11 @@ class _PaymentStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Payment
     DESCRIPTOR: _descriptor.EnumDescriptor
     PAYMENT_STATUS_UNSPECIFIED: _PaymentStatus.ValueType  # 0
     PAYMENT_STATUS_CREATED: _PaymentStatus.ValueType  # 1
-    """Stored; being scored, no order executed yet."""
+    """Stored; being scored, no order executed yet (never answered: CreatePayment answers after)."""
     PAYMENT_STATUS_PROCESSING: _PaymentStatus.ValueType  # 2
-    """At least one order is not finished."""
+    """At least one order is not finished; held for fraud review, its orders wait, not started,
+    as a held payment intent waits in `processing`.
+    """
     PAYMENT_STATUS_SUCCEEDED: _PaymentStatus.ValueType  # 3
     """Every order succeeded."""
     PAYMENT_STATUS_PARTIALLY_SUCCEEDED: _PaymentStatus.ValueType  # 4
@@ -47,9 +49,11 @@ class PaymentStatus(_PaymentStatus, metaclass=_PaymentStatusEnumTypeWrapper): ..
 
 PAYMENT_STATUS_UNSPECIFIED: PaymentStatus.ValueType  # 0
 PAYMENT_STATUS_CREATED: PaymentStatus.ValueType  # 1
-"""Stored; being scored, no order executed yet."""
+"""Stored; being scored, no order executed yet (never answered: CreatePayment answers after)."""
 PAYMENT_STATUS_PROCESSING: PaymentStatus.ValueType  # 2
-"""At least one order is not finished."""
+"""At least one order is not finished; held for fraud review, its orders wait, not started,
+as a held payment intent waits in `processing`.
+"""
 PAYMENT_STATUS_SUCCEEDED: PaymentStatus.ValueType  # 3
 """Every order succeeded."""
 PAYMENT_STATUS_PARTIALLY_SUCCEEDED: PaymentStatus.ValueType  # 4

@@ -6,6 +6,8 @@
     metadata=                         {"metadata": ""}     (Stripe's "clear every key")
     scopes[]=a&scopes[]=b             {"scopes": ["a", "b"]}    (also scopes=a&scopes=b)
     card.exp_month=12                 {"card": {"exp_month": "12"}}  (google.api.http's a.b=)
+    created=1767225600                {"created": {"gte": "1767225600", "lte": "1767225600"}}
+                                      (Stripe's exact second, on any TimestampRange)
 
 The message's descriptor decides what a key means (a map's key, a list's index, a field), so
 that one `scopes=a` is still a list. Values stay strings: the transcoder converts them by the
@@ -19,9 +21,11 @@ from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from paycore.edge.errors import parameter_invalid, parameter_unknown
+from paycore.ranges import SECONDS_MAX
 from paycore.transcoding import clear_field_of, is_map, is_well_known, message_of
 
 PARAMETER_COUNT_MAX = 1000
+_TIMESTAMP_RANGE = "paycore.v1.TimestampRange"
 INDEX_DIGITS_MAX = 6
 _KEY = re.compile(r"^([^\[\].]+)((?:\[[^\[\]]*\]|\.[^\[\].]+)*)$")
 _TOKEN = re.compile(r"\[([^\[\]]*)\]|\.([^\[\].]+)")
@@ -97,7 +101,10 @@ def _place(
         if not tokens:
             if value == "":
                 return  # Stripe's `card=`: leaves the object unset
-            raise parameter_invalid(key, "is an object: use key[field]=value")
+            if message_of(field).full_name != _TIMESTAMP_RANGE:
+                raise parameter_invalid(key, "is an object: use key[field]=value")
+            tokens, value = ["gte"], _exact_second(key, value)
+            _place(field, target, slot, ["lte"], value, key)
         inner = target.setdefault(slot, {})
         if not isinstance(inner, dict):
             raise parameter_invalid(key, "is given both as a value and as an object")
@@ -108,6 +115,14 @@ def _place(
     if slot in target:
         raise parameter_invalid(key, "is given more than once")
     target[slot] = value
+
+
+def _exact_second(key: str, value: str) -> str:
+    """Stripe's bare `created=<seconds>` (created at exactly that second), checked here where its
+    name is still `created`: the range it makes is `created[gte]` and `created[lte]`."""
+    if not value.isascii() or not value.isdigit() or int(value) > SECONDS_MAX:
+        raise parameter_invalid(key, f"must be unix seconds, 0 to {SECONDS_MAX}")
+    return value
 
 
 def _container(target: dict[str, Any], name: str, kind: type[dict[Any, Any]], key: str) -> Any:

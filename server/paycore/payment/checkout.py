@@ -19,7 +19,7 @@ from paycore.iso import amount_max
 from paycore.payment import events
 from paycore.payment.completion import PayInCompletion
 from paycore.payment.events import PayInEvents
-from paycore.payment.models import NewPayment, Order, OrderStatus, Payment, PaymentStatus, Risk
+from paycore.payment.models import NewPayment, Order, OrderStatus, Payment, Risk
 from paycore.payment.payer import PayerCards, payer_card
 from paycore.payment.repository import (
     PAYMENT_ORDERS,
@@ -65,7 +65,8 @@ class PaymentOrders:
 
     async def start_orders(self, connection: AsyncConnection, payment: Payment, risk: Risk) -> None:
         """Blocked: every order fails without reaching the PSP. Held for review: the orders
-        wait. Otherwise each order gets its execution."""
+        wait, not started, the payment `processing` as a held intent is. Otherwise each order
+        gets its execution."""
         repository = PayInRepository(connection)
         if risk.blocked:
             for order in payment.orders:
@@ -99,8 +100,7 @@ class PaymentOrders:
                     order, status=OrderStatus.EXECUTING.value, execution_id=execution_id
                 )
                 await self.events.order.record(connection, events.ORDER_EXECUTING, executing)
-        if not risk.held:
-            await self._completion.settle_payment(connection, payment.merchant_id, payment.id)
+        await self._completion.settle_payment(connection, payment.merchant_id, payment.id)
 
     def completion(self, merchant_id: str) -> Complete[Payment]:
         async def complete(payment_id: str, final: FinalAnswer[Payment]) -> Payment:
@@ -123,11 +123,16 @@ class PaymentOrders:
         async with self._shards.transaction(merchant_id) as connection:
             repository = PayInRepository(connection)
             payment = await repository.payment(merchant_id, payment_id, lock=True)
-            if payment is None or payment.status is not PaymentStatus.CREATED:
+            if payment is None or not _held(payment):
                 return
             decided = Risk(0, "allow" if approved else "block", ())
             await self.start_orders(connection, payment, decided)
         await self.completion(merchant_id)(payment_id, FinalAnswer.unstored())
+
+
+def _held(payment: Payment) -> bool:
+    """Held for review: none of its orders started (scoring decided nothing else yet)."""
+    return all(order.status is OrderStatus.NOT_STARTED for order in payment.orders)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,9 @@ second copy of the money.
 - available (per currency): balance_available's credits posted - debits posted - debits held
   (a payout in progress holds its amount, so it cannot be spent twice).
 - pending (per currency): balance_pending's credits posted - debits posted.
+- A currency the balance does not settle in (paycore.currency.models.Settlement) is listed only
+  while it holds money: an authorization's hold in the charge's currency leaves that currency's
+  accounts behind, empty, when its capture is converted into a settlement currency.
 - A balance transaction is a row pay-out's balance book writes beside each ledger transfer
   that credits or debits a balance (paycore.payout.balances): pending until available_on,
   then available; an automatic payout names the rows it paid out (`payout`).
@@ -16,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from paycore.account.repository import SellerAccountRepository
+from paycore.currency.repository import settlement
 from paycore.errors import not_found
 from paycore.ledger import codes
 from paycore.ledger.repository import AccountRepository
@@ -49,6 +53,7 @@ class WalletService:
         balance_codes = _balance_codes(seller_account)
         async with self._shards.read(merchant_id) as connection:
             accounts = await AccountRepository(connection).of_merchant(merchant_id, balance_codes)
+            settles_in = (await settlement(connection, merchant_id, seller_account)).currencies
         if await self._ledger.expire_for_accounts([account.id for account in accounts]):
             async with self._shards.read(merchant_id) as connection:
                 accounts = await AccountRepository(connection).of_merchant(
@@ -63,10 +68,19 @@ class WalletService:
                 available[account.currency] = posted - balances.debits_pending
             else:
                 pending[account.currency] = posted
-        for currency in available.keys() | pending.keys():
-            available.setdefault(currency, 0)
-            pending.setdefault(currency, 0)
-        return Balance(available, pending)
+        shown = [
+            currency
+            for currency in available.keys() | pending.keys()
+            # No settlement currency: every charge stays in its own, each is one.
+            if not settles_in
+            or currency in settles_in
+            or available.get(currency)
+            or pending.get(currency)
+        ]
+        return Balance(
+            {currency: available.get(currency, 0) for currency in shown},
+            {currency: pending.get(currency, 0) for currency in shown},
+        )
 
     async def list_transactions(
         self, merchant_id: str, wanted: BalanceFilter, cursor: Cursor

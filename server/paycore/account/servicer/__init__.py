@@ -65,7 +65,7 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
     async def GetMerchant(
         self, request: account_pb2.GetMerchantRequest, context: Context
     ) -> account_pb2.Merchant:
-        merchant_id = requests.readable_merchant("id", request.id)
+        merchant_id = requests.readable_merchant("id", request.id or requests.own_merchant())
         return merchant_message(await self._service.get_merchant(merchant_id))
 
     async def GetFeePlan(

@@ -79,6 +79,12 @@ def key_type_filter(request: account_pb2.ListApiKeysRequest) -> ApiKeyType | Non
     return member("type", request.type, _KEY_TYPES_BY_NUMBER, account_pb2.ApiKeyType)
 
 
+def own_merchant() -> str:
+    """The calling merchant's id; "" for a caller acting for none (the admin token)."""
+    caller = current_call().caller
+    return (caller.merchant_id if caller else None) or ""
+
+
 def readable_merchant(param: str, merchant_id: str) -> str:
     """A merchant the caller may read: its own, or any for an operator acting for none
     (another merchant's is NOT_FOUND, as if it did not exist)."""
