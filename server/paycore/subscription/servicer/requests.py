@@ -470,8 +470,7 @@ PROMOTION_CODE = re.compile(r"^[A-Za-z0-9_-]{1,500}$")
 def new_promotion_code(request: subscription_pb2.CreatePromotionCodeRequest) -> NewPromotionCode:
     if request.code and not PROMOTION_CODE.match(request.code):
         raise invalid("code", "must be 1 to 500 letters, digits, '_' or '-'")
-    if request.max_redemptions < 0:
-        raise invalid("max_redemptions", "must be 1 or more")
+    _check_max_redemptions(request)
     if not 0 <= request.expires_at <= FROZEN_TIME_MAX:
         raise invalid("expires_at", "must be unix seconds")
     return NewPromotionCode(
@@ -526,16 +525,25 @@ def percent_off(value: str) -> int:
     return hundredths
 
 
+def _check_max_redemptions(
+    request: subscription_pb2.CreateCouponRequest | subscription_pb2.CreatePromotionCodeRequest,
+) -> None:
+    """Absent is unlimited; given, it is 1 or more (Stripe's positive integer: an explicit 0
+    is not "no limit")."""
+    if request.HasField("max_redemptions") and request.max_redemptions < 1:
+        raise invalid("max_redemptions", "must be 1 or more")
+
+
 def new_coupon(request: subscription_pb2.CreateCouponRequest) -> NewCoupon:
     """Exactly one of percent_off and amount_off (with its currency); a duration, and
     duration_in_months with repeating only."""
     requested = coupon_id("id", request.id, required=False)
     percent = amount = currency = None
     if request.percent_off:
-        if request.amount_off or request.currency:
+        if request.HasField("amount_off") or request.currency:
             raise invalid("amount_off", "give percent_off or amount_off, not both")
         percent = percent_off(request.percent_off)
-    elif request.amount_off:
+    elif request.HasField("amount_off"):
         currency = validation.currency("currency", request.currency)
         amount = validation.amount("amount_off", request.amount_off, currency)
     else:
@@ -551,8 +559,7 @@ def new_coupon(request: subscription_pb2.CreateCouponRequest) -> NewCoupon:
         months = request.duration_in_months
     elif request.duration_in_months:
         raise invalid("duration_in_months", "only with duration repeating")
-    if request.max_redemptions < 0:
-        raise invalid("max_redemptions", "must be 1 or more")
+    _check_max_redemptions(request)
     if not 0 <= request.redeem_by <= FROZEN_TIME_MAX:
         raise invalid("redeem_by", "must be unix seconds")
     return NewCoupon(
