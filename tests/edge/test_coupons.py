@@ -172,7 +172,7 @@ async def test_promotion_codes_with_stripe_python(sdk: stripe.StripeClient) -> N
         assert paused.active is False
         with pytest.raises(stripe.InvalidRequestError) as refused:
             sdk.v1.subscriptions.create(params=params)
-        assert refused.value.param == "promotion_code"
+        assert refused.value.param == "discounts[0][promotion_code]"  # the field that gave it
 
     await asyncio.to_thread(scenario)
 

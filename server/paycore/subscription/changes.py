@@ -66,6 +66,8 @@ class SubscriptionChanges:
     """A coupon whose discount replaces the subscription's ("" keeps it)."""
     promotion_code_id: str = ""
     """A promotion code whose coupon's discount replaces it instead ("" keeps it)."""
+    discount_prefix: str = ""
+    """"discounts[0]." when given as Stripe's discounts[0][...] (refusals name that field)."""
     clear_discounts: bool = False
     """Stripe's `discounts=""`: the subscription's discount removed (never with the two above)."""
 
@@ -122,6 +124,7 @@ async def update(
         changes.promotion_code_id,
         now,
         amount,
+        changes.discount_prefix,
     )
     if changes.clear_discounts:
         changed = await discounts.remove(connection, collection.events, changed)

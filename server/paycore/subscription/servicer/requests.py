@@ -267,7 +267,7 @@ def subscription_changes(
         subscription_pb2.ProrationBehavior,
     )
     discount = discount_of(request)
-    if request.clear_discounts and any(discount.values()):
+    if request.clear_discounts and (discount["coupon_id"] or discount["promotion_code_id"]):
         raise invalid("discounts", "cannot be given with clear_discounts")
     return SubscriptionChanges(
         items=item_changes(request.items, rules),
@@ -435,7 +435,8 @@ def discount_of(
     ),
 ) -> dict[str, str]:
     """`coupon_id` and `promotion_code_id` (one at most): from `coupon` or `promotion_code`, or
-    Stripe's `discounts[0][coupon]` / `discounts[0][promotion_code]` (one discount at most)."""
+    Stripe's `discounts[0][coupon]` / `discounts[0][promotion_code]` (one discount at most,
+    with `discount_prefix` "discounts[0]." so that refusals name that field)."""
     given = [name for name in ("coupon", "promotion_code") if getattr(request, name)]
     if len(request.discounts) > 1:
         raise invalid("discounts", "at most one discount")
@@ -453,6 +454,7 @@ def discount_of(
                 Prefix.PROMOTION_CODE,
                 required=False,
             ),
+            "discount_prefix": "discounts[0].",
         }
     if len(given) > 1:
         raise invalid("promotion_code", "give coupon or promotion_code, not both")
