@@ -165,6 +165,10 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     "paycore.v1.WebhookEndpoint": ("api_version",),
     # A discount without an end (once, forever).
     "paycore.v1.Discount": ("end",),
+    # A draft invoice (a preview too) is not numbered yet.
+    "paycore.v1.Invoice": ("number",),
+    # A price made without a nickname.
+    "paycore.v1.Price": ("nickname",),
 }
 """Per message type, the fields whose "" or 0 (what the object has not) are rendered null, as
 Stripe renders them; the OpenAPI document says they may be null."""
