@@ -186,7 +186,7 @@ async def test_promotion_codes_with_stripe_python(sdk: stripe.StripeClient) -> N
         assert paused.active is False
         with pytest.raises(stripe.InvalidRequestError) as refused:
             sdk.v1.subscriptions.create(params=params)
-        assert refused.value.param == "promotion_code"
+        assert refused.value.param == "discounts[0][promotion_code]"  # the field that gave it
 
     await asyncio.to_thread(scenario)
 
@@ -237,5 +237,37 @@ async def test_checkout_session_discounts_with_stripe_python(sdk: stripe.StripeC
         session = sdk.v1.checkout.sessions.create(params=with_code)
         assert (session.amount_subtotal, session.amount_total) == (2997, 1997)
         assert [each.promotion_code for each in session.discounts or []] == [promo.id]
+
+    await asyncio.to_thread(scenario)
+
+
+async def test_explicit_zero_limits_and_amounts_are_refused_naming_the_field(
+    sdk: stripe.StripeClient,
+) -> None:
+    """Stripe's max_redemptions is a positive integer and amount_off an amount: an explicit 0
+    is refused naming it, never taken as "no limit" (a merchant meaning "none" got unlimited
+    redemptions) nor reported as a missing percent_off. Nothing is created."""
+
+    def scenario() -> None:
+        coupons = sdk.v1.coupons
+        before = len(coupons.list().data)
+        for params, param in (
+            ({"percent_off": 10, "duration": "once", "max_redemptions": 0}, "max_redemptions"),
+            ({"amount_off": 0, "currency": "usd", "duration": "once"}, "amount_off"),
+        ):
+            with pytest.raises(stripe.InvalidRequestError) as refused:
+                coupons.create(params=params)  # type: ignore[arg-type]
+            assert (refused.value.http_status, refused.value.param) == (400, param)
+        assert len(coupons.list().data) == before
+        coupon = coupons.create(params={"percent_off": 10, "duration": "once"})
+        codes = sdk.v1.promotion_codes
+        zero: Any = {"coupon": coupon.id, "max_redemptions": 0}  # the older API's coupon
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            codes.create(params=zero)
+        assert refused.value.param == "max_redemptions"
+        assert codes.list().data == []
+        one: Any = {**zero, "max_redemptions": 1}
+        limited = codes.create(params=one)
+        assert limited.max_redemptions == 1
 
     await asyncio.to_thread(scenario)

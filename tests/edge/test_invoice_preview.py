@@ -89,6 +89,9 @@ async def test_invoice_create_preview_with_stripe_python(sdk: stripe.StripeClien
             (250, "Setup"),
         ]
         assert (upcoming.subtotal, upcoming.total, upcoming.amount_due) == (1250, 1250, 1250)
+        # A draft has no number yet: Stripe's nullable `number` is null, not "".
+        assert upcoming.number is None
+        assert sdk.v1.prices.retrieve(prices[0]).nickname is None  # never given: null
         assert (upcoming.period_start, upcoming.period_end) == (end, upcoming.period_end)
 
         midway = start + (end - start) // 2

@@ -81,11 +81,26 @@ async def test_promotion_code_restrictions_with_stripe_python(sdk: stripe.Stripe
             sdk.v1.subscriptions.create(params=below)
         assert refused.value.param == "promotion_code" and refused.value.http_status == 400
         assert "minimum_amount" in str(refused.value.user_message)
+        # Given as Stripe's newer discounts[0][...], a refusal names that field.
+        for discount, param in (
+            ({"promotion_code": code.id}, "discounts[0][promotion_code]"),
+            ({"coupon": "no-such-coupon"}, "discounts[0][coupon]"),
+        ):
+            newer: Any = {**below, "discounts": [discount]}
+            del newer["promotion_code"]
+            with pytest.raises(stripe.InvalidRequestError) as refused:
+                sdk.v1.subscriptions.create(params=newer)
+            assert refused.value.param == param
         two: Any = [{"price": price.id, "quantity": 2}]
         enough: Any = {**below, "items": two}
         subscription = sdk.v1.subscriptions.create(params=enough)
         invoice = sdk.v1.invoices.retrieve(str(subscription.latest_invoice))
         assert (invoice.subtotal, invoice.total, invoice.amount_paid) == (3000, 2700, 2700)
+
+        later: Any = {"discounts": [{"promotion_code": first_only.id}]}
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            sdk.v1.subscriptions.update(subscription.id, params=later)
+        assert refused.value.param == "discounts[0][promotion_code]"
 
         paid_before: Any = {"promotion_code": first_only.id}
         with pytest.raises(stripe.InvalidRequestError) as not_first:

@@ -94,3 +94,39 @@ async def test_invoice_now_with_nothing_pending_makes_no_invoice_and_prorate_sti
     assert canceled.latest_invoice == created.latest_invoice
     assert len(await billing.invoices(created.id)) == 1
     assert [amount for amount, _ in psp_refunds(psp)] == [share(AMOUNT, START, END, at)]
+
+
+async def test_invoice_now_with_prorate_credits_the_unused_time_on_the_last_invoice(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    """An upgrade left pending, then cancel now with invoice_now and prorate: the customer pays
+    for the days used at each price, to the cent. The last invoice carries the pending
+    prorations and the credit for the unused time (as Stripe's final invoice does); what it
+    leaves in credit is refunded. (The unused time was refunded from the paid intents only, the
+    last invoice still charged in full: 1464 cents kept for 10 days of a 3000 cent plan.)"""
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(AMOUNT)
+    created = await billing.subscribe([(price, 1)])
+    at = START + 10 * DAY
+    await billing.advance(at)
+    item = created.items[0].id
+    await billing.update(created.id, items=[S.UpdateSubscriptionRequest.Item(id=item, quantity=2)])
+
+    canceled = await billing.api.CancelSubscription(
+        S.CancelSubscriptionRequest(id=created.id, invoice_now=True, prorate=True)
+    )
+
+    assert canceled.status == S.SUBSCRIPTION_STATUS_CANCELED
+    last = await billing.invoice(canceled.latest_invoice)
+    unused_old = share(AMOUNT, START, END, at)
+    unused_new = share(2 * AMOUNT, START, END, at)
+    # The credit for the current item first, then the pending upgrade's two lines.
+    assert [line.amount for line in proration_lines(last)] == [
+        -unused_new,
+        -unused_old,
+        unused_new,
+    ]
+    assert (last.total, last.amount_due, last.status) == (-unused_old, 0, S.INVOICE_STATUS_PAID)
+    assert [charge.amount for charge in captured(psp)] == [AMOUNT]
+    assert [amount for amount, _ in psp_refunds(psp)] == [unused_old]
+    await billing.assert_books(net([AMOUNT]) - unused_old)

@@ -342,7 +342,7 @@ async def test_a_promotion_code_redeems_its_coupon_until_its_own_limit(
         billing.subscribe([(seats, 1)], discounts=[S.DiscountRequest(promotion_code=promo.id)]),
         grpc.StatusCode.INVALID_ARGUMENT,
     )
-    assert used_up.param == "promotion_code"
+    assert used_up.param == "discounts[0].promotion_code"  # the field that gave it
     assert (await billing.api.GetCoupon(S.GetCouponRequest(id=off.id))).times_redeemed == 1
     # Deactivated: refused too.
     inactive = await billing.api.UpdatePromotionCode(

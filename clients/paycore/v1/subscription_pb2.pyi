@@ -1347,6 +1347,7 @@ class CreatePromotionCodeRequest(_message.Message):
     active: _builtins.bool
     """Absent: true."""
     max_redemptions: _builtins.int
+    """Absent: unlimited; else 1 or more (an explicit 0 is refused)."""
     expires_at: _builtins.int
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
@@ -1358,18 +1359,23 @@ class CreatePromotionCodeRequest(_message.Message):
         coupon: _builtins.str = ...,
         code: _builtins.str = ...,
         active: _builtins.bool | None = ...,
-        max_redemptions: _builtins.int = ...,
+        max_redemptions: _builtins.int | None = ...,
         expires_at: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         restrictions: Global___PromotionCodeRestrictions | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active", "restrictions", b"restrictions"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "_max_redemptions", b"_max_redemptions", "active", b"active", "max_redemptions", b"max_redemptions", "restrictions", b"restrictions"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active", "code", b"code", "coupon", b"coupon", "expires_at", b"expires_at", "max_redemptions", b"max_redemptions", "metadata", b"metadata", "restrictions", b"restrictions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "_max_redemptions", b"_max_redemptions", "active", b"active", "code", b"code", "coupon", b"coupon", "expires_at", b"expires_at", "max_redemptions", b"max_redemptions", "metadata", b"metadata", "restrictions", b"restrictions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__active: _TypeAlias = _typing.Literal["active"]  # noqa: Y015
     _WhichOneofArgType__active: _TypeAlias = _typing.Literal["_active", b"_active"]  # noqa: Y015
+    _WhichOneofReturnType__max_redemptions: _TypeAlias = _typing.Literal["max_redemptions"]  # noqa: Y015
+    _WhichOneofArgType__max_redemptions: _TypeAlias = _typing.Literal["_max_redemptions", b"_max_redemptions"]  # noqa: Y015
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__active) -> _WhichOneofReturnType__active | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_redemptions) -> _WhichOneofReturnType__max_redemptions | None: ...
 
 Global___CreatePromotionCodeRequest: _TypeAlias = CreatePromotionCodeRequest  # noqa: Y015
 
@@ -2265,12 +2271,14 @@ class CreateCouponRequest(_message.Message):
     percent_off: _builtins.str
     """Exactly one of percent_off and amount_off (with currency)."""
     amount_off: _builtins.int
+    """Minor units, 1 or more (an explicit 0 is refused naming it)."""
     currency: _builtins.str
     duration: _builtins.str
     """"once" (the default, as Stripe's), "repeating" (with duration_in_months) or "forever"."""
     duration_in_months: _builtins.int
     """Required with duration "repeating" (PARAMETER_MISSING when left out), 1 to 36."""
     max_redemptions: _builtins.int
+    """Absent: unlimited; else 1 or more (an explicit 0 is refused)."""
     redeem_by: _builtins.int
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
@@ -2280,21 +2288,30 @@ class CreateCouponRequest(_message.Message):
         id: _builtins.str = ...,
         name: _builtins.str = ...,
         percent_off: _builtins.str = ...,
-        amount_off: _builtins.int = ...,
+        amount_off: _builtins.int | None = ...,
         currency: _builtins.str = ...,
         duration: _builtins.str = ...,
         duration_in_months: _builtins.int | None = ...,
-        max_redemptions: _builtins.int = ...,
+        max_redemptions: _builtins.int | None = ...,
         redeem_by: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_duration_in_months", b"_duration_in_months", "duration_in_months", b"duration_in_months"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount_off", b"_amount_off", "_duration_in_months", b"_duration_in_months", "_max_redemptions", b"_max_redemptions", "amount_off", b"amount_off", "duration_in_months", b"duration_in_months", "max_redemptions", b"max_redemptions"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_duration_in_months", b"_duration_in_months", "amount_off", b"amount_off", "currency", b"currency", "duration", b"duration", "duration_in_months", b"duration_in_months", "id", b"id", "max_redemptions", b"max_redemptions", "metadata", b"metadata", "name", b"name", "percent_off", b"percent_off", "redeem_by", b"redeem_by"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount_off", b"_amount_off", "_duration_in_months", b"_duration_in_months", "_max_redemptions", b"_max_redemptions", "amount_off", b"amount_off", "currency", b"currency", "duration", b"duration", "duration_in_months", b"duration_in_months", "id", b"id", "max_redemptions", b"max_redemptions", "metadata", b"metadata", "name", b"name", "percent_off", b"percent_off", "redeem_by", b"redeem_by"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__amount_off: _TypeAlias = _typing.Literal["amount_off"]  # noqa: Y015
+    _WhichOneofArgType__amount_off: _TypeAlias = _typing.Literal["_amount_off", b"_amount_off"]  # noqa: Y015
     _WhichOneofReturnType__duration_in_months: _TypeAlias = _typing.Literal["duration_in_months"]  # noqa: Y015
     _WhichOneofArgType__duration_in_months: _TypeAlias = _typing.Literal["_duration_in_months", b"_duration_in_months"]  # noqa: Y015
+    _WhichOneofReturnType__max_redemptions: _TypeAlias = _typing.Literal["max_redemptions"]  # noqa: Y015
+    _WhichOneofArgType__max_redemptions: _TypeAlias = _typing.Literal["_max_redemptions", b"_max_redemptions"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__amount_off) -> _WhichOneofReturnType__amount_off | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__duration_in_months) -> _WhichOneofReturnType__duration_in_months | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_redemptions) -> _WhichOneofReturnType__max_redemptions | None: ...
 
 Global___CreateCouponRequest: _TypeAlias = CreateCouponRequest  # noqa: Y015
 

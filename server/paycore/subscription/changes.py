@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 
 from paycore.errors import ApiError, Reason, invalid, missing, not_found
 from paycore.ids import Prefix, logical_shard_of, new_id
-from paycore.payment.off_session import OffSessionCharges
 from paycore.records import MetadataChange
 from paycore.subscription import discounts, invoice_items, invoices, lifecycle
 from paycore.subscription.collection import VOID_INVOICE, Collection
@@ -36,7 +35,7 @@ from paycore.subscription.models import (
     SubscriptionItem,
     SubscriptionStatus,
 )
-from paycore.subscription.proration import item_amount, prorate, remaining_share
+from paycore.subscription.proration import item_amount, prorate
 from paycore.subscription.service import add_price, require_price
 from paycore.subscription.store import SubscriptionRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -67,6 +66,8 @@ class SubscriptionChanges:
     """A coupon whose discount replaces the subscription's ("" keeps it)."""
     promotion_code_id: str = ""
     """A promotion code whose coupon's discount replaces it instead ("" keeps it)."""
+    discount_prefix: str = ""
+    """"discounts[0]." when given as Stripe's discounts[0][...] (refusals name that field)."""
     clear_discounts: bool = False
     """Stripe's `discounts=""`: the subscription's discount removed (never with the two above)."""
 
@@ -123,6 +124,7 @@ async def update(
         changes.promotion_code_id,
         now,
         amount,
+        changes.discount_prefix,
     )
     if changes.clear_discounts:
         changed = await discounts.remove(connection, collection.events, changed)
@@ -330,12 +332,23 @@ async def cancel(
     if at_period_end:
         flagged = replace(subscription, cancel_at_period_end=True, canceled_at=now)
         return await lifecycle.save(connection, collection.events, subscription, flagged)
+    unused: tuple[InvoiceLine, ...] = ()
+    if prorate_refund:  # the credit for the current items' unused time
+        unit = collection.rules.rule(subscription.currency).charge_multiple
+        gone = replace(subscription, items=())
+        unused = await _proration_lines(connection, subscription, gone, now, unit)
     last = None
     if invoice_now:
-        last, subscription = await _invoice_pending(connection, collection, subscription, now)
+        # The last invoice nets the credit against what it bills (as Stripe's final invoice),
+        # so the customer is not charged for time they are also refunded.
+        on_invoice = unused if subscription.status in PRORATED else ()
+        last, subscription = await _invoice_pending(
+            connection, collection, subscription, now, on_invoice
+        )
+        if last is not None and on_invoice:
+            unused = ()  # credited on the invoice: only the credit it leaves is refunded
     if prorate_refund:
-        unit = collection.rules.rule(subscription.currency).charge_multiple
-        await _refund_unused(connection, collection.charges, subscription, now, unit)
+        await _refund_unused(connection, collection, subscription, unused, now)
     ended = await _end_now(connection, collection, subscription, now)
     if last is not None and last.status is InvoiceStatus.OPEN:
         await collection.start(connection, ended, last, now, scheduled=False)
@@ -343,11 +356,16 @@ async def cancel(
 
 
 async def _invoice_pending(
-    connection: AsyncConnection, collection: Collection, subscription: Subscription, now: int
+    connection: AsyncConnection,
+    collection: Collection,
+    subscription: Subscription,
+    now: int,
+    credits: tuple[InvoiceLine, ...],
 ) -> tuple[Invoice | None, Subscription]:
-    """invoice_now: the subscription's pending lines and items, and what it carries, on a
-    finalized invoice (None when nothing is pending); the subscription as the invoice leaves
-    it (saved: its credit, if the lines come to less than nothing, and its latest invoice)."""
+    """invoice_now: the subscription's pending lines and items, and what it carries, with
+    `credits` (the unused time, when refunded), on a finalized invoice (None when nothing is
+    pending); the subscription as the invoice leaves it (saved: its credit, if the lines come
+    to less than nothing, and its latest invoice)."""
     merchant_id = subscription.merchant_id
     pending = await InvoiceRepository(connection).pending_lines(merchant_id, subscription.id)
     items = await invoice_items.has_pending(connection, merchant_id, subscription.id)
@@ -360,7 +378,7 @@ async def _invoice_pending(
         subscription,
         BillingReason.SUBSCRIPTION_UPDATE,
         period,
-        (),
+        credits,
         now,
     )
     invoice, changed = await invoices.finalize(
@@ -416,27 +434,28 @@ async def _end_now(
 
 async def _refund_unused(
     connection: AsyncConnection,
-    charges: OffSessionCharges,
+    collection: Collection,
     subscription: Subscription,
+    unused: tuple[InvoiceLine, ...],
     now: int,
-    unit: int,
 ) -> None:
-    """Gives back what the customer paid for time they will not get: the unused share of the
-    current items, plus what the subscription still owed them (pending proration lines and
-    carried credit; minus what they owed), refunded from the period's paid intents, newest
-    first, each capped at what it has left to refund. A disputed intent is not refunded: its
-    chargeback gave the customer back what it had left (OffSessionCharges.record_refund)."""
+    """Gives back what the customer paid for time they will not get: the `unused` time's credit
+    lines (none when a last invoice took them) with what the subscription still owed them
+    (pending proration lines and carried credit; minus what they owed), discounted as an
+    invoice made now would discount them (a 50% coupon halves the credit, as it halved the
+    payment), refunded from the period's paid intents, newest first, each capped at what it
+    has left to refund. A disputed intent is not refunded: its chargeback gave the customer
+    back what it had left (OffSessionCharges.record_refund)."""
     period = subscription.current_period
     if not period.start <= now < period.end:
         return
-    prices = await invoices.item_prices(connection, subscription)
     pending = await InvoiceRepository(connection).pending_lines(
         subscription.merchant_id, subscription.id
     )
-    owed = sum(
-        remaining_share(_amount(prices, item), period, now, unit) for item in subscription.items
-    )
-    owed -= sum(line.amount for line in pending) + subscription.credit_balance
+    discount = await discounts.of_invoice(connection, collection.events, subscription, now)
+    lines, taken = discounts.apply(discount, unused + pending)
+    owed = taken - sum(line.amount for line in lines) - subscription.credit_balance
+    charges = collection.charges
     for intent_id in await period_intents(connection, subscription):
         if owed <= 0:
             return

@@ -116,6 +116,7 @@ async def start_subscription(
         new.promotion_code_id,
         now,
         period_amount,
+        new.discount_prefix,
     )
     if trial_end:
         lines = trial_lines(subscription, prices, period)

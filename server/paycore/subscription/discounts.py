@@ -149,14 +149,19 @@ async def take(
     promotion_code_id: str,
     now: int,
     amount: int | None = None,
+    prefix: str = "",
 ) -> Subscription:
     """The subscription with the discount of the coupon or promotion code asked for (one at
     most; neither: unchanged); `amount`: what its items come to for a period (a promotion
-    code's restrictions.minimum_amount)."""
+    code's restrictions.minimum_amount); a refusal names `<prefix>coupon` or
+    `<prefix>promotion_code` (prefix "discounts[0]." for Stripe's discounts[0][...])."""
     if coupon_id:
-        return await redeem(connection, events, subscription, coupon_id, now)
+        return await redeem(connection, events, subscription, coupon_id, now, f"{prefix}coupon")
     if promotion_code_id:
-        return await redeem_code(connection, events, subscription, promotion_code_id, now, amount)
+        param = f"{prefix}promotion_code"
+        return await redeem_code(
+            connection, events, subscription, promotion_code_id, now, amount, param
+        )
     return subscription
 
 
@@ -178,18 +183,17 @@ async def redeem_code(
     promotion_code_id: str,
     now: int,
     amount: int | None = None,
+    param: str = "promotion_code",
 ) -> Subscription:
     """`redeem` of the promotion code's coupon, the code's redemption counted too;
-    INVALID_ARGUMENT naming `promotion_code` for a code the merchant does not have, one
+    INVALID_ARGUMENT naming `param` for a code the merchant does not have, one
     inactive, used up or past expires_at, or whose restrictions the subscription (its
     customer, its items' `amount`) does not meet (and as `redeem` for its coupon)."""
     purchase = Purchase(amount, subscription.currency, subscription.customer_id)
     coupon_id = await claim_code(
-        connection, subscription.merchant_id, promotion_code_id, now, purchase=purchase
+        connection, subscription.merchant_id, promotion_code_id, now, param, purchase
     )
-    return await redeem(
-        connection, events, subscription, coupon_id, now, "promotion_code", promotion_code_id
-    )
+    return await redeem(connection, events, subscription, coupon_id, now, param, promotion_code_id)
 
 
 async def _check_restrictions(

@@ -342,6 +342,9 @@ class NewSubscription:
     """A coupon whose discount the subscription takes ("" for none)."""
     promotion_code_id: str = ""
     """A promotion code ("promo_...") whose coupon it takes instead ("" for none)."""
+    discount_prefix: str = ""
+    """"discounts[0]." when the coupon or code came as Stripe's discounts[0][...]: refusals
+    name that field."""
     cancel_at_period_end: bool = False
     """Stripe's: it cancels at its first period's end instead of renewing."""
 

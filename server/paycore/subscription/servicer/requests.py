@@ -269,7 +269,7 @@ def subscription_changes(
         subscription_pb2.ProrationBehavior,
     )
     discount = discount_of(request)
-    if request.clear_discounts and any(discount.values()):
+    if request.clear_discounts and (discount["coupon_id"] or discount["promotion_code_id"]):
         raise invalid("discounts", "cannot be given with clear_discounts")
     return SubscriptionChanges(
         items=item_changes(request.items, rules),
@@ -439,7 +439,8 @@ def discount_of(
     ),
 ) -> dict[str, str]:
     """`coupon_id` and `promotion_code_id` (one at most): from `coupon` or `promotion_code`, or
-    Stripe's `discounts[0][coupon]` / `discounts[0][promotion_code]` (one discount at most)."""
+    Stripe's `discounts[0][coupon]` / `discounts[0][promotion_code]` (one discount at most,
+    with `discount_prefix` "discounts[0]." so that refusals name that field)."""
     given = [name for name in ("coupon", "promotion_code") if getattr(request, name)]
     if len(request.discounts) > 1:
         raise invalid("discounts", "at most one discount")
@@ -457,6 +458,7 @@ def discount_of(
                 Prefix.PROMOTION_CODE,
                 required=False,
             ),
+            "discount_prefix": "discounts[0].",
         }
     if len(given) > 1:
         raise invalid("promotion_code", "give coupon or promotion_code, not both")
@@ -474,8 +476,7 @@ PROMOTION_CODE = re.compile(r"^[A-Za-z0-9_-]{1,500}$")
 def new_promotion_code(request: subscription_pb2.CreatePromotionCodeRequest) -> NewPromotionCode:
     if request.code and not PROMOTION_CODE.match(request.code):
         raise invalid("code", "must be 1 to 500 letters, digits, '_' or '-'")
-    if request.max_redemptions < 0:
-        raise invalid("max_redemptions", "must be 1 or more")
+    _check_max_redemptions(request)
     if not 0 <= request.expires_at <= FROZEN_TIME_MAX:
         raise invalid("expires_at", "must be unix seconds")
     return NewPromotionCode(
@@ -551,23 +552,31 @@ def coupon_duration(
     return duration, months
 
 
+def _check_max_redemptions(
+    request: subscription_pb2.CreateCouponRequest | subscription_pb2.CreatePromotionCodeRequest,
+) -> None:
+    """Absent is unlimited; given, it is 1 or more (Stripe's positive integer: an explicit 0
+    is not "no limit")."""
+    if request.HasField("max_redemptions") and request.max_redemptions < 1:
+        raise invalid("max_redemptions", "must be 1 or more")
+
+
 def new_coupon(request: subscription_pb2.CreateCouponRequest) -> NewCoupon:
     """Exactly one of percent_off and amount_off (with its currency); a duration, and
     duration_in_months with repeating only."""
     requested = coupon_id("id", request.id, required=False)
     percent = amount = currency = None
     if request.percent_off:
-        if request.amount_off or request.currency:
+        if request.HasField("amount_off") or request.currency:
             raise invalid("amount_off", "give percent_off or amount_off, not both")
         percent = percent_off(request.percent_off)
-    elif request.amount_off:
+    elif request.HasField("amount_off"):
         currency = validation.currency("currency", request.currency)
         amount = validation.amount("amount_off", request.amount_off, currency)
     else:
         raise missing("percent_off")
     duration, months = coupon_duration(request)
-    if request.max_redemptions < 0:
-        raise invalid("max_redemptions", "must be 1 or more")
+    _check_max_redemptions(request)
     if not 0 <= request.redeem_by <= FROZEN_TIME_MAX:
         raise invalid("redeem_by", "must be unix seconds")
     return NewCoupon(
