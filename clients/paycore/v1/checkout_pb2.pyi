@@ -67,7 +67,7 @@ class CheckoutLineItem(_message.Message):
     unit_amount: _builtins.int
     """Minor units of the session's currency, positive."""
     quantity: _builtins.int
-    """1..1000; 0 means 1."""
+    """1..1000; left out means 1 (0 is refused, naming it)."""
     amount_total: _builtins.int
     """unit_amount * quantity."""
     price: _builtins.str
@@ -92,18 +92,20 @@ class CheckoutLineItem(_message.Message):
         *,
         name: _builtins.str = ...,
         unit_amount: _builtins.int = ...,
-        quantity: _builtins.int = ...,
+        quantity: _builtins.int | None = ...,
         amount_total: _builtins.int = ...,
         price: _builtins.str = ...,
         price_data: Global___CheckoutPriceData | None = ...,
         id: _builtins.str = ...,
         created: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["price_data", b"price_data"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "price_data", b"price_data", "quantity", b"quantity"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_total", b"amount_total", "created", b"created", "id", b"id", "name", b"name", "price", b"price", "price_data", b"price_data", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "amount_total", b"amount_total", "created", b"created", "id", b"id", "name", b"name", "price", b"price", "price_data", b"price_data", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__quantity: _TypeAlias = _typing.Literal["quantity"]  # noqa: Y015
+    _WhichOneofArgType__quantity: _TypeAlias = _typing.Literal["_quantity", b"_quantity"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__quantity) -> _WhichOneofReturnType__quantity | None: ...
 
 Global___CheckoutLineItem: _TypeAlias = CheckoutLineItem  # noqa: Y015
 

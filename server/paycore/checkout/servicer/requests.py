@@ -151,7 +151,7 @@ def line_items(
     items = []
     for index, item in enumerate(request.line_items):
         param = f"line_items[{index}]"
-        quantity = item.quantity or 1
+        quantity = item.quantity if item.HasField("quantity") else 1
         if not 1 <= quantity <= QUANTITY_MAX:
             raise invalid(f"{param}.quantity", f"must be 1 to {QUANTITY_MAX}")
         name, unit_amount = _line_price(

@@ -1,0 +1,51 @@
+"""stripe-python's checkout.Session calls as a merchant writes them, each checked against what
+Stripe documents for the answer (found by a black-box probe through the SDK)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import stripe
+from stripe.params.checkout._session_create_params import SessionCreateParamsLineItemPriceData
+
+from tests.clients.conftest import EdgeMerchant
+
+
+@pytest.fixture
+def stripe_module(edge_merchant: EdgeMerchant, monkeypatch: pytest.MonkeyPatch) -> EdgeMerchant:
+    monkeypatch.setattr(stripe, "api_key", edge_merchant.secret_key)
+    monkeypatch.setattr(stripe, "api_base", edge_merchant.url)
+    monkeypatch.setattr(stripe, "max_network_retries", 0)
+    return edge_merchant
+
+
+@pytest.mark.usefixtures("stripe_module")
+async def test_a_line_of_quantity_zero_is_refused_not_charged_as_one() -> None:
+    """`line_items[0][quantity]=0` was taken as quantity 1: a session charging for one item
+    when the merchant asked for none. Refused naming the line's quantity; nothing created."""
+
+    def scenario() -> None:
+        before = len(stripe.checkout.Session.list(limit=100).data)
+        data: SessionCreateParamsLineItemPriceData = {
+            "currency": "usd",
+            "unit_amount": 1999,
+            "product_data": {"name": "Tee"},
+        }
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            stripe.checkout.Session.create(
+                mode="payment",
+                line_items=[{"price_data": data, "quantity": 0}],
+                success_url="https://shop.example/ok",
+            )
+        assert refused.value.http_status == 400
+        assert refused.value.param == "line_items[0][quantity]"
+        assert len(stripe.checkout.Session.list(limit=100).data) == before
+
+        left_out = stripe.checkout.Session.create(
+            mode="payment", line_items=[{"price_data": data}], success_url="https://shop.example/ok"
+        )
+        lines = stripe.checkout.Session.list_line_items(left_out.id).data
+        assert (left_out.amount_total, lines[0].quantity) == (1999, 1)
+
+    await asyncio.to_thread(scenario)
