@@ -49,3 +49,46 @@ async def test_a_line_of_quantity_zero_is_refused_not_charged_as_one() -> None:
         assert (left_out.amount_total, lines[0].quantity) == (1999, 1)
 
     await asyncio.to_thread(scenario)
+
+
+@pytest.mark.usefixtures("stripe_module")
+async def test_a_session_line_reads_as_stripe_line_item() -> None:
+    """Stripe's line item (`list_line_items`, `expand=["line_items"]`) has `description` (the
+    product's name), `currency` and `amount_subtotal`; a fulfillment written for Stripe reads
+    them. They were missing (the SDK raised AttributeError)."""
+
+    def scenario() -> None:
+        product = stripe.Product.create(name="Paper cranes")
+        price = stripe.Price.create(product=product.id, unit_amount=1250, currency="usd")
+        session = stripe.checkout.Session.create(
+            mode="payment",
+            line_items=[
+                {"price": price.id, "quantity": 2},
+                {
+                    "price_data": {
+                        "currency": "usd",
+                        "unit_amount": 501,
+                        "product_data": {"name": "Sticker"},
+                    },
+                    "quantity": 3,
+                },
+            ],
+            success_url="https://shop.example/ok",
+        )
+        lines = stripe.checkout.Session.list_line_items(session.id).data
+        seen = [
+            (line.object, line.description, line.currency, line.amount_subtotal, line.amount_total)
+            for line in lines
+        ]
+        assert seen == [
+            ("item", "Paper cranes", "usd", 2500, 2500),
+            ("item", "Sticker", "usd", 1503, 1503),
+        ]
+        expanded = stripe.checkout.Session.retrieve(session.id, expand=["line_items"])
+        assert expanded.line_items is not None
+        assert [line.description for line in expanded.line_items.data] == [
+            "Paper cranes",
+            "Sticker",
+        ]
+
+    await asyncio.to_thread(scenario)

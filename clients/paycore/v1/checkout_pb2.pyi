@@ -62,6 +62,9 @@ class CheckoutLineItem(_message.Message):
     PRICE_DATA_FIELD_NUMBER: _builtins.int
     ID_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    AMOUNT_SUBTOTAL_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Shown to the buyer, at most 250 characters."""
     unit_amount: _builtins.int
@@ -81,6 +84,12 @@ class CheckoutLineItem(_message.Message):
     """
     created: _builtins.int
     """The session's created (unix seconds)."""
+    description: _builtins.str
+    """A session's line, as Stripe's line item reads (requests leave them empty): `description`
+    the name, `currency` the session's, `amount_subtotal` unit_amount * quantity.
+    """
+    currency: _builtins.str
+    amount_subtotal: _builtins.int
     @_builtins.property
     def price_data(self) -> Global___CheckoutPriceData:
         """Stripe's `line_items[i][price_data]`, in place of name and unit_amount (requests only: a
@@ -98,10 +107,13 @@ class CheckoutLineItem(_message.Message):
         price_data: Global___CheckoutPriceData | None = ...,
         id: _builtins.str = ...,
         created: _builtins.int = ...,
+        description: _builtins.str = ...,
+        currency: _builtins.str = ...,
+        amount_subtotal: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "price_data", b"price_data", "quantity", b"quantity"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "amount_total", b"amount_total", "created", b"created", "id", b"id", "name", b"name", "price", b"price", "price_data", b"price_data", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "amount_subtotal", b"amount_subtotal", "amount_total", b"amount_total", "created", b"created", "currency", b"currency", "description", b"description", "id", b"id", "name", b"name", "price", b"price", "price_data", b"price_data", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__quantity: _TypeAlias = _typing.Literal["quantity"]  # noqa: Y015
     _WhichOneofArgType__quantity: _TypeAlias = _typing.Literal["_quantity", b"_quantity"]  # noqa: Y015
