@@ -558,6 +558,8 @@ class Charge(Stored):
     receipt_email: str = ""
     transfer_group: str = ""
     shipping: Shipping | None = None
+    application_fee_id: str | None = None
+    """The succeeded destination charge's application fee ("fee_..."), if it kept one."""
 
 
 INTENT_SEARCH_FIELDS = {
