@@ -92,3 +92,26 @@ async def test_a_session_line_reads_as_stripe_line_item() -> None:
         ]
 
     await asyncio.to_thread(scenario)
+
+
+@pytest.mark.usefixtures("stripe_module")
+async def test_a_session_without_what_is_bought_names_the_line_items() -> None:
+    """A line with a quantity but no price, or no line at all, was refused naming `currency`
+    (which a Stripe session never needs): it names what is missing, and creates nothing."""
+
+    def scenario() -> None:
+        before = len(stripe.checkout.Session.list(limit=100).data)
+        with pytest.raises(stripe.InvalidRequestError) as no_price:
+            stripe.checkout.Session.create(
+                mode="payment", line_items=[{"quantity": 1}], success_url="https://shop.example/ok"
+            )
+        assert (no_price.value.code, no_price.value.param) == (
+            "parameter_missing",
+            "line_items[0][price]",
+        )
+        with pytest.raises(stripe.InvalidRequestError) as no_lines:
+            stripe.checkout.Session.create(mode="payment", success_url="https://shop.example/ok")
+        assert (no_lines.value.code, no_lines.value.param) == ("parameter_missing", "line_items")
+        assert len(stripe.checkout.Session.list(limit=100).data) == before
+
+    await asyncio.to_thread(scenario)
