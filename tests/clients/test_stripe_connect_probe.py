@@ -55,3 +55,26 @@ async def test_a_destination_charge_names_its_application_fee() -> None:
         assert stripe.Charge.retrieve(plain.latest_charge).application_fee is None
 
     await asyncio.to_thread(scenario)
+
+
+@pytest.mark.usefixtures("stripe_module")
+async def test_a_seller_account_as_stripe_connect_guide_creates_it() -> None:
+    """`stripe.Account.create(type="express")`, as Stripe's Connect guides write it, was
+    refused for want of `default_currency` and `email`, which Stripe's Account.create never
+    requires: the country and currency default to the platform's, the email to none. A seller
+    of another country still names its currency."""
+
+    def scenario() -> None:
+        seller = stripe.Account.create(type="express")
+        assert (seller.type, seller.country, seller.default_currency) == ("express", "US", "usd")
+        assert stripe.Account.retrieve(seller.id).email in ("", None)
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            stripe.Account.create(type="custom", country="DE")
+        assert (refused.value.code, refused.value.param) == (
+            "parameter_missing",
+            "default_currency",
+        )
+        german = stripe.Account.create(type="custom", country="DE", default_currency="eur")
+        assert (german.country, german.default_currency) == ("DE", "eur")
+
+    await asyncio.to_thread(scenario)
