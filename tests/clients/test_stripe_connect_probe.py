@@ -78,3 +78,26 @@ async def test_a_seller_account_as_stripe_connect_guide_creates_it() -> None:
         assert (german.country, german.default_currency) == ("DE", "eur")
 
     await asyncio.to_thread(scenario)
+
+
+@pytest.mark.usefixtures("stripe_module")
+async def test_an_application_fee_names_its_charge() -> None:
+    """Stripe's ApplicationFee has `charge`, the "ch_..." it was taken from (the intent's
+    latest_charge); it was missing (AttributeError)."""
+
+    def scenario() -> None:
+        seller = stripe.Account.create(type="express")
+        intent = stripe.PaymentIntent.create(
+            amount=4000,
+            currency="usd",
+            payment_method="pm_card_visa",
+            automatic_payment_methods={"enabled": True, "allow_redirects": "never"},
+            confirm=True,
+            application_fee_amount=400,
+            transfer_data={"destination": seller.id},
+        )
+        (fee,) = stripe.ApplicationFee.list(limit=1).data
+        assert (fee.charge, fee.amount) == (intent.latest_charge, 400)
+        assert stripe.ApplicationFee.retrieve(fee.id).charge == intent.latest_charge
+
+    await asyncio.to_thread(scenario)

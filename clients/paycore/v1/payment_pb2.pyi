@@ -3048,6 +3048,7 @@ class ApplicationFee(_message.Message):
     REFUNDED_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     REFUNDS_FIELD_NUMBER: _builtins.int
+    CHARGE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"fee_..." (the charge's own id under Stripe's prefix: pi_X's fee is fee_X)."""
     account: _builtins.str
@@ -3060,6 +3061,8 @@ class ApplicationFee(_message.Message):
     refunded: _builtins.bool
     """Whether it has been refunded in full."""
     created: _builtins.int
+    charge: _builtins.str
+    """The "ch_..." it was taken from (Stripe's `charge`: the intent's latest_charge)."""
     @_builtins.property
     def refunds(self) -> _containers.RepeatedCompositeFieldContainer[Global___FeeRefund]:
         """Its refunds made by CreateApplicationFeeRefund, newest first (Stripe's `refunds` list);
@@ -3079,10 +3082,11 @@ class ApplicationFee(_message.Message):
         refunded: _builtins.bool = ...,
         created: _builtins.int = ...,
         refunds: _abc.Iterable[Global___FeeRefund] | None = ...,
+        charge: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "amount_refunded", b"amount_refunded", "created", b"created", "currency", b"currency", "id", b"id", "payment_intent", b"payment_intent", "refunded", b"refunded", "refunds", b"refunds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "amount_refunded", b"amount_refunded", "charge", b"charge", "created", b"created", "currency", b"currency", "id", b"id", "payment_intent", b"payment_intent", "refunded", b"refunded", "refunds", b"refunds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -599,6 +599,8 @@ class ApplicationFee(Stored):
     payment_intent_id: str
     refunds: tuple[FeeRefund, ...] = ()
     """Its own refunds (CreateApplicationFeeRefund), newest first."""
+    charge: str = ""
+    """The "ch_..." it was taken from (the intent's latest charge)."""
 
 
 @dataclass(frozen=True, kw_only=True)
