@@ -115,3 +115,30 @@ async def test_a_session_without_what_is_bought_names_the_line_items() -> None:
         assert len(stripe.checkout.Session.list(limit=100).data) == before
 
     await asyncio.to_thread(scenario)
+
+
+@pytest.mark.usefixtures("stripe_module")
+async def test_a_session_says_its_payment_method_types() -> None:
+    """Stripe's session has `payment_method_types` (["card"] for paycore's card-only pages);
+    it was missing (AttributeError), in the answer to create and to retrieve."""
+
+    def scenario() -> None:
+        session = stripe.checkout.Session.create(
+            mode="payment",
+            payment_method_types=["card"],
+            line_items=[
+                {
+                    "price_data": {
+                        "currency": "usd",
+                        "unit_amount": 900,
+                        "product_data": {"name": "Kite"},
+                    },
+                    "quantity": 1,
+                }
+            ],
+            success_url="https://shop.example/ok",
+        )
+        assert session.payment_method_types == ["card"]
+        assert stripe.checkout.Session.retrieve(session.id).payment_method_types == ["card"]
+
+    await asyncio.to_thread(scenario)

@@ -240,6 +240,7 @@ class CheckoutSession(_message.Message):
     AMOUNT_SUBTOTAL_FIELD_NUMBER: _builtins.int
     TOTAL_DETAILS_FIELD_NUMBER: _builtins.int
     DISCOUNTS_FIELD_NUMBER: _builtins.int
+    PAYMENT_METHOD_TYPES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"cs_..." """
     amount_total: _builtins.int
@@ -278,6 +279,10 @@ class CheckoutSession(_message.Message):
     def discounts(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckoutDiscount]:
         """The discount applied (a coupon, or a promotion code and its coupon): at most one."""
 
+    @_builtins.property
+    def payment_method_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Stripe's: ["card"], the only one the page takes."""
+
     def __init__(
         self,
         *,
@@ -300,10 +305,11 @@ class CheckoutSession(_message.Message):
         amount_subtotal: _builtins.int = ...,
         total_details: Global___CheckoutSession.TotalDetails | None = ...,
         discounts: _abc.Iterable[Global___CheckoutDiscount] | None = ...,
+        payment_method_types: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["total_details", b"total_details"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_subtotal", b"amount_subtotal", "amount_total", b"amount_total", "cancel_url", b"cancel_url", "created", b"created", "currency", b"currency", "customer", b"customer", "customer_email", b"customer_email", "discounts", b"discounts", "expires_at", b"expires_at", "id", b"id", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_intent", b"payment_intent", "payment_status", b"payment_status", "status", b"status", "success_url", b"success_url", "total_details", b"total_details", "url", b"url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_subtotal", b"amount_subtotal", "amount_total", b"amount_total", "cancel_url", b"cancel_url", "created", b"created", "currency", b"currency", "customer", b"customer", "customer_email", b"customer_email", "discounts", b"discounts", "expires_at", b"expires_at", "id", b"id", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_intent", b"payment_intent", "payment_method_types", b"payment_method_types", "payment_status", b"payment_status", "status", b"status", "success_url", b"success_url", "total_details", b"total_details", "url", b"url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

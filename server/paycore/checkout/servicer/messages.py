@@ -42,6 +42,7 @@ class SessionMessages:
             created=session.created,
             metadata=session.metadata,
             mode="payment",
+            payment_method_types=["card"],
             payment_status="paid" if session.status is SessionStatus.COMPLETE else "unpaid",
             amount_subtotal=session.amount_subtotal,
             total_details=checkout_pb2.CheckoutSession.TotalDetails(
