@@ -125,7 +125,6 @@ async def test_a_session_says_its_payment_method_types() -> None:
     def scenario() -> None:
         session = stripe.checkout.Session.create(
             mode="payment",
-            payment_method_types=["card"],
             line_items=[
                 {
                     "price_data": {
