@@ -180,10 +180,12 @@ async def test_authentication_and_missing_objects_map_to_401_and_404(
         "param": "id",
     }
     assert missing.headers["Request-Id"].startswith("req_")
-    absent = await call(http, "POST", "/v1/accounts", key=merchant["secret_key"], json_body={})
+    absent = await call(
+        http, "POST", "/v1/accounts", key=merchant["secret_key"], json_body={"country": "DE"}
+    )
     assert absent.status == 400
     assert absent.error["code"] == "parameter_missing"
-    assert absent.error["param"]
+    assert absent.error["param"] == "default_currency"
 
 
 async def test_curl_basic_auth_with_the_key_as_user_is_the_same_as_bearer(

@@ -40,8 +40,11 @@ async def test_checkout_sessions_over_http(http: ClientSession, settings_admin_t
     assert {key: value for key, value in line.items() if key not in ("id", "created")} == {
         "object": "item",
         "name": "Mug",
+        "description": "Mug",
+        "currency": "usd",
         "unit_amount": 1200,
         "quantity": 2,
+        "amount_subtotal": 2400,
         "amount_total": 2400,
         "price": None,
     }

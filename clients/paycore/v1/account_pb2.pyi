@@ -324,13 +324,15 @@ class CreateSellerAccountRequest(_message.Message):
     SETTLEMENT_CURRENCIES_FIELD_NUMBER: _builtins.int
     TYPE_FIELD_NUMBER: _builtins.int
     email: _builtins.str
-    """Required, at most 254 characters."""
+    """At most 254 characters; "" none."""
     business_name: _builtins.str
     """At most 200 characters."""
     country: _builtins.str
-    """Required, ISO 3166-1 alpha-2."""
+    """ISO 3166-1 alpha-2; left out, the platform's."""
     default_currency: _builtins.str
-    """Required, lowercase ISO 4217."""
+    """Lowercase ISO 4217; left out, the platform's when the seller is of the platform's country
+    (required otherwise).
+    """
     type: Global___SellerAccountType.ValueType
     """Stripe's standard, express or custom; left out: custom."""
     @_builtins.property

@@ -62,12 +62,15 @@ class CheckoutLineItem(_message.Message):
     PRICE_DATA_FIELD_NUMBER: _builtins.int
     ID_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    AMOUNT_SUBTOTAL_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Shown to the buyer, at most 250 characters."""
     unit_amount: _builtins.int
     """Minor units of the session's currency, positive."""
     quantity: _builtins.int
-    """1..1000; 0 means 1."""
+    """1..1000; left out means 1 (0 is refused, naming it)."""
     amount_total: _builtins.int
     """unit_amount * quantity."""
     price: _builtins.str
@@ -81,6 +84,12 @@ class CheckoutLineItem(_message.Message):
     """
     created: _builtins.int
     """The session's created (unix seconds)."""
+    description: _builtins.str
+    """A session's line, as Stripe's line item reads (requests leave them empty): `description`
+    the name, `currency` the session's, `amount_subtotal` unit_amount * quantity.
+    """
+    currency: _builtins.str
+    amount_subtotal: _builtins.int
     @_builtins.property
     def price_data(self) -> Global___CheckoutPriceData:
         """Stripe's `line_items[i][price_data]`, in place of name and unit_amount (requests only: a
@@ -92,18 +101,23 @@ class CheckoutLineItem(_message.Message):
         *,
         name: _builtins.str = ...,
         unit_amount: _builtins.int = ...,
-        quantity: _builtins.int = ...,
+        quantity: _builtins.int | None = ...,
         amount_total: _builtins.int = ...,
         price: _builtins.str = ...,
         price_data: Global___CheckoutPriceData | None = ...,
         id: _builtins.str = ...,
         created: _builtins.int = ...,
+        description: _builtins.str = ...,
+        currency: _builtins.str = ...,
+        amount_subtotal: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["price_data", b"price_data"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "price_data", b"price_data", "quantity", b"quantity"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_total", b"amount_total", "created", b"created", "id", b"id", "name", b"name", "price", b"price", "price_data", b"price_data", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "amount_subtotal", b"amount_subtotal", "amount_total", b"amount_total", "created", b"created", "currency", b"currency", "description", b"description", "id", b"id", "name", b"name", "price", b"price", "price_data", b"price_data", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__quantity: _TypeAlias = _typing.Literal["quantity"]  # noqa: Y015
+    _WhichOneofArgType__quantity: _TypeAlias = _typing.Literal["_quantity", b"_quantity"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__quantity) -> _WhichOneofReturnType__quantity | None: ...
 
 Global___CheckoutLineItem: _TypeAlias = CheckoutLineItem  # noqa: Y015
 
@@ -226,6 +240,7 @@ class CheckoutSession(_message.Message):
     AMOUNT_SUBTOTAL_FIELD_NUMBER: _builtins.int
     TOTAL_DETAILS_FIELD_NUMBER: _builtins.int
     DISCOUNTS_FIELD_NUMBER: _builtins.int
+    PAYMENT_METHOD_TYPES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"cs_..." """
     amount_total: _builtins.int
@@ -264,6 +279,10 @@ class CheckoutSession(_message.Message):
     def discounts(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckoutDiscount]:
         """The discount applied (a coupon, or a promotion code and its coupon): at most one."""
 
+    @_builtins.property
+    def payment_method_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Stripe's: ["card"], the only one the page takes."""
+
     def __init__(
         self,
         *,
@@ -286,10 +305,11 @@ class CheckoutSession(_message.Message):
         amount_subtotal: _builtins.int = ...,
         total_details: Global___CheckoutSession.TotalDetails | None = ...,
         discounts: _abc.Iterable[Global___CheckoutDiscount] | None = ...,
+        payment_method_types: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["total_details", b"total_details"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_subtotal", b"amount_subtotal", "amount_total", b"amount_total", "cancel_url", b"cancel_url", "created", b"created", "currency", b"currency", "customer", b"customer", "customer_email", b"customer_email", "discounts", b"discounts", "expires_at", b"expires_at", "id", b"id", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_intent", b"payment_intent", "payment_status", b"payment_status", "status", b"status", "success_url", b"success_url", "total_details", b"total_details", "url", b"url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_subtotal", b"amount_subtotal", "amount_total", b"amount_total", "cancel_url", b"cancel_url", "created", b"created", "currency", b"currency", "customer", b"customer", "customer_email", b"customer_email", "discounts", b"discounts", "expires_at", b"expires_at", "id", b"id", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_intent", b"payment_intent", "payment_method_types", b"payment_method_types", "payment_status", b"payment_status", "status", b"status", "success_url", b"success_url", "total_details", b"total_details", "url", b"url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -2585,6 +2585,7 @@ class Charge(_message.Message):
     RECEIPT_EMAIL_FIELD_NUMBER: _builtins.int
     TRANSFER_GROUP_FIELD_NUMBER: _builtins.int
     SHIPPING_FIELD_NUMBER: _builtins.int
+    APPLICATION_FEE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"ch_..." (the PSP's)"""
     amount: _builtins.int
@@ -2622,6 +2623,8 @@ class Charge(_message.Message):
     """Where the receipt of the charge is to be sent (UpdateCharge); "" none."""
     transfer_group: _builtins.str
     """The payment intent's transfer_group."""
+    application_fee: _builtins.str
+    """`application_fee`, ApplicationFee.retrieve's id) once it succeeded; "" (null) otherwise."""
     @_builtins.property
     def payment_method_details(self) -> Global___Charge.PaymentMethodDetails: ...
     @_builtins.property
@@ -2642,7 +2645,9 @@ class Charge(_message.Message):
 
     @_builtins.property
     def shipping(self) -> Global___Shipping:
-        """Where the goods went (UpdateCharge); unset (null at the REST edge) until given."""
+        """Where the goods went (UpdateCharge); unset (null at the REST edge) until given.
+        "fee_..." the application fee the platform kept of this destination charge (Stripe's
+        """
 
     def __init__(
         self,
@@ -2675,10 +2680,11 @@ class Charge(_message.Message):
         receipt_email: _builtins.str = ...,
         transfer_group: _builtins.str = ...,
         shipping: Global___Shipping | None = ...,
+        application_fee: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["outcome", b"outcome", "payment_method_details", b"payment_method_details", "shipping", b"shipping", "transfer_data", b"transfer_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_captured", b"amount_captured", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "balance_transaction", b"balance_transaction", "captured", b"captured", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "dispute", b"dispute", "disputed", b"disputed", "failure_code", b"failure_code", "failure_message", b"failure_message", "id", b"id", "metadata", b"metadata", "outcome", b"outcome", "paid", b"paid", "payment_intent", b"payment_intent", "payment_method", b"payment_method", "payment_method_details", b"payment_method_details", "receipt_email", b"receipt_email", "refunded", b"refunded", "refunds", b"refunds", "shipping", b"shipping", "status", b"status", "transfer_data", b"transfer_data", "transfer_group", b"transfer_group"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_captured", b"amount_captured", "amount_refunded", b"amount_refunded", "application_fee", b"application_fee", "application_fee_amount", b"application_fee_amount", "balance_transaction", b"balance_transaction", "captured", b"captured", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "dispute", b"dispute", "disputed", b"disputed", "failure_code", b"failure_code", "failure_message", b"failure_message", "id", b"id", "metadata", b"metadata", "outcome", b"outcome", "paid", b"paid", "payment_intent", b"payment_intent", "payment_method", b"payment_method", "payment_method_details", b"payment_method_details", "receipt_email", b"receipt_email", "refunded", b"refunded", "refunds", b"refunds", "shipping", b"shipping", "status", b"status", "transfer_data", b"transfer_data", "transfer_group", b"transfer_group"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -3046,6 +3052,7 @@ class ApplicationFee(_message.Message):
     REFUNDED_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     REFUNDS_FIELD_NUMBER: _builtins.int
+    CHARGE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"fee_..." (the charge's own id under Stripe's prefix: pi_X's fee is fee_X)."""
     account: _builtins.str
@@ -3058,6 +3065,8 @@ class ApplicationFee(_message.Message):
     refunded: _builtins.bool
     """Whether it has been refunded in full."""
     created: _builtins.int
+    charge: _builtins.str
+    """The "ch_..." it was taken from (Stripe's `charge`: the intent's latest_charge)."""
     @_builtins.property
     def refunds(self) -> _containers.RepeatedCompositeFieldContainer[Global___FeeRefund]:
         """Its refunds made by CreateApplicationFeeRefund, newest first (Stripe's `refunds` list);
@@ -3077,10 +3086,11 @@ class ApplicationFee(_message.Message):
         refunded: _builtins.bool = ...,
         created: _builtins.int = ...,
         refunds: _abc.Iterable[Global___FeeRefund] | None = ...,
+        charge: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "amount_refunded", b"amount_refunded", "created", b"created", "currency", b"currency", "id", b"id", "payment_intent", b"payment_intent", "refunded", b"refunded", "refunds", b"refunds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "amount_refunded", b"amount_refunded", "charge", b"charge", "created", b"created", "currency", b"currency", "id", b"id", "payment_intent", b"payment_intent", "refunded", b"refunded", "refunds", b"refunds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -3,7 +3,7 @@ it on the right shard); Gets and Lists go through the one read path (paycore.sto
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from paycore.account.fee_plans import DEFAULT_PLAN, FeePlan, save_plan, stored_plan
 from paycore.account.keys import KeyHasher, issue_key, redact
@@ -86,6 +86,7 @@ class AccountService:
     async def create_seller_account(
         self, connection: AsyncConnection, merchant_id: str, new: NewSellerAccount
     ) -> SellerAccount:
+        new = await _with_platform_defaults(connection, merchant_id, new)
         account_id = new_merchant_id(Prefix.ACCOUNT, merchant_id)
         seller = await SellerAccountRepository(connection).insert(merchant_id, account_id, new)
         await _settle_in(connection, merchant_id, account_id, new.settlement_currencies)
@@ -217,3 +218,21 @@ async def _settle_in(
     """Currencies (issue 19): settlement currencies given at creation."""
     if currencies:
         await save_settlement(connection, merchant_id, Settlement(account, currencies))
+
+
+async def _with_platform_defaults(
+    connection: AsyncConnection, merchant_id: str, new: NewSellerAccount
+) -> NewSellerAccount:
+    """Stripe's Account.create defaults: the country left out is the platform's, and so is the
+    currency for a seller of the platform's country (another country's names its own)."""
+    if new.country and new.default_currency:
+        return new
+    merchant = await MerchantRepository(connection).get(merchant_id)
+    if merchant is None:
+        raise not_found("merchant", merchant_id)
+    country = new.country or merchant.country
+    if not new.default_currency and country != merchant.country:
+        raise missing("default_currency")
+    return replace(
+        new, country=country, default_currency=new.default_currency or merchant.default_currency
+    )

@@ -25,6 +25,7 @@ from paycore.payment.models import (
     ChargeDetails,
     ChargeOutcome,
     ChargeStatus,
+    Intent,
     IntentStatus,
     PaymentMethodDetails,
 )
@@ -32,6 +33,7 @@ from paycore.payment.repository import (
     CHARGES,
     PAYMENT_INTENTS,
     PayInRepository,
+    application_fee_id,
     charge_position_query,
     charge_query,
     charges_query,
@@ -206,7 +208,16 @@ def charge_of(attempt: ChargeAttempt) -> Charge:
         receipt_email=intent.receipt_email if own.receipt_email is None else own.receipt_email,
         transfer_group=intent.transfer_group,
         shipping=own.shipping,
+        application_fee_id=_fee_of(intent) if latest else None,
     )
+
+
+def _fee_of(intent: Intent) -> str | None:
+    """The fee the application fees' view has for a succeeded intent (the same rule)."""
+    has_fee = intent.transfer_destination and intent.application_fee_amount > 0
+    if intent.status is IntentStatus.SUCCEEDED and has_fee:
+        return application_fee_id(intent.id)
+    return None
 
 
 def _failure(attempt: ChargeAttempt, status: ChargeStatus) -> tuple[str, str]:

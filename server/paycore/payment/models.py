@@ -558,6 +558,8 @@ class Charge(Stored):
     receipt_email: str = ""
     transfer_group: str = ""
     shipping: Shipping | None = None
+    application_fee_id: str | None = None
+    """The succeeded destination charge's application fee ("fee_..."), if it kept one."""
 
 
 INTENT_SEARCH_FIELDS = {
@@ -597,6 +599,8 @@ class ApplicationFee(Stored):
     payment_intent_id: str
     refunds: tuple[FeeRefund, ...] = ()
     """Its own refunds (CreateApplicationFeeRefund), newest first."""
+    charge: str = ""
+    """The "ch_..." it was taken from (the intent's latest charge)."""
 
 
 @dataclass(frozen=True, kw_only=True)

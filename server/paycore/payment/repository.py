@@ -820,6 +820,7 @@ _APPLICATION_FEE_ROWS = select(
     _pi.c.application_fee_amount,
     _pi.c.currency,
     _pi.c.created_at,
+    _pi.c.psp_charge,
     (_fee_refunded + _fee_refunded_directly).label("fee_refunded"),
 ).where(
     func.coalesce(_pi.c.transfer_destination, "") != "",
@@ -839,6 +840,7 @@ def _application_fee(row: Any) -> ApplicationFee:
         amount_refunded=int(found["fee_refunded"]),
         currency=found["currency"],
         payment_intent_id=found["id"],
+        charge=found["psp_charge"] or "",
     )
 
 

@@ -48,12 +48,14 @@ def fee_plan(request: account_pb2.UpdateFeePlanRequest) -> FeePlan:
 
 def new_seller_account(request: account_pb2.CreateSellerAccountRequest) -> NewSellerAccount:
     return NewSellerAccount(
-        email=validation.email("email", request.email),
+        email=validation.email("email", request.email, required=False),
         business_name=validation.text(
             "business_name", request.business_name, maximum=NAME_LENGTH_MAX
         ),
-        country=validation.country("country", request.country),
-        default_currency=validation.currency("default_currency", request.default_currency),
+        # Left out (""), the platform's: AccountService.create_seller_account fills them in.
+        country=request.country and validation.country("country", request.country),
+        default_currency=request.default_currency
+        and validation.currency("default_currency", request.default_currency),
         metadata=validation.metadata("metadata", request.metadata),
         settlement_currencies=validation.currencies(
             "settlement_currencies", list(request.settlement_currencies)

@@ -139,7 +139,7 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
         return page_response(
             checkout_pb2.ListCheckoutSessionLineItemsResponse,
             page,
-            lambda line: self._messages.line_item(line, session.created),
+            lambda line: self._messages.line_item(line, session.created, session.currency),
         )
 
     async def ExpireCheckoutSession(

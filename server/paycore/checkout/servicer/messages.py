@@ -42,6 +42,7 @@ class SessionMessages:
             created=session.created,
             metadata=session.metadata,
             mode="payment",
+            payment_method_types=["card"],
             payment_status="paid" if session.status is SessionStatus.COMPLETE else "unpaid",
             amount_subtotal=session.amount_subtotal,
             total_details=checkout_pb2.CheckoutSession.TotalDetails(
@@ -55,17 +56,22 @@ class SessionMessages:
                 )
             )
         message.line_items.extend(
-            self.line_item(item, session.created) for item in session.line_items
+            self.line_item(item, session.created, session.currency) for item in session.line_items
         )
         return message
 
-    def line_item(self, item: LineItem, created: int) -> checkout_pb2.CheckoutLineItem:
+    def line_item(
+        self, item: LineItem, created: int, currency: str
+    ) -> checkout_pb2.CheckoutLineItem:
         return checkout_pb2.CheckoutLineItem(
             id=item.id,
             created=created,
             name=item.name,
+            description=item.name,
+            currency=currency,
             unit_amount=item.unit_amount,
             quantity=item.quantity,
+            amount_subtotal=item.amount_total,
             amount_total=item.amount_total,
             price=item.price_id or "",
         )

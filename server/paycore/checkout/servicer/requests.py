@@ -133,7 +133,8 @@ def session_currency(
     request: checkout_pb2.CreateCheckoutSessionRequest, catalogue: Catalogue
 ) -> str:
     """`currency`, or, left out, the currency of the first line item that names one (a price's,
-    `price_data.currency`), as Stripe's sessions take it."""
+    `price_data.currency`), as Stripe's sessions take it. Without one, what is missing: a
+    line's price, the line items (nor an amount), else the currency."""
     if request.currency:
         return validation.currency("currency", request.currency)
     for index, item in enumerate(request.line_items):
@@ -142,6 +143,10 @@ def session_currency(
         if item.HasField("price_data"):
             param = f"line_items[{index}].price_data.currency"
             return validation.currency(param, item.price_data.currency)
+        if not (item.price or item.name or item.unit_amount):
+            raise missing(f"line_items[{index}].price")
+    if not request.line_items and not request.HasField("amount"):
+        raise missing("line_items")
     raise missing("currency")
 
 
@@ -151,7 +156,7 @@ def line_items(
     items = []
     for index, item in enumerate(request.line_items):
         param = f"line_items[{index}]"
-        quantity = item.quantity or 1
+        quantity = item.quantity if item.HasField("quantity") else 1
         if not 1 <= quantity <= QUANTITY_MAX:
             raise invalid(f"{param}.quantity", f"must be 1 to {QUANTITY_MAX}")
         name, unit_amount = _line_price(
