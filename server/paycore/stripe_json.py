@@ -167,8 +167,9 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     "paycore.v1.Discount": ("end",),
     # A draft invoice (a preview too) is not numbered yet.
     "paycore.v1.Invoice": ("number",),
-    # A price made without a nickname.
+    # A price made without a nickname, a product without a description.
     "paycore.v1.Price": ("nickname",),
+    "paycore.v1.Product": ("description",),
     # A refund or a payout that did not fail; a payout without a description.
     "paycore.v1.Refund": ("failure_reason",),
     "paycore.v1.Payout": ("failure_code", "failure_message", "description"),

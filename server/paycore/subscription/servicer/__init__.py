@@ -59,6 +59,8 @@ from paycore.subscription.servicer.requests import (
     new_subscription,
     new_test_clock,
     preview_request,
+    price_changes,
+    product_changes,
     promotion_code_changes,
     retry_schedule,
     subscription_changes,
@@ -104,6 +106,20 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         page = await self._service.list_products(merchant_id, cursor, active)
         return page_response(subscription_pb2.ListProductsResponse, page, product_message)
 
+    async def UpdateProduct(
+        self, request: subscription_pb2.UpdateProductRequest, context: Context
+    ) -> subscription_pb2.Product:
+        merchant_id, product_id = merchant_and_id(request.id, Prefix.PRODUCT)
+        changes = product_changes(request)
+        return await self._mutations.answer(
+            merchant_id,
+            request,
+            product_message,
+            self._service.update_product,
+            product_id,
+            changes,
+        )
+
     # --- prices ------------------------------------------------------------------------------
 
     async def CreatePrice(
@@ -131,6 +147,15 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             request.active if request.HasField("active") else None,
         )
         return page_response(subscription_pb2.ListPricesResponse, page, price_message)
+
+    async def UpdatePrice(
+        self, request: subscription_pb2.UpdatePriceRequest, context: Context
+    ) -> subscription_pb2.Price:
+        merchant_id, price_id = merchant_and_id(request.id, Prefix.PRICE)
+        changes = price_changes(request)
+        return await self._mutations.answer(
+            merchant_id, request, price_message, self._service.update_price, price_id, changes
+        )
 
     # --- test clocks -------------------------------------------------------------------------
 
