@@ -106,19 +106,9 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         page = await self._service.list_products(merchant_id, cursor, active)
         return page_response(subscription_pb2.ListProductsResponse, page, product_message)
 
-    async def UpdateProduct(
-        self, request: subscription_pb2.UpdateProductRequest, context: Context
-    ) -> subscription_pb2.Product:
-        merchant_id, product_id = merchant_and_id(request.id, Prefix.PRODUCT)
-        changes = product_changes(request)
-        return await self._mutations.answer(
-            merchant_id,
-            request,
-            product_message,
-            self._service.update_product,
-            product_id,
-            changes,
-        )
+    UpdateProduct = rpcs.update(
+        Prefix.PRODUCT, product_message, lambda s: s._service.update_product, product_changes
+    )
 
     # --- prices ------------------------------------------------------------------------------
 
@@ -148,14 +138,9 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         )
         return page_response(subscription_pb2.ListPricesResponse, page, price_message)
 
-    async def UpdatePrice(
-        self, request: subscription_pb2.UpdatePriceRequest, context: Context
-    ) -> subscription_pb2.Price:
-        merchant_id, price_id = merchant_and_id(request.id, Prefix.PRICE)
-        changes = price_changes(request)
-        return await self._mutations.answer(
-            merchant_id, request, price_message, self._service.update_price, price_id, changes
-        )
+    UpdatePrice = rpcs.update(
+        Prefix.PRICE, price_message, lambda s: s._service.update_price, price_changes
+    )
 
     # --- test clocks -------------------------------------------------------------------------
 
@@ -236,19 +221,12 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             subscription_pb2.ListPromotionCodesResponse, page, promotion_code_message
         )
 
-    async def UpdatePromotionCode(
-        self, request: subscription_pb2.UpdatePromotionCodeRequest, context: Context
-    ) -> subscription_pb2.PromotionCode:
-        merchant_id, promotion_code_id = merchant_and_id(request.id, Prefix.PROMOTION_CODE)
-        changes = promotion_code_changes(request)
-        return await self._mutations.answer(
-            merchant_id,
-            request,
-            promotion_code_message,
-            self._service.update_promotion_code,
-            promotion_code_id,
-            changes,
-        )
+    UpdatePromotionCode = rpcs.update(
+        Prefix.PROMOTION_CODE,
+        promotion_code_message,
+        lambda s: s._service.update_promotion_code,
+        promotion_code_changes,
+    )
 
     # --- subscriptions -----------------------------------------------------------------------
 
