@@ -167,14 +167,18 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     "paycore.v1.Discount": ("end",),
     # A draft invoice (a preview too) is not numbered yet.
     "paycore.v1.Invoice": ("number",),
-    # A price made without a nickname.
+    # A price made without a nickname, a product without a description.
     "paycore.v1.Price": ("nickname",),
+    "paycore.v1.Product": ("description",),
     # A refund or a payout that did not fail; a payout without a description.
     "paycore.v1.Refund": ("failure_reason",),
     "paycore.v1.Payout": ("failure_code", "failure_message", "description"),
+    # A customer's text never given (or cleared), and its address when every line is empty.
+    "paycore.v1.Customer": ("name", "email", "phone", "description", "address"),
 }
-"""Per message type, the fields whose "" or 0 (what the object has not) are rendered null, as
-Stripe renders them; the OpenAPI document says they may be null."""
+"""Per message type, the fields whose "" or 0 (what the object has not), or a sub-object whose
+fields all are, are rendered null, as Stripe renders them; the OpenAPI document says they may
+be null."""
 
 PSP_KINDS = {"charge": "ch"}
 """Objects of the PSP's that answers name by id, by kind and id prefix: a payment intent's
@@ -386,7 +390,8 @@ def _finished(descriptor: Descriptor, result: dict[str, Any]) -> dict[str, Any]:
         if name not in result:
             result[name] = None
     for name in NULL_WHEN_EMPTY.get(descriptor.full_name, ()):
-        if not result.get(name):
+        value = result.get(name)
+        if not value or (isinstance(value, dict) and not any(value.values())):
             result[name] = None
     fixup = FIXUPS.get(descriptor.full_name)
     if fixup is not None:

@@ -263,13 +263,14 @@ async def test_refunds_full_partial_listed_and_refused(merchant: StripeWorld) ->
             "parameter_unknown",
             "amount",
         )
-        # No update of a product: the path answers GET only, 405, which stripe-python raises
-        # as APIError (it maps 400 and 404 alone to InvalidRequestError; deploy/edge.md).
-        product = stripe.Product.create(name="Gold")
-        with pytest.raises(stripe.APIError) as modify_product:
-            stripe.Product.modify(product.id, metadata={"order": "6736"})
-        body = cast(dict[str, Any], modify_product.value.json_body)
-        assert (modify_product.value.http_status, body["error"]["code"]) == (
+        # No update of a coupon: the path answers GET and DELETE only, 405, which
+        # stripe-python raises as APIError (it maps 400 and 404 alone to
+        # InvalidRequestError; deploy/edge.md).
+        coupon = stripe.Coupon.create(percent_off=10, duration="once")
+        with pytest.raises(stripe.APIError) as modify_coupon:
+            stripe.Coupon.modify(coupon.id, metadata={"order": "6736"})
+        body = cast(dict[str, Any], modify_coupon.value.json_body)
+        assert (modify_coupon.value.http_status, body["error"]["code"]) == (
             405,
             "method_not_allowed",
         )

@@ -174,3 +174,35 @@ async def test_a_payment_method_modified_over_http(
     assert denied.status == 403
     read = await call(http, "GET", path, key=key)
     assert read.body == method
+
+
+async def test_a_customers_absent_text_and_address_are_null_as_stripes(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    created = await call(http, "POST", "/v1/customers", key=key, form="metadata[crm]=42")
+    assert created.status == 200, created.body
+    absent = ("name", "email", "phone", "description", "address")
+    assert {name: created.body[name] for name in absent} == dict.fromkeys(absent)
+    path = f"/v1/customers/{created.body['id']}"
+    given = await call(
+        http,
+        "POST",
+        path,
+        key=key,
+        form="name=Ada&email=ada%40example.com&phone=555&description=VIP&address[city]=Paris",
+    )
+    assert given.status == 200, given.body
+    assert (given.body["name"], given.body["phone"], given.body["description"]) == (
+        "Ada",
+        "555",
+        "VIP",
+    )
+    assert given.body["address"]["city"] == "Paris"
+    cleared = await call(
+        http, "POST", path, key=key, form="name=&email=&phone=&description=&address="
+    )
+    assert cleared.status == 200, cleared.body
+    assert {name: cleared.body[name] for name in absent} == dict.fromkeys(absent)
+    read = await call(http, "GET", path, key=key)
+    assert read.body == cleared.body

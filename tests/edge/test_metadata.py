@@ -75,6 +75,20 @@ async def _promotion_code(http: ClientSession, key: str, metadata: str) -> str:
     return f"/v1/promotion_codes/{created.body['id']}"
 
 
+async def _product(http: ClientSession, key: str, metadata: str) -> str:
+    created = await call(http, "POST", "/v1/products", key=key, form=f"name=Gold&{metadata}")
+    assert created.status == 200, created.body
+    return f"/v1/products/{created.body['id']}"
+
+
+async def _price(http: ClientSession, key: str, metadata: str) -> str:
+    product = await _product(http, key, "")
+    form = f"product={product.rsplit('/', 1)[1]}&unit_amount=1500&currency=usd&{metadata}"
+    created = await call(http, "POST", "/v1/prices", key=key, form=form)
+    assert created.status == 200, created.body
+    return f"/v1/prices/{created.body['id']}"
+
+
 async def _payment_method(http: ClientSession, key: str, metadata: str) -> str:
     form = (
         "type=card&card[number]=4242424242424242&card[exp_month]=12&card[exp_year]=2031"
@@ -105,6 +119,8 @@ CREATES: dict[str, Create] = {
     "UpdateWebhookEndpoint": _webhook_endpoint,
     "UpdateSubscription": _subscription,
     "UpdatePromotionCode": _promotion_code,
+    "UpdateProduct": _product,
+    "UpdatePrice": _price,
     "UpdateInvoiceItem": _invoice_item,
 }
 """The updates with metadata whose object the session's server makes (it has no PSP)."""

@@ -74,6 +74,10 @@ _INVOICE_ITEM_CHANGES = (
 _CUSTOMER_DISCOUNTS = "test_customer_discounts::test_customer_discounts_with_stripe_python"
 _INVOICE_PREVIEW = "test_invoice_preview::test_invoice_create_preview_with_stripe_python"
 _PROMOTION_CODES = "test_coupons::test_promotion_codes_with_stripe_python"
+_PRODUCT_UPDATES = "test_catalogue_updates::test_product_modify_changes_the_fields_given"
+_PRICE_UPDATES = (
+    "test_catalogue_updates::test_price_modify_and_an_inactive_price_takes_no_subscription"
+)
 
 # (HTTP method, path template) -> the test that calls it over real HTTP ("module::function").
 COVERED: dict[tuple[str, str], str] = {
@@ -199,9 +203,11 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/products"): _CATALOGUE,
     ("GET", "/v1/products/{id}"): _CATALOGUE,
     ("GET", "/v1/products"): _CATALOGUE,
+    ("POST", "/v1/products/{id}"): _PRODUCT_UPDATES,
     ("POST", "/v1/prices"): _CATALOGUE,
     ("GET", "/v1/prices/{id}"): _CATALOGUE,
     ("GET", "/v1/prices"): _CATALOGUE,
+    ("POST", "/v1/prices/{id}"): _PRICE_UPDATES,
     ("POST", "/v1/test_helpers/test_clocks"): _TEST_CLOCKS,
     ("GET", "/v1/test_helpers/test_clocks/{id}"): _TEST_CLOCKS,
     ("POST", "/v1/test_helpers/test_clocks/{id}/advance"): _TEST_CLOCKS,

@@ -49,6 +49,11 @@ class SubscriptionServiceStub:
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.ListProductsRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_subscription__pb2.ListProductsResponse.FromString,
                 _registered_method=True)
+        self.UpdateProduct = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/UpdateProduct',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.UpdateProductRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.Product.FromString,
+                _registered_method=True)
         self.CreatePrice = channel.unary_unary(
                 '/paycore.v1.SubscriptionService/CreatePrice',
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.CreatePriceRequest.SerializeToString,
@@ -63,6 +68,11 @@ class SubscriptionServiceStub:
                 '/paycore.v1.SubscriptionService/ListPrices',
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.ListPricesRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_subscription__pb2.ListPricesResponse.FromString,
+                _registered_method=True)
+        self.UpdatePrice = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/UpdatePrice',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.UpdatePriceRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.Price.FromString,
                 _registered_method=True)
         self.CreateSubscription = channel.unary_unary(
                 '/paycore.v1.SubscriptionService/CreateSubscription',
@@ -257,8 +267,17 @@ class SubscriptionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateProduct(self, request, context):
+        """Changes only the fields present in the request (Stripe's `Product.modify`); records
+        `product.updated` when something changed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreatePrice(self, request, context):
-        """Prices are immutable: to change an amount, create a new price and move subscriptions to it.
+        """A price's amount, currency and recurrence never change: to change an amount, create a new
+        price and move subscriptions to it (UpdatePrice changes only active, nickname, metadata).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -272,6 +291,15 @@ class SubscriptionServiceServicer:
 
     def ListPrices(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdatePrice(self, request, context):
+        """Changes only the fields present in the request (Stripe's `Price.modify`: active, nickname,
+        metadata); records `price.updated` when something changed. An inactive price takes no new
+        subscription or item; those on it already go on billing.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -547,6 +575,11 @@ def add_SubscriptionServiceServicer_to_server(servicer, server):
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.ListProductsRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_subscription__pb2.ListProductsResponse.SerializeToString,
             ),
+            'UpdateProduct': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateProduct,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.UpdateProductRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.Product.SerializeToString,
+            ),
             'CreatePrice': grpc.unary_unary_rpc_method_handler(
                     servicer.CreatePrice,
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.CreatePriceRequest.FromString,
@@ -561,6 +594,11 @@ def add_SubscriptionServiceServicer_to_server(servicer, server):
                     servicer.ListPrices,
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.ListPricesRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_subscription__pb2.ListPricesResponse.SerializeToString,
+            ),
+            'UpdatePrice': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdatePrice,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.UpdatePriceRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.Price.SerializeToString,
             ),
             'CreateSubscription': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateSubscription,
@@ -825,6 +863,33 @@ class SubscriptionService:
             _registered_method=True)
 
     @staticmethod
+    def UpdateProduct(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/UpdateProduct',
+            paycore_dot_v1_dot_subscription__pb2.UpdateProductRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.Product.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def CreatePrice(request,
             target,
             options=(),
@@ -895,6 +960,33 @@ class SubscriptionService:
             '/paycore.v1.SubscriptionService/ListPrices',
             paycore_dot_v1_dot_subscription__pb2.ListPricesRequest.SerializeToString,
             paycore_dot_v1_dot_subscription__pb2.ListPricesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdatePrice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/UpdatePrice',
+            paycore_dot_v1_dot_subscription__pb2.UpdatePriceRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.Price.FromString,
             options,
             channel_credentials,
             insecure,

@@ -36,10 +36,21 @@ class SubscriptionServiceStub:
     CreateProduct: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.CreateProductRequest, _subscription_pb2.Product]
     GetProduct: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.GetProductRequest, _subscription_pb2.Product]
     ListProducts: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.ListProductsRequest, _subscription_pb2.ListProductsResponse]
+    UpdateProduct: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.UpdateProductRequest, _subscription_pb2.Product]
+    """Changes only the fields present in the request (Stripe's `Product.modify`); records
+    `product.updated` when something changed.
+    """
     CreatePrice: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.CreatePriceRequest, _subscription_pb2.Price]
-    """Prices are immutable: to change an amount, create a new price and move subscriptions to it."""
+    """A price's amount, currency and recurrence never change: to change an amount, create a new
+    price and move subscriptions to it (UpdatePrice changes only active, nickname, metadata).
+    """
     GetPrice: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.GetPriceRequest, _subscription_pb2.Price]
     ListPrices: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.ListPricesRequest, _subscription_pb2.ListPricesResponse]
+    UpdatePrice: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.UpdatePriceRequest, _subscription_pb2.Price]
+    """Changes only the fields present in the request (Stripe's `Price.modify`: active, nickname,
+    metadata); records `price.updated` when something changed. An inactive price takes no new
+    subscription or item; those on it already go on billing.
+    """
     CreateSubscription: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.CreateSubscriptionRequest, _subscription_pb2.Subscription]
     """Starts a subscription: a trial, or a first invoice paid at once. If that payment fails the
     subscription is SUBSCRIPTION_STATUS_INCOMPLETE and its latest_invoice open.
@@ -147,10 +158,21 @@ class SubscriptionServiceAsyncStub(SubscriptionServiceStub):
     CreateProduct: _aio.UnaryUnaryMultiCallable[_subscription_pb2.CreateProductRequest, _subscription_pb2.Product]  # type: ignore[assignment]
     GetProduct: _aio.UnaryUnaryMultiCallable[_subscription_pb2.GetProductRequest, _subscription_pb2.Product]  # type: ignore[assignment]
     ListProducts: _aio.UnaryUnaryMultiCallable[_subscription_pb2.ListProductsRequest, _subscription_pb2.ListProductsResponse]  # type: ignore[assignment]
+    UpdateProduct: _aio.UnaryUnaryMultiCallable[_subscription_pb2.UpdateProductRequest, _subscription_pb2.Product]  # type: ignore[assignment]
+    """Changes only the fields present in the request (Stripe's `Product.modify`); records
+    `product.updated` when something changed.
+    """
     CreatePrice: _aio.UnaryUnaryMultiCallable[_subscription_pb2.CreatePriceRequest, _subscription_pb2.Price]  # type: ignore[assignment]
-    """Prices are immutable: to change an amount, create a new price and move subscriptions to it."""
+    """A price's amount, currency and recurrence never change: to change an amount, create a new
+    price and move subscriptions to it (UpdatePrice changes only active, nickname, metadata).
+    """
     GetPrice: _aio.UnaryUnaryMultiCallable[_subscription_pb2.GetPriceRequest, _subscription_pb2.Price]  # type: ignore[assignment]
     ListPrices: _aio.UnaryUnaryMultiCallable[_subscription_pb2.ListPricesRequest, _subscription_pb2.ListPricesResponse]  # type: ignore[assignment]
+    UpdatePrice: _aio.UnaryUnaryMultiCallable[_subscription_pb2.UpdatePriceRequest, _subscription_pb2.Price]  # type: ignore[assignment]
+    """Changes only the fields present in the request (Stripe's `Price.modify`: active, nickname,
+    metadata); records `price.updated` when something changed. An inactive price takes no new
+    subscription or item; those on it already go on billing.
+    """
     CreateSubscription: _aio.UnaryUnaryMultiCallable[_subscription_pb2.CreateSubscriptionRequest, _subscription_pb2.Subscription]  # type: ignore[assignment]
     """Starts a subscription: a trial, or a first invoice paid at once. If that payment fails the
     subscription is SUBSCRIPTION_STATUS_INCOMPLETE and its latest_invoice open.
@@ -275,12 +297,24 @@ class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_subscription_pb2.ListProductsResponse, _abc.Awaitable[_subscription_pb2.ListProductsResponse]]: ...
 
     @_abc_1.abstractmethod
+    def UpdateProduct(
+        self,
+        request: _subscription_pb2.UpdateProductRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.Product, _abc.Awaitable[_subscription_pb2.Product]]:
+        """Changes only the fields present in the request (Stripe's `Product.modify`); records
+        `product.updated` when something changed.
+        """
+
+    @_abc_1.abstractmethod
     def CreatePrice(
         self,
         request: _subscription_pb2.CreatePriceRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_subscription_pb2.Price, _abc.Awaitable[_subscription_pb2.Price]]:
-        """Prices are immutable: to change an amount, create a new price and move subscriptions to it."""
+        """A price's amount, currency and recurrence never change: to change an amount, create a new
+        price and move subscriptions to it (UpdatePrice changes only active, nickname, metadata).
+        """
 
     @_abc_1.abstractmethod
     def GetPrice(
@@ -295,6 +329,17 @@ class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _subscription_pb2.ListPricesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_subscription_pb2.ListPricesResponse, _abc.Awaitable[_subscription_pb2.ListPricesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdatePrice(
+        self,
+        request: _subscription_pb2.UpdatePriceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.Price, _abc.Awaitable[_subscription_pb2.Price]]:
+        """Changes only the fields present in the request (Stripe's `Price.modify`: active, nickname,
+        metadata); records `price.updated` when something changed. An inactive price takes no new
+        subscription or item; those on it already go on billing.
+        """
 
     @_abc_1.abstractmethod
     def CreateSubscription(

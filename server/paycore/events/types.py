@@ -84,7 +84,9 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "application_fee.refund.updated",
         # Billing.
         "product.created",
+        "product.updated",
         "price.created",
+        "price.updated",
         "customer.subscription.created",
         "customer.subscription.updated",
         "customer.subscription.deleted",

@@ -54,6 +54,7 @@ ResponseT = TypeVar("ResponseT", bound=Message)
 RequestT = TypeVar("RequestT", bound=Message)
 CheckedT = TypeVar("CheckedT")
 ChangingT = TypeVar("ChangingT", bound="Changing")
+IdRequestT = TypeVar("IdRequestT", bound="IdRequest")
 RequestT_contra = TypeVar("RequestT_contra", contravariant=True)
 AnswerT_co = TypeVar("AnswerT_co", covariant=True)
 RequestT_inv = TypeVar("RequestT_inv")
@@ -372,6 +373,28 @@ class ChangingRpcs(Rpcs[ChangingT]):
             change = select(servicer)
             return await servicer._mutations.answer(
                 merchant_id, _message(request), render, change, object_id
+            )
+
+        return Rpc(run)
+
+    def update(
+        self,
+        prefix: Prefix,
+        render: Converter[T, ResponseT],
+        select: Callable[
+            [ChangingT], Callable[[AsyncConnection, str, str, CheckedT], Awaitable[T]]
+        ],
+        check: Callable[[IdRequestT], CheckedT],
+    ) -> Rpc[ChangingT, IdRequestT, ResponseT]:
+        """An update of the object the request's `id` names, with the changes `check` reads
+        from the request: `merchant_and_id`, `check(request)`, then `Mutations.answer` of the
+        domain's `(connection, merchant_id, object_id, changes)`."""
+
+        async def run(servicer: ChangingT, request: IdRequestT) -> ResponseT:
+            merchant_id, object_id = merchant_and_id(request.id, prefix)
+            changes = check(request)
+            return await servicer._mutations.answer(
+                merchant_id, _message(request), render, select(servicer), object_id, changes
             )
 
         return Rpc(run)

@@ -20,7 +20,9 @@ from paycore.subscription.models import (
 )
 
 PRODUCT_CREATED = "product.created"
+PRODUCT_UPDATED = "product.updated"
 PRICE_CREATED = "price.created"
+PRICE_UPDATED = "price.updated"
 INVOICE_ITEM_CREATED = "invoiceitem.created"
 INVOICE_ITEM_DELETED = "invoiceitem.deleted"
 TEST_CLOCK_READY = "test_helpers.test_clock.ready"

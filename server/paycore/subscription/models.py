@@ -207,6 +207,25 @@ class PromotionCode(Stored):
 
 
 @dataclass(frozen=True)
+class ProductChanges:
+    """UpdateProduct's fields; None leaves one unchanged."""
+
+    name: str | None
+    description: str | None
+    active: bool | None
+    metadata: MetadataChange
+
+
+@dataclass(frozen=True)
+class PriceChanges:
+    """UpdatePrice's fields (Stripe's: never the amount or currency); None leaves one unchanged."""
+
+    active: bool | None
+    nickname: str | None
+    metadata: MetadataChange
+
+
+@dataclass(frozen=True)
 class PromotionCodeChanges:
     active: bool | None
     metadata: MetadataChange

@@ -43,8 +43,22 @@ class ProductRepository:
         values = {**_encode_product.mapping(new), "merchant_id": merchant_id, "id": product_id}
         return await _inserted(self._connection, products, values, decode_product)
 
-    async def get(self, merchant_id: str, product_id: str) -> Product | None:
-        return await PRODUCTS.fetch(self._connection, merchant_id, product_id)
+    async def get(self, merchant_id: str, product_id: str, *, lock: bool = False) -> Product | None:
+        return await PRODUCTS.fetch(self._connection, merchant_id, product_id, lock=lock)
+
+    async def save(self, product: Product) -> None:
+        """The product's changeable fields (UpdateProduct's)."""
+        t = products
+        await self._connection.execute(
+            update(t)
+            .where(t.c.merchant_id == product.merchant_id, t.c.id == product.id)
+            .values(
+                name=product.name,
+                description=product.description,
+                active=product.active,
+                metadata=product.metadata,
+            )
+        )
 
 
 def products_query(merchant_id: str, active: bool | None) -> Select[Any]:
@@ -70,8 +84,17 @@ class PriceRepository:
         }
         return await _inserted(self._connection, prices, values, decode_price)
 
-    async def get(self, merchant_id: str, price_id: str) -> Price | None:
-        return await PRICES.fetch(self._connection, merchant_id, price_id)
+    async def get(self, merchant_id: str, price_id: str, *, lock: bool = False) -> Price | None:
+        return await PRICES.fetch(self._connection, merchant_id, price_id, lock=lock)
+
+    async def save(self, price: Price) -> None:
+        """The price's changeable fields (UpdatePrice's: never its amount or currency)."""
+        t = prices
+        await self._connection.execute(
+            update(t)
+            .where(t.c.merchant_id == price.merchant_id, t.c.id == price.id)
+            .values(active=price.active, nickname=price.nickname, metadata=price.metadata)
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 import string
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from paycore.account.repository import MerchantRepository
 from paycore.errors import ApiError, Reason, invalid, not_found
@@ -30,7 +31,9 @@ from paycore.subscription.events import (
     COUPON_CREATED,
     COUPON_DELETED,
     PRICE_CREATED,
+    PRICE_UPDATED,
     PRODUCT_CREATED,
+    PRODUCT_UPDATED,
     SubscriptionEvents,
 )
 from paycore.subscription.models import (
@@ -41,7 +44,9 @@ from paycore.subscription.models import (
     NewPromotionCode,
     NewTestClock,
     Price,
+    PriceChanges,
     Product,
+    ProductChanges,
     PromotionCode,
     PromotionCodeChanges,
     TestClock,
@@ -83,6 +88,31 @@ class SubscriptionService:
         query = products_query(merchant_id, active)
         return await self._reads.page(merchant_id, PRODUCTS, cursor, query)
 
+    async def update_product(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        product_id: str,
+        changes: ProductChanges,
+    ) -> Product:
+        """The product with the fields given changed; `product.updated` when one did.
+        NOT_FOUND for none of that id."""
+        products = ProductRepository(connection)
+        found = await products.get(merchant_id, product_id, lock=True)
+        if found is None:
+            raise not_found(PRODUCTS.name, product_id)
+        changed = replace(
+            found,
+            name=_or(changes.name, found.name),
+            description=_or(changes.description, found.description),
+            active=_or(changes.active, found.active),
+            metadata=changes.metadata.applied_to(found.metadata),
+        )
+        if changed != found:  # an update that changes nothing is no event (as at Stripe)
+            await products.save(changed)
+            await self._events.product.record(connection, PRODUCT_UPDATED, changed, before=found)
+        return changed
+
     # --- prices ------------------------------------------------------------------------------
 
     async def create_price(
@@ -111,6 +141,27 @@ class SubscriptionService:
         query = prices_query(merchant_id, product_id, active)
         named = [Named("product", PRODUCTS, product_id)]
         return await self._reads.page(merchant_id, PRICES, cursor, query, named)
+
+    async def update_price(
+        self, connection: AsyncConnection, merchant_id: str, price_id: str, changes: PriceChanges
+    ) -> Price:
+        """The price with the fields given changed; `price.updated` when one did. An inactive
+        price takes no new subscription or item (paycore.subscription.creation, .changes).
+        NOT_FOUND for none of that id."""
+        prices = PriceRepository(connection)
+        found = await prices.get(merchant_id, price_id, lock=True)
+        if found is None:
+            raise not_found(PRICES.name, price_id)
+        changed = replace(
+            found,
+            active=_or(changes.active, found.active),
+            nickname=_or(changes.nickname, found.nickname),
+            metadata=changes.metadata.applied_to(found.metadata),
+        )
+        if changed != found:
+            await prices.save(changed)
+            await self._events.price.record(connection, PRICE_UPDATED, changed, before=found)
+        return changed
 
     # --- test clocks -------------------------------------------------------------------------
 
@@ -216,6 +267,13 @@ class SubscriptionService:
 
 
 _CODE_ALPHABET = string.ascii_uppercase + string.digits
+
+T = TypeVar("T")
+
+
+def _or(given: T | None, kept: T) -> T:
+    """An update's field: the value given, or the stored one when it was left out (None)."""
+    return kept if given is None else given
 
 
 async def add_price(

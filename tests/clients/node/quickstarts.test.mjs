@@ -141,7 +141,7 @@ test("save a card and charge it later (docs.stripe.com/payments/save-and-reuse)"
   const wiped = await stripe.customers.update(customer.id, { metadata: null }); // sent as metadata=
   assert.deepEqual(wiped.metadata, {});
   const cleared = await stripe.customers.update(customer.id, { name: null }); // sent as name=
-  assert.deepEqual([customer.name, cleared.name], ["Jenny Rosen", ""]);
+  assert.deepEqual([customer.name, cleared.name], ["Jenny Rosen", null]);
 
   // The guide wraps this in a try/catch for cards that ask to authenticate: paycore's never do.
   const paymentIntent = await stripe.paymentIntents.create({

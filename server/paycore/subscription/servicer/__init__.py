@@ -59,6 +59,8 @@ from paycore.subscription.servicer.requests import (
     new_subscription,
     new_test_clock,
     preview_request,
+    price_changes,
+    product_changes,
     promotion_code_changes,
     retry_schedule,
     subscription_changes,
@@ -104,6 +106,10 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         page = await self._service.list_products(merchant_id, cursor, active)
         return page_response(subscription_pb2.ListProductsResponse, page, product_message)
 
+    UpdateProduct = rpcs.update(
+        Prefix.PRODUCT, product_message, lambda s: s._service.update_product, product_changes
+    )
+
     # --- prices ------------------------------------------------------------------------------
 
     async def CreatePrice(
@@ -131,6 +137,10 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             request.active if request.HasField("active") else None,
         )
         return page_response(subscription_pb2.ListPricesResponse, page, price_message)
+
+    UpdatePrice = rpcs.update(
+        Prefix.PRICE, price_message, lambda s: s._service.update_price, price_changes
+    )
 
     # --- test clocks -------------------------------------------------------------------------
 
@@ -211,19 +221,12 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             subscription_pb2.ListPromotionCodesResponse, page, promotion_code_message
         )
 
-    async def UpdatePromotionCode(
-        self, request: subscription_pb2.UpdatePromotionCodeRequest, context: Context
-    ) -> subscription_pb2.PromotionCode:
-        merchant_id, promotion_code_id = merchant_and_id(request.id, Prefix.PROMOTION_CODE)
-        changes = promotion_code_changes(request)
-        return await self._mutations.answer(
-            merchant_id,
-            request,
-            promotion_code_message,
-            self._service.update_promotion_code,
-            promotion_code_id,
-            changes,
-        )
+    UpdatePromotionCode = rpcs.update(
+        Prefix.PROMOTION_CODE,
+        promotion_code_message,
+        lambda s: s._service.update_promotion_code,
+        promotion_code_changes,
+    )
 
     # --- subscriptions -----------------------------------------------------------------------
 

@@ -33,6 +33,8 @@ from paycore.subscription.models import (
     NewSubscription,
     NewTestClock,
     PaymentBehavior,
+    PriceChanges,
+    ProductChanges,
     PromotionCodeChanges,
     ProrationBehavior,
     Recurring,
@@ -92,6 +94,31 @@ def new_product(request: subscription_pb2.CreateProductRequest) -> NewProduct:
         description=validation.description(request.description),
         active=request.active if request.HasField("active") else True,
         metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
+def product_changes(request: subscription_pb2.UpdateProductRequest) -> ProductChanges:
+    """The fields present in the request, checked; absent ones stay None (unchanged)."""
+    return ProductChanges(
+        name=validation.text("name", request.name, maximum=PRODUCT_NAME_LENGTH_MAX, required=True)
+        if request.HasField("name")
+        else None,
+        description=validation.description(request.description)
+        if request.HasField("description")
+        else None,
+        active=request.active if request.HasField("active") else None,
+        metadata=metadata_change(request),
+    )
+
+
+def price_changes(request: subscription_pb2.UpdatePriceRequest) -> PriceChanges:
+    """The fields present in the request, checked; absent ones stay None (unchanged)."""
+    return PriceChanges(
+        active=request.active if request.HasField("active") else None,
+        nickname=validation.text("nickname", request.nickname, maximum=NICKNAME_LENGTH_MAX)
+        if request.HasField("nickname")
+        else None,
+        metadata=metadata_change(request),
     )
 
 
