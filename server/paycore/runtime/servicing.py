@@ -407,18 +407,9 @@ class ChangingRpcs(Rpcs[ChangingT]):
             [ChangingT], Callable[[AsyncConnection, str, str, MetadataChange], Awaitable[T]]
         ],
     ) -> Rpc[ChangingT, MetadataUpdateById, ResponseT]:
-        """An update of the metadata alone of the object `request.id` names:
-        `merchant_and_id`, `metadata_change(request)`, then `Mutations.answer` of the domain's
-        `(connection, merchant_id, object_id, change)`."""
-
-        async def run(servicer: ChangingT, request: MetadataUpdateById) -> ResponseT:
-            merchant_id, object_id = merchant_and_id(request.id, prefix)
-            metadata = metadata_change(request)
-            return await servicer._mutations.answer(
-                merchant_id, _message(request), render, select(servicer), object_id, metadata
-            )
-
-        return Rpc(run)
+        """An update of the metadata alone of the object `request.id` names: `update` with
+        `metadata_change` as its check."""
+        return self.update(prefix, render, select, metadata_change)
 
 
 def _message(request: object) -> Message:
