@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import stripe
 from aiohttp import ClientSession
+from paycore.edge import start_edge
+from paycore.v1 import account_pb2
 
 
 @dataclass(frozen=True)
@@ -93,3 +98,23 @@ async def charge(http: ClientSession, key: str, amount: int, number: str) -> str
     )
     assert intent.body["status"] == "succeeded", intent.body
     return str(intent.body["id"])
+
+
+@asynccontextmanager
+async def stripe_client(payin: Any, name: str, email: str) -> AsyncIterator[stripe.StripeClient]:
+    """stripe-python's client for a new US merchant named `name`, against an edge of its own
+    on `payin`'s server (no retries: a test sees every answer)."""
+    server = await start_edge(payin.target, "127.0.0.1:0")
+    merchant = await payin.admin.accounts.CreateMerchant(
+        account_pb2.CreateMerchantRequest(
+            name=name, email=email, country="US", default_currency="usd"
+        )
+    )
+    try:
+        yield stripe.StripeClient(
+            merchant.secret_key,
+            base_addresses={"api": f"http://127.0.0.1:{server.port}"},
+            max_network_retries=0,
+        )
+    finally:
+        await server.close()

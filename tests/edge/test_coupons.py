@@ -12,28 +12,15 @@ from typing import Any
 import pytest
 import pytest_asyncio
 import stripe
-from paycore.edge import start_edge
-from paycore.v1 import account_pb2
 
+from tests.edge.helpers import stripe_client
 from tests.payment.shop import PayIn, good_card
 
 
 @pytest_asyncio.fixture
 async def sdk(payin: PayIn) -> AsyncIterator[stripe.StripeClient]:
-    server = await start_edge(payin.target, "127.0.0.1:0")
-    merchant = await payin.admin.accounts.CreateMerchant(
-        account_pb2.CreateMerchantRequest(
-            name="Coupon user", email="dev@coupons.test", country="US", default_currency="usd"
-        )
-    )
-    try:
-        yield stripe.StripeClient(
-            merchant.secret_key,
-            base_addresses={"api": f"http://127.0.0.1:{server.port}"},
-            max_network_retries=0,
-        )
-    finally:
-        await server.close()
+    async with stripe_client(payin, "Coupon user", "dev@coupons.test") as client:
+        yield client
 
 
 def _customer_with_card(sdk: stripe.StripeClient) -> tuple[str, str]:

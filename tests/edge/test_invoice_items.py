@@ -11,26 +11,14 @@ from typing import Any
 import pytest
 import pytest_asyncio
 import stripe
-from paycore.edge import start_edge
-from paycore.v1 import account_pb2
+
+from tests.edge.helpers import stripe_client
 
 
 @pytest_asyncio.fixture
 async def sdk(payin: Any) -> AsyncIterator[stripe.StripeClient]:
-    server = await start_edge(payin.target, "127.0.0.1:0")
-    merchant = await payin.admin.accounts.CreateMerchant(
-        account_pb2.CreateMerchantRequest(
-            name="Items user", email="dev@items.test", country="US", default_currency="usd"
-        )
-    )
-    try:
-        yield stripe.StripeClient(
-            merchant.secret_key,
-            base_addresses={"api": f"http://127.0.0.1:{server.port}"},
-            max_network_retries=0,
-        )
-    finally:
-        await server.close()
+    async with stripe_client(payin, "Items user", "dev@items.test") as client:
+        yield client
 
 
 async def test_invoice_items_listed_modified_and_deleted_with_stripe_python(
