@@ -10,7 +10,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import pytest_asyncio
+import stripe
 from aiohttp import ClientSession, web
 from paycore.config import Settings
 from paycore.edge import start_edge
@@ -59,6 +61,16 @@ async def new_edge_merchant(
 @pytest_asyncio.fixture
 async def edge_merchant(payin: PayIn, edge_url: str) -> EdgeMerchant:
     return await new_edge_merchant(payin, edge_url)
+
+
+@pytest.fixture
+def stripe_module(edge_merchant: EdgeMerchant, monkeypatch: pytest.MonkeyPatch) -> EdgeMerchant:
+    """stripe-python's module-level client (`stripe.api_key`, `stripe.api_base`) pointed at
+    `edge_merchant`, as the Stripe quickstarts configure it; no retries."""
+    monkeypatch.setattr(stripe, "api_key", edge_merchant.secret_key)
+    monkeypatch.setattr(stripe, "api_base", edge_merchant.url)
+    monkeypatch.setattr(stripe, "max_network_retries", 0)
+    return edge_merchant
 
 
 @dataclass(frozen=True)

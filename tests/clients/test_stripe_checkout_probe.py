@@ -9,16 +9,6 @@ import pytest
 import stripe
 from stripe.params.checkout._session_create_params import SessionCreateParamsLineItemPriceData
 
-from tests.clients.conftest import EdgeMerchant
-
-
-@pytest.fixture
-def stripe_module(edge_merchant: EdgeMerchant, monkeypatch: pytest.MonkeyPatch) -> EdgeMerchant:
-    monkeypatch.setattr(stripe, "api_key", edge_merchant.secret_key)
-    monkeypatch.setattr(stripe, "api_base", edge_merchant.url)
-    monkeypatch.setattr(stripe, "max_network_retries", 0)
-    return edge_merchant
-
 
 @pytest.mark.usefixtures("stripe_module")
 async def test_a_line_of_quantity_zero_is_refused_not_charged_as_one() -> None:

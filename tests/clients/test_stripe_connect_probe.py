@@ -8,16 +8,6 @@ import asyncio
 import pytest
 import stripe
 
-from tests.clients.conftest import EdgeMerchant
-
-
-@pytest.fixture
-def stripe_module(edge_merchant: EdgeMerchant, monkeypatch: pytest.MonkeyPatch) -> EdgeMerchant:
-    monkeypatch.setattr(stripe, "api_key", edge_merchant.secret_key)
-    monkeypatch.setattr(stripe, "api_base", edge_merchant.url)
-    monkeypatch.setattr(stripe, "max_network_retries", 0)
-    return edge_merchant
-
 
 @pytest.mark.usefixtures("stripe_module")
 async def test_a_destination_charge_names_its_application_fee() -> None:

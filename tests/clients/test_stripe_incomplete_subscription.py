@@ -19,14 +19,6 @@ from tests.payment.shop import PayIn
 from tests.subscription.support import billing_job, work_once
 
 
-@pytest.fixture
-def stripe_module(edge_merchant: EdgeMerchant, monkeypatch: pytest.MonkeyPatch) -> EdgeMerchant:
-    monkeypatch.setattr(stripe, "api_key", edge_merchant.secret_key)
-    monkeypatch.setattr(stripe, "api_base", edge_merchant.url)
-    monkeypatch.setattr(stripe, "max_network_retries", 0)
-    return edge_merchant
-
-
 async def test_the_quickstart_subscription_is_paid_by_the_browser(
     payin: PayIn, stripe_module: EdgeMerchant
 ) -> None:

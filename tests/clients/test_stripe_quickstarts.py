@@ -13,17 +13,6 @@ from collections.abc import Callable
 import pytest
 import stripe
 
-from tests.clients.conftest import EdgeMerchant
-
-
-@pytest.fixture
-def stripe_module(edge_merchant: EdgeMerchant, monkeypatch: pytest.MonkeyPatch) -> EdgeMerchant:
-    """The module-level configuration Stripe's snippets start with, pointed at the edge."""
-    monkeypatch.setattr(stripe, "api_key", edge_merchant.secret_key)
-    monkeypatch.setattr(stripe, "api_base", edge_merchant.url)
-    monkeypatch.setattr(stripe, "max_network_retries", 0)
-    return edge_merchant
-
 
 async def in_thread(scenario: Callable[[], None]) -> None:
     await asyncio.to_thread(scenario)
