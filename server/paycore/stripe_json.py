@@ -147,10 +147,30 @@ NULL_WHEN_ZERO = frozenset(
 still to come (`canceled_at: null`), where 0 would read as 1970. gRPC keeps proto3's 0."""
 
 NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
-    # A charge that did not fail has no failure; a receipt_email never given is null.
-    "paycore.v1.Charge": ("failure_code", "failure_message", "receipt_email"),
-    # An intent's receipt_email never given (or cleared) is null.
-    "paycore.v1.PaymentIntent": ("receipt_email",),
+    # A charge that did not fail has no failure; a receipt_email, description or
+    # transfer_group never given is null; an approved charge's outcome has no reason.
+    "paycore.v1.Charge": (
+        "failure_code",
+        "failure_message",
+        "receipt_email",
+        "description",
+        "transfer_group",
+    ),
+    "paycore.v1.Charge.Outcome": ("reason",),
+    # An intent's receipt_email, description or transfer_group never given (or cleared) is
+    # null, and so is its client_secret where it is not carried (an event's intent).
+    "paycore.v1.PaymentIntent": ("receipt_email", "description", "transfer_group", "client_secret"),
+    "paycore.v1.SetupIntent": ("description", "client_secret"),
+    # A payment method's billing details never given; an address's lines (a payment method's,
+    # a customer's, a charge's shipping) not given.
+    "paycore.v1.BillingDetails": ("name", "email", "phone"),
+    "paycore.v1.Address": ("line1", "line2", "city", "state", "postal_code", "country"),
+    "paycore.v1.Shipping": ("phone", "carrier", "tracking_number"),
+    # A session made without customer_email; an endpoint or a balance transaction without a
+    # description.
+    "paycore.v1.CheckoutSession": ("customer_email",),
+    "paycore.v1.WebhookEndpoint": ("api_version", "description"),
+    "paycore.v1.BalanceTransaction": ("description",),
     # amount_off and currency of a percent_off, duration_in_months but for repeating, no
     # max_redemptions or redeem_by.
     "paycore.v1.Coupon": (
@@ -161,8 +181,6 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
         "redeem_by",
     ),
     "paycore.v1.PromotionCode": ("max_redemptions", "expires_at"),
-    # An endpoint created without an api_version.
-    "paycore.v1.WebhookEndpoint": ("api_version",),
     # A discount without an end (once, forever).
     "paycore.v1.Discount": ("end",),
     # A draft invoice (a preview too) is not numbered yet.
@@ -424,6 +442,19 @@ def _coupon(rendered: dict[str, Any]) -> None:
     rendered["percent_off"] = float(Decimal(percent)) if percent else None
 
 
+def _application_fee_amount(rendered: dict[str, Any]) -> None:
+    """Stripe's application_fee_amount is null on a charge that pays no seller (no
+    transfer_data); a destination charge's fee shows, 0 included."""
+    if rendered.get("transfer_data") is None and not rendered.get("application_fee_amount"):
+        rendered["application_fee_amount"] = None
+
+
+NULL_WITHOUT_TRANSFER = frozenset(
+    {"paycore.v1.PaymentIntent.application_fee_amount", "paycore.v1.Charge.application_fee_amount"}
+)
+"""Fields FIXUPS render null when the object has no transfer_data (`_application_fee_amount`):
+the OpenAPI document says they may be null."""
+
 NUMBER_FIELDS = frozenset(
     {"paycore.v1.BalanceTransaction.exchange_rate", "paycore.v1.Coupon.percent_off"}
 )
@@ -432,6 +463,8 @@ NUMBER_FIELDS = frozenset(
 FIXUPS: dict[str, Callable[[dict[str, Any]], None]] = {
     "paycore.v1.BalanceTransaction": _balance_transaction,
     "paycore.v1.Coupon": _coupon,
+    "paycore.v1.PaymentIntent": _application_fee_amount,
+    "paycore.v1.Charge": _application_fee_amount,
 }
 """Per message type, what its JSON changes to be Stripe's (after the rules above)."""
 

@@ -243,7 +243,7 @@ async def test_an_unset_id_is_null_over_http_and_expands_to_null(
     assert (intent["customer"], intent["payment_method"], intent["invoice"]) == (None, None, None)
     assert intent["transfer_destination"] is None and intent["currency"] == "usd"
     assert intent["latest_charge"] is None  # the PSP's "ch_...", none before a charge
-    assert intent["description"] == ""  # text, not a reference: "" as Stripe's empty text
+    assert intent["description"] is None  # text never given: null, as Stripe's
     listed = await call(payin_http, "GET", "/v1/payment_intents?expand[]=data.customer", key=key)
     assert listed.body["data"][0]["customer"] is None
     async with connect(payin.target, key) as client:

@@ -14,6 +14,7 @@ from paycore.stripe_json import (
     NESTED_LISTS,
     NULL_WHEN_EMPTY,
     NULL_WHEN_ZERO,
+    NULL_WITHOUT_TRANSFER,
     NUMBER_FIELDS,
     SHOWN_ONCE,
     is_absent_object,
@@ -253,7 +254,11 @@ def _message_schema(message: Descriptor, schemas: dict[str, Any]) -> dict[str, A
             properties[field.name] = {**_field_schema(field, schemas), "description": issued}
         elif field.full_name in NUMBER_FIELDS:  # rendered as Stripe's number (stripe_json)
             properties[field.name] = {"type": ["number", "null"]}
-        elif is_absent_object(field) or field.name in NULL_WHEN_EMPTY.get(message.full_name, ()):
+        elif (
+            is_absent_object(field)
+            or field.name in NULL_WHEN_EMPTY.get(message.full_name, ())
+            or field.full_name in NULL_WITHOUT_TRANSFER
+        ):
             # answers render an unset one as null
             properties[field.name] = {"anyOf": [_field_schema(field, schemas), {"type": "null"}]}
         else:
