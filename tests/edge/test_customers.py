@@ -116,7 +116,7 @@ async def test_a_bad_card_is_a_card_error_naming_the_field_not_the_number(
     publishable = (await new_merchant(http, settings_admin_token))["publishable_key"]
     wrong_digit = CARD_FORM.replace("4242+4242+4242+4242", "4242424242424241")
     refused = await call(http, "POST", "/v1/payment_methods", key=publishable, form=wrong_digit)
-    assert refused.status == 400, refused.body
+    assert refused.status == 402, refused.body  # Stripe's status of every card_error
     assert refused.error["type"] == "card_error"
     assert (refused.error["code"], refused.error["param"]) == ("invalid_number", "card[number]")
     assert "4242424242424241" not in str(refused.body)
@@ -130,7 +130,7 @@ async def test_a_bad_card_is_a_card_error_naming_the_field_not_the_number(
             "card": {"number": "4242424242424242", "exp_month": 1, "exp_year": 2020, "cvc": "123"},
         },
     )
-    assert (expired.status, expired.error["code"]) == (400, "expired_card")
+    assert (expired.status, expired.error["code"]) == (402, "expired_card")
     assert expired.error["param"] == "card[exp_year]"
 
 
@@ -166,7 +166,7 @@ async def test_a_payment_method_modified_over_http(
     assert method["metadata"] == {"order": "6735"}
 
     expired = await call(http, "POST", path, key=key, form="card[exp_year]=2020")
-    assert (expired.status, expired.error["code"]) == (400, "expired_card")
+    assert (expired.status, expired.error["code"]) == (402, "expired_card")
     assert expired.error["param"] == "card[exp_year]"
     denied = await call(
         http, "POST", path, key=merchant["publishable_key"], form="metadata[order]=1"

@@ -5,8 +5,9 @@
 
 A gRPC status maps to HTTP by the usual table (google/rpc/code.proto); the ErrorInfo detail
 gives `code` (its reason, lowercased as Stripe writes codes) and `param`, and the reason's
-paycore.errors.ErrorType gives `type`. FAILED_PRECONDITION of a card error is 402, as Stripe
-answers a declined card. A 409 that a retry cannot change (ALREADY_EXISTS, unlike ABORTED's
+paycore.errors.ErrorType gives `type`. A card error (INVALID_ARGUMENT of a card number, expiry
+or cvc refused, FAILED_PRECONDITION of a declined card) is 402, as Stripe answers every
+card_error. A 409 that a retry cannot change (ALREADY_EXISTS, unlike ABORTED's
 "in progress" and "conflicted") and a 501 carry `Stripe-Should-Retry: false`."""
 
 from __future__ import annotations
@@ -65,6 +66,12 @@ _TYPE_BY_STATUS = {
     grpc.StatusCode.OUT_OF_RANGE: ErrorType.INVALID_REQUEST,
 }
 _REASONS = {reason.name: reason for reason in Reason}
+_CARD_ERROR_STATUSES = frozenset(
+    {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION}
+)
+"""The refusals that are a 402 when their reason is a card error: Stripe answers every
+card_error 402 (a card number, expiry or cvc it refuses, a declined charge), and stripe-python
+picks CardError by that status (a 400 card_error is its InvalidRequestError)."""
 
 
 @dataclass
@@ -170,7 +177,7 @@ def from_rpc_error(
     reason = _REASONS.get(info.reason) if info is not None else None
     status = HTTP_STATUS.get(code, 500)
     error_type = reason.error_type if reason else _TYPE_BY_STATUS.get(code, ErrorType.API)
-    if code == grpc.StatusCode.FAILED_PRECONDITION and error_type == ErrorType.CARD:
+    if error_type == ErrorType.CARD and code in _CARD_ERROR_STATUSES:
         status = PAYMENT_REQUIRED
     if reason is Reason.REQUEST_TOO_LARGE:
         # gRPC's RESOURCE_EXHAUSTED for a message over the method's size limit: a body too
