@@ -132,6 +132,39 @@ async def test_cancel_voids_the_authorization(shop: Shop) -> None:
     await shop.assert_books_balance()
 
 
+@pytest.mark.parametrize(
+    "reason",
+    [
+        payment_pb2.PAYMENT_INTENT_CANCELLATION_REASON_VOID_INVOICE,
+        payment_pb2.PAYMENT_INTENT_CANCELLATION_REASON_AUTOMATIC,
+    ],
+)
+async def test_a_reason_only_paycore_sets_is_refused_and_cancels_nothing(
+    shop: Shop, reason: int
+) -> None:
+    """Stripe's cancel takes duplicate, fraudulent, requested_by_customer and abandoned; its
+    void_invoice and automatic are what Stripe itself sets (an invoice voided, a hold
+    expired), never a merchant's word: paycore refuses them naming the field, as it refuses
+    an unknown value, and the intent stays as it was."""
+    authorized = await shop.pay(good_card(), 1000, manual=True)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await shop.client.payments.CancelPaymentIntent(
+            payment_pb2.CancelPaymentIntentRequest(id=authorized.id, cancellation_reason=reason)  # type: ignore[arg-type]
+        )
+    refused = rich_error(raised.value)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (refused.reason, refused.metadata["param"]) == (
+        "PARAMETER_UNKNOWN_ENUM",
+        "cancellation_reason",
+    )
+    offered = (raised.value.details() or "").partition(" (not ")[0]  # the values it takes
+    assert "ABANDONED" in offered and "VOID_INVOICE" not in offered and "AUTOMATIC" not in offered
+    read = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=authorized.id)
+    )
+    assert read.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_CAPTURE
+
+
 async def test_the_same_key_answers_the_same_and_another_body_is_refused(shop: Shop) -> None:
     method = await shop.card(good_card())
     request = payment_pb2.CreatePaymentIntentRequest(

@@ -151,9 +151,11 @@ class _PaymentIntentCancellationReasonEnumTypeWrapper(_enum_type_wrapper._EnumTy
     PAYMENT_INTENT_CANCELLATION_REASON_REQUESTED_BY_CUSTOMER: _PaymentIntentCancellationReason.ValueType  # 3
     PAYMENT_INTENT_CANCELLATION_REASON_ABANDONED: _PaymentIntentCancellationReason.ValueType  # 4
     PAYMENT_INTENT_CANCELLATION_REASON_VOID_INVOICE: _PaymentIntentCancellationReason.ValueType  # 5
-    """Set by paycore: the invoice it paid was voided."""
+    """Set by paycore: the invoice it paid was voided. Never a request's (as Stripe's cancel
+    takes the four above only).
+    """
     PAYMENT_INTENT_CANCELLATION_REASON_AUTOMATIC: _PaymentIntentCancellationReason.ValueType  # 6
-    """Set by paycore: an uncaptured authorization expired."""
+    """Set by paycore: an uncaptured authorization expired. Never a request's."""
 
 class PaymentIntentCancellationReason(_PaymentIntentCancellationReason, metaclass=_PaymentIntentCancellationReasonEnumTypeWrapper): ...
 
@@ -163,9 +165,11 @@ PAYMENT_INTENT_CANCELLATION_REASON_FRAUDULENT: PaymentIntentCancellationReason.V
 PAYMENT_INTENT_CANCELLATION_REASON_REQUESTED_BY_CUSTOMER: PaymentIntentCancellationReason.ValueType  # 3
 PAYMENT_INTENT_CANCELLATION_REASON_ABANDONED: PaymentIntentCancellationReason.ValueType  # 4
 PAYMENT_INTENT_CANCELLATION_REASON_VOID_INVOICE: PaymentIntentCancellationReason.ValueType  # 5
-"""Set by paycore: the invoice it paid was voided."""
+"""Set by paycore: the invoice it paid was voided. Never a request's (as Stripe's cancel
+takes the four above only).
+"""
 PAYMENT_INTENT_CANCELLATION_REASON_AUTOMATIC: PaymentIntentCancellationReason.ValueType  # 6
-"""Set by paycore: an uncaptured authorization expired."""
+"""Set by paycore: an uncaptured authorization expired. Never a request's."""
 Global___PaymentIntentCancellationReason: _TypeAlias = PaymentIntentCancellationReason  # noqa: Y015
 
 class _SetupFutureUsage:

@@ -215,6 +215,13 @@ def value_names(enum: EnumDescriptor) -> dict[int, str]:
     }
 
 
+def request_names(enum: EnumDescriptor) -> dict[int, str]:
+    """`value_names` of the values a request may give: without the answer-only ones
+    (`transcoding.answer_only`: a payment intent's `automatic` cancellation, paycore's own)."""
+    answers = {value.number for value in enum.values if answer_only(value)}
+    return {number: name for number, name in value_names(enum).items() if number not in answers}
+
+
 def by_number(domain: type[EnumT], enum: ProtoEnum) -> dict[int, EnumT]:
     """The requests' direction: each number of the proto `enum` but UNSPECIFIED (0) and an
     answer-only value (`transcoding.answer_only`: a discrepancy's `auto` action) -> the member

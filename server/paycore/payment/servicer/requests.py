@@ -34,7 +34,13 @@ from paycore.payment.models import (
     Shipping,
 )
 from paycore.payment.refunds import NewRefund
-from paycore.runtime.messages import by_number, by_number_or_none, member, value_names
+from paycore.runtime.messages import (
+    by_number,
+    by_number_or_none,
+    member,
+    request_names,
+    value_names,
+)
 from paycore.runtime.servicing import cursor_with, metadata_change
 from paycore.storage.reads import Cursor
 from paycore.v1 import payment_pb2
@@ -46,7 +52,7 @@ _CAPTURE_METHODS = {
     payment_pb2.CAPTURE_METHOD_UNSPECIFIED: CaptureMethod.AUTOMATIC,
     **by_number(CaptureMethod, payment_pb2.CaptureMethod),
 }
-_CANCELLATION_REASONS = value_names(payment_pb2.PaymentIntentCancellationReason.DESCRIPTOR)
+_CANCELLATION_REASONS = request_names(payment_pb2.PaymentIntentCancellationReason.DESCRIPTOR)
 _SETUP_FUTURE_USAGES = by_number_or_none(SetupUsage, payment_pb2.SetupFutureUsage)
 _ALLOW_REDIRECTS: dict[int, str] = {
     number: name for name, number in payment_pb2.AllowRedirects.items()
