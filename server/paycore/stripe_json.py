@@ -172,8 +172,9 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     "paycore.v1.WebhookEndpoint": ("api_version", "description"),
     "paycore.v1.BalanceTransaction": ("description",),
     # amount_off and currency of a percent_off, duration_in_months but for repeating, no
-    # max_redemptions or redeem_by.
+    # max_redemptions or redeem_by, no name.
     "paycore.v1.Coupon": (
+        "name",
         "amount_off",
         "currency",
         "duration_in_months",

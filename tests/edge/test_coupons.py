@@ -64,6 +64,7 @@ async def test_coupons_with_stripe_python(sdk: stripe.StripeClient) -> None:
         fixed: Any = {"amount_off": 300, "currency": "usd", "duration": "once"}
         three = sdk.v1.coupons.create(params=fixed)
         assert (three.amount_off, three.currency, three.percent_off) == (300, "usd", None)
+        assert (launch.name, three.name) == ("Launch", None)  # none given: null, as Stripe's
         assert sdk.v1.coupons.retrieve("LAUNCH").to_dict() == launch.to_dict()
         listed = sdk.v1.coupons.list(params={"limit": 10})
         assert {each.id for each in listed.auto_paging_iter()} == {"LAUNCH", three.id}
