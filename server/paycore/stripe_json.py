@@ -149,16 +149,17 @@ still to come (`canceled_at: null`), where 0 would read as 1970. gRPC keeps prot
 NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     # A charge that did not fail has no failure; a receipt_email never given is null.
     "paycore.v1.Charge": ("failure_code", "failure_message", "receipt_email"),
-    # An intent's receipt_email never given (or cleared) is null.
-    "paycore.v1.PaymentIntent": ("receipt_email",),
+    # An intent's receipt_email and transfer_group never given (or cleared) are null.
+    "paycore.v1.PaymentIntent": ("receipt_email", "transfer_group"),
     # amount_off and currency of a percent_off, duration_in_months but for repeating, no
-    # max_redemptions or redeem_by.
+    # max_redemptions or redeem_by, a name never given.
     "paycore.v1.Coupon": (
         "amount_off",
         "currency",
         "duration_in_months",
         "max_redemptions",
         "redeem_by",
+        "name",
     ),
     "paycore.v1.PromotionCode": ("max_redemptions", "expires_at"),
     # An endpoint created without an api_version.
@@ -175,6 +176,29 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     "paycore.v1.Payout": ("failure_code", "failure_message", "description"),
     # A customer's text never given (or cleared), and its address when every line is empty.
     "paycore.v1.Customer": ("name", "email", "phone", "description", "address"),
+    # A test clock's name never given (Stripe's is nullable).
+    "paycore.v1.TestClock": ("name",),
+    # The evidence the merchant has not given (Stripe's evidence fields are null until then).
+    "paycore.v1.DisputeEvidence": (
+        "product_description",
+        "customer_name",
+        "customer_email_address",
+        "billing_address",
+        "shipping_address",
+        "shipping_carrier",
+        "shipping_tracking_number",
+        "shipping_date",
+        "refund_policy",
+        "refund_refusal_explanation",
+        "cancellation_policy",
+        "duplicate_charge_explanation",
+        "access_activity_log",
+        "service_date",
+        "uncategorized_text",
+    ),
+    # A balance transaction without a description, and one not converted: no presentment
+    # amount or currency (as its exchange_rate, null).
+    "paycore.v1.BalanceTransaction": ("description", "presentment_amount", "presentment_currency"),
 }
 """Per message type, the fields whose "" or 0 (what the object has not), or a sub-object whose
 fields all are, are rendered null, as Stripe renders them; the OpenAPI document says they may
@@ -412,8 +436,8 @@ def stripe_exchange_rate(rate: str, presentment_currency: str, currency: str) ->
 
 def _balance_transaction(rendered: dict[str, Any]) -> None:
     rendered["exchange_rate"] = stripe_exchange_rate(
-        str(rendered.get("exchange_rate", "")),
-        str(rendered.get("presentment_currency", "")),
+        str(rendered.get("exchange_rate") or ""),
+        str(rendered.get("presentment_currency") or ""),
         str(rendered.get("currency", "")),
     )
 
