@@ -166,8 +166,9 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     "paycore.v1.WebhookEndpoint": ("api_version",),
     # A discount without an end (once, forever).
     "paycore.v1.Discount": ("end",),
-    # A draft invoice (a preview too) is not numbered yet.
-    "paycore.v1.Invoice": ("number",),
+    # A draft invoice (a preview too) is not numbered yet; a preview and its lines have no id.
+    "paycore.v1.Invoice": ("number", "id"),
+    "paycore.v1.Invoice.LineItem": ("id",),
     # A price made without a nickname, a product without a description.
     "paycore.v1.Price": ("nickname",),
     "paycore.v1.Product": ("description",),

@@ -2163,6 +2163,8 @@ class Invoice(_message.Message):
     NUMBER_FIELD_NUMBER: _builtins.int
     TOTAL_DISCOUNT_AMOUNTS_FIELD_NUMBER: _builtins.int
     DISCOUNTS_FIELD_NUMBER: _builtins.int
+    PAID_FIELD_NUMBER: _builtins.int
+    ATTEMPTED_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"in_..." """
     customer: _builtins.str
@@ -2175,7 +2177,7 @@ class Invoice(_message.Message):
     subtotal: _builtins.int
     """Sum of the lines, minor units."""
     total: _builtins.int
-    """subtotal after discounts and taxes (none yet, so equal to subtotal)."""
+    """subtotal less the discount (total_discount_amounts); no taxes."""
     amount_due: _builtins.int
     """What the customer owes: total less credit already applied, never negative."""
     amount_paid: _builtins.int
@@ -2200,6 +2202,14 @@ class Invoice(_message.Message):
     number: _builtins.str
     """Empty while draft; assigned at finalization, gapless per merchant: "<PREFIX>-<sequence>"
     with the sequence from 1, zero-padded to at least 4 digits (e.g. "4F2A9C1B-0001").
+    """
+    paid: _builtins.bool
+    """Stripe's `paid` (its API before 2025): status paid (by a payment, out of band, or with
+    nothing to collect: a $0 trial invoice, an amount carried to the next invoice).
+    """
+    attempted: _builtins.bool
+    """Stripe's `attempted`: a payment was attempted (attempt_count above 0), or the invoice was
+    paid without one (Stripe marks an invoice it closed as paid attempted).
     """
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___Invoice.LineItem]: ...
@@ -2240,10 +2250,12 @@ class Invoice(_message.Message):
         number: _builtins.str = ...,
         total_discount_amounts: _abc.Iterable[Global___DiscountAmount] | None = ...,
         discounts: _abc.Iterable[_builtins.str] | None = ...,
+        paid: _builtins.bool = ...,
+        attempted: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_due", b"amount_due", "amount_paid", b"amount_paid", "amount_remaining", b"amount_remaining", "attempt_count", b"attempt_count", "billing_reason", b"billing_reason", "created", b"created", "currency", b"currency", "customer", b"customer", "discounts", b"discounts", "id", b"id", "lines", b"lines", "metadata", b"metadata", "next_payment_attempt", b"next_payment_attempt", "number", b"number", "paid_at", b"paid_at", "payment_intent", b"payment_intent", "period_end", b"period_end", "period_start", b"period_start", "status", b"status", "subscription", b"subscription", "subtotal", b"subtotal", "test_clock", b"test_clock", "total", b"total", "total_discount_amounts", b"total_discount_amounts"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_due", b"amount_due", "amount_paid", b"amount_paid", "amount_remaining", b"amount_remaining", "attempt_count", b"attempt_count", "attempted", b"attempted", "billing_reason", b"billing_reason", "created", b"created", "currency", b"currency", "customer", b"customer", "discounts", b"discounts", "id", b"id", "lines", b"lines", "metadata", b"metadata", "next_payment_attempt", b"next_payment_attempt", "number", b"number", "paid", b"paid", "paid_at", b"paid_at", "payment_intent", b"payment_intent", "period_end", b"period_end", "period_start", b"period_start", "status", b"status", "subscription", b"subscription", "subtotal", b"subtotal", "test_clock", b"test_clock", "total", b"total", "total_discount_amounts", b"total_discount_amounts"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
