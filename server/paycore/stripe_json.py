@@ -177,6 +177,10 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     "paycore.v1.Payout": ("failure_code", "failure_message", "description"),
     # A customer's text never given (or cleared), and its address when every line is empty.
     "paycore.v1.Customer": ("name", "email", "phone", "description", "address"),
+    # Billing details and address lines not given (Stripe's are each null; a customer's
+    # address with no line at all is null as a whole, above).
+    "paycore.v1.BillingDetails": ("name", "email", "phone"),
+    "paycore.v1.Address": ("line1", "line2", "city", "state", "postal_code", "country"),
     # A test clock's name never given (Stripe's is nullable).
     "paycore.v1.TestClock": ("name",),
     # The evidence the merchant has not given (Stripe's evidence fields are null until then).

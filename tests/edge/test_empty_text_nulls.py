@@ -8,7 +8,7 @@ gives them, a coupon's or a test clock's `name` never given, a balance transacti
 from __future__ import annotations
 
 from paycore.stripe_json import stripe_json
-from paycore.v1 import dispute_pb2, payment_pb2, subscription_pb2, wallet_pb2
+from paycore.v1 import customer_pb2, dispute_pb2, payment_pb2, subscription_pb2, wallet_pb2
 
 
 def test_a_dispute_shows_the_evidence_not_given_as_null() -> None:
@@ -71,3 +71,28 @@ def test_a_payment_intent_without_a_transfer_group_shows_null() -> None:
     assert intent["transfer_group"] is None
     grouped = stripe_json(payment_pb2.PaymentIntent(id="pi_1", transfer_group="ORDER_7"))
     assert grouped["transfer_group"] == "ORDER_7"
+
+
+def test_a_payment_methods_billing_details_not_given_are_null() -> None:
+    """The README's first card (`POST /v1/payment_methods` with a number and expiry alone):
+    Stripe's billing_details are null, each line of the address too."""
+    method = stripe_json(
+        customer_pb2.PaymentMethod(
+            id="pm_1",
+            billing_details=customer_pb2.BillingDetails(
+                name="Jenny Rosen", address=customer_pb2.Address(country="US")
+            ),
+        )
+    )
+    details = method["billing_details"]
+    assert (details["name"], details["email"], details["phone"]) == ("Jenny Rosen", None, None)
+    assert details["address"] == {
+        "line1": None,
+        "line2": None,
+        "city": None,
+        "state": None,
+        "postal_code": None,
+        "country": "US",
+    }
+    customer = stripe_json(customer_pb2.Customer(id="cus_1", address=customer_pb2.Address()))
+    assert customer["address"] is None  # no line at all: no address, as before
