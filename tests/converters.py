@@ -284,7 +284,10 @@ CONVERTERS: list[ConverterCase] = [
         sample_of(reconciliation.Discrepancy, day=date(2026, 1, 1), merchant_id="acct_sample"),
     ),
     ConverterCase(
-        subscription_messages.invoice_message, sample_of(subscription.Invoice, amount_paid=3)
+        subscription_messages.invoice_message,
+        sample_of(subscription.Invoice, amount_paid=3),
+        # amount_remaining is 0 once paid: the sample is not (tests/edge/test_invoice_paid_flags)
+        {"paid": "true for a paid invoice only, whose amount_remaining is 0"},
     ),
     ConverterCase(
         account_messages.api_key_message,

@@ -166,11 +166,9 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     "paycore.v1.BillingDetails": ("name", "email", "phone"),
     "paycore.v1.Address": ("line1", "line2", "city", "state", "postal_code", "country"),
     "paycore.v1.Shipping": ("phone", "carrier", "tracking_number"),
-    # A session made without customer_email; an endpoint or a balance transaction without a
-    # description.
+    # A session made without customer_email; an endpoint without a description.
     "paycore.v1.CheckoutSession": ("customer_email",),
     "paycore.v1.WebhookEndpoint": ("api_version", "description"),
-    "paycore.v1.BalanceTransaction": ("description",),
     # amount_off and currency of a percent_off, duration_in_months but for repeating, no
     # max_redemptions or redeem_by, no name.
     "paycore.v1.Coupon": (
@@ -184,8 +182,9 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     "paycore.v1.PromotionCode": ("max_redemptions", "expires_at"),
     # A discount without an end (once, forever).
     "paycore.v1.Discount": ("end",),
-    # A draft invoice (a preview too) is not numbered yet.
-    "paycore.v1.Invoice": ("number",),
+    # A draft invoice (a preview too) is not numbered yet; a preview and its lines have no id.
+    "paycore.v1.Invoice": ("number", "id"),
+    "paycore.v1.Invoice.LineItem": ("id",),
     # A price made without a nickname, a product without a description.
     "paycore.v1.Price": ("nickname",),
     "paycore.v1.Product": ("description",),
@@ -194,6 +193,29 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     "paycore.v1.Payout": ("failure_code", "failure_message", "description"),
     # A customer's text never given (or cleared), and its address when every line is empty.
     "paycore.v1.Customer": ("name", "email", "phone", "description", "address"),
+    # A test clock's name never given (Stripe's is nullable).
+    "paycore.v1.TestClock": ("name",),
+    # The evidence the merchant has not given (Stripe's evidence fields are null until then).
+    "paycore.v1.DisputeEvidence": (
+        "product_description",
+        "customer_name",
+        "customer_email_address",
+        "billing_address",
+        "shipping_address",
+        "shipping_carrier",
+        "shipping_tracking_number",
+        "shipping_date",
+        "refund_policy",
+        "refund_refusal_explanation",
+        "cancellation_policy",
+        "duplicate_charge_explanation",
+        "access_activity_log",
+        "service_date",
+        "uncategorized_text",
+    ),
+    # A balance transaction without a description, and one not converted: no presentment
+    # amount or currency (as its exchange_rate, null).
+    "paycore.v1.BalanceTransaction": ("description", "presentment_amount", "presentment_currency"),
 }
 """Per message type, the fields whose "" or 0 (what the object has not), or a sub-object whose
 fields all are, are rendered null, as Stripe renders them; the OpenAPI document says they may
@@ -431,8 +453,8 @@ def stripe_exchange_rate(rate: str, presentment_currency: str, currency: str) ->
 
 def _balance_transaction(rendered: dict[str, Any]) -> None:
     rendered["exchange_rate"] = stripe_exchange_rate(
-        str(rendered.get("exchange_rate", "")),
-        str(rendered.get("presentment_currency", "")),
+        str(rendered.get("exchange_rate") or ""),
+        str(rendered.get("presentment_currency") or ""),
         str(rendered.get("currency", "")),
     )
 

@@ -192,6 +192,9 @@ def checked(message: Descriptor, value: Any, *, from_text: bool, param: str = ""
         if item == "" and clear_field_of(message, field) is not None:
             result[f"clear_{field.name}"] = True  # Stripe's emptyable field: `discounts=` unsets it
             continue
+        if item == NOW and now_field_of(message, field) is not None:
+            result[f"{field.name}_now"] = True  # Stripe's `trial_end=now`: the request's flag
+            continue
         if item is None or (from_text and item == "" and field.type != FieldDescriptor.TYPE_STRING):
             continue  # null, or Stripe's empty form value: the field stays unset
         if field.name in result:
@@ -218,6 +221,20 @@ def clear_field_of(message: Descriptor, field: FieldDescriptor) -> FieldDescript
         return None
     clear = message.fields_by_name.get(f"clear_{field.name}")
     return clear if clear is not None and clear.type == FieldDescriptor.TYPE_BOOL else None
+
+
+NOW = "now"
+"""Stripe's special value of a moment (`trial_end=now`): now on the object's clock, which only
+the server knows (a test clock's), so the request says it with a flag (`now_field_of`)."""
+
+
+def now_field_of(message: Descriptor, field: FieldDescriptor) -> FieldDescriptor | None:
+    """The `<field>_now` boolean of an integer moment that may be Stripe's "now"
+    (CreateSubscription's and UpdateSubscription's `trial_end_now`); None for any other."""
+    if field.type != FieldDescriptor.TYPE_INT64 or field.is_repeated:
+        return None
+    flag = message.fields_by_name.get(f"{field.name}_now")
+    return flag if flag is not None and flag.type == FieldDescriptor.TYPE_BOOL else None
 
 
 def _checked_field(field: FieldDescriptor, item: Any, from_text: bool, name: str) -> Any:

@@ -1247,6 +1247,7 @@ class CreateSubscriptionRequest(_message.Message):
     DISCOUNTS_FIELD_NUMBER: _builtins.int
     PROMOTION_CODE_FIELD_NUMBER: _builtins.int
     CANCEL_AT_PERIOD_END_FIELD_NUMBER: _builtins.int
+    TRIAL_END_NOW_FIELD_NUMBER: _builtins.int
     customer: _builtins.str
     """Required: "cus_..."."""
     trial_period_days: _builtins.int
@@ -1274,6 +1275,11 @@ class CreateSubscriptionRequest(_message.Message):
     cancel_at_period_end: _builtins.bool
     """Stripe's: it cancels at the end of its first period (its trial's, when it has one)
     instead of renewing, as UpdateSubscription's cancel_at_period_end; canceled_at is now.
+    """
+    trial_end_now: _builtins.bool
+    """Stripe's `trial_end=now` (the REST edge turns it into this): no trial, the first invoice
+    charged at once. Not with `trial_end` or `trial_period_days` (INVALID_ARGUMENT naming
+    `trial_end`).
     """
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___CreateSubscriptionRequest.Item]:
@@ -1303,10 +1309,11 @@ class CreateSubscriptionRequest(_message.Message):
         discounts: _abc.Iterable[Global___DiscountRequest] | None = ...,
         promotion_code: _builtins.str = ...,
         cancel_at_period_end: _builtins.bool = ...,
+        trial_end_now: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["payment_settings", b"payment_settings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancel_at_period_end", b"cancel_at_period_end", "coupon", b"coupon", "customer", b"customer", "default_payment_method", b"default_payment_method", "discounts", b"discounts", "items", b"items", "metadata", b"metadata", "payment_behavior", b"payment_behavior", "payment_settings", b"payment_settings", "promotion_code", b"promotion_code", "test_clock", b"test_clock", "trial_end", b"trial_end", "trial_period_days", b"trial_period_days"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancel_at_period_end", b"cancel_at_period_end", "coupon", b"coupon", "customer", b"customer", "default_payment_method", b"default_payment_method", "discounts", b"discounts", "items", b"items", "metadata", b"metadata", "payment_behavior", b"payment_behavior", "payment_settings", b"payment_settings", "promotion_code", b"promotion_code", "test_clock", b"test_clock", "trial_end", b"trial_end", "trial_end_now", b"trial_end_now", "trial_period_days", b"trial_period_days"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1873,6 +1880,8 @@ class UpdateSubscriptionRequest(_message.Message):
     DISCOUNTS_FIELD_NUMBER: _builtins.int
     PROMOTION_CODE_FIELD_NUMBER: _builtins.int
     CLEAR_DISCOUNTS_FIELD_NUMBER: _builtins.int
+    TRIAL_END_FIELD_NUMBER: _builtins.int
+    TRIAL_END_NOW_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"sub_...", required."""
     proration_behavior: Global___ProrationBehavior.ValueType
@@ -1891,6 +1900,16 @@ class UpdateSubscriptionRequest(_message.Message):
     """Removes the subscription's discount (customer.discount.deleted; nothing when it has none):
     Stripe's `discounts=""`, which the REST edge turns into this; not with `coupon`,
     `discounts` or `promotion_code` (INVALID_ARGUMENT naming `discounts`).
+    """
+    trial_end: _builtins.int
+    """Stripe's `trial_end`: a trialing subscription's trial ends at this moment instead (unix
+    seconds on its clock, not before now, at most 730 days on); the billing cycle is anchored
+    there, and the billing job makes the first charged invoice then. Only a trial moves
+    (INVALID_ARGUMENT naming `trial_end` otherwise).
+    """
+    trial_end_now: _builtins.bool
+    """Stripe's `trial_end=now` (the REST edge turns it into this): the trial ends now on the
+    subscription's clock. Not with `trial_end`.
     """
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___UpdateSubscriptionRequest.Item]:
@@ -1918,19 +1937,25 @@ class UpdateSubscriptionRequest(_message.Message):
         discounts: _abc.Iterable[Global___DiscountRequest] | None = ...,
         promotion_code: _builtins.str = ...,
         clear_discounts: _builtins.bool = ...,
+        trial_end: _builtins.int | None = ...,
+        trial_end_now: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "cancel_at_period_end", b"cancel_at_period_end", "default_payment_method", b"default_payment_method"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "_trial_end", b"_trial_end", "cancel_at_period_end", b"cancel_at_period_end", "default_payment_method", b"default_payment_method", "trial_end", b"trial_end"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "cancel_at_period_end", b"cancel_at_period_end", "clear_discounts", b"clear_discounts", "clear_metadata", b"clear_metadata", "coupon", b"coupon", "default_payment_method", b"default_payment_method", "discounts", b"discounts", "id", b"id", "items", b"items", "metadata", b"metadata", "promotion_code", b"promotion_code", "proration_behavior", b"proration_behavior"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "_trial_end", b"_trial_end", "cancel_at_period_end", b"cancel_at_period_end", "clear_discounts", b"clear_discounts", "clear_metadata", b"clear_metadata", "coupon", b"coupon", "default_payment_method", b"default_payment_method", "discounts", b"discounts", "id", b"id", "items", b"items", "metadata", b"metadata", "promotion_code", b"promotion_code", "proration_behavior", b"proration_behavior", "trial_end", b"trial_end", "trial_end_now", b"trial_end_now"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__cancel_at_period_end: _TypeAlias = _typing.Literal["cancel_at_period_end"]  # noqa: Y015
     _WhichOneofArgType__cancel_at_period_end: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end"]  # noqa: Y015
     _WhichOneofReturnType__default_payment_method: _TypeAlias = _typing.Literal["default_payment_method"]  # noqa: Y015
     _WhichOneofArgType__default_payment_method: _TypeAlias = _typing.Literal["_default_payment_method", b"_default_payment_method"]  # noqa: Y015
+    _WhichOneofReturnType__trial_end: _TypeAlias = _typing.Literal["trial_end"]  # noqa: Y015
+    _WhichOneofArgType__trial_end: _TypeAlias = _typing.Literal["_trial_end", b"_trial_end"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__cancel_at_period_end) -> _WhichOneofReturnType__cancel_at_period_end | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__default_payment_method) -> _WhichOneofReturnType__default_payment_method | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__trial_end) -> _WhichOneofReturnType__trial_end | None: ...
 
 Global___UpdateSubscriptionRequest: _TypeAlias = UpdateSubscriptionRequest  # noqa: Y015
 
@@ -2163,6 +2188,8 @@ class Invoice(_message.Message):
     NUMBER_FIELD_NUMBER: _builtins.int
     TOTAL_DISCOUNT_AMOUNTS_FIELD_NUMBER: _builtins.int
     DISCOUNTS_FIELD_NUMBER: _builtins.int
+    PAID_FIELD_NUMBER: _builtins.int
+    ATTEMPTED_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"in_..." """
     customer: _builtins.str
@@ -2175,7 +2202,7 @@ class Invoice(_message.Message):
     subtotal: _builtins.int
     """Sum of the lines, minor units."""
     total: _builtins.int
-    """subtotal after discounts and taxes (none yet, so equal to subtotal)."""
+    """subtotal less the discount (total_discount_amounts); no taxes."""
     amount_due: _builtins.int
     """What the customer owes: total less credit already applied, never negative."""
     amount_paid: _builtins.int
@@ -2200,6 +2227,14 @@ class Invoice(_message.Message):
     number: _builtins.str
     """Empty while draft; assigned at finalization, gapless per merchant: "<PREFIX>-<sequence>"
     with the sequence from 1, zero-padded to at least 4 digits (e.g. "4F2A9C1B-0001").
+    """
+    paid: _builtins.bool
+    """Stripe's `paid` (its API before 2025): status paid (by a payment, out of band, or with
+    nothing to collect: a $0 trial invoice, an amount carried to the next invoice).
+    """
+    attempted: _builtins.bool
+    """Stripe's `attempted`: a payment was attempted (attempt_count above 0), or the invoice was
+    paid without one (Stripe marks an invoice it closed as paid attempted).
     """
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___Invoice.LineItem]: ...
@@ -2240,10 +2275,12 @@ class Invoice(_message.Message):
         number: _builtins.str = ...,
         total_discount_amounts: _abc.Iterable[Global___DiscountAmount] | None = ...,
         discounts: _abc.Iterable[_builtins.str] | None = ...,
+        paid: _builtins.bool = ...,
+        attempted: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_due", b"amount_due", "amount_paid", b"amount_paid", "amount_remaining", b"amount_remaining", "attempt_count", b"attempt_count", "billing_reason", b"billing_reason", "created", b"created", "currency", b"currency", "customer", b"customer", "discounts", b"discounts", "id", b"id", "lines", b"lines", "metadata", b"metadata", "next_payment_attempt", b"next_payment_attempt", "number", b"number", "paid_at", b"paid_at", "payment_intent", b"payment_intent", "period_end", b"period_end", "period_start", b"period_start", "status", b"status", "subscription", b"subscription", "subtotal", b"subtotal", "test_clock", b"test_clock", "total", b"total", "total_discount_amounts", b"total_discount_amounts"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_due", b"amount_due", "amount_paid", b"amount_paid", "amount_remaining", b"amount_remaining", "attempt_count", b"attempt_count", "attempted", b"attempted", "billing_reason", b"billing_reason", "created", b"created", "currency", b"currency", "customer", b"customer", "discounts", b"discounts", "id", b"id", "lines", b"lines", "metadata", b"metadata", "next_payment_attempt", b"next_payment_attempt", "number", b"number", "paid", b"paid", "paid_at", b"paid_at", "payment_intent", b"payment_intent", "period_end", b"period_end", "period_start", b"period_start", "status", b"status", "subscription", b"subscription", "subtotal", b"subtotal", "test_clock", b"test_clock", "total", b"total", "total_discount_amounts", b"total_discount_amounts"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

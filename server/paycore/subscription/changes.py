@@ -23,6 +23,7 @@ from paycore.subscription.events import SubscriptionEvents
 from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.invoices import describe
 from paycore.subscription.models import (
+    TRIAL_DAYS_MAX,
     BillingReason,
     Invoice,
     InvoiceLine,
@@ -35,6 +36,7 @@ from paycore.subscription.models import (
     SubscriptionItem,
     SubscriptionStatus,
 )
+from paycore.subscription.periods import SECONDS_PER_DAY
 from paycore.subscription.proration import item_amount, prorate
 from paycore.subscription.service import add_price, require_price
 from paycore.subscription.store import SubscriptionRepository
@@ -70,6 +72,10 @@ class SubscriptionChanges:
     """"discounts[0]." when given as Stripe's discounts[0][...] (refusals name that field)."""
     clear_discounts: bool = False
     """Stripe's `discounts=""`: the subscription's discount removed (never with the two above)."""
+    trial_end: int | None = None
+    """Stripe's trial_end: a trialing subscription's trial ends then instead (None leaves it)."""
+    trial_end_now: bool = False
+    """Stripe's trial_end=now: the trial ends now on the subscription's clock."""
 
 
 async def locked(
@@ -112,6 +118,7 @@ async def update(
         subscription,
         metadata=changes.metadata.applied_to(subscription.metadata),
     )
+    changed = _trial_moved(changed, changes, now)
     amount = None
     if changes.promotion_code_id:  # its restrictions.minimum_amount: the items for a period
         current = await invoices.period_lines(connection, subscription, subscription.current_period)
@@ -189,6 +196,32 @@ async def update(
     return await lifecycle.save(
         connection, collection.events, saved, saved
     )  # a charge to settle: due now
+
+
+def _trial_moved(
+    subscription: Subscription, changes: SubscriptionChanges, now: int
+) -> Subscription:
+    """The subscription with its trial ending when `changes` say (Stripe's trial_end on an
+    update; `trial_end_now` ends it at once): the trial period and the billing cycle's anchor
+    move there, and the billing job bills the first period from it, as at a trial's planned end
+    (the subscription is due then: lifecycle.next_action). Unchanged when they say nothing."""
+    if not changes.trial_end_now and changes.trial_end is None:
+        return subscription
+    end = now if changes.trial_end_now else changes.trial_end
+    if subscription.status is not SubscriptionStatus.TRIALING:
+        raise invalid(
+            "trial_end",
+            "only a trialing subscription's trial can end at another moment; "
+            f"this subscription is {subscription.status.value}",
+        )
+    if end is None or not now <= end <= now + TRIAL_DAYS_MAX * SECONDS_PER_DAY:
+        raise invalid("trial_end", f"must be now or later and at most {TRIAL_DAYS_MAX} days on")
+    return replace(
+        subscription,
+        trial_end=end,
+        billing_cycle_anchor=end,
+        current_period=Period(subscription.current_period.start, end),
+    )
 
 
 async def _new_items(

@@ -170,4 +170,6 @@ def invoice_message(invoice: Invoice) -> subscription_pb2.Invoice:
         ),
         period_start=invoice.period.start,
         period_end=invoice.period.end,
+        paid=invoice.status is InvoiceStatus.PAID,
+        attempted=invoice.attempt_count > 0 or invoice.status is InvoiceStatus.PAID,
     )

@@ -224,12 +224,7 @@ def new_subscription(
                 raise invalid(f"items[{index}].price", "each item must have a different price")
         quantity = item.quantity if item.HasField("quantity") else None
         items.append((price, item_quantity(f"items[{index}].quantity", quantity)))
-    if not 0 <= request.trial_period_days <= TRIAL_DAYS_MAX:
-        raise invalid("trial_period_days", f"must be 0 to {TRIAL_DAYS_MAX} days from now")
-    if request.trial_end < 0:
-        raise invalid("trial_end", "must be unix seconds after now")
-    if request.trial_end and request.trial_period_days:
-        raise invalid("trial_end", "give trial_end or trial_period_days, not both")
+    _check_trial(request)
     return NewSubscription(
         customer_id=customer,
         items=tuple(items),
@@ -277,6 +272,19 @@ def save_default_payment_method(value: str) -> bool:
     return value == "on_subscription"
 
 
+def _check_trial(request: subscription_pb2.CreateSubscriptionRequest) -> None:
+    """The trial asked for: trial_period_days or trial_end (not both), or Stripe's
+    trial_end=now (no trial), each refused naming the field."""
+    if not 0 <= request.trial_period_days <= TRIAL_DAYS_MAX:
+        raise invalid("trial_period_days", f"must be 0 to {TRIAL_DAYS_MAX} days from now")
+    if request.trial_end < 0:
+        raise invalid("trial_end", "must be unix seconds after now")
+    if request.trial_end and request.trial_period_days:
+        raise invalid("trial_end", "give trial_end or trial_period_days, not both")
+    if request.trial_end_now and (request.trial_end or request.trial_period_days):
+        raise invalid("trial_end", "now (no trial) cannot be given with a trial")
+
+
 def subscription_changes(
     request: subscription_pb2.UpdateSubscriptionRequest, rules: CurrencyRules
 ) -> SubscriptionChanges:
@@ -298,6 +306,9 @@ def subscription_changes(
     discount = discount_of(request)
     if request.clear_discounts and (discount["coupon_id"] or discount["promotion_code_id"]):
         raise invalid("discounts", "cannot be given with clear_discounts")
+    trial_end = request.trial_end if request.HasField("trial_end") else None
+    if trial_end is not None and request.trial_end_now:
+        raise invalid("trial_end", "give a moment or now, not both")
     return SubscriptionChanges(
         items=item_changes(request.items, rules),
         proration=behavior,
@@ -305,6 +316,8 @@ def subscription_changes(
         default_payment_method_id=method,
         metadata=metadata_change(request),
         clear_discounts=request.clear_discounts,
+        trial_end=trial_end,
+        trial_end_now=request.trial_end_now,
         **discount,
     )
 
