@@ -175,6 +175,8 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     "paycore.v1.Payout": ("failure_code", "failure_message", "description"),
     # A customer's text never given (or cleared), and its address when every line is empty.
     "paycore.v1.Customer": ("name", "email", "phone", "description", "address"),
+    # What a checkout session was not given.
+    "paycore.v1.CheckoutSession": ("customer_email", "cancel_url", "client_reference_id"),
 }
 """Per message type, the fields whose "" or 0 (what the object has not), or a sub-object whose
 fields all are, are rendered null, as Stripe renders them; the OpenAPI document says they may

@@ -50,6 +50,8 @@ class NewSession:
     amount_discount: int = 0
     """What the discount took off: amount_total is after it (the servicer's 0; the create
     sets it)."""
+    client_reference_id: str = ""
+    """Stripe's: the merchant's own reference for the session (an order or cart id); "" none."""
 
     @property
     def amount_subtotal(self) -> int:

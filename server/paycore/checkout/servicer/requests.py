@@ -90,10 +90,17 @@ def new_session(
         metadata=validation.metadata("metadata", request.metadata),
         coupon_id=coupon,
         promotion_code_id=promotion_code,
+        client_reference_id=validation.text(
+            "client_reference_id",
+            request.client_reference_id,
+            maximum=CLIENT_REFERENCE_ID_LENGTH_MAX,
+        ),
     )
 
 
 COUPON_ID_LENGTH_MAX = 200
+CLIENT_REFERENCE_ID_LENGTH_MAX = 200
+"""Stripe's limit on a session's `client_reference_id`."""
 
 
 def discount_of(request: checkout_pb2.CreateCheckoutSessionRequest) -> tuple[str, str]:
