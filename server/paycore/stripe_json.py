@@ -175,6 +175,8 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     "paycore.v1.Payout": ("failure_code", "failure_message", "description"),
     # A customer's text never given (or cleared), and its address when every line is empty.
     "paycore.v1.Customer": ("name", "email", "phone", "description", "address"),
+    # An open review has not closed.
+    "paycore.v1.Review": ("closed_reason",),
     # What a checkout session was not given.
     "paycore.v1.CheckoutSession": ("customer_email", "cancel_url", "client_reference_id"),
 }
