@@ -73,3 +73,51 @@ async def test_what_a_session_was_not_given_reads_null_as_stripes(
         "buyer@shop.test",
         "https://shop.test/cart",
     )
+
+
+async def test_payment_intent_data_reaches_the_sessions_payment_intent(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    """Stripe's `payment_intent_data` (its description, metadata, receipt_email and
+    transfer_group), which Stripe's Checkout guides pass for the payment's own records, is
+    given to the intent the session creates; it was refused as an unknown parameter."""
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    data = (
+        "&payment_intent_data[description]=Order 42"
+        "&payment_intent_data[metadata][order]=42"
+        "&payment_intent_data[receipt_email]=buyer%40shop.test"
+        "&payment_intent_data[transfer_group]=order_42"
+    )
+    created = await call(http, "POST", "/v1/checkout/sessions", key=key, form=f"{BASE}{data}")
+    assert created.status == 200, created.body
+    session = created.body
+    intent = await call(http, "GET", f"/v1/payment_intents/{session['payment_intent']}", key=key)
+    assert intent.status == 200, intent.body
+    assert {
+        name: intent.body[name]
+        for name in ("description", "metadata", "receipt_email", "transfer_group", "amount")
+    } == {
+        "description": "Order 42",
+        "metadata": {"order": "42", "checkout_session": session["id"]},
+        "receipt_email": "buyer@shop.test",
+        "transfer_group": "order_42",
+        "amount": 1500,
+    }
+
+    for form, param in [
+        ("&payment_intent_data[receipt_email]=nobody", "payment_intent_data[receipt_email]"),
+        (
+            "&payment_intent_data[metadata][checkout_session]=cs_mine",
+            "payment_intent_data[metadata][checkout_session]",
+        ),
+        (
+            "&description=A&payment_intent_data[description]=B",
+            "payment_intent_data[description]",
+        ),
+        ("&payment_intent_data[capture_method]=manual", "payment_intent_data[capture_method]"),
+    ]:
+        refused = await call(http, "POST", "/v1/checkout/sessions", key=key, form=f"{BASE}{form}")
+        assert refused.status == 400, (form, refused.body)
+        assert refused.error["param"] == param, (form, refused.body)
+    listed = await call(http, "GET", "/v1/checkout/sessions", key=key)
+    assert len(listed.body["data"]) == 1

@@ -388,6 +388,7 @@ class CreateCheckoutSessionRequest(_message.Message):
     PAYMENT_METHOD_TYPES_FIELD_NUMBER: _builtins.int
     DISCOUNTS_FIELD_NUMBER: _builtins.int
     CLIENT_REFERENCE_ID_FIELD_NUMBER: _builtins.int
+    PAYMENT_INTENT_DATA_FIELD_NUMBER: _builtins.int
     amount: _builtins.int
     """Minor units, positive; required when there are no line items (PARAMETER_MISSING)."""
     currency: _builtins.str
@@ -427,6 +428,10 @@ class CreateCheckoutSessionRequest(_message.Message):
         redeemed when the session is created; amount_total is the discounted amount.
         """
 
+    @_builtins.property
+    def payment_intent_data(self) -> Global___CheckoutPaymentIntentData:
+        """Stripe's: what the session's payment intent is created with besides its amount."""
+
     def __init__(
         self,
         *,
@@ -444,16 +449,73 @@ class CreateCheckoutSessionRequest(_message.Message):
         payment_method_types: _abc.Iterable[_builtins.str] | None = ...,
         discounts: _abc.Iterable[Global___CheckoutDiscount] | None = ...,
         client_reference_id: _builtins.str = ...,
+        payment_intent_data: Global___CheckoutPaymentIntentData | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "payment_intent_data", b"payment_intent_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "cancel_url", b"cancel_url", "client_reference_id", b"client_reference_id", "currency", b"currency", "customer", b"customer", "customer_email", b"customer_email", "description", b"description", "discounts", b"discounts", "expires_at", b"expires_at", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_method_types", b"payment_method_types", "success_url", b"success_url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "cancel_url", b"cancel_url", "client_reference_id", b"client_reference_id", "currency", b"currency", "customer", b"customer", "customer_email", b"customer_email", "description", b"description", "discounts", b"discounts", "expires_at", b"expires_at", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_intent_data", b"payment_intent_data", "payment_method_types", b"payment_method_types", "success_url", b"success_url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
     _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType__amount) -> _WhichOneofReturnType__amount | None: ...
 
 Global___CreateCheckoutSessionRequest: _TypeAlias = CreateCheckoutSessionRequest  # noqa: Y015
+
+@_typing.final
+class CheckoutPaymentIntentData(_message.Message):
+    """Stripe's `payment_intent_data` of a checkout session: given to the payment intent it creates."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    RECEIPT_EMAIL_FIELD_NUMBER: _builtins.int
+    TRANSFER_GROUP_FIELD_NUMBER: _builtins.int
+    description: _builtins.str
+    """The intent's description, as the session's `description` (give one of them)."""
+    receipt_email: _builtins.str
+    """The intent's receipt_email."""
+    transfer_group: _builtins.str
+    """The intent's transfer_group (docs/connect.md)."""
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The intent's metadata, besides the "checkout_session" key paycore sets."""
+
+    def __init__(
+        self,
+        *,
+        description: _builtins.str = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        receipt_email: _builtins.str = ...,
+        transfer_group: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "metadata", b"metadata", "receipt_email", b"receipt_email", "transfer_group", b"transfer_group"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckoutPaymentIntentData: _TypeAlias = CheckoutPaymentIntentData  # noqa: Y015
 
 @_typing.final
 class GetCheckoutSessionRequest(_message.Message):
