@@ -68,6 +68,7 @@ OBJECT_NAMES = {
     "paycore.v1.DeleteCouponResponse": "coupon",
     "paycore.v1.DeleteSubscriptionDiscountResponse": "discount",
     "paycore.v1.DeleteInvoiceItemResponse": "invoiceitem",
+    "paycore.v1.RemoveBlocklistItemResponse": "blocklist_item",
     "paycore.v1.DeletedDiscount": "discount",
     "paycore.v1.Balance": "balance",
     "paycore.v1.CheckoutSession": "checkout.session",
