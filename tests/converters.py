@@ -207,7 +207,16 @@ CONVERTERS: list[ConverterCase] = [
     ConverterCase(
         SessionMessages("http://edge.test", PageSecrets("converters")).session,
         sample_of(checkout.Session),
-        {"line_items.price_data": "Stripe's inline price: requests only, a line shows its price"},
+        {
+            "line_items.price_data": "Stripe's inline price: requests only, a line shows its price",
+            "total_details.amount_shipping": "Stripe's: a session collects no shipping, always 0",
+            "total_details.amount_tax": "Stripe's: a session collects no tax, always 0",
+        },
+    ),
+    ConverterCase(
+        fraud_messages.review_message,
+        sample_of(fraud.Review, payment="pi_sample", status=fraud.ReviewStatus.REJECTED),
+        {"open": "Stripe's, False once closed (the sample is rejected)"},
     ),
     # Rendered from a sample as it comes (every field of the dataclass set).
     *(
@@ -224,7 +233,6 @@ CONVERTERS: list[ConverterCase] = [
             (customer_messages.payment_method_message, customer.PaymentMethod),
             (customer_messages.deleted_customer_message, customer.Customer),
             (customer_messages.deleted_discount_message, subscription.Discount),
-            (fraud_messages.review_message, fraud.Review),
             (fraud_messages.blocklist_item_message, fraud.BlocklistItem),
             (payout_messages.bank_account_message, payout.BankAccount),
             (payout_messages.payout_card_message, payout.PayoutCard),

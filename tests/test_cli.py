@@ -13,6 +13,8 @@ from pathlib import Path
 from paycore.config import Settings
 from paycore.tools.bench.scratch import with_database
 
+from tests.helpers import reserved_port
+
 
 def test_a_second_dev_on_the_same_data_folder_is_one_line(tmp_path: Path) -> None:
     # What `make run` meets when another `make run` holds the folder: the embedded servers'
@@ -112,3 +114,38 @@ async def test_health_asks_the_configured_grpc_address_by_default(target: str) -
         )
         output, _ = await process.communicate()
         assert (process.returncode, output.decode().strip()) == (0, "SERVING"), configured
+
+
+async def health_says(*arguments: str) -> tuple[int | None, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "paycore.cli",
+        "health",
+        *arguments,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    output, _ = await process.communicate()
+    return process.returncode, output.decode().strip()
+
+
+async def test_health_tells_an_unreachable_server_and_an_unknown_service_from_not_serving(
+    target: str,
+) -> None:
+    """An operator reading `paycore health` after a shutdown, or with a mistyped service, was
+    told NOT_SERVING, the status a server reports of itself: a stopped server and a service
+    name the server does not know now say so (exit 1 still, as probes read it)."""
+    with reserved_port() as port:  # bound, never listening: nothing answers there
+        code, said = await health_says("--target", f"127.0.0.1:{port}", "--timeout-seconds", "1")
+    assert code == 1
+    assert said.startswith(f"UNREACHABLE: 127.0.0.1:{port} (UNAVAILABLE: "), said
+    code, said = await health_says("--target", target, "--service", "paycore.v1.NoSuchService")
+    assert (code, said) == (
+        1,
+        "SERVICE_UNKNOWN: the server at "
+        f"{target} has no service paycore.v1.NoSuchService (NOT_FOUND)",
+    )
+    code, said = await health_says("--target", target, "--service", "paycore.v1.LedgerService")
+    assert (code, said) == (0, "SERVING")

@@ -68,6 +68,7 @@ OBJECT_NAMES = {
     "paycore.v1.DeleteCouponResponse": "coupon",
     "paycore.v1.DeleteSubscriptionDiscountResponse": "discount",
     "paycore.v1.DeleteInvoiceItemResponse": "invoiceitem",
+    "paycore.v1.RemoveBlocklistItemResponse": "blocklist_item",
     "paycore.v1.DeletedDiscount": "discount",
     "paycore.v1.Balance": "balance",
     "paycore.v1.CheckoutSession": "checkout.session",
@@ -166,8 +167,7 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     "paycore.v1.BillingDetails": ("name", "email", "phone"),
     "paycore.v1.Address": ("line1", "line2", "city", "state", "postal_code", "country"),
     "paycore.v1.Shipping": ("phone", "carrier", "tracking_number"),
-    # A session made without customer_email; an endpoint without a description.
-    "paycore.v1.CheckoutSession": ("customer_email",),
+    # An endpoint without a description.
     "paycore.v1.WebhookEndpoint": ("api_version", "description"),
     # amount_off and currency of a percent_off, duration_in_months but for repeating, no
     # max_redemptions or redeem_by, no name.
@@ -216,6 +216,10 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     # A balance transaction without a description, and one not converted: no presentment
     # amount or currency (as its exchange_rate, null).
     "paycore.v1.BalanceTransaction": ("description", "presentment_amount", "presentment_currency"),
+    # An open review has not closed.
+    "paycore.v1.Review": ("closed_reason",),
+    # What a checkout session was not given.
+    "paycore.v1.CheckoutSession": ("customer_email", "cancel_url", "client_reference_id"),
 }
 """Per message type, the fields whose "" or 0 (what the object has not), or a sub-object whose
 fields all are, are rendered null, as Stripe renders them; the OpenAPI document says they may

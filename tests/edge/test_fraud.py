@@ -161,3 +161,26 @@ async def test_an_operator_acting_for_a_merchant_adds_that_merchants_blocklist_i
     for item in (added.body, platform.body):
         removed = await call(http, "DELETE", f"/v1/fraud/blocklist_items/{item['id']}", key=admin)
         assert removed.status == 200, removed.body
+
+
+async def test_a_removed_blocklist_item_reads_as_a_deleted_object(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    """DELETE answers Stripe's deleted object, `object` included, as every other delete of
+    the edge does (a customer's, a coupon's); the blocklist item's had no `object`."""
+    admin = settings_admin_token
+    merchant_id = (await new_merchant(http, admin))["id"]
+    acting = {"Paycore-Merchant": merchant_id}
+    added = await call(
+        http,
+        "POST",
+        "/v1/fraud/blocklist_items",
+        key=admin,
+        headers=acting,
+        form="type=ip&value=203.0.113.77",
+    )
+    assert added.status == 200, added.body
+    item = added.body["id"]
+    removed = await call(http, "DELETE", f"/v1/fraud/blocklist_items/{item}", key=admin)
+    assert removed.status == 200, removed.body
+    assert removed.body == {"id": item, "object": "blocklist_item", "deleted": True}

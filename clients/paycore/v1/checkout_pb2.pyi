@@ -208,16 +208,23 @@ class CheckoutSession(_message.Message):
         DESCRIPTOR: _descriptor.Descriptor
 
         AMOUNT_DISCOUNT_FIELD_NUMBER: _builtins.int
+        AMOUNT_SHIPPING_FIELD_NUMBER: _builtins.int
+        AMOUNT_TAX_FIELD_NUMBER: _builtins.int
         amount_discount: _builtins.int
         """Minor units the discount took off."""
+        amount_shipping: _builtins.int
+        """Stripe's shipping and tax amounts: always 0, as paycore's sessions collect neither."""
+        amount_tax: _builtins.int
         def __init__(
             self,
             *,
             amount_discount: _builtins.int = ...,
+            amount_shipping: _builtins.int = ...,
+            amount_tax: _builtins.int = ...,
         ) -> None: ...
         _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_discount", b"amount_discount"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_discount", b"amount_discount", "amount_shipping", b"amount_shipping", "amount_tax", b"amount_tax"]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -241,6 +248,7 @@ class CheckoutSession(_message.Message):
     TOTAL_DETAILS_FIELD_NUMBER: _builtins.int
     DISCOUNTS_FIELD_NUMBER: _builtins.int
     PAYMENT_METHOD_TYPES_FIELD_NUMBER: _builtins.int
+    CLIENT_REFERENCE_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"cs_..." """
     amount_total: _builtins.int
@@ -269,6 +277,8 @@ class CheckoutSession(_message.Message):
     """The sum of the line items (or the amount given) before the discount; amount_total is it
     less total_details.amount_discount.
     """
+    client_reference_id: _builtins.str
+    """Stripe's: the merchant's own reference (an order or cart id) given on create; "" none."""
     @_builtins.property
     def line_items(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckoutLineItem]: ...
     @_builtins.property
@@ -306,10 +316,11 @@ class CheckoutSession(_message.Message):
         total_details: Global___CheckoutSession.TotalDetails | None = ...,
         discounts: _abc.Iterable[Global___CheckoutDiscount] | None = ...,
         payment_method_types: _abc.Iterable[_builtins.str] | None = ...,
+        client_reference_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["total_details", b"total_details"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_subtotal", b"amount_subtotal", "amount_total", b"amount_total", "cancel_url", b"cancel_url", "created", b"created", "currency", b"currency", "customer", b"customer", "customer_email", b"customer_email", "discounts", b"discounts", "expires_at", b"expires_at", "id", b"id", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_intent", b"payment_intent", "payment_method_types", b"payment_method_types", "payment_status", b"payment_status", "status", b"status", "success_url", b"success_url", "total_details", b"total_details", "url", b"url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_subtotal", b"amount_subtotal", "amount_total", b"amount_total", "cancel_url", b"cancel_url", "client_reference_id", b"client_reference_id", "created", b"created", "currency", b"currency", "customer", b"customer", "customer_email", b"customer_email", "discounts", b"discounts", "expires_at", b"expires_at", "id", b"id", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_intent", b"payment_intent", "payment_method_types", b"payment_method_types", "payment_status", b"payment_status", "status", b"status", "success_url", b"success_url", "total_details", b"total_details", "url", b"url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -376,6 +387,8 @@ class CreateCheckoutSessionRequest(_message.Message):
     MODE_FIELD_NUMBER: _builtins.int
     PAYMENT_METHOD_TYPES_FIELD_NUMBER: _builtins.int
     DISCOUNTS_FIELD_NUMBER: _builtins.int
+    CLIENT_REFERENCE_ID_FIELD_NUMBER: _builtins.int
+    PAYMENT_INTENT_DATA_FIELD_NUMBER: _builtins.int
     amount: _builtins.int
     """Minor units, positive; required when there are no line items (PARAMETER_MISSING)."""
     currency: _builtins.str
@@ -395,6 +408,10 @@ class CreateCheckoutSessionRequest(_message.Message):
     """Shown on the page and given to the payment intent, at most 1000 characters."""
     mode: _builtins.str
     """Stripe's: "payment" (empty means it); "subscription" and "setup" are INVALID_ARGUMENT."""
+    client_reference_id: _builtins.str
+    """Stripe's: the merchant's reference for the session (an order or cart id), at most 200
+    characters, shown on the session and its events.
+    """
     @_builtins.property
     def line_items(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckoutLineItem]:
         """What is bought; either line items or `amount`, not both."""
@@ -410,6 +427,10 @@ class CreateCheckoutSessionRequest(_message.Message):
         """At most one: a coupon (in the session's currency for an amount_off) or a promotion code,
         redeemed when the session is created; amount_total is the discounted amount.
         """
+
+    @_builtins.property
+    def payment_intent_data(self) -> Global___CheckoutPaymentIntentData:
+        """Stripe's: what the session's payment intent is created with besides its amount."""
 
     def __init__(
         self,
@@ -427,16 +448,74 @@ class CreateCheckoutSessionRequest(_message.Message):
         mode: _builtins.str = ...,
         payment_method_types: _abc.Iterable[_builtins.str] | None = ...,
         discounts: _abc.Iterable[Global___CheckoutDiscount] | None = ...,
+        client_reference_id: _builtins.str = ...,
+        payment_intent_data: Global___CheckoutPaymentIntentData | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "payment_intent_data", b"payment_intent_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "cancel_url", b"cancel_url", "currency", b"currency", "customer", b"customer", "customer_email", b"customer_email", "description", b"description", "discounts", b"discounts", "expires_at", b"expires_at", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_method_types", b"payment_method_types", "success_url", b"success_url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "cancel_url", b"cancel_url", "client_reference_id", b"client_reference_id", "currency", b"currency", "customer", b"customer", "customer_email", b"customer_email", "description", b"description", "discounts", b"discounts", "expires_at", b"expires_at", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_intent_data", b"payment_intent_data", "payment_method_types", b"payment_method_types", "success_url", b"success_url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
     _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType__amount) -> _WhichOneofReturnType__amount | None: ...
 
 Global___CreateCheckoutSessionRequest: _TypeAlias = CreateCheckoutSessionRequest  # noqa: Y015
+
+@_typing.final
+class CheckoutPaymentIntentData(_message.Message):
+    """Stripe's `payment_intent_data` of a checkout session: given to the payment intent it creates."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    RECEIPT_EMAIL_FIELD_NUMBER: _builtins.int
+    TRANSFER_GROUP_FIELD_NUMBER: _builtins.int
+    description: _builtins.str
+    """The intent's description, as the session's `description` (give one of them)."""
+    receipt_email: _builtins.str
+    """The intent's receipt_email."""
+    transfer_group: _builtins.str
+    """The intent's transfer_group (docs/connect.md)."""
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The intent's metadata, besides the "checkout_session" key paycore sets."""
+
+    def __init__(
+        self,
+        *,
+        description: _builtins.str = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        receipt_email: _builtins.str = ...,
+        transfer_group: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "metadata", b"metadata", "receipt_email", b"receipt_email", "transfer_group", b"transfer_group"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckoutPaymentIntentData: _TypeAlias = CheckoutPaymentIntentData  # noqa: Y015
 
 @_typing.final
 class GetCheckoutSessionRequest(_message.Message):

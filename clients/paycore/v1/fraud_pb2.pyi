@@ -530,6 +530,11 @@ class Review(_message.Message):
     NOTE_FIELD_NUMBER: _builtins.int
     CLOSED_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
+    OPEN_FIELD_NUMBER: _builtins.int
+    PAYMENT_INTENT_FIELD_NUMBER: _builtins.int
+    OPENED_REASON_FIELD_NUMBER: _builtins.int
+    CLOSED_REASON_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"prv_..." """
     merchant: _builtins.str
@@ -546,6 +551,18 @@ class Review(_message.Message):
     closed: _builtins.int
     """Unix seconds when approved or rejected; 0 while open."""
     created: _builtins.int
+    open: _builtins.bool
+    """Stripe's Review fields, derived from the above: whether it still needs action;"""
+    payment_intent: _builtins.str
+    """the "pi_..." held, "" for a payment scored with ScorePayment alone ("pay_...");"""
+    opened_reason: _builtins.str
+    """why it opened: "rule" (a review rule or the model's score; never "manual");"""
+    closed_reason: _builtins.str
+    """why it closed: "approved", or "canceled" (rejected: the held payment is canceled); ""
+    while open;
+    """
+    reason: _builtins.str
+    """the opened_reason while open, then the closed_reason."""
     @_builtins.property
     def reasons(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
@@ -562,10 +579,15 @@ class Review(_message.Message):
         note: _builtins.str = ...,
         closed: _builtins.int = ...,
         created: _builtins.int = ...,
+        open: _builtins.bool = ...,
+        payment_intent: _builtins.str = ...,
+        opened_reason: _builtins.str = ...,
+        closed_reason: _builtins.str = ...,
+        reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "closed", b"closed", "created", b"created", "currency", b"currency", "id", b"id", "merchant", b"merchant", "note", b"note", "payment", b"payment", "reasons", b"reasons", "score", b"score", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "closed", b"closed", "closed_reason", b"closed_reason", "created", b"created", "currency", b"currency", "id", b"id", "merchant", b"merchant", "note", b"note", "open", b"open", "opened_reason", b"opened_reason", "payment", b"payment", "payment_intent", b"payment_intent", "reason", b"reason", "reasons", b"reasons", "score", b"score", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

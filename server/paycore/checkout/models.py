@@ -7,6 +7,9 @@ from enum import StrEnum
 
 from paycore.records import Stored
 
+INTENT_SESSION_KEY = "checkout_session"
+"""The metadata key paycore sets on a session's payment intent: the session's id."""
+
 
 class SessionStatus(StrEnum):
     OPEN = "open"
@@ -50,6 +53,13 @@ class NewSession:
     amount_discount: int = 0
     """What the discount took off: amount_total is after it (the servicer's 0; the create
     sets it)."""
+    client_reference_id: str = ""
+    """Stripe's: the merchant's own reference for the session (an order or cart id); "" none."""
+    intent_metadata: dict[str, str] = field(default_factory=dict)
+    """Stripe's `payment_intent_data`: given to the payment intent the session creates, not
+    kept with the session (the intent keeps them)."""
+    receipt_email: str = ""
+    transfer_group: str = ""
 
     @property
     def amount_subtotal(self) -> int:

@@ -114,6 +114,7 @@ def session_of(row: Row[Any]) -> Session:
         coupon_id=row.discount_coupon_id or "",
         promotion_code_id=row.discount_promotion_code_id or "",
         amount_discount=row.amount_discount,
+        client_reference_id=row.client_reference_id or "",
     )
 
 
@@ -170,6 +171,7 @@ class CheckoutRepository:
                 amount_discount=new.amount_discount,
                 discount_coupon_id=new.coupon_id or None,
                 discount_promotion_code_id=new.promotion_code_id or None,
+                client_reference_id=new.client_reference_id or None,
             )
         )
 

@@ -12,7 +12,13 @@ from typing import Any
 
 from paycore.account.repository import MerchantRepository
 from paycore.account.service import AccountService
-from paycore.checkout.models import HostedPage, NewSession, Session, SessionStatus
+from paycore.checkout.models import (
+    INTENT_SESSION_KEY,
+    HostedPage,
+    NewSession,
+    Session,
+    SessionStatus,
+)
 from paycore.checkout.page_secrets import PageSecrets
 from paycore.checkout.repository import (
     EXPIRABLE_INTENT_STATUSES,
@@ -100,7 +106,9 @@ class CheckoutSessions:
             capture_method=CaptureMethod.AUTOMATIC,
             customer_id=new.customer_id,
             description=new.description,
-            metadata={"checkout_session": session_id},
+            metadata={**new.intent_metadata, INTENT_SESSION_KEY: session_id},
+            receipt_email=new.receipt_email,
+            transfer_group=new.transfer_group,
         )
         phases = await create.prepare(
             self._intents, merchant_id, intent, confirm=False, client_ip=""

@@ -1263,6 +1263,8 @@ checkout_sessions = _owned(
     Column("amount_discount", BigInteger, nullable=False, server_default=text("0")),
     Column("discount_coupon_id", Text),
     Column("discount_promotion_code_id", Text),
+    # Stripe's client_reference_id, the merchant's own reference (migration 0050; null: none).
+    Column("client_reference_id", Text),
     Index("checkout_sessions_intent_idx", "merchant_id", "payment_intent_id"),
     # The worker's sweep: open sessions only.
     Index(

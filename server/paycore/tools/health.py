@@ -1,5 +1,6 @@
 """`paycore health`: asks a server's gRPC health service, as a container HEALTHCHECK or a shell
-script would; exits 0 when the service is SERVING, 1 otherwise (unreachable included).
+script would; exits 0 when the service is SERVING, 1 otherwise (unreachable included),
+printing which: SERVING, NOT_SERVING, UNREACHABLE or SERVICE_UNKNOWN.
 
 It speaks TLS as paycore's own callers do (paycore.runtime.tls.grpc_caller_tls): trusting
 PAYCORE_GRPC_TLS_CA_FILE and presenting PAYCORE_GRPC_CLIENT_CERT_FILE to a port that requires
@@ -38,7 +39,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     health.set_defaults(handler=run_health)
 
 
-def serving(target: str, service: str, timeout_seconds: float, tls: Tls | None = None) -> bool:
+SERVING = "SERVING"
+
+
+def checked(target: str, service: str, timeout_seconds: float, tls: Tls | None = None) -> str:
+    """The line `paycore health` prints: "SERVING", "NOT_SERVING" (what the server reports),
+    or why no status was read: nothing answered at `target`, or the server knows no such
+    `service` (an operator's typo reads otherwise as a service that is down)."""
     channel = (
         grpc.insecure_channel(target)
         if tls is None
@@ -50,9 +57,16 @@ def serving(target: str, service: str, timeout_seconds: float, tls: Tls | None =
             answer = stub.Check(
                 health_pb2.HealthCheckRequest(service=service), timeout=timeout_seconds
             )
-        except grpc.RpcError:
-            return False
-    return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
+        except grpc.RpcError as error:
+            code = error.code()
+            if code == grpc.StatusCode.NOT_FOUND:
+                return (
+                    f"SERVICE_UNKNOWN: the server at {target} has no service {service} (NOT_FOUND)"
+                )
+            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                return f"UNREACHABLE: {target} ({code.name}: {error.details()})"
+            return f"NOT_SERVING: {code.name}: {error.details()}"
+    return str(health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status))
 
 
 def run_health(arguments: argparse.Namespace) -> None:
@@ -61,9 +75,9 @@ def run_health(arguments: argparse.Namespace) -> None:
     if tls is not None and arguments.server_name:
         tls = dataclasses.replace(tls, server_name=arguments.server_name)
     target = arguments.target or local_target(settings.grpc_addr)
-    ok = serving(target, arguments.service, arguments.timeout_seconds, tls)
-    print("SERVING" if ok else "NOT_SERVING")
-    raise SystemExit(0 if ok else 1)
+    said = checked(target, arguments.service, arguments.timeout_seconds, tls)
+    print(said)
+    raise SystemExit(0 if said == SERVING else 1)
 
 
 def local_target(listen_address: str) -> str:

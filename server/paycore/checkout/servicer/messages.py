@@ -48,6 +48,7 @@ class SessionMessages:
             total_details=checkout_pb2.CheckoutSession.TotalDetails(
                 amount_discount=session.amount_discount
             ),
+            client_reference_id=session.client_reference_id,
         )
         if session.coupon_id:
             message.discounts.append(

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from paycore import validation
-from paycore.checkout.models import LineItem, NewSession, SessionStatus
+from paycore.checkout.models import INTENT_SESSION_KEY, LineItem, NewSession, SessionStatus
 from paycore.errors import ApiError, Reason, invalid, missing
 from paycore.ids import Prefix
 from paycore.iso import amount_max
@@ -77,6 +77,7 @@ def new_session(
     if customer and email:
         raise invalid("customer_email", "give either customer or customer_email, not both")
     coupon, promotion_code = discount_of(request)
+    intent_data = request.payment_intent_data
     return NewSession(
         amount_total=total,
         currency=currency,
@@ -86,14 +87,56 @@ def new_session(
         success_url=validation.url("success_url", request.success_url),
         cancel_url=validation.url("cancel_url", request.cancel_url, required=False),
         expires_at=expires_at(request.expires_at, time.time() if now is None else now),
-        description=validation.description(request.description),
+        description=session_description(request),
         metadata=validation.metadata("metadata", request.metadata),
         coupon_id=coupon,
         promotion_code_id=promotion_code,
+        client_reference_id=validation.text(
+            "client_reference_id",
+            request.client_reference_id,
+            maximum=CLIENT_REFERENCE_ID_LENGTH_MAX,
+        ),
+        intent_metadata=intent_metadata(intent_data.metadata),
+        receipt_email=validation.email(
+            "payment_intent_data.receipt_email", intent_data.receipt_email, required=False
+        ),
+        transfer_group=validation.text(
+            "payment_intent_data.transfer_group",
+            intent_data.transfer_group,
+            maximum=validation.TRANSFER_GROUP_LENGTH_MAX,
+        ),
     )
 
 
+def session_description(request: checkout_pb2.CreateCheckoutSessionRequest) -> str:
+    """paycore's `description` or Stripe's `payment_intent_data[description]`: one text, shown
+    on the page and given to the payment intent."""
+    stripes = request.payment_intent_data.description
+    if stripes and request.description:
+        raise invalid(
+            "payment_intent_data.description",
+            "give description or payment_intent_data[description], not both",
+        )
+    if stripes:
+        return validation.text(
+            "payment_intent_data.description", stripes, maximum=validation.DESCRIPTION_LENGTH_MAX
+        )
+    return validation.description(request.description)
+
+
+def intent_metadata(given: Mapping[str, str]) -> dict[str, str]:
+    param = "payment_intent_data.metadata"
+    if INTENT_SESSION_KEY in given:
+        raise invalid(f"{param}[{INTENT_SESSION_KEY}]", "is set by paycore: the session's id")
+    checked = validation.metadata(param, given)
+    if len(checked) >= validation.METADATA_KEYS_MAX:
+        raise invalid(param, f"at most {validation.METADATA_KEYS_MAX - 1} keys")
+    return checked
+
+
 COUPON_ID_LENGTH_MAX = 200
+CLIENT_REFERENCE_ID_LENGTH_MAX = 200
+"""Stripe's limit on a session's `client_reference_id`."""
 
 
 def discount_of(request: checkout_pb2.CreateCheckoutSessionRequest) -> tuple[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from paycore.fraud import models
 from paycore.fraud.rules import Policy
 from paycore.fraud.service import Scored
+from paycore.ids import Prefix
 from paycore.runtime.messages import by_number_or_none, converts, derived, message_of
 from paycore.v1 import fraud_pb2
 
@@ -13,7 +14,31 @@ REVIEW_STATUSES_BY_NUMBER = by_number_or_none(models.ReviewStatus, fraud_pb2.Rev
 OUTCOME_LABELS_BY_NUMBER = by_number_or_none(models.OutcomeLabel, fraud_pb2.OutcomeLabel)
 
 
-review_message = derived(models.Review, fraud_pb2.Review)
+_CLOSED_REASONS = {
+    models.ReviewStatus.APPROVED: "approved",
+    # Stripe's reason for a review whose payment was canceled: a rejection cancels it.
+    models.ReviewStatus.REJECTED: "canceled",
+}
+
+
+@converts(fraud_pb2.Review)
+def review_message(review: models.Review) -> fraud_pb2.Review:
+    """paycore's review with Stripe's Review fields (`open`, `payment_intent`, `opened_reason`,
+    `closed_reason`, `reason`) derived from it."""
+    closed_reason = _CLOSED_REASONS.get(review.status, "")
+    return message_of(
+        fraud_pb2.Review,
+        review,
+        open=review.status is models.ReviewStatus.OPEN,
+        payment_intent=(
+            review.payment if review.payment.startswith(f"{Prefix.PAYMENT_INTENT}_") else ""
+        ),
+        opened_reason="rule",
+        closed_reason=closed_reason,
+        reason=closed_reason or "rule",
+    )
+
+
 blocklist_item_message = derived(models.BlocklistItem, fraud_pb2.BlocklistItem)
 
 
