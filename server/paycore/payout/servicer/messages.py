@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from paycore.ids import Prefix
 from paycore.payout.calendar import start_of
 from paycore.payout.models import (
     AccountBalance,
@@ -28,7 +29,13 @@ def bank_account_message(bank_account: BankAccount) -> payout_pb2.BankAccount:
     return message_of(payout_pb2.BankAccount, bank_account, available_payout_methods=methods)
 
 
-payout_message = derived(Payout, payout_pb2.Payout)
+@converts(payout_pb2.Payout)
+def payout_message(payout: Payout) -> payout_pb2.Payout:
+    """Every field by its name, and Stripe's `type`: what the destination is."""
+    to_card = payout.destination.startswith(f"{Prefix.PAYMENT_METHOD.value}_")
+    return message_of(payout_pb2.Payout, payout, type="card" if to_card else "bank_account")
+
+
 payout_card_message = derived(PayoutCard, payout_pb2.PayoutCard)
 transfer_reversal_message = derived(TransferReversal, payout_pb2.SellerTransferReversal)
 

@@ -1,0 +1,107 @@
+"""Pay-out objects over HTTP with the fields Stripe's have, as a new user reading Stripe's API
+reference expects them: a payout's `type` (bank_account or card) and its
+`failure_balance_transaction` (the txn_ that returned the funds of a failed or canceled
+payout), and null where Stripe has nothing (an IBAN bank account's routing number and bank
+name, a non-monthly schedule's monthly anchor)."""
+
+from __future__ import annotations
+
+from aiohttp import ClientSession
+
+from tests.edge.helpers import call, card_method, charge, new_merchant
+from tests.payment.shop import good_card
+from tests.payout.support import NO_ACCOUNT, PAID, ROUTING, World, iban
+
+
+async def _bank_account(http: ClientSession, key: str, number: str, default: bool) -> str:
+    form = (
+        f"country=US&currency=usd&account_holder_name=Jenny+Rosen&routing_number={ROUTING}"
+        f"&account_number={number}&default_for_currency={str(default).lower()}"
+    )
+    created = await call(http, "POST", "/v1/bank_accounts", key=key, form=form)
+    assert created.status == 200, created.body
+    return str(created.body["id"])
+
+
+async def test_a_payout_has_stripes_type_and_failure_balance_transaction(
+    world: World, world_http: ClientSession
+) -> None:
+    http = world_http
+    key = (await new_merchant(http, world.admin_token))["secret_key"]
+    await charge(http, key, 20_000, good_card())
+    await world.advance(2)
+    paid_to = await _bank_account(http, key, PAID, True)
+    failing = await _bank_account(http, key, NO_ACCOUNT, False)
+    card = await card_method(http, key, "4000056655665556")
+    registered = await call(
+        http, "POST", "/v1/payout_cards", key=key, form=f"payment_method={card}"
+    )
+    assert registered.status == 200, registered.body
+
+    standard = await call(http, "POST", "/v1/payouts", key=key, form="amount=1000&currency=usd")
+    assert standard.status == 200, standard.body
+    assert (standard.body["destination"], standard.body["type"]) == (paid_to, "bank_account")
+    assert standard.body["failure_balance_transaction"] is None  # Stripe's null: not failed
+
+    to_card = await call(
+        http,
+        "POST",
+        "/v1/payouts",
+        key=key,
+        form=f"amount=1000&currency=usd&method=instant&destination={card}",
+    )
+    assert (to_card.body["status"], to_card.body["type"]) == ("paid", "card"), to_card.body
+
+    failed = await call(
+        http,
+        "POST",
+        "/v1/payouts",
+        key=key,
+        form=f"amount=1000&currency=usd&method=instant&destination={failing}",
+    )
+    assert (failed.body["status"], failed.body["type"]) == ("failed", "bank_account"), failed.body
+    returned = failed.body["failure_balance_transaction"]
+    assert returned and returned.startswith("txn_"), failed.body
+    row = await call(http, "GET", f"/v1/balance_transactions/{returned}", key=key)
+    assert (row.body["type"], row.body["source"], row.body["amount"]) == (
+        "payout_failure",
+        failed.body["id"],
+        1000,
+    )
+
+    canceled = await call(http, "POST", f"/v1/payouts/{standard.body['id']}/cancel", key=key)
+    assert canceled.body["status"] == "canceled", canceled.body
+    back = canceled.body["failure_balance_transaction"]
+    row = await call(http, "GET", f"/v1/balance_transactions/{back}", key=key)
+    assert (row.body["type"], row.body["source"]) == ("payout_cancel", standard.body["id"])
+    listed = await call(http, "GET", "/v1/payouts", key=key)
+    assert {found["id"]: found["type"] for found in listed.body["data"]} == {
+        standard.body["id"]: "bank_account",
+        to_card.body["id"]: "card",
+        failed.body["id"]: "bank_account",
+    }
+
+
+async def test_stripes_nulls_on_bank_accounts_and_schedules(
+    world: World, world_http: ClientSession
+) -> None:
+    """An IBAN bank account has no routing number (Stripe: null), and no bank name is known
+    (null); a daily schedule has no monthly anchor (null, as its weekly anchor)."""
+    http = world_http
+    key = (await new_merchant(http, world.admin_token))["secret_key"]
+    number = iban("DE", "370400440532013000")
+    created = await call(
+        http,
+        "POST",
+        "/v1/bank_accounts",
+        key=key,
+        form=f"country=DE&currency=eur&account_holder_name=J&account_number={number}",
+    )
+    assert created.status == 200, created.body
+    assert (created.body["routing_number"], created.body["bank_name"]) == (None, None)
+    daily = await call(http, "POST", "/v1/payout_schedule", key=key, form="interval=daily")
+    assert (daily.body["weekly_anchor"], daily.body["monthly_anchor"]) == (None, None), daily.body
+    monthly = await call(
+        http, "POST", "/v1/payout_schedule", key=key, form="interval=monthly&monthly_anchor=31"
+    )
+    assert (monthly.body["weekly_anchor"], monthly.body["monthly_anchor"]) == (None, 31)
