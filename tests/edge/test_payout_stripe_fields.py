@@ -105,3 +105,74 @@ async def test_stripes_nulls_on_bank_accounts_and_schedules(
         http, "POST", "/v1/payout_schedule", key=key, form="interval=monthly&monthly_anchor=31"
     )
     assert (monthly.body["weekly_anchor"], monthly.body["monthly_anchor"]) == (None, 31)
+
+
+async def test_a_balance_that_never_moved_shows_the_default_currency_at_zero(
+    world: World, world_http: ClientSession
+) -> None:
+    """Stripe's balance of a new account holds its default currency at 0, so that a user's
+    `balance.available[0].amount` reads 0 rather than failing (paycore's was `[]`); a seller's
+    shows its own default currency. Once money moved, the currencies it moved in."""
+    http = world_http
+    key = (await new_merchant(http, world.admin_token, default_currency="eur"))["secret_key"]
+    fresh = await call(http, "GET", "/v1/balance", key=key)
+    assert (fresh.body["available"], fresh.body["pending"]) == (
+        [{"amount": 0, "currency": "eur"}],
+        [{"amount": 0, "currency": "eur"}],
+    )
+    seller = await call(
+        http, "POST", "/v1/accounts", key=key, form="country=GB&default_currency=gbp"
+    )
+    assert seller.status == 200, seller.body
+    theirs = await call(http, "GET", f"/v1/balance?account={seller.body['id']}", key=key)
+    assert theirs.body["available"] == [{"amount": 0, "currency": "gbp"}], theirs.body
+    await charge(http, key, 1000, good_card())  # in usd: the balance is in what moved
+    moved = await call(http, "GET", "/v1/balance", key=key)
+    assert [each["currency"] for each in moved.body["pending"]] == ["usd"], moved.body
+
+
+async def test_balance_transactions_carry_stripes_reporting_category(
+    world: World, world_http: ClientSession
+) -> None:
+    """Stripe asks accounting code to group balance transactions by `reporting_category`, not
+    `type`: a charge is `charge`, a payout `payout`, its failure's or cancel's return
+    `payout_reversal`, a transfer and its reversal `transfer` / `transfer_reversal`."""
+    http = world_http
+    key = (await new_merchant(http, world.admin_token))["secret_key"]
+    await charge(http, key, 20_000, good_card())
+    await world.advance(2)
+    await _bank_account(http, key, PAID, True)
+    failing = await _bank_account(http, key, NO_ACCOUNT, False)
+    standard = await call(http, "POST", "/v1/payouts", key=key, form="amount=1000&currency=usd")
+    await call(http, "POST", f"/v1/payouts/{standard.body['id']}/cancel", key=key)
+    failed = await call(
+        http,
+        "POST",
+        "/v1/payouts",
+        key=key,
+        form=f"amount=1000&currency=usd&method=instant&destination={failing}",
+    )
+    assert failed.body["status"] == "failed", failed.body
+    seller = await call(http, "POST", "/v1/accounts", key=key, form="country=US")
+    transfer = await call(
+        http,
+        "POST",
+        "/v1/transfers",
+        key=key,
+        form=f"amount=2000&currency=usd&destination={seller.body['id']}",
+    )
+    assert transfer.status == 200, transfer.body
+    reversal = await call(
+        http, "POST", f"/v1/transfers/{transfer.body['id']}/reversals", key=key, form="amount=500"
+    )
+    assert reversal.status == 200, reversal.body
+
+    rows = (await call(http, "GET", "/v1/balance_transactions?limit=100", key=key)).body["data"]
+    assert {(row["type"], row["reporting_category"]) for row in rows} == {
+        ("charge", "charge"),
+        ("payout", "payout"),
+        ("payout_cancel", "payout_reversal"),
+        ("payout_failure", "payout_reversal"),
+        ("transfer", "transfer"),
+        ("transfer_reversal", "transfer_reversal"),
+    }
