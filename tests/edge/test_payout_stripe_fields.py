@@ -176,3 +176,55 @@ async def test_balance_transactions_carry_stripes_reporting_category(
         ("transfer", "transfer"),
         ("transfer_reversal", "transfer_reversal"),
     }
+
+
+async def _previous(http: ClientSession, key: str, kind: str, object_id: str) -> object:
+    listed = await call(http, "GET", f"/v1/events?type={kind}&object_id={object_id}", key=key)
+    assert listed.status == 200, listed.body
+    return listed.body["data"][0]["data"]["previous_attributes"]
+
+
+async def test_payout_and_transfer_updates_carry_previous_attributes(
+    world: World, world_http: ClientSession
+) -> None:
+    """Stripe's `*.updated` events say what changed: a payout's new metadata, a payout gone
+    in transit (its status was pending), a transfer's new description. They were null."""
+    http = world_http
+    merchant = await new_merchant(http, world.admin_token)
+    key = merchant["secret_key"]
+    await charge(http, key, 20_000, good_card())
+    await world.advance(2)
+    await _bank_account(http, key, PAID, True)
+    payout = (
+        await call(http, "POST", "/v1/payouts", key=key, form="amount=1000&currency=usd")
+    ).body
+    updated = await call(
+        http, "POST", f"/v1/payouts/{payout['id']}", key=key, form="metadata[order]=7"
+    )
+    assert updated.body["metadata"] == {"order": "7"}, updated.body
+    assert await _previous(http, key, "payout.updated", payout["id"]) == {
+        "metadata": {"order": None}
+    }
+    # What the worker does once the executor's lease has passed: sends it, in transit.
+    queued = await world.platform.pay_out.reads.payout(merchant["id"], payout["id"])
+    await world.platform.pay_out.payouts.send(queued)
+    sent = await call(http, "GET", f"/v1/payouts/{payout['id']}", key=key)
+    assert sent.body["status"] == "in_transit", sent.body
+    previous = await _previous(http, key, "payout.updated", payout["id"])
+    assert isinstance(previous, dict) and previous["status"] == "pending", previous
+
+    seller = await call(http, "POST", "/v1/accounts", key=key, form="country=US")
+    transfer = await call(
+        http,
+        "POST",
+        "/v1/transfers",
+        key=key,
+        form=f"amount=500&currency=usd&destination={seller.body['id']}&description=first",
+    )
+    assert transfer.status == 200, transfer.body
+    await call(
+        http, "POST", f"/v1/transfers/{transfer.body['id']}", key=key, form="description=second"
+    )
+    assert await _previous(http, key, "transfer.updated", transfer.body["id"]) == {
+        "description": "first"
+    }

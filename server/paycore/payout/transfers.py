@@ -229,5 +229,5 @@ class Transfers:
         if updated == transfer:
             return transfer  # an update that changes nothing is no event (as at Stripe)
         await repository.set_details(updated)
-        await self._events.record(connection, TRANSFER_UPDATED, updated)
+        await self._events.record(connection, TRANSFER_UPDATED, updated, before=transfer)
         return updated
