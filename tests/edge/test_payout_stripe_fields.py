@@ -228,3 +228,25 @@ async def test_payout_and_transfer_updates_carry_previous_attributes(
     assert await _previous(http, key, "transfer.updated", transfer.body["id"]) == {
         "description": "first"
     }
+
+
+async def test_balance_transactions_filter_by_a_charges_ch_id(
+    world: World, world_http: ClientSession
+) -> None:
+    """Stripe's `BalanceTransaction.list(source="ch_...")` finds a charge's balance
+    transaction; paycore's rows name the charge's intent, so the filter answered an empty list
+    for the charge's own `ch_` (its `balance_transaction` is that very row). The `pi_` still
+    works; another merchant's charge finds nothing."""
+    http = world_http
+    key = (await new_merchant(http, world.admin_token))["secret_key"]
+    intent_id = await charge(http, key, 3000, good_card())
+    intent = (await call(http, "GET", f"/v1/payment_intents/{intent_id}", key=key)).body
+    charge_id = intent["latest_charge"]
+    own = (await call(http, "GET", f"/v1/charges/{charge_id}", key=key)).body
+    by_charge = await call(http, "GET", f"/v1/balance_transactions?source={charge_id}", key=key)
+    assert [row["id"] for row in by_charge.body["data"]] == [own["balance_transaction"]]
+    by_intent = await call(http, "GET", f"/v1/balance_transactions?source={intent_id}", key=key)
+    assert by_intent.body["data"] == by_charge.body["data"]
+    other = (await new_merchant(http, world.admin_token, name="Other"))["secret_key"]
+    theirs = await call(http, "GET", f"/v1/balance_transactions?source={charge_id}", key=other)
+    assert (theirs.status, theirs.body["data"]) == (200, [])
