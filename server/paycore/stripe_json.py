@@ -191,6 +191,10 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     # A refund or a payout that did not fail; a payout without a description.
     "paycore.v1.Refund": ("failure_reason",),
     "paycore.v1.Payout": ("failure_code", "failure_message", "description"),
+    # An IBAN's bank account has no routing number; paycore knows no bank's name. A schedule
+    # that is not monthly has no monthly anchor (its weekly one is an enum: null already).
+    "paycore.v1.BankAccount": ("routing_number", "bank_name"),
+    "paycore.v1.PayoutSchedule": ("monthly_anchor",),
     # A customer's text never given (or cleared), and its address when every line is empty.
     "paycore.v1.Customer": ("name", "email", "phone", "description", "address"),
     # A test clock's name never given (Stripe's is nullable).

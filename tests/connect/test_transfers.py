@@ -8,6 +8,8 @@ import asyncio
 import grpc
 import pytest
 from grpc import aio
+from paycore.ledger import codes
+from paycore.storage.reads import Cursor
 from paycore.v1 import common_pb2, payout_pb2, wallet_pb2
 
 from tests.connect.support import assert_books, event_ids, funded_shop, transfer
@@ -78,7 +80,12 @@ async def test_a_transfer_larger_than_the_available_balance_moves_nothing(world:
         "amount",
     )
     assert await shop.balance() == ({"usd": net}, {"usd": 0})
-    assert await shop.balance(seller) == ({}, {})  # not even its ledger accounts were made
+    # Nothing moved: the seller's default currency at 0 (Stripe's), and not even its ledger
+    # accounts were made.
+    assert await shop.balance(seller) == ({"usd": 0}, {"usd": 0})
+    for spec in codes.seller_accounts(seller):
+        made = await world.platform.ledger.list_accounts(shop.id, spec.code, "", Cursor(10))
+        assert list(made.data) == [], spec.code
     listed = await shop.client.payouts.ListTransfers(P.ListTransfersRequest())
     assert list(listed.data) == []
     assert [t.type for t in await shop.transactions()] == [W.BALANCE_TRANSACTION_TYPE_PAYMENT]

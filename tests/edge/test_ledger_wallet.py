@@ -308,7 +308,8 @@ async def test_wallet_balance_and_transactions_after_ledger_movements(
     empty = await call(http, "GET", "/v1/balance", key=key)
     assert empty.status == 200, empty.body
     # the merchant's own balance: no seller account (an unset id is null)
-    assert empty.body == {"object": "balance", "account": None, "available": [], "pending": []}
+    zero = [{"amount": 0, "currency": "usd"}]  # Stripe's new account: its default currency
+    assert empty.body == {"object": "balance", "account": None, "available": zero, "pending": zero}
     ids = {
         spec.code: (await _account(http, admin, merchant_id, spec))["id"]
         for spec in codes.MERCHANT_ACCOUNTS
@@ -362,7 +363,7 @@ async def test_wallet_balance_and_transactions_after_ledger_movements(
     assert (missing.status, missing.error["code"]) == (404, "resource_missing")
     other = await new_merchant(http, admin, name="Globex")
     theirs = await call(http, "GET", "/v1/balance", key=other["secret_key"])
-    assert theirs.body["available"] == []
+    assert theirs.body["available"] == [{"amount": 0, "currency": "usd"}]
     too_many = await call(http, "GET", "/v1/balance_transactions?limit=1000", key=key)
     assert (too_many.status, too_many.error["param"]) == (400, "limit")
     bad_type = await call(http, "GET", "/v1/balance_transactions?type=bogus", key=key)

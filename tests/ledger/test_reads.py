@@ -65,4 +65,5 @@ async def test_reads_take_no_transaction_connection(
     everyone = await ledger.list_accounts("", "reads_cash", "usd", Cursor(100))
     assert source in {listed_account.id for listed_account in everyone.data}
     balance = await platform.wallet.get_balance(merchant_id, "")
-    assert balance.available == {} and balance.pending == {}  # no wallet accounts moved yet
+    # No wallet account moved yet: the default currency at 0, as Stripe's new account.
+    assert balance.available == {"usd": 0} and balance.pending == {"usd": 0}

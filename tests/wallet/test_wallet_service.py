@@ -20,7 +20,9 @@ async def test_balance_and_transactions_come_from_the_ledger(
 ) -> None:
     merchant_id = merchant.merchant.id
     empty = await merchant.client.wallet.GetBalance(wallet_pb2.GetBalanceRequest())
-    assert (list(empty.available), list(empty.pending)) == ([], [])
+    zero = [("usd", 0)]  # nothing moved: the default currency at 0, as Stripe's new account
+    assert [(money.currency, money.amount) for money in empty.available] == zero
+    assert [(money.currency, money.amount) for money in empty.pending] == zero
     async with platform.shards.transaction(merchant_id) as connection:
         accounts = await platform.ledger.merchant_accounts(connection, merchant_id, "usd")
     ids = {code: account.id for code, account in accounts.items()}
@@ -55,7 +57,8 @@ async def test_balance_and_transactions_come_from_the_ledger(
     )
     assert list(listed.data) == []
     theirs = await other_merchant.client.wallet.GetBalance(wallet_pb2.GetBalanceRequest())
-    assert list(theirs.available) == []
+    # Nothing moved: the default currency at 0 (Stripe's balance of a new account).
+    assert [(money.currency, money.amount) for money in theirs.available] == [("usd", 0)]
     seller = await merchant.client.accounts.CreateSellerAccount(
         account_pb2.CreateSellerAccountRequest(
             email="s@shop.test", country="US", default_currency="usd"

@@ -114,6 +114,28 @@ PAYOUT_STATUS_FAILED: PayoutStatus.ValueType  # 4
 PAYOUT_STATUS_CANCELED: PayoutStatus.ValueType  # 5
 Global___PayoutStatus: _TypeAlias = PayoutStatus  # noqa: Y015
 
+class _PayoutType:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PayoutTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PayoutType.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PAYOUT_TYPE_UNSPECIFIED: _PayoutType.ValueType  # 0
+    PAYOUT_TYPE_BANK_ACCOUNT: _PayoutType.ValueType  # 1
+    """To a bank account ("ba_...")."""
+    PAYOUT_TYPE_CARD: _PayoutType.ValueType  # 2
+    """To a debit card registered as a payout card ("pm_...")."""
+
+class PayoutType(_PayoutType, metaclass=_PayoutTypeEnumTypeWrapper):
+    """The kind of a payout's destination (Stripe's Payout.type)."""
+
+PAYOUT_TYPE_UNSPECIFIED: PayoutType.ValueType  # 0
+PAYOUT_TYPE_BANK_ACCOUNT: PayoutType.ValueType  # 1
+"""To a bank account ("ba_...")."""
+PAYOUT_TYPE_CARD: PayoutType.ValueType  # 2
+"""To a debit card registered as a payout card ("pm_...")."""
+Global___PayoutType: _TypeAlias = PayoutType  # noqa: Y015
+
 class _PayoutScheduleInterval:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -630,6 +652,8 @@ class Payout(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     METHOD_FIELD_NUMBER: _builtins.int
     FEE_FIELD_NUMBER: _builtins.int
+    FAILURE_BALANCE_TRANSACTION_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"po_..." """
     account: _builtins.str
@@ -653,6 +677,12 @@ class Payout(_message.Message):
     method: Global___PayoutMethod.ValueType
     fee: _builtins.int
     """The instant payout's fee, taken from the balance beside `amount`; 0 for standard."""
+    failure_balance_transaction: _builtins.str
+    """"txn_..." that returned the funds (payout_failure or payout_cancel) once the payout failed
+    or was canceled (Stripe's failure_balance_transaction); empty before.
+    """
+    type: Global___PayoutType.ValueType
+    """What `destination` is: a bank account ("ba_...") or a debit card ("pm_..."), Stripe's type."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     def __init__(
@@ -674,10 +704,12 @@ class Payout(_message.Message):
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         method: Global___PayoutMethod.ValueType = ...,
         fee: _builtins.int = ...,
+        failure_balance_transaction: _builtins.str = ...,
+        type: Global___PayoutType.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "arrival_date", b"arrival_date", "automatic", b"automatic", "balance_transaction", b"balance_transaction", "created", b"created", "currency", b"currency", "description", b"description", "destination", b"destination", "failure_code", b"failure_code", "failure_message", b"failure_message", "fee", b"fee", "id", b"id", "metadata", b"metadata", "method", b"method", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "arrival_date", b"arrival_date", "automatic", b"automatic", "balance_transaction", b"balance_transaction", "created", b"created", "currency", b"currency", "description", b"description", "destination", b"destination", "failure_balance_transaction", b"failure_balance_transaction", "failure_code", b"failure_code", "failure_message", b"failure_message", "fee", b"fee", "id", b"id", "metadata", b"metadata", "method", b"method", "status", b"status", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

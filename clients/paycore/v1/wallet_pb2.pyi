@@ -181,6 +181,7 @@ class BalanceTransaction(_message.Message):
     PRESENTMENT_AMOUNT_FIELD_NUMBER: _builtins.int
     PRESENTMENT_CURRENCY_FIELD_NUMBER: _builtins.int
     FEE_DETAILS_FIELD_NUMBER: _builtins.int
+    REPORTING_CATEGORY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"txn_..." """
     account: _builtins.str
@@ -209,6 +210,12 @@ class BalanceTransaction(_message.Message):
     """
     presentment_amount: _builtins.int
     presentment_currency: _builtins.str
+    reporting_category: _builtins.str
+    """Stripe's reporting_category, what accounting groups it by (from `type`): "charge",
+    "refund", "platform_earning", "platform_earning_refund", "transfer", "transfer_reversal",
+    "payout", "payout_reversal" (a payout's failure or cancel), "dispute", "dispute_reversal",
+    "other_adjustment" (a reconciliation adjustment, a refund's FX gain or loss).
+    """
     @_builtins.property
     def fee_details(self) -> _containers.RepeatedCompositeFieldContainer[Global___FeeDetail]:
         """The fee's lines, on every row with a fee; they sum to `fee`: "processing_fee" (the fee
@@ -235,10 +242,11 @@ class BalanceTransaction(_message.Message):
         presentment_amount: _builtins.int = ...,
         presentment_currency: _builtins.str = ...,
         fee_details: _abc.Iterable[Global___FeeDetail] | None = ...,
+        reporting_category: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "available_on", b"available_on", "created", b"created", "currency", b"currency", "description", b"description", "exchange_rate", b"exchange_rate", "fee", b"fee", "fee_details", b"fee_details", "id", b"id", "net", b"net", "payout", b"payout", "presentment_amount", b"presentment_amount", "presentment_currency", b"presentment_currency", "source", b"source", "status", b"status", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "available_on", b"available_on", "created", b"created", "currency", b"currency", "description", b"description", "exchange_rate", b"exchange_rate", "fee", b"fee", "fee_details", b"fee_details", "id", b"id", "net", b"net", "payout", b"payout", "presentment_amount", b"presentment_amount", "presentment_currency", b"presentment_currency", "reporting_category", b"reporting_category", "source", b"source", "status", b"status", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -91,7 +91,9 @@ class PayoutLifecycle:
         if answer.status == "paid":
             await self.paid(connection, sent)
             return
-        await self._save(connection, sent, PAYOUT_UPDATED, next_check_at=sent.arrival_date)
+        await self._save(
+            connection, sent, PAYOUT_UPDATED, next_check_at=sent.arrival_date, before=payout
+        )
 
     async def paid(self, connection: AsyncConnection, payout: Payout) -> Payout:
         accounts = await self._book.accounts(
@@ -198,9 +200,12 @@ class PayoutLifecycle:
         event_type: str,
         *,
         next_check_at: int | None,
+        before: Payout | None = None,
     ) -> Payout:
+        """The payout's new state and its event (`before`: the payout as it was, whose changed
+        fields a `payout.updated` carries as Stripe's `previous_attributes`)."""
         await PayoutRepository(connection).update(payout, next_check_at)
-        await self._events.record(connection, event_type, payout)
+        await self._events.record(connection, event_type, payout, before=before)
         return payout
 
     def _next_look(self, payout: Payout) -> int | None:

@@ -151,7 +151,7 @@ class Payouts:
             return payout  # an update that changes nothing is no event (as at Stripe)
         updated = replace(payout, metadata=changed)
         await repository.set_metadata(payout, changed)
-        await self._events.record(connection, PAYOUT_UPDATED, updated)
+        await self._events.record(connection, PAYOUT_UPDATED, updated, before=payout)
         return updated
 
     async def send(self, payout: Payout, claimed: Execution | None = None) -> None:

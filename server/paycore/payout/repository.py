@@ -359,15 +359,36 @@ class BalanceTransactionRepository:
 
 
 def balance_transactions_query(merchant_id: str, wanted: BalanceFilter) -> Select[Any]:
+    by_charge = wanted.source.startswith(CHARGE_PREFIX)
     query = matching(
         bt,
         merchant_id=merchant_id,
         type=wanted.type,
         currency=wanted.currency,
-        source=wanted.source,
+        source="" if by_charge else wanted.source,
         payout_id=wanted.payout_id,
     )
+    if by_charge:  # Stripe's source of a charge's row: its ch_, whose row names its pi_ (pord_)
+        query = query.where(bt.c.source.in_(_charge_owners(merchant_id, wanted.source)))
     return query.where(bt.c.account == wanted.account)  # "" too: the merchant's own
+
+
+CHARGE_PREFIX = "ch_"
+"""The PSP's charge ids (`ch_...`), which Stripe names as a balance transaction's source."""
+
+
+def _charge_owners(merchant_id: str, charge_id: str) -> Select[Any]:
+    """The pi_ (or a checkout's pord_) whose succeeded charge or authorization the PSP named
+    `charge_id`: what its balance transactions name as their source (by the PSP reference's
+    index, executions_psp_reference_idx)."""
+    return select(
+        func.coalesce(executions.c.payment_intent_id, executions.c.payment_order_id)
+    ).where(
+        executions.c.merchant_id == merchant_id,
+        executions.c.psp_reference == charge_id,
+        executions.c.operation.in_(("charge", "authorize")),
+        executions.c.state == "succeeded",
+    )
 
 
 def _conversion_of(row: Mapping[str, Any]) -> Presentment | None:

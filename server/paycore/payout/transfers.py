@@ -41,10 +41,10 @@ from paycore.payout.models import (
     TransferChange,
     TransferReversal,
 )
-from paycore.payout.repository import ChargeFunds, TransferRepository
+from paycore.payout.repository import CHARGE_PREFIX, ChargeFunds, TransferRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-CHARGE_PREFIX = "ch_"  # source_transaction naming a charge, as Stripe's: resolved to its pi_
+# A source_transaction naming a charge (CHARGE_PREFIX), as Stripe's, is resolved to its pi_.
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,5 +229,5 @@ class Transfers:
         if updated == transfer:
             return transfer  # an update that changes nothing is no event (as at Stripe)
         await repository.set_details(updated)
-        await self._events.record(connection, TRANSFER_UPDATED, updated)
+        await self._events.record(connection, TRANSFER_UPDATED, updated, before=transfer)
         return updated

@@ -10,6 +10,8 @@ second copy of the money.
 - A balance transaction is a row pay-out's balance book writes beside each ledger transfer
   that credits or debits a balance (paycore.payout.balances): pending until available_on,
   then available; an automatic payout names the rows it paid out (`payout`).
+- A balance in which nothing has moved yet shows the payee's default currency at 0 (the first
+  of its settlement currencies, else its default_currency), as Stripe's new account does.
 - A marketplace seller's wallet (`account=acct_...`) reads the seller's own balance accounts,
   which the merchant keeps (paycore.ledger.codes.for_seller).
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from paycore.account.repository import SellerAccountRepository
+from paycore.account.repository import MerchantRepository, SellerAccountRepository
 from paycore.currency.repository import settlement
 from paycore.errors import not_found
 from paycore.ledger import codes
@@ -77,10 +79,24 @@ class WalletService:
             or available.get(currency)
             or pending.get(currency)
         ]
+        if not shown:  # nothing moved yet: Stripe's balance holds the default currency at 0
+            shown = list(settles_in[:1]) or await self._default_currency(
+                merchant_id, seller_account
+            )
         return Balance(
             {currency: available.get(currency, 0) for currency in shown},
             {currency: pending.get(currency, 0) for currency in shown},
         )
+
+    async def _default_currency(self, merchant_id: str, seller_account: str) -> list[str]:
+        """The payee's default currency, as the one entry of a balance that never moved."""
+        async with self._shards.read(merchant_id) as connection:
+            payee = await (
+                SellerAccountRepository(connection).get(merchant_id, seller_account)
+                if seller_account
+                else MerchantRepository(connection).get(merchant_id)
+            )
+        return [payee.default_currency] if payee is not None and payee.default_currency else []
 
     async def list_transactions(
         self, merchant_id: str, wanted: BalanceFilter, cursor: Cursor

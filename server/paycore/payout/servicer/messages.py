@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from paycore.ids import Prefix
 from paycore.payout.calendar import start_of
 from paycore.payout.models import (
     AccountBalance,
@@ -28,7 +29,13 @@ def bank_account_message(bank_account: BankAccount) -> payout_pb2.BankAccount:
     return message_of(payout_pb2.BankAccount, bank_account, available_payout_methods=methods)
 
 
-payout_message = derived(Payout, payout_pb2.Payout)
+@converts(payout_pb2.Payout)
+def payout_message(payout: Payout) -> payout_pb2.Payout:
+    """Every field by its name, and Stripe's `type`: what the destination is."""
+    to_card = payout.destination.startswith(f"{Prefix.PAYMENT_METHOD.value}_")
+    return message_of(payout_pb2.Payout, payout, type="card" if to_card else "bank_account")
+
+
 payout_card_message = derived(PayoutCard, payout_pb2.PayoutCard)
 transfer_reversal_message = derived(TransferReversal, payout_pb2.SellerTransferReversal)
 
@@ -64,6 +71,35 @@ FEE_KINDS = {
 `processing_fee`."""
 
 
+REPORTING_CATEGORIES = {
+    BalanceType.PAYMENT: "charge",
+    BalanceType.REFUND: "refund",
+    BalanceType.APPLICATION_FEE: "platform_earning",
+    BalanceType.APPLICATION_FEE_REFUND: "platform_earning_refund",
+    BalanceType.TRANSFER: "transfer",
+    BalanceType.TRANSFER_REVERSAL: "transfer_reversal",
+    BalanceType.PAYOUT: "payout",
+    BalanceType.PAYOUT_CANCEL: "payout_reversal",
+    BalanceType.PAYOUT_FAILURE: "payout_reversal",
+}
+"""Stripe's reporting_category of each type (docs.stripe.com/reports/reporting-categories); an
+adjustment's depends on what it adjusts (`reporting_category`)."""
+
+
+def reporting_category(transaction: BalanceTransaction) -> str:
+    """Stripe's category: a dispute's withdrawal `dispute`, its reinstatement
+    `dispute_reversal`, any other adjustment (reconciliation's, an FX gain or loss)
+    `other_adjustment`."""
+    category = REPORTING_CATEGORIES.get(BalanceType(transaction.type))
+    if category is not None:
+        return category
+    if transaction.type == BalanceType.ADJUSTMENT and transaction.source.startswith(
+        f"{Prefix.DISPUTE.value}_"
+    ):
+        return "dispute" if transaction.amount < 0 else "dispute_reversal"
+    return "other_adjustment"
+
+
 @converts(wallet_pb2.BalanceTransaction)
 def balance_transaction_message(
     transaction: BalanceTransaction,
@@ -81,8 +117,14 @@ def balance_transaction_message(
         for kind, amount in lines
         if amount
     ]
+    category = reporting_category(transaction)
     if conversion is None:
-        return message_of(wallet_pb2.BalanceTransaction, transaction, fee_details=fee_details)
+        return message_of(
+            wallet_pb2.BalanceTransaction,
+            transaction,
+            fee_details=fee_details,
+            reporting_category=category,
+        )
     return message_of(
         wallet_pb2.BalanceTransaction,
         transaction,
@@ -90,6 +132,7 @@ def balance_transaction_message(
         presentment_amount=conversion.amount,
         presentment_currency=conversion.currency,
         fee_details=fee_details,
+        reporting_category=category,
     )
 
 
