@@ -40,6 +40,7 @@ from typing import Any, cast
 from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
+from paycore.dispute.models import EVIDENCE_FIELDS
 from paycore.ids import Prefix
 from paycore.iso import CURRENCY_EXPONENTS
 from paycore.transcoding import (
@@ -200,23 +201,7 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     # A test clock's name never given (Stripe's is nullable).
     "paycore.v1.TestClock": ("name",),
     # The evidence the merchant has not given (Stripe's evidence fields are null until then).
-    "paycore.v1.DisputeEvidence": (
-        "product_description",
-        "customer_name",
-        "customer_email_address",
-        "billing_address",
-        "shipping_address",
-        "shipping_carrier",
-        "shipping_tracking_number",
-        "shipping_date",
-        "refund_policy",
-        "refund_refusal_explanation",
-        "cancellation_policy",
-        "duplicate_charge_explanation",
-        "access_activity_log",
-        "service_date",
-        "uncategorized_text",
-    ),
+    "paycore.v1.DisputeEvidence": EVIDENCE_FIELDS,
     # A balance transaction without a description, and one not converted: no presentment
     # amount or currency (as its exchange_rate, null).
     "paycore.v1.BalanceTransaction": ("description", "presentment_amount", "presentment_currency"),
