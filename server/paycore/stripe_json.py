@@ -161,6 +161,8 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     # null, and so is its client_secret where it is not carried (an event's intent).
     "paycore.v1.PaymentIntent": ("receipt_email", "description", "transfer_group", "client_secret"),
     "paycore.v1.SetupIntent": ("description", "client_secret"),
+    # A transfer made without a description or transfer_group.
+    "paycore.v1.Transfer": ("description", "transfer_group"),
     # A 3-D Secure confirmation without a return_url (the page then shows the outcome).
     "paycore.v1.NextAction.RedirectToUrl": ("return_url",),
     # A payment method's billing details never given; an address's lines (a payment method's,
