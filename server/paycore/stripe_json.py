@@ -161,6 +161,9 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     # null, and so is its client_secret where it is not carried (an event's intent).
     "paycore.v1.PaymentIntent": ("receipt_email", "description", "transfer_group", "client_secret"),
     "paycore.v1.SetupIntent": ("description", "client_secret"),
+    # A checkout's payment and its orders that did not fail.
+    "paycore.v1.Payment": ("failure_code", "failure_message"),
+    "paycore.v1.PaymentOrder": ("failure_code", "decline_code", "failure_message"),
     # A bank account's bank, which paycore is not told.
     "paycore.v1.BankAccount": ("bank_name",),
     # A dispute's evidence not given (yet).
