@@ -153,7 +153,10 @@ def required_amount(param: str, value: int | None, currency: str) -> int:
     return amount(param, value, currency)
 
 
-def metadata(param: str, value: Mapping[str, str]) -> dict[str, str]:
+def metadata(param: str, value: Mapping[str, str], *, removals: bool = False) -> dict[str, str]:
+    """A request's metadata, checked. A key given an empty value unsets it, as Stripe's: a
+    create leaves it out; an update (`removals`: `runtime.servicing.metadata_change`) keeps it
+    as the removal it asks for."""
     if len(value) > METADATA_KEYS_MAX:
         raise invalid(param, f"at most {METADATA_KEYS_MAX} keys")
     for key, item in value.items():
@@ -171,7 +174,7 @@ def metadata(param: str, value: Mapping[str, str]) -> dict[str, str]:
                 param=f"{param}[{key}]",
                 maximum=METADATA_VALUE_LENGTH_MAX,
             )
-    return dict(value)
+    return dict(value) if removals else {key: item for key, item in value.items() if item}
 
 
 def list_limit(value: int) -> int:

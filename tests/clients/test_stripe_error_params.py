@@ -23,7 +23,7 @@ async def test_rest_params_are_bracketed_and_grpc_keeps_dots(
     def scenario() -> dict[str, str | None]:
         sdk = client(edge_merchant)
         params: dict[str, str | None] = {}
-        with pytest.raises(stripe.InvalidRequestError) as card:
+        with pytest.raises(stripe.CardError) as card:  # 402 card_error, as Stripe's
             sdk.v1.payment_methods.create(
                 params={
                     "type": "card",

@@ -110,7 +110,7 @@ async def test_card_numbers_and_cvcs_are_found_nowhere(
             "card": {"number": refused_number, "exp_month": 7, "exp_year": 2032},
         },
     )
-    assert refused_http.status == 400 and refused_http.error["param"] == "card[number]"
+    assert refused_http.status == 402 and refused_http.error["param"] == "card[number]"
     # The charge path opens the vault.
     customer = await new_customer(merchant.client)
     await merchant.client.customers.AttachPaymentMethod(

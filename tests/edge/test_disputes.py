@@ -36,6 +36,8 @@ async def test_disputes_read_answered_and_closed_over_http(
         2000,
     )
     assert dispute["evidence_details"]["due_by"] > 0
+    # no evidence given yet: each field null, as Stripe's (they rendered "")
+    assert set(dispute["evidence"].values()) == {None}
     fetched = await call(http, "GET", f"/v1/disputes/{dispute['id']}", key=key)
     assert fetched.body == dispute
     intent = await call(http, "GET", f"/v1/payment_intents/{intents[0]}", key=key)
@@ -54,6 +56,7 @@ async def test_disputes_read_answered_and_closed_over_http(
     )
     assert staged.status == 200, staged.body
     assert staged.body["evidence"]["product_description"] == "A teapot"
+    assert staged.body["evidence"]["customer_name"] is None
     assert staged.body["metadata"] == {"case": "7"}
     # Stripe's metadata rules, as on every update: an empty value removes its key, and
     # `metadata=` (stripe-python's metadata="") removes every key.

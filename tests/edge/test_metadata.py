@@ -224,6 +224,19 @@ async def test_metadata_empty_clears_every_key_and_a_key_empty_removes_it(
     await _clears_and_removes(http, key, path)
 
 
+@pytest.mark.parametrize("update", sorted(CREATES))
+async def test_a_create_keeps_no_key_given_an_empty_value(
+    http: ClientSession, settings_admin_token: str, update: str
+) -> None:
+    """Stripe's empty value unsets a key, on a create too: the object is made without it
+    (it was stored as "", which the next update's `metadata[b]=` then had to remove)."""
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    path = await CREATES[update](http, key, "metadata[a]=1&metadata[b]=")
+    read = await call(http, "GET", path, key=key)
+    assert read.status == 200, read.body
+    assert read.body["metadata"] == {"a": "1"}
+
+
 @pytest.mark.parametrize("update", sorted(WORLD_CREATES))
 async def test_metadata_of_what_the_psp_makes_clears_and_removes_keys_too(
     world: World, world_http: ClientSession, update: str

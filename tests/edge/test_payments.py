@@ -152,6 +152,13 @@ async def test_checkouts_and_the_executor_over_http(
     assert payment.status == 200, payment.body
     assert payment.body["status"] == "processing"  # the PSP keeps failing: retries pending
     (order,) = payment.body["payment_orders"]
+    # nothing failed (yet): null, as a charge's, refund's and payout's failure fields are
+    assert (payment.body["failure_code"], payment.body["failure_message"]) == (None, None)
+    assert (order["failure_code"], order["decline_code"], order["failure_message"]) == (
+        None,
+        None,
+        None,
+    )
     assert (await call(http, "GET", f"/v1/payments/{payment.body['id']}", key=key)).body[
         "checkout_id"
     ] == "http-cart"

@@ -32,6 +32,7 @@ async def test_bank_accounts_schedules_payouts_and_balance_transactions_over_htt
     bank_account = created.body
     assert (bank_account["last4"], bank_account["status"]) == ("6789", "new")
     assert "account_number" not in bank_account
+    assert bank_account["bank_name"] is None  # paycore does not know it: null, as Stripe's
     fetched = await call(http, "GET", f"/v1/bank_accounts/{bank_account['id']}", key=key)
     assert fetched.body == bank_account
     listed = await call(http, "GET", "/v1/bank_accounts", key=key)

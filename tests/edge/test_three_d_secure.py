@@ -104,6 +104,24 @@ async def test_a_payment_that_needs_authentication_redirects_and_is_charged(
     await assert_books_balance(payin.admin, stripe_module)
 
 
+async def test_a_confirmation_without_return_url_shows_a_null_return_url(
+    stripe_module: str,
+) -> None:
+    """Without a return_url the authentication page shows the outcome and stays: Stripe's
+    `next_action.redirect_to_url.return_url` is then null (it rendered "")."""
+    intent = await asyncio.to_thread(
+        stripe.PaymentIntent.create,
+        amount=2000,
+        currency="usd",
+        payment_method="pm_card_authenticationRequired",
+        confirm=True,
+    )
+    assert intent.status == "requires_action"
+    assert intent.next_action is not None and intent.next_action.redirect_to_url is not None
+    assert intent.next_action.redirect_to_url.return_url is None
+    assert str(intent.next_action.redirect_to_url.url).startswith("http")
+
+
 async def test_a_failed_authentication_is_a_card_error(
     stripe_module: str, payin: PayIn, psp: PspSimulator
 ) -> None:

@@ -52,6 +52,7 @@ async def test_transfers_and_reversals_over_http(world: World, world_http: Clien
     )
     assert transfer["source_transaction"] == intent
     assert transfer["metadata"] == {"order": "7"}
+    assert (transfer["transfer_group"], transfer["description"]) == ("ORDER_7", None)
     fetched = await call(http, "GET", f"/v1/transfers/{transfer['id']}", key=key)
     assert fetched.body == transfer
     listed = await call(
@@ -118,6 +119,8 @@ async def test_transfers_and_reversals_over_http(world: World, world_http: Clien
     other = await call(
         http, "POST", "/v1/transfers", key=key, form=f"amount=500&currency=usd&destination={seller}"
     )
+    # none given: null, as Stripe's (they rendered "")
+    assert (other.body["transfer_group"], other.body["description"]) == (None, None)
     other_reversal = await call(
         http, "POST", f"/v1/transfers/{other.body['id']}/reversals", key=key
     )

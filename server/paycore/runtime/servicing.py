@@ -202,7 +202,7 @@ def _created(request: Message) -> SecondsRange:
 def metadata_change(request: MetadataUpdate) -> MetadataChange:
     """The request's `metadata` (checked: INVALID_ARGUMENT naming `metadata[key]`) and
     `clear_metadata`, as every update applies them (`MetadataChange.applied_to`)."""
-    values = validation.metadata("metadata", request.metadata)
+    values = validation.metadata("metadata", request.metadata, removals=True)
     return MetadataChange(values, clear=request.clear_metadata)
 
 
