@@ -166,26 +166,6 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     # A checkout's payment and its orders that did not fail.
     "paycore.v1.Payment": ("failure_code", "failure_message"),
     "paycore.v1.PaymentOrder": ("failure_code", "decline_code", "failure_message"),
-    # A bank account's bank, which paycore is not told.
-    "paycore.v1.BankAccount": ("bank_name",),
-    # A dispute's evidence not given (yet).
-    "paycore.v1.DisputeEvidence": (
-        "product_description",
-        "customer_name",
-        "customer_email_address",
-        "billing_address",
-        "shipping_address",
-        "shipping_carrier",
-        "shipping_tracking_number",
-        "shipping_date",
-        "refund_policy",
-        "refund_refusal_explanation",
-        "cancellation_policy",
-        "duplicate_charge_explanation",
-        "access_activity_log",
-        "service_date",
-        "uncategorized_text",
-    ),
     # A transfer made without a description or transfer_group.
     "paycore.v1.Transfer": ("description", "transfer_group"),
     # A 3-D Secure confirmation without a return_url (the page then shows the outcome).
