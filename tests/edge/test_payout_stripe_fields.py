@@ -250,3 +250,47 @@ async def test_balance_transactions_filter_by_a_charges_ch_id(
     other = (await new_merchant(http, world.admin_token, name="Other"))["secret_key"]
     theirs = await call(http, "GET", f"/v1/balance_transactions?source={charge_id}", key=other)
     assert (theirs.status, theirs.body["data"]) == (200, [])
+
+
+async def test_refund_and_fee_refund_updates_carry_previous_attributes(
+    world: World, world_http: ClientSession
+) -> None:
+    """`refund.updated`, Stripe's older `charge.refund.updated` and
+    `application_fee.refund.updated` of a metadata update say what changed, as every Stripe
+    `*.updated` does (they were null)."""
+    http = world_http
+    key = (await new_merchant(http, world.admin_token))["secret_key"]
+    seller = (await call(http, "POST", "/v1/accounts", key=key, form="country=US")).body["id"]
+    method = await card_method(http, key, good_card())
+    intent = await call(
+        http,
+        "POST",
+        "/v1/payment_intents",
+        key=key,
+        form=f"amount=5000&currency=usd&confirm=true&payment_method={method}"
+        f"&transfer_data[destination]={seller}&application_fee_amount=500",
+    )
+    assert intent.body["status"] == "succeeded", intent.body
+    refund = await call(
+        http, "POST", "/v1/refunds", key=key, form=f"payment_intent={intent.body['id']}&amount=100"
+    )
+    assert refund.status == 200, refund.body
+    await call(http, "POST", f"/v1/refunds/{refund.body['id']}", key=key, form="metadata[k]=v")
+    for kind in ("refund.updated", "charge.refund.updated"):
+        assert await _previous(http, key, kind, refund.body["id"]) == {"metadata": {"k": None}}
+
+    fee = f"fee_{intent.body['id'].removeprefix('pi_')}"
+    fee_refund = await call(
+        http, "POST", f"/v1/application_fees/{fee}/refunds", key=key, form="amount=50"
+    )
+    assert fee_refund.status == 200, fee_refund.body
+    await call(
+        http,
+        "POST",
+        f"/v1/application_fees/{fee}/refunds/{fee_refund.body['id']}",
+        key=key,
+        form="metadata[k]=v",
+    )
+    assert await _previous(http, key, "application_fee.refund.updated", fee_refund.body["id"]) == {
+        "metadata": {"k": None}
+    }

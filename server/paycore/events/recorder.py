@@ -35,11 +35,18 @@ class Recorder(Generic[Owned]):
     """The logical shard of an owner that need not be a merchant (reconciliation's "platform":
     paycore.reconciliation.books.owner_logical_shard); None: the merchant's."""
 
-    def prepared(self, kind: str, owned: Owned) -> NewEvent:
+    def prepared(self, kind: str, owned: Owned, *, before: Owned | None = None) -> NewEvent:
         """The event, for a statement that writes it itself (paycore.payment.charging) or a
-        batch of several recorders' events (`record_prepared`)."""
+        batch of several recorders' events (`record_prepared`); `before` as `record`'s."""
+        rendered = self.render(owned)
         return prepare_event(
-            owned.merchant_id, kind, self.render(owned), logical_shard=self._shard(owned)
+            owned.merchant_id,
+            kind,
+            rendered,
+            logical_shard=self._shard(owned),
+            previous_attributes=(
+                None if before is None else previous_attributes(self.render(before), rendered)
+            ),
         )
 
     async def record(

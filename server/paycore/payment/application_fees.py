@@ -190,5 +190,5 @@ class ApplicationFees:
             return found  # an update that changes nothing is no event (as at Stripe)
         updated = replace(found, metadata=changed)
         await set_fee_refund_metadata(connection, updated)
-        await self._refund_events.record(connection, FEE_REFUND_UPDATED, updated)
+        await self._refund_events.record(connection, FEE_REFUND_UPDATED, updated, before=found)
         return updated

@@ -187,8 +187,8 @@ class Refunds:
         await record_prepared(
             connection,
             [
-                self._events.refund.prepared(events.REFUND_UPDATED, updated),
-                self._events.refund.prepared(events.CHARGE_REFUND_UPDATED, updated),
+                self._events.refund.prepared(events.REFUND_UPDATED, updated, before=refund),
+                self._events.refund.prepared(events.CHARGE_REFUND_UPDATED, updated, before=refund),
             ],
         )
         return updated

@@ -70,6 +70,9 @@ class AccountOutcome:
     times_out: bool = False
 
 
+PAID_ACCOUNT = "000123456789"
+"""The docs' "always paid" test account (any number not in TEST_ACCOUNTS is paid too)."""
+
 TEST_ACCOUNTS: dict[str, AccountOutcome] = {
     "000111111116": AccountOutcome("no_account", "The bank account does not exist"),
     "000111111113": AccountOutcome("account_closed", "The bank account has been closed"),

@@ -45,10 +45,20 @@ Test cards (any future expiry, any cvc):
   POST /_control/disputes/{id} {"outcome": "won" | "lost"}; wallet test tokens:
   POST /v1/wallet_tokens {"type": "apple_pay" | "google_pay", "scenario"}: docs/disputes.md)
 
+The bank (payouts; docs/payouts.md): POST /v1/bank/payouts, GET /v1/bank/payouts/{key},
+GET /v1/bank/payouts_report/{YYYY-MM-DD} (JSON lines: submitted, paid, failed). Test account
+numbers (the last 12 digits of the account number or IBAN; any other is paid):
+  000123456789  paid                          000111111116  fails on arrival: no_account
+  000111111113  fails: account_closed         000222222227  fails: invalid_account_number
+  000333333335  fails: could_not_process      000444444440  paid, returned 3 days later
+  000555555553  paid, the first answer lost   000666666664  paid, the first answer times out
+(an instant payout to a failing account fails at once; debit cards are always paid)
+
 Faults: --latency-ms and --error-rate here, or at run time
-POST /_control/faults {"latency_ms", "error_rate", "down", "dispute_delay_seconds",
-"dispute_response_seconds"} (GET
-shows them), with
+POST /_control/faults {"latency_ms", "error_rate", "down", "lose_answers",
+"dispute_delay_seconds", "dispute_response_seconds", "settlement": [...], "bank_payouts": [...]}
+(GET shows them; "settlement" and "bank_payouts" alter a day's reports, each item
+{"day", "action", "id", ...}: docs/reconciliation.md), with
 `Authorization: Bearer <token>`: PAYCORE_PSP_CONTROL_TOKEN, or <data-dir>/control_token's."""
 
 
