@@ -121,3 +121,36 @@ async def test_payment_intent_data_reaches_the_sessions_payment_intent(
         assert refused.error["param"] == param, (form, refused.body)
     listed = await call(http, "GET", "/v1/checkout/sessions", key=key)
     assert len(listed.body["data"]) == 1
+
+
+async def test_a_line_without_its_unit_amount_is_missing_it_and_a_zero_one_is_invalid(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    """A required parameter left out is parameter_missing naming it (deploy/edge.md), a 0
+    given parameter_invalid; a line's unit_amount left out read as 0 ("must be at least 1")."""
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    urls = "success_url=https://shop.test/ok"
+    data = "line_items[0][price_data]"
+    for form, code, param in [
+        ("line_items[0][name]=Pin", "parameter_missing", "line_items[0][unit_amount]"),
+        (
+            "line_items[0][name]=Pin&line_items[0][unit_amount]=0",
+            "parameter_invalid",
+            "line_items[0][unit_amount]",
+        ),
+        (
+            f"{data}[currency]=usd&{data}[product_data][name]=Pin",
+            "parameter_missing",
+            f"{data}[unit_amount]",
+        ),
+        (
+            f"{data}[currency]=usd&{data}[product_data][name]=Pin&{data}[unit_amount]=0",
+            "parameter_invalid",
+            f"{data}[unit_amount]",
+        ),
+    ]:
+        refused = await call(
+            http, "POST", "/v1/checkout/sessions", key=key, form=f"currency=usd&{form}&{urls}"
+        )
+        assert refused.status == 400, (form, refused.body)
+        assert (refused.error["code"], refused.error["param"]) == (code, param), form
