@@ -555,6 +555,8 @@ class ListCheckoutSessionsRequest(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     PAYMENT_INTENT_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    CUSTOMER_DETAILS_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     ending_before: _builtins.str
@@ -565,9 +567,17 @@ class ListCheckoutSessionsRequest(_message.Message):
     """Only sessions with this status."""
     payment_intent: _builtins.str
     """Only sessions of this payment intent ("pi_...")."""
+    customer: _builtins.str
+    """Only this customer's sessions ("cus_..."), as Stripe's."""
     @_builtins.property
     def created(self) -> _common_pb2.TimestampRange:
         """Only those created in this range of unix seconds (REST `created[gte]=...`, as Stripe's)."""
+
+    @_builtins.property
+    def customer_details(self) -> Global___CheckoutCustomerDetailsFilter:
+        """Stripe's `customer_details[email]`: only the sessions given this `customer_email`
+        (compared without case).
+        """
 
     def __init__(
         self,
@@ -578,14 +588,35 @@ class ListCheckoutSessionsRequest(_message.Message):
         status: Global___CheckoutSessionStatus.ValueType = ...,
         payment_intent: _builtins.str = ...,
         created: _common_pb2.TimestampRange | None = ...,
+        customer: _builtins.str = ...,
+        customer_details: Global___CheckoutCustomerDetailsFilter | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "customer_details", b"customer_details"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "ending_before", b"ending_before", "limit", b"limit", "payment_intent", b"payment_intent", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "customer", b"customer", "customer_details", b"customer_details", "ending_before", b"ending_before", "limit", b"limit", "payment_intent", b"payment_intent", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListCheckoutSessionsRequest: _TypeAlias = ListCheckoutSessionsRequest  # noqa: Y015
+
+@_typing.final
+class CheckoutCustomerDetailsFilter(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMAIL_FIELD_NUMBER: _builtins.int
+    email: _builtins.str
+    def __init__(
+        self,
+        *,
+        email: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckoutCustomerDetailsFilter: _TypeAlias = CheckoutCustomerDetailsFilter  # noqa: Y015
 
 @_typing.final
 class ListCheckoutSessionsResponse(_message.Message):
