@@ -78,3 +78,20 @@ def test_the_configuration_table_has_a_row_for_every_setting() -> None:
     tabled = {name for row in rows for name in re.findall(r"PAYCORE_[A-Z0-9_]+", row.split("|")[1])}
     assert setting_variables() - tabled == set()
     assert tabled - setting_variables() == {"PAYCORE_PSP_CONTROL_TOKEN"}
+
+
+def test_a_wildcard_edge_address_needs_the_url_buyers_reach() -> None:
+    """A checkout session's `url` and the 3-D Secure return start with PAYCORE_CHECKOUT_URL,
+    by default http://<PAYCORE_HTTP_ADDR>: with the edge listening on 0.0.0.0 (the env example,
+    the image, the Kubernetes base) every session's url was http://0.0.0.0:8080/c/pay/...,
+    which no buyer can open. serve and the worker refuse to start naming the setting."""
+    for address in ("0.0.0.0:8080", "[::]:8080", ":8080"):
+        settings = load_settings({"PAYCORE_HTTP_ADDR": address})
+        with pytest.raises(ConfigurationError, match="PAYCORE_CHECKOUT_URL must be set"):
+            settings.check_pages_url()
+    given = {"PAYCORE_HTTP_ADDR": "0.0.0.0:8080", "PAYCORE_CHECKOUT_URL": "https://pay.test"}
+    load_settings(given).check_pages_url()
+    assert load_settings(given).pages_url == "https://pay.test"
+    load_settings({"PAYCORE_HTTP_ADDR": "127.0.0.1:8080"}).check_pages_url()
+    with pytest.raises(ConfigurationError, match="PAYCORE_CHECKOUT_URL"):
+        load_settings({"PAYCORE_CHECKOUT_URL": "pay.test"}).check_pages_url()

@@ -69,6 +69,26 @@ class Settings:
         """Where buyers reach the edge's hosted payment pages."""
         return self.checkout_url or f"http://{self.http_addr}"
 
+    def check_pages_url(self) -> None:
+        """Fails, naming PAYCORE_CHECKOUT_URL, when `pages_url` is no URL a buyer's browser can
+        open: not http(s), or the default made of an edge listening on every address
+        (http://0.0.0.0:8080, the address of no host)."""
+        if self.checkout_url:
+            if not self.checkout_url.startswith(("http://", "https://")):
+                raise ConfigurationError(
+                    "PAYCORE_CHECKOUT_URL must be an http or https URL (the edge as buyers"
+                    " reach it, e.g. https://pay.example.com)"
+                )
+            return
+        host = self.http_addr.rpartition(":")[0].strip("[]")
+        if host in ("", "0.0.0.0", "::"):
+            raise ConfigurationError(
+                "PAYCORE_CHECKOUT_URL must be set (the edge as buyers reach it, e.g."
+                f" https://pay.example.com): PAYCORE_HTTP_ADDR listens on {self.http_addr},"
+                f" and http://{self.http_addr} is no address a buyer's browser can open (each"
+                " checkout session's url and the 3-D Secure return start with it)"
+            )
+
     metrics_addr: str = "127.0.0.1:9464"
     """PAYCORE_METRICS_ADDR: Prometheus scrapes /metrics here."""
 
@@ -355,6 +375,7 @@ class Settings:
                 f"{', '.join(missing)} must be set (or use `paycore dev` for the embedded default)"
             )
         check_secrets(self)
+        self.check_pages_url()
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

@@ -4,6 +4,7 @@ told agrees with what paycore reads."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 import yaml
@@ -55,3 +56,22 @@ def test_the_env_example_names_only_settings_and_parses() -> None:
     assert set(pairs) <= setting_variables(), set(pairs) - setting_variables()
     settings = load_settings(pairs)
     assert settings.worker_metrics_addr != settings.metrics_addr  # serve and worker, one host
+
+
+def test_checkout_urls_are_ones_a_buyer_can_open() -> None:
+    """With compose.env copied from the env example (PAYCORE_HTTP_ADDR=0.0.0.0:8080), serve
+    and the worker made every checkout session's url http://0.0.0.0:8080/c/pay/...: the url
+    is the edge as published, 127.0.0.1:8080, unless PAYCORE_CHECKOUT_URL says otherwise."""
+    lines = (DEPLOY / "paycore.env.example").read_text().splitlines()
+    env_file = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    services = compose()["services"]
+    for name in ("serve", "worker"):
+        # Compose's interpolation from an empty shell: ${NAME:-default} is the default.
+        environment = {
+            key: re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value))
+            for key, value in services[name]["environment"].items()
+        }
+        settings = load_settings({**env_file, **environment})
+        settings.check_pages_url()
+        assert settings.pages_url == "http://127.0.0.1:8080", name
+    assert "127.0.0.1:8080:8080" in services["edge"]["ports"]

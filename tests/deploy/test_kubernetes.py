@@ -238,3 +238,20 @@ def test_liveness_asks_the_process_not_what_it_depends_on(overlay: str) -> None:
         assert set(container["livenessProbe"]) & {"tcpSocket"}, (name, container["livenessProbe"])
         readiness = container["readinessProbe"]
         assert set(readiness) & {"grpc", "exec", "httpGet"}, (name, readiness)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_checkout_urls_are_ones_a_buyer_can_open(overlay: str) -> None:
+    """serve and the worker render each checkout session's url (and the 3-D Secure return)
+    from PAYCORE_CHECKOUT_URL, by default http://<PAYCORE_HTTP_ADDR>: the base's 0.0.0.0:8080
+    made every url http://0.0.0.0:8080/c/pay/..., in production too, behind an HTTPS Ingress."""
+    resources = rendered(overlay)
+    deployments = of_kind(resources, "Deployment")
+    for name in ("paycore-serve", "paycore-worker"):
+        (container,) = deployments[name]["spec"]["template"]["spec"]["containers"]
+        settings = load_settings(environment_of(resources, container))
+        settings.check_pages_url()
+        if overlay == "production":
+            (ingress,) = of_kind(resources, "Ingress").values()
+            (rule,) = ingress["spec"]["rules"]
+            assert settings.pages_url == f"https://{rule['host']}", name

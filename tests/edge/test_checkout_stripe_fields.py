@@ -121,3 +121,79 @@ async def test_payment_intent_data_reaches_the_sessions_payment_intent(
         assert refused.error["param"] == param, (form, refused.body)
     listed = await call(http, "GET", "/v1/checkout/sessions", key=key)
     assert len(listed.body["data"]) == 1
+
+
+async def test_a_line_without_its_unit_amount_is_missing_it_and_a_zero_one_is_invalid(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    """A required parameter left out is parameter_missing naming it (deploy/edge.md), a 0
+    given parameter_invalid; a line's unit_amount left out read as 0 ("must be at least 1")."""
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    urls = "success_url=https://shop.test/ok"
+    data = "line_items[0][price_data]"
+    for form, code, param in [
+        ("line_items[0][name]=Pin", "parameter_missing", "line_items[0][unit_amount]"),
+        (
+            "line_items[0][name]=Pin&line_items[0][unit_amount]=0",
+            "parameter_invalid",
+            "line_items[0][unit_amount]",
+        ),
+        (
+            f"{data}[currency]=usd&{data}[product_data][name]=Pin",
+            "parameter_missing",
+            f"{data}[unit_amount]",
+        ),
+        (
+            f"{data}[currency]=usd&{data}[product_data][name]=Pin&{data}[unit_amount]=0",
+            "parameter_invalid",
+            f"{data}[unit_amount]",
+        ),
+    ]:
+        refused = await call(
+            http, "POST", "/v1/checkout/sessions", key=key, form=f"currency=usd&{form}&{urls}"
+        )
+        assert refused.status == 400, (form, refused.body)
+        assert (refused.error["code"], refused.error["param"]) == (code, param), form
+
+
+async def test_sessions_list_by_customer_and_by_the_buyers_email(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    """Stripe's list filters `customer` and `customer_details[email]`: a merchant finds a
+    customer's sessions, and a guest's by the email it gave (`customer_email`); both were
+    refused as unknown parameters. A customer the merchant lacks is resource_missing."""
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    customer = await call(http, "POST", "/v1/customers", key=key, form="email=kim%40shop.test")
+    assert customer.status == 200, customer.body
+    cus = customer.body["id"]
+    mine = await call(http, "POST", "/v1/checkout/sessions", key=key, form=f"{BASE}&customer={cus}")
+    guest = await call(
+        http,
+        "POST",
+        "/v1/checkout/sessions",
+        key=key,
+        form=f"{BASE}&customer_email=Ann%40shop.test",
+    )
+    other = await call(
+        http, "POST", "/v1/checkout/sessions", key=key, form=f"{BASE}&customer_email=bo%40shop.test"
+    )
+    assert {mine.status, guest.status, other.status} == {200}
+
+    by_customer = await call(http, "GET", f"/v1/checkout/sessions?customer={cus}", key=key)
+    assert by_customer.status == 200, by_customer.body
+    assert [session["id"] for session in by_customer.body["data"]] == [mine.body["id"]]
+    by_email = await call(
+        http, "GET", "/v1/checkout/sessions?customer_details[email]=ann%40shop.test", key=key
+    )
+    assert by_email.status == 200, by_email.body
+    assert [session["id"] for session in by_email.body["data"]] == [guest.body["id"]]
+
+    unknown = "cus_" + "0" * 22
+    missing = await call(http, "GET", f"/v1/checkout/sessions?customer={unknown}", key=key)
+    assert (missing.status, missing.error["code"], missing.error["param"]) == (
+        400,
+        "resource_missing",
+        "customer",
+    )
+    bad = await call(http, "GET", "/v1/checkout/sessions?customer_details[email]=nobody", key=key)
+    assert (bad.status, bad.error["param"]) == (400, "customer_details[email]")

@@ -63,3 +63,34 @@ async def test_a_sign_in_with_a_key_no_header_can_carry_is_refused(
             async with web.post("/dashboard/login", data=form, allow_redirects=False) as answer:
                 assert answer.status == 401, (form, answer.status)
                 assert "not valid" in await answer.text()
+
+
+async def test_a_guest_checkouts_email_finds_its_sessions(
+    edge_server: EdgeServer, http: ClientSession, settings_admin_token: str
+) -> None:
+    """The payments search by email: a checkout's guest (`customer_email`, no customer) is no
+    customer, and the page said "No customer has the email" of the buyer the merchant was
+    looking for; it now opens the checkout sessions given that email, which link the payment."""
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    session = await call(
+        http,
+        "POST",
+        "/v1/checkout/sessions",
+        key=key,
+        form="currency=usd&amount=1500&success_url=https://shop.test/ok"
+        "&customer_email=guest%40shop.test",
+    )
+    assert session.status == 200, session.body
+    jar = CookieJar(unsafe=True)
+    async with ClientSession(
+        base_url=f"http://127.0.0.1:{edge_server.port}", cookie_jar=jar
+    ) as web:
+        async with web.post("/dashboard/login", data={"key": key}) as signed_in:
+            assert signed_in.status == 200, await signed_in.text()
+        async with web.get("/dashboard/payments?q=Guest%40shop.test") as found:
+            text = await found.text()
+            assert found.status == 200, text
+            assert found.url.path == "/dashboard/checkout", found.url
+            assert session.body["id"] in text and session.body["payment_intent"] in text
+        async with web.get("/dashboard/payments?q=nobody%40shop.test") as nothing:
+            assert "No customer or checkout session has the email" in await nothing.text()

@@ -250,7 +250,9 @@ async def test_refund_and_search_mistakes_are_told_on_the_page_in_its_units(
     await page.fill("#q", "nobody@example.com")
     await page.keyboard.press("Enter")
     await expect(page.locator("h1")).to_have_text("Payments")
-    await expect(error).to_have_text("No customer has the email nobody@example.com.")
+    await expect(error).to_have_text(
+        "No customer or checkout session has the email nobody@example.com."
+    )
     await expect(page.locator("#q")).to_have_value("nobody@example.com")
     await expect(page.get_by_test_id("payments-table")).to_contain_text("Nothing here")
     await page.fill("#q", "order 1234")

@@ -68,7 +68,9 @@ class CheckoutLineItem(_message.Message):
     name: _builtins.str
     """Shown to the buyer, at most 250 characters."""
     unit_amount: _builtins.int
-    """Minor units of the session's currency, positive."""
+    """Minor units of the session's currency, positive (optional: left out is PARAMETER_MISSING,
+    0 PARAMETER_INVALID).
+    """
     quantity: _builtins.int
     """1..1000; left out means 1 (0 is refused, naming it)."""
     amount_total: _builtins.int
@@ -100,7 +102,7 @@ class CheckoutLineItem(_message.Message):
         self,
         *,
         name: _builtins.str = ...,
-        unit_amount: _builtins.int = ...,
+        unit_amount: _builtins.int | None = ...,
         quantity: _builtins.int | None = ...,
         amount_total: _builtins.int = ...,
         price: _builtins.str = ...,
@@ -111,13 +113,18 @@ class CheckoutLineItem(_message.Message):
         currency: _builtins.str = ...,
         amount_subtotal: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "price_data", b"price_data", "quantity", b"quantity"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "_unit_amount", b"_unit_amount", "price_data", b"price_data", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "amount_subtotal", b"amount_subtotal", "amount_total", b"amount_total", "created", b"created", "currency", b"currency", "description", b"description", "id", b"id", "name", b"name", "price", b"price", "price_data", b"price_data", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "_unit_amount", b"_unit_amount", "amount_subtotal", b"amount_subtotal", "amount_total", b"amount_total", "created", b"created", "currency", b"currency", "description", b"description", "id", b"id", "name", b"name", "price", b"price", "price_data", b"price_data", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__quantity: _TypeAlias = _typing.Literal["quantity"]  # noqa: Y015
     _WhichOneofArgType__quantity: _TypeAlias = _typing.Literal["_quantity", b"_quantity"]  # noqa: Y015
+    _WhichOneofReturnType__unit_amount: _TypeAlias = _typing.Literal["unit_amount"]  # noqa: Y015
+    _WhichOneofArgType__unit_amount: _TypeAlias = _typing.Literal["_unit_amount", b"_unit_amount"]  # noqa: Y015
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__quantity) -> _WhichOneofReturnType__quantity | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__unit_amount) -> _WhichOneofReturnType__unit_amount | None: ...
 
 Global___CheckoutLineItem: _TypeAlias = CheckoutLineItem  # noqa: Y015
 
@@ -134,7 +141,7 @@ class CheckoutPriceData(_message.Message):
     currency: _builtins.str
     """Lowercase ISO 4217: the session's currency."""
     unit_amount: _builtins.int
-    """Minor units, positive."""
+    """Minor units, positive (optional: left out is PARAMETER_MISSING, 0 PARAMETER_INVALID)."""
     product: _builtins.str
     """"prod_..." of the merchant's, in place of product_data."""
     @_builtins.property
@@ -145,15 +152,17 @@ class CheckoutPriceData(_message.Message):
         self,
         *,
         currency: _builtins.str = ...,
-        unit_amount: _builtins.int = ...,
+        unit_amount: _builtins.int | None = ...,
         product_data: Global___CheckoutProductData | None = ...,
         product: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["product_data", b"product_data"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_unit_amount", b"_unit_amount", "product_data", b"product_data", "unit_amount", b"unit_amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency", b"currency", "product", b"product", "product_data", b"product_data", "unit_amount", b"unit_amount"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_unit_amount", b"_unit_amount", "currency", b"currency", "product", b"product", "product_data", b"product_data", "unit_amount", b"unit_amount"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__unit_amount: _TypeAlias = _typing.Literal["unit_amount"]  # noqa: Y015
+    _WhichOneofArgType__unit_amount: _TypeAlias = _typing.Literal["_unit_amount", b"_unit_amount"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__unit_amount) -> _WhichOneofReturnType__unit_amount | None: ...
 
 Global___CheckoutPriceData: _TypeAlias = CheckoutPriceData  # noqa: Y015
 
@@ -546,6 +555,8 @@ class ListCheckoutSessionsRequest(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     PAYMENT_INTENT_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    CUSTOMER_DETAILS_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     ending_before: _builtins.str
@@ -556,9 +567,17 @@ class ListCheckoutSessionsRequest(_message.Message):
     """Only sessions with this status."""
     payment_intent: _builtins.str
     """Only sessions of this payment intent ("pi_...")."""
+    customer: _builtins.str
+    """Only this customer's sessions ("cus_..."), as Stripe's."""
     @_builtins.property
     def created(self) -> _common_pb2.TimestampRange:
         """Only those created in this range of unix seconds (REST `created[gte]=...`, as Stripe's)."""
+
+    @_builtins.property
+    def customer_details(self) -> Global___CheckoutCustomerDetailsFilter:
+        """Stripe's `customer_details[email]`: only the sessions given this `customer_email`
+        (compared without case).
+        """
 
     def __init__(
         self,
@@ -569,14 +588,35 @@ class ListCheckoutSessionsRequest(_message.Message):
         status: Global___CheckoutSessionStatus.ValueType = ...,
         payment_intent: _builtins.str = ...,
         created: _common_pb2.TimestampRange | None = ...,
+        customer: _builtins.str = ...,
+        customer_details: Global___CheckoutCustomerDetailsFilter | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "customer_details", b"customer_details"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "ending_before", b"ending_before", "limit", b"limit", "payment_intent", b"payment_intent", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "customer", b"customer", "customer_details", b"customer_details", "ending_before", b"ending_before", "limit", b"limit", "payment_intent", b"payment_intent", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListCheckoutSessionsRequest: _TypeAlias = ListCheckoutSessionsRequest  # noqa: Y015
+
+@_typing.final
+class CheckoutCustomerDetailsFilter(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMAIL_FIELD_NUMBER: _builtins.int
+    email: _builtins.str
+    def __init__(
+        self,
+        *,
+        email: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckoutCustomerDetailsFilter: _TypeAlias = CheckoutCustomerDetailsFilter  # noqa: Y015
 
 @_typing.final
 class ListCheckoutSessionsResponse(_message.Message):

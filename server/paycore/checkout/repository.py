@@ -17,7 +17,7 @@ from paycore.storage.keys import merchant_row
 from paycore.storage.reads import Kind
 from paycore.storage.rows import stored_moment
 from paycore.storage.schema import api_keys, checkout_keys, checkout_sessions, payment_intents
-from sqlalchemy import ColumnElement, Row, Select, insert, select, update
+from sqlalchemy import ColumnElement, Row, Select, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -50,10 +50,16 @@ def page_query(session_id: str) -> Select[Any]:
     return _with_intent().where(_s.c.id == session_id)
 
 
-def sessions_query(merchant_id: str, status: SessionStatus | None, intent_id: str) -> Select[Any]:
+def sessions_query(
+    merchant_id: str, status: SessionStatus | None, intent_id: str, customer_id: str, email: str
+) -> Select[Any]:
     query = SESSIONS.of(merchant_id)
     if intent_id:
         query = query.where(_s.c.payment_intent_id == intent_id)
+    if customer_id:
+        query = query.where(_s.c.customer_id == customer_id)
+    if email:
+        query = query.where(func.lower(_s.c.customer_email) == email.lower())
     if status is not None:
         query = query.where(_shown_status_is(status))
     return query

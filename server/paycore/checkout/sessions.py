@@ -30,6 +30,7 @@ from paycore.checkout.repository import (
     sessions_query,
 )
 from paycore.currency.rules import CurrencyRules, Purpose
+from paycore.customer.repository import CUSTOMERS
 from paycore.customer.vault import Vault
 from paycore.errors import ApiError, Reason, not_found
 from paycore.events import Recorder
@@ -128,9 +129,16 @@ class CheckoutSessions:
         cursor: Cursor,
         status: SessionStatus | None,
         intent_id: str,
+        customer_id: str = "",
+        email: str = "",
     ) -> Page[Session]:
-        query = sessions_query(merchant_id, status, intent_id)
-        named = [Named("payment_intent", PAYMENT_INTENTS, intent_id)]
+        """`customer_id`, `email`: only that customer's sessions, only those given that
+        customer_email ("" for either: no such filter)."""
+        query = sessions_query(merchant_id, status, intent_id, customer_id, email)
+        named = [
+            Named("payment_intent", PAYMENT_INTENTS, intent_id),
+            Named("customer", CUSTOMERS, customer_id),
+        ]
         return await self._reads.page(merchant_id, SESSIONS, cursor, query, named)
 
     async def expire(

@@ -59,8 +59,9 @@ def moment(seconds: Any) -> str:
 
 
 def label(value: Any) -> str:
-    """A lowercase code as words: "requires_payment_method" -> "requires payment method"."""
-    return str(value or "").replace("_", " ")
+    """A lowercase code as words: "requires_payment_method" -> "requires payment method"
+    (a nested filter's "customer_details[email]" -> "customer details email")."""
+    return str(value or "").replace("_", " ").replace("[", " ").replace("]", "")
 
 
 def templates() -> Environment:

@@ -123,7 +123,13 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
         intent_id = validation.object_id(
             "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
         )
-        page = await self._sessions.list(merchant_id, cursor, status, intent_id)
+        customer_id = validation.object_id(
+            "customer", request.customer, Prefix.CUSTOMER, required=False
+        )
+        email = validation.email(
+            "customer_details.email", request.customer_details.email, required=False
+        )
+        page = await self._sessions.list(merchant_id, cursor, status, intent_id, customer_id, email)
         return page_response(
             checkout_pb2.ListCheckoutSessionsResponse, page, self._messages.session
         )

@@ -186,7 +186,7 @@ def session_currency(
         if item.HasField("price_data"):
             param = f"line_items[{index}].price_data.currency"
             return validation.currency(param, item.price_data.currency)
-        if not (item.price or item.name or item.unit_amount):
+        if not (item.price or item.name or item.HasField("unit_amount")):
             raise missing(f"line_items[{index}].price")
     if not request.line_items and not request.HasField("amount"):
         raise missing("line_items")
@@ -228,7 +228,7 @@ def _line_price(
         for form, present in (
             ("price", bool(item.price)),
             ("price_data", item.HasField("price_data")),
-            ("name", bool(item.name or item.unit_amount)),
+            ("name", bool(item.name or item.HasField("unit_amount"))),
         )
         if present
     ]
@@ -243,7 +243,8 @@ def _line_price(
     if item.HasField("price_data"):
         return _price_data(f"{param}.price_data", item.price_data, currency, product_name)
     name = validation.text(f"{param}.name", item.name, maximum=NAME_LENGTH_MAX, required=True)
-    return name, validation.amount(f"{param}.unit_amount", item.unit_amount, currency)
+    unit_amount = validation.given(item, "unit_amount")
+    return name, validation.required_amount(f"{param}.unit_amount", unit_amount, currency)
 
 
 def _price_data(
@@ -265,7 +266,8 @@ def _price_data(
             maximum=NAME_LENGTH_MAX,
             required=True,
         )
-    return name, validation.amount(f"{param}.unit_amount", data.unit_amount, currency)
+    unit_amount = validation.given(data, "unit_amount")
+    return name, validation.required_amount(f"{param}.unit_amount", unit_amount, currency)
 
 
 def expires_at(value: int, now: float) -> int:

@@ -75,13 +75,16 @@ class Listing:
     """Only for operators (the admin token): platform-wide queues."""
 
     def choices(self, name: str) -> tuple[str, ...]:
-        """The values an enum filter offers, as the REST edge spells them; () for text."""
-        field = cast(Descriptor, self.request.DESCRIPTOR).fields_by_name[name]
-        if field.type != FieldDescriptor.TYPE_ENUM or field.enum_type is None:
+        """The values an enum filter offers, as the REST edge spells them; () for text (a
+        nested field's filter, `customer_details[email]`, among them)."""
+        field = cast(Descriptor, self.request.DESCRIPTOR).fields_by_name.get(name)
+        if field is None or field.type != FieldDescriptor.TYPE_ENUM or field.enum_type is None:
             return ()
         return tuple(name for number, name in value_names(field.enum_type).items() if number)
 
 
+GUEST_EMAIL_FILTER = "customer_details[email]"
+"""The checkout sessions' filter by the email a guest gave (Stripe's customer_details[email])."""
 ID = Column("ID", "id", "id")
 CREATED = Column("Created", "created", "time")
 STATUS = Column("Status", "status", "status")
@@ -118,7 +121,7 @@ LISTINGS: tuple[Listing, ...] = (
             Column("Expires", "expires_at", "time"),
             CREATED,
         ),
-        filters=("status",),
+        filters=("status", "customer", GUEST_EMAIL_FILTER),
     ),
     Listing(
         "payouts",

@@ -34,6 +34,7 @@ from jinja2 import Environment
 from paycore.account.keys import API_KEY_PREFIXES
 from paycore.edge.dashboard.chart import balance_chart
 from paycore.edge.dashboard.listings import (
+    GUEST_EMAIL_FILTER,
     LISTINGS,
     LISTINGS_BY_SLUG,
     PAGE_SIZE,
@@ -48,6 +49,7 @@ from paycore.edge.dashboard.sessions import (
     SignedIn,
 )
 from paycore.edge.errors import EdgeError, from_rpc_error
+from paycore.edge.params import parse_params
 from paycore.edge.web import money, page
 from paycore.iso import CURRENCY_EXPONENTS, amount_max, currency_exponent
 from paycore.stripe_json import stripe_json
@@ -241,7 +243,10 @@ class Dashboard:
             descriptor,
             checked(
                 descriptor,
-                {**fields, "limit": str(PAGE_SIZE), **_cursor(query)},
+                # As the REST edge reads a query string: customer_details[email] nests.
+                parse_params(
+                    {**fields, "limit": str(PAGE_SIZE), **_cursor(query)}.items(), descriptor
+                ),
                 from_text=True,
             ),
         )
@@ -285,7 +290,7 @@ class Dashboard:
 
     async def _search(self, text: str, session: SignedIn) -> dict[str, str] | str:
         """The payments list's search box: an id opens its payment, an email or customer id
-        filters by the customer."""
+        filters by the customer; an email no customer has, the checkout sessions given it."""
         if text.startswith("pi_"):
             return {"redirect": f"/dashboard/payments/{text}"}
         if text.startswith("cs_"):
@@ -303,9 +308,21 @@ class Dashboard:
                 customer_pb2.ListCustomersRequest(email=text, limit=1),
                 session,
             )
-            if not customers.data:
-                return f"No customer has the email {text}."
-            return {"customer": customers.data[0].id}
+            if customers.data:
+                return {"customer": customers.data[0].id}
+            # A checkout's guest gave an email and is no customer: its sessions link the payment.
+            sessions = await ask(
+                self._stubs.checkout.ListCheckoutSessions,
+                checkout_pb2.ListCheckoutSessionsRequest(
+                    customer_details=checkout_pb2.CheckoutCustomerDetailsFilter(email=text),
+                    limit=1,
+                ),
+                session,
+            )
+            if sessions.data:
+                query = urlencode({GUEST_EMAIL_FILTER: text})
+                return {"redirect": f"/dashboard/checkout?{query}"}
+            return f"No customer or checkout session has the email {text}."
         return SEARCH_HINT
 
     # -- a payment ------------------------------------------------------------------------------
