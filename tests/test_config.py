@@ -80,18 +80,19 @@ def test_the_configuration_table_has_a_row_for_every_setting() -> None:
     assert tabled - setting_variables() == {"PAYCORE_PSP_CONTROL_TOKEN"}
 
 
-def test_a_wildcard_edge_address_needs_the_url_buyers_reach() -> None:
+def test_a_wildcard_edge_address_gives_buyers_a_url_they_can_open() -> None:
     """A checkout session's `url` and the 3-D Secure return start with PAYCORE_CHECKOUT_URL,
-    by default http://<PAYCORE_HTTP_ADDR>: with the edge listening on 0.0.0.0 (the env example,
-    the image, the Kubernetes base) every session's url was http://0.0.0.0:8080/c/pay/...,
-    which no buyer can open. serve and the worker refuse to start naming the setting."""
+    by default the edge's address: with the edge listening on 0.0.0.0 (the env example, the
+    image, the Kubernetes base) every session's url was http://0.0.0.0:8080/c/pay/..., which
+    no buyer can open. A wildcard host is read as the loopback; a given URL wins; a given
+    URL that is not http(s) stops serve and the worker, naming the setting."""
     for address in ("0.0.0.0:8080", "[::]:8080", ":8080"):
-        settings = load_settings({"PAYCORE_HTTP_ADDR": address})
-        with pytest.raises(ConfigurationError, match="PAYCORE_CHECKOUT_URL must be set"):
-            settings.check_pages_url()
+        assert load_settings({"PAYCORE_HTTP_ADDR": address}).pages_url == "http://127.0.0.1:8080"
     given = {"PAYCORE_HTTP_ADDR": "0.0.0.0:8080", "PAYCORE_CHECKOUT_URL": "https://pay.test"}
     load_settings(given).check_pages_url()
     assert load_settings(given).pages_url == "https://pay.test"
-    load_settings({"PAYCORE_HTTP_ADDR": "127.0.0.1:8080"}).check_pages_url()
+    assert load_settings({"PAYCORE_HTTP_ADDR": "127.0.0.2:9000"}).pages_url == (
+        "http://127.0.0.2:9000"
+    )
     with pytest.raises(ConfigurationError, match="PAYCORE_CHECKOUT_URL"):
         load_settings({"PAYCORE_CHECKOUT_URL": "pay.test"}).check_pages_url()

@@ -66,27 +66,23 @@ class Settings:
 
     @property
     def pages_url(self) -> str:
-        """Where buyers reach the edge's hosted payment pages."""
-        return self.checkout_url or f"http://{self.http_addr}"
+        """Where buyers reach the edge's hosted payment pages: PAYCORE_CHECKOUT_URL, else the
+        edge's own address, with a wildcard host (0.0.0.0, ::, none) read as this machine's
+        loopback, since http://0.0.0.0:8080 is the address of no host a browser can open. An
+        edge behind a load balancer or an Ingress sets PAYCORE_CHECKOUT_URL (the manifests do)."""
+        if self.checkout_url:
+            return self.checkout_url
+        host, _, port = self.http_addr.rpartition(":")
+        if host.strip("[]") in ("", "0.0.0.0", "::"):
+            return f"http://127.0.0.1:{port}"
+        return f"http://{self.http_addr}"
 
     def check_pages_url(self) -> None:
-        """Fails, naming PAYCORE_CHECKOUT_URL, when `pages_url` is no URL a buyer's browser can
-        open: not http(s), or the default made of an edge listening on every address
-        (http://0.0.0.0:8080, the address of no host)."""
-        if self.checkout_url:
-            if not self.checkout_url.startswith(("http://", "https://")):
-                raise ConfigurationError(
-                    "PAYCORE_CHECKOUT_URL must be an http or https URL (the edge as buyers"
-                    " reach it, e.g. https://pay.example.com)"
-                )
-            return
-        host = self.http_addr.rpartition(":")[0].strip("[]")
-        if host in ("", "0.0.0.0", "::"):
+        """Fails, naming PAYCORE_CHECKOUT_URL, when it is given and is no http(s) URL."""
+        if self.checkout_url and not self.checkout_url.startswith(("http://", "https://")):
             raise ConfigurationError(
-                "PAYCORE_CHECKOUT_URL must be set (the edge as buyers reach it, e.g."
-                f" https://pay.example.com): PAYCORE_HTTP_ADDR listens on {self.http_addr},"
-                f" and http://{self.http_addr} is no address a buyer's browser can open (each"
-                " checkout session's url and the 3-D Secure return start with it)"
+                "PAYCORE_CHECKOUT_URL must be an http or https URL (the edge as buyers"
+                " reach it, e.g. https://pay.example.com)"
             )
 
     metrics_addr: str = "127.0.0.1:9464"
