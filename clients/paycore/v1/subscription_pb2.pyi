@@ -962,6 +962,7 @@ class SubscriptionItem(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     CURRENT_PERIOD_START_FIELD_NUMBER: _builtins.int
     CURRENT_PERIOD_END_FIELD_NUMBER: _builtins.int
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"si_..." """
     price: _builtins.str
@@ -974,6 +975,8 @@ class SubscriptionItem(_message.Message):
     (since 2025; Subscription.current_period_start/end here too).
     """
     current_period_end: _builtins.int
+    subscription: _builtins.str
+    """"sub_..." the item belongs to (Stripe's `subscription`)."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     def __init__(
@@ -986,10 +989,11 @@ class SubscriptionItem(_message.Message):
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         current_period_start: _builtins.int = ...,
         current_period_end: _builtins.int = ...,
+        subscription: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "current_period_end", b"current_period_end", "current_period_start", b"current_period_start", "id", b"id", "metadata", b"metadata", "price", b"price", "quantity", b"quantity"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "current_period_end", b"current_period_end", "current_period_start", b"current_period_start", "id", b"id", "metadata", b"metadata", "price", b"price", "quantity", b"quantity", "subscription", b"subscription"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
