@@ -99,6 +99,13 @@ async def _payment_method(http: ClientSession, key: str, metadata: str) -> str:
     return f"/v1/payment_methods/{created.body['id']}"
 
 
+async def _coupon(http: ClientSession, key: str, metadata: str) -> str:
+    form = f"percent_off=10&duration=forever&{metadata}"
+    created = await call(http, "POST", "/v1/coupons", key=key, form=form)
+    assert created.status == 200, created.body
+    return f"/v1/coupons/{created.body['id']}"
+
+
 async def _invoice_item(http: ClientSession, key: str, metadata: str) -> str:
     subscription = await _subscription(http, key, "")
     read = await call(http, "GET", subscription, key=key)
@@ -119,6 +126,7 @@ CREATES: dict[str, Create] = {
     "UpdateWebhookEndpoint": _webhook_endpoint,
     "UpdateSubscription": _subscription,
     "UpdatePromotionCode": _promotion_code,
+    "UpdateCoupon": _coupon,
     "UpdateProduct": _product,
     "UpdatePrice": _price,
     "UpdateInvoiceItem": _invoice_item,

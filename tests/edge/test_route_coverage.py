@@ -85,6 +85,8 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/coupons"): _COUPONS,
     ("GET", "/v1/coupons/{id}"): _COUPONS,
     ("DELETE", "/v1/coupons/{id}"): _COUPONS,
+    ("POST", "/v1/coupons/{id}"): "test_coupon_updates::"
+    "test_a_coupons_name_and_metadata_change_and_its_terms_stay",
     ("POST", "/v1/promotion_codes"): _PROMOTION_CODES,
     ("GET", "/v1/promotion_codes"): _PROMOTION_CODES,
     ("GET", "/v1/promotion_codes/{id}"): _PROMOTION_CODES,

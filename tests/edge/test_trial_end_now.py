@@ -48,8 +48,9 @@ async def test_trial_end_now_ends_the_trial_at_the_clocks_now(payin: PayIn) -> N
             _, subscription = _trialing(sdk)
             now: Any = {"trial_end": "now"}
             ended = sdk.v1.subscriptions.update(subscription.id, params=now)
-            assert (ended.trial_end, ended["current_period_end"]) == (START, START)
-            assert ended.billing_cycle_anchor == START
+            # Ended in the second it began (the clock has not moved): it lasts that second.
+            assert (ended.trial_end, ended["current_period_end"]) == (START + 1, START + 1)
+            assert ended.billing_cycle_anchor == START + 1
             later = sdk.v1.subscriptions.update(
                 subscription.id, params={"trial_end": START + 3 * DAY}
             )

@@ -111,3 +111,23 @@ async def test_an_active_subscriptions_trial_end_is_refused(
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert rich_error(refused.value).param == "trial_end"
     assert "trialing" in (refused.value.details() or "")
+
+
+async def test_a_trial_ended_in_the_second_it_began_ends_a_second_later(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    """The trial's $0 invoice bills the period from the trial's start, and a subscription has
+    one period invoice per period start: a trial ended in the second it began (a script that
+    creates, then ends it) lasts that one second, then converts."""
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(1200)
+    created = await billing.subscribe([(price, 1)], trial_period_days=14)
+
+    updated = await billing.update(created.id, trial_end_now=True)
+
+    assert (updated.trial_end, updated.current_period_end) == (START + 1, START + 1)
+    await billing.advance(START + 1)
+    converted = await billing.subscription(created.id)
+    assert converted.status == S.SUBSCRIPTION_STATUS_ACTIVE
+    assert converted.current_period_start == START + 1
+    assert [charge.amount for charge in captured(psp)] == [1200]

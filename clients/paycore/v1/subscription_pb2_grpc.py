@@ -219,6 +219,11 @@ class SubscriptionServiceStub:
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.ListCouponsRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_subscription__pb2.ListCouponsResponse.FromString,
                 _registered_method=True)
+        self.UpdateCoupon = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/UpdateCoupon',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.UpdateCouponRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.Coupon.FromString,
+                _registered_method=True)
         self.DeleteCoupon = channel.unary_unary(
                 '/paycore.v1.SubscriptionService/DeleteCoupon',
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.DeleteCouponRequest.SerializeToString,
@@ -521,6 +526,14 @@ class SubscriptionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateCoupon(self, request, context):
+        """Stripe's Coupon.modify: the fields its update takes (`name`, `metadata`); the terms stay.
+        Records coupon.updated when something changed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DeleteCoupon(self, request, context):
         """Deletes the coupon: no new subscription can take it; discounts made from it keep
         applying (as Stripe's).
@@ -744,6 +757,11 @@ def add_SubscriptionServiceServicer_to_server(servicer, server):
                     servicer.ListCoupons,
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.ListCouponsRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_subscription__pb2.ListCouponsResponse.SerializeToString,
+            ),
+            'UpdateCoupon': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateCoupon,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.UpdateCouponRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.Coupon.SerializeToString,
             ),
             'DeleteCoupon': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteCoupon,
@@ -1770,6 +1788,33 @@ class SubscriptionService:
             '/paycore.v1.SubscriptionService/ListCoupons',
             paycore_dot_v1_dot_subscription__pb2.ListCouponsRequest.SerializeToString,
             paycore_dot_v1_dot_subscription__pb2.ListCouponsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateCoupon(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/UpdateCoupon',
+            paycore_dot_v1_dot_subscription__pb2.UpdateCouponRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.Coupon.FromString,
             options,
             channel_credentials,
             insecure,

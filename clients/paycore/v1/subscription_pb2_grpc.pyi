@@ -138,6 +138,10 @@ class SubscriptionServiceStub:
     """The merchant's coupons that are not deleted, by id descending (generated ids sort by
     creation, so newest first; a merchant-chosen id sorts by its text).
     """
+    UpdateCoupon: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.UpdateCouponRequest, _subscription_pb2.Coupon]
+    """Stripe's Coupon.modify: the fields its update takes (`name`, `metadata`); the terms stay.
+    Records coupon.updated when something changed.
+    """
     DeleteCoupon: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.DeleteCouponRequest, _subscription_pb2.DeleteCouponResponse]
     """Deletes the coupon: no new subscription can take it; discounts made from it keep
     applying (as Stripe's).
@@ -259,6 +263,10 @@ class SubscriptionServiceAsyncStub(SubscriptionServiceStub):
     ListCoupons: _aio.UnaryUnaryMultiCallable[_subscription_pb2.ListCouponsRequest, _subscription_pb2.ListCouponsResponse]  # type: ignore[assignment]
     """The merchant's coupons that are not deleted, by id descending (generated ids sort by
     creation, so newest first; a merchant-chosen id sorts by its text).
+    """
+    UpdateCoupon: _aio.UnaryUnaryMultiCallable[_subscription_pb2.UpdateCouponRequest, _subscription_pb2.Coupon]  # type: ignore[assignment]
+    """Stripe's Coupon.modify: the fields its update takes (`name`, `metadata`); the terms stay.
+    Records coupon.updated when something changed.
     """
     DeleteCoupon: _aio.UnaryUnaryMultiCallable[_subscription_pb2.DeleteCouponRequest, _subscription_pb2.DeleteCouponResponse]  # type: ignore[assignment]
     """Deletes the coupon: no new subscription can take it; discounts made from it keep
@@ -600,6 +608,16 @@ class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_subscription_pb2.ListCouponsResponse, _abc.Awaitable[_subscription_pb2.ListCouponsResponse]]:
         """The merchant's coupons that are not deleted, by id descending (generated ids sort by
         creation, so newest first; a merchant-chosen id sorts by its text).
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateCoupon(
+        self,
+        request: _subscription_pb2.UpdateCouponRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.Coupon, _abc.Awaitable[_subscription_pb2.Coupon]]:
+        """Stripe's Coupon.modify: the fields its update takes (`name`, `metadata`); the terms stay.
+        Records coupon.updated when something changed.
         """
 
     @_abc_1.abstractmethod

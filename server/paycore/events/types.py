@@ -102,6 +102,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "invoiceitem.created",
         "invoiceitem.deleted",
         "coupon.created",
+        "coupon.updated",
         "coupon.deleted",
         "customer.discount.created",
         "customer.discount.deleted",

@@ -216,6 +216,10 @@ def _trial_moved(
         )
     if end is None or not now <= end <= now + TRIAL_DAYS_MAX * SECONDS_PER_DAY:
         raise invalid("trial_end", f"must be now or later and at most {TRIAL_DAYS_MAX} days on")
+    # The trial's $0 invoice bills the period from its start, and a subscription has one
+    # period invoice per period start (invoices_period_idx): a trial ended in the second it
+    # began lasts that second, so that the first charged period starts after it.
+    end = max(end, subscription.current_period.start + 1)
     return replace(
         subscription,
         trial_end=end,

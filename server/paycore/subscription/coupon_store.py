@@ -95,8 +95,17 @@ class CouponRepository:
         ).one_or_none()
         return None if row is None else decode_coupon(row)
 
-    async def get(self, merchant_id: str, coupon_id: str) -> Coupon | None:
-        return await COUPONS.fetch(self._connection, merchant_id, coupon_id)
+    async def get(self, merchant_id: str, coupon_id: str, *, lock: bool = False) -> Coupon | None:
+        return await COUPONS.fetch(self._connection, merchant_id, coupon_id, lock=lock)
+
+    async def save(self, coupon: Coupon) -> None:
+        """The coupon's changeable fields (UpdateCoupon's: Stripe's name and metadata)."""
+        t = coupons
+        await self._connection.execute(
+            update(t)
+            .where(t.c.merchant_id == coupon.merchant_id, t.c.id == coupon.id)
+            .values(name=coupon.name, metadata=coupon.metadata)
+        )
 
     async def mark_deleted(self, merchant_id: str, coupon_id: str) -> Coupon | None:
         t = coupons

@@ -207,6 +207,15 @@ class PromotionCode(Stored):
 
 
 @dataclass(frozen=True)
+class CouponChanges:
+    """UpdateCoupon's fields (Stripe's Coupon.modify: its name and metadata, never its terms);
+    None leaves the name unchanged, "" clears it."""
+
+    name: str | None
+    metadata: MetadataChange
+
+
+@dataclass(frozen=True)
 class ProductChanges:
     """UpdateProduct's fields; None leaves one unchanged."""
 

@@ -30,6 +30,7 @@ from paycore.subscription.coupon_store import (
 from paycore.subscription.events import (
     COUPON_CREATED,
     COUPON_DELETED,
+    COUPON_UPDATED,
     PRICE_CREATED,
     PRICE_UPDATED,
     PRODUCT_CREATED,
@@ -38,6 +39,7 @@ from paycore.subscription.events import (
 )
 from paycore.subscription.models import (
     Coupon,
+    CouponChanges,
     NewCoupon,
     NewPrice,
     NewProduct,
@@ -203,6 +205,30 @@ class SubscriptionService:
 
     async def list_coupons(self, merchant_id: str, cursor: Cursor) -> Page[Coupon]:
         return await self._reads.page(merchant_id, COUPONS, cursor)
+
+    async def update_coupon(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        coupon_id: str,
+        changes: CouponChanges,
+    ) -> Coupon:
+        """The coupon with its name and metadata changed as given (its terms never change, as
+        Stripe's); `coupon.updated` when something did. NOT_FOUND for none of that id (a
+        deleted one included)."""
+        coupons = CouponRepository(connection)
+        found = await coupons.get(merchant_id, coupon_id, lock=True)
+        if found is None:
+            raise not_found(COUPONS.name, coupon_id)
+        changed = replace(
+            found,
+            name=_or(changes.name, found.name),
+            metadata=changes.metadata.applied_to(found.metadata),
+        )
+        if changed != found:  # an update that changes nothing is no event (as at Stripe)
+            await coupons.save(changed)
+            await self._events.coupon.record(connection, COUPON_UPDATED, changed, before=found)
+        return changed
 
     async def delete_coupon(
         self, connection: AsyncConnection, merchant_id: str, coupon_id: str

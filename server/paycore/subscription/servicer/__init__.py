@@ -48,6 +48,7 @@ from paycore.subscription.servicer.requests import (
     FINAL_ACTIONS,
     INVOICE_STATUSES,
     LISTED_STATUSES,
+    coupon_changes,
     coupon_id,
     frozen_time,
     invoice_item,
@@ -186,6 +187,16 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             raise invalid("ending_before", "cannot be given with starting_after")
         page = await self._service.list_coupons(merchant_id, cursor)
         return page_response(subscription_pb2.ListCouponsResponse, page, coupon_message)
+
+    async def UpdateCoupon(
+        self, request: subscription_pb2.UpdateCouponRequest, context: Context
+    ) -> subscription_pb2.Coupon:
+        merchant_id = current_call().require_merchant()
+        updated = coupon_id("id", request.id)
+        changes = coupon_changes(request)
+        return await self._mutations.answer(
+            merchant_id, request, coupon_message, self._service.update_coupon, updated, changes
+        )
 
     async def DeleteCoupon(
         self, request: subscription_pb2.DeleteCouponRequest, context: Context

@@ -131,6 +131,7 @@ def subscription_item_message(
         item,
         current_period_start=period.start,
         current_period_end=period.end,
+        subscription=item.subscription_id,
     )
 
 

@@ -21,6 +21,7 @@ from paycore.subscription.models import (
     PERCENT_OFF_MAX,
     PERCENT_SCALE,
     TRIAL_DAYS_MAX,
+    CouponChanges,
     CouponDuration,
     FinalAction,
     Interval,
@@ -549,6 +550,14 @@ def restrictions(message: subscription_pb2.PromotionCodeRestrictions) -> Restric
         minimum_amount=minimum or None,
         minimum_amount_currency=currency or None,
     )
+
+
+def coupon_changes(request: subscription_pb2.UpdateCouponRequest) -> CouponChanges:
+    """UpdateCoupon's name (absent: kept; "" clears it) and metadata (Stripe's rules)."""
+    name = None
+    if request.HasField("name"):
+        name = validation.text("name", request.name, maximum=COUPON_NAME_LENGTH_MAX)
+    return CouponChanges(name=name, metadata=metadata_change(request))
 
 
 def promotion_code_changes(
