@@ -219,7 +219,7 @@ async def test_error_on_requires_action_declines_a_card_that_must_authenticate(
     assert declined.last_payment_error.decline_code == "authentication_required"
     assert not declined.HasField("next_action")
     assert declined.amount_received == 0
-    assert await shop.balance() == ({}, {})
+    assert await shop.balance() == ({"usd": 0}, {"usd": 0})
     assert psp.charges_for(declined.id) == ["declined"]
 
     # At confirmation too; a card that needs no authentication is charged as always.

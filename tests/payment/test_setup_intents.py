@@ -61,7 +61,7 @@ async def test_a_setup_saves_the_card_to_the_customer_without_moving_money(shop:
     assert (await _method(shop, method)).customer == customer
     assert await _events(shop, setup.id) == ["setup_intent.created", "setup_intent.succeeded"]
     assert await _events(shop, method) == ["payment_method.attached"]
-    assert await shop.balance() == ({}, {})  # no money moved
+    assert await shop.balance() == ({"usd": 0}, {"usd": 0})  # no money moved
     await shop.assert_books_balance()
     got = await shop.client.payments.GetSetupIntent(P.GetSetupIntentRequest(id=setup.id))
     assert got == setup
@@ -102,7 +102,7 @@ async def test_a_declining_card_fails_the_setup_and_another_card_succeeds(shop: 
         "setup_intent.setup_failed",
         "setup_intent.succeeded",
     ]
-    assert await shop.balance() == ({}, {})
+    assert await shop.balance() == ({"usd": 0}, {"usd": 0})
     await shop.assert_books_balance()
 
 

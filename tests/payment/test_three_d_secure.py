@@ -66,7 +66,7 @@ async def test_a_card_that_must_authenticate_requires_action_then_is_charged_onc
     assert not asked.HasField("last_payment_error")
     assert asked.amount_received == 0
     assert psp.count("charges") == charges_before  # nothing charged
-    assert await shop.balance() == ({}, {})
+    assert await shop.balance() == ({"usd": 0}, {"usd": 0})
     got = await shop.client.payments.GetPaymentIntent(P.GetPaymentIntentRequest(id=asked.id))
     assert (
         got.status == P.PAYMENT_INTENT_STATUS_REQUIRES_ACTION
@@ -150,7 +150,7 @@ async def test_an_off_session_confirmation_is_declined_authentication_required(
         assert declined.last_payment_error.code == "AUTHENTICATION_REQUIRED"
         assert declined.last_payment_error.decline_code == "authentication_required"
         assert not declined.HasField("next_action")
-    assert await shop.balance() == ({}, {})
+    assert await shop.balance() == ({"usd": 0}, {"usd": 0})
     await shop.assert_books_balance()
 
 

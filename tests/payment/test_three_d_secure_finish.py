@@ -133,7 +133,7 @@ async def test_a_failed_authentication_asks_for_another_payment_method(
     assert got.last_payment_error.code == "PAYMENT_INTENT_AUTHENTICATION_FAILURE"
     assert not got.HasField("next_action")
     assert (await _events(shop, asked.id))[-1] == "payment_intent.payment_failed"
-    assert await shop.balance() == ({}, {})
+    assert await shop.balance() == ({"usd": 0}, {"usd": 0})
     await shop.assert_books_balance()
 
 
