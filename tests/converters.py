@@ -146,6 +146,11 @@ _RISK = sample_of(Risk, decision="review")
 _BUYER_FIELDS = ("email", "name", "phone", "ip", "country", "user_agent")
 _ERROR = sample_of(PaymentError)
 
+_NO_REFUND_OF_A_REVERSAL = {
+    "destination_payment_refund": "paycore makes no refund on the seller's side (always null)",
+    "source_refund": "a transfer reversal made here is no refund's (always null)",
+}
+
 CONVERTERS: list[ConverterCase] = [
     ConverterCase(
         event_message,
@@ -236,10 +241,8 @@ CONVERTERS: list[ConverterCase] = [
             (fraud_messages.blocklist_item_message, fraud.BlocklistItem),
             (payout_messages.bank_account_message, payout.BankAccount),
             (payout_messages.payout_card_message, payout.PayoutCard),
-            (payout_messages.transfer_message, payout.Transfer),
             (application_fee_message, ApplicationFee),
             (fee_refund_message, FeeRefund),
-            (payout_messages.transfer_reversal_message, payout.TransferReversal),
             (payout_messages.balance_transaction_message, payout.BalanceTransaction),
             (subscription_messages.product_message, subscription.Product),
             (subscription_messages.price_message, subscription.Price),
@@ -259,6 +262,16 @@ CONVERTERS: list[ConverterCase] = [
             (ledger_messages.account_message, ledger.Account),
             (ledger_messages.entry_message, ledger.Entry),
         )
+    ),
+    ConverterCase(
+        payout_messages.transfer_message,
+        sample_of(payout.Transfer),
+        {f"reversals.{name}": reason for name, reason in _NO_REFUND_OF_A_REVERSAL.items()},
+    ),
+    ConverterCase(
+        payout_messages.transfer_reversal_message,
+        sample_of(payout.TransferReversal),
+        _NO_REFUND_OF_A_REVERSAL,
     ),
     ConverterCase(
         dispute_messages.dispute_message,

@@ -294,3 +294,26 @@ async def test_refund_and_fee_refund_updates_carry_previous_attributes(
     assert await _previous(http, key, "application_fee.refund.updated", fee_refund.body["id"]) == {
         "metadata": {"k": None}
     }
+
+
+async def test_a_refunds_completion_carries_its_previous_status(
+    world: World, world_http: ClientSession
+) -> None:
+    """A refund is pending until the PSP answers; `refund.updated` and `charge.refund.updated`
+    of its completion say what the completion changed, as Stripe's `*.updated` do: the status
+    was pending, and it had no balance transaction yet (they were null)."""
+    http = world_http
+    key = (await new_merchant(http, world.admin_token))["secret_key"]
+    intent = await charge(http, key, 3000, good_card())
+    refund = await call(http, "POST", "/v1/refunds", key=key, form=f"payment_intent={intent}")
+    assert refund.status == 200, refund.body
+    assert refund.body["status"] == "succeeded"
+    created = await call(
+        http, "GET", f"/v1/events?type=refund.created&object_id={refund.body['id']}", key=key
+    )
+    assert created.body["data"][0]["data"]["object"]["status"] == "pending"
+    for kind in ("refund.updated", "charge.refund.updated"):
+        assert await _previous(http, key, kind, refund.body["id"]) == {
+            "status": "pending",
+            "balance_transaction": None,
+        }

@@ -136,6 +136,18 @@ async def test_transfers_and_reversals_over_http(world: World, world_http: Clien
         http, "GET", "/v1/balance_transactions?type=transfer_reversal", key=key
     )
     assert sorted(row["amount"] for row in platform_rows.body["data"]) == [500, 1000, 3000]
+    # Stripe's TransferReversal names the platform's balance transaction it made (the row of
+    # type transfer_reversal above), wherever the reversal is read; paycore makes no refund on
+    # the seller's side and a reversal of its own is no refund's: both null.
+    by_reversal = {row["source"]: row["id"] for row in platform_rows.body["data"]}
+    for made in (part.body, rest.body, other_reversal.body):
+        assert made["balance_transaction"] == by_reversal[made["id"]]
+        assert (made["destination_payment_refund"], made["source_refund"]) == (None, None)
+    assert one.body["balance_transaction"] == by_reversal[part.body["id"]]
+    assert [r["balance_transaction"] for r in reversals.body["data"]] == [
+        by_reversal[rest.body["id"]],
+        by_reversal[part.body["id"]],
+    ]
 
 
 async def test_application_fees_over_http(world: World, world_http: ClientSession) -> None:

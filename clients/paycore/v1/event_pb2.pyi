@@ -617,7 +617,9 @@ class WebhookDelivery(_message.Message):
     next_attempt: _builtins.int
     """Unix seconds of the next attempt; 0 when none is scheduled."""
     last_response_status: _builtins.int
-    """The endpoint's HTTP status at the last attempt; 0 if it did not answer."""
+    """The endpoint's HTTP status at the last attempt; 0 if it did not answer (timeout, refused
+    connection) or before the first attempt: null at the REST edge.
+    """
     last_error: _builtins.str
     """Why the last attempt failed, e.g. "timeout", "connection_refused", "http_500"."""
     created: _builtins.int
@@ -663,7 +665,9 @@ class WebhookAttempt(_message.Message):
     attempted: _builtins.int
     """Unix seconds when it was sent."""
     response_status: _builtins.int
-    """The HTTP status; 0 when there was no answer (timeout, refused connection)."""
+    """The HTTP status; 0 when there was no answer (timeout, refused connection): null at the
+    REST edge.
+    """
     duration_ms: _builtins.int
     response_body: _builtins.str
     """The start of the answer's body, at most 1,024 characters."""

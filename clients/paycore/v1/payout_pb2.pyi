@@ -1762,6 +1762,9 @@ class SellerTransferReversal(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    BALANCE_TRANSACTION_FIELD_NUMBER: _builtins.int
+    DESTINATION_PAYMENT_REFUND_FIELD_NUMBER: _builtins.int
+    SOURCE_REFUND_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"trr_..." """
     transfer: _builtins.str
@@ -1770,6 +1773,19 @@ class SellerTransferReversal(_message.Message):
     currency: _builtins.str
     description: _builtins.str
     created: _builtins.int
+    balance_transaction: _builtins.str
+    """The "txn_..." of the platform's balance that the reversal credited (its type
+    transfer_reversal; the first, when the seller's available and pending balance each gave a
+    part).
+    """
+    destination_payment_refund: _builtins.str
+    """Always empty (null at the REST edge): paycore makes no refund of a payment on the seller's
+    side (Stripe's destination payment refund).
+    """
+    source_refund: _builtins.str
+    """Always empty (null at the REST edge): a reversal made here is no refund's (a refund's
+    reverse_transfer shows on the refund, its transfer_reversal).
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     def __init__(
@@ -1782,10 +1798,13 @@ class SellerTransferReversal(_message.Message):
         description: _builtins.str = ...,
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        balance_transaction: _builtins.str = ...,
+        destination_payment_refund: _builtins.str = ...,
+        source_refund: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "created", b"created", "currency", b"currency", "description", b"description", "id", b"id", "metadata", b"metadata", "transfer", b"transfer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "balance_transaction", b"balance_transaction", "created", b"created", "currency", b"currency", "description", b"description", "destination_payment_refund", b"destination_payment_refund", "id", b"id", "metadata", b"metadata", "source_refund", b"source_refund", "transfer", b"transfer"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

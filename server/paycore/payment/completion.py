@@ -507,9 +507,13 @@ class PayInCompletion:
         updated = await repository.refund(merchant_id, refund.id)
         if updated is None:
             violated(f"refund {refund.id} vanished")
+        # The *.updated events carry what the completion changed (Stripe's
+        # previous_attributes: the pending status, no balance transaction or failure yet);
+        # refund.failed, no *.updated event, carries none.
+        before = refund if execution.succeeded else None
         written = [
-            self._events.refund.prepared(kind, updated),
-            self._events.refund.prepared(events.CHARGE_REFUND_UPDATED, updated),
+            self._events.refund.prepared(kind, updated, before=before),
+            self._events.refund.prepared(events.CHARGE_REFUND_UPDATED, updated, before=refund),
         ]
         if execution.succeeded and intent is not None:
             written += await self._refunded(connection, intent, updated)

@@ -311,3 +311,5 @@ class TransferReversal(Stored):
     currency: str
     description: str
     metadata: dict[str, str]
+    balance_transaction: str = ""
+    """The platform's txn_ row it credited (read with it: repository.TRANSFER_REVERSALS)."""

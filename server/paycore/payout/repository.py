@@ -13,6 +13,7 @@ from typing import Any
 
 from paycore.payout.models import (
     DELAY_DAYS_DEFAULT,
+    MERCHANT,
     BalanceFilter,
     BalanceTransaction,
     BalanceType,
@@ -42,7 +43,7 @@ from paycore.storage.schema import (
     transfer_reversals,
     transfers,
 )
-from sqlalchemy import ColumnElement, Select, and_, func, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -735,6 +736,13 @@ class TransferRepository:
     async def insert_reversal(self, reversal: TransferReversal) -> None:
         await self._connection.execute(insert(trr).values(**_encode_reversal.mapping(reversal)))
 
+    async def reversal_transaction(self, merchant_id: str, reversal_id: str) -> str:
+        """The platform's balance transaction of a reversal just moved (as reads find it)."""
+        found = await self._connection.scalar(
+            select(_reversal_transaction(merchant_id, reversal_id))
+        )
+        return str(found or "")
+
     async def transferred_from(self, merchant_id: str, source_transaction: str) -> int:
         """What the merchant's transfers following this charge took, in all."""
         total = await self._connection.scalar(
@@ -802,16 +810,43 @@ def transfers_query(merchant_id: str, wanted: TransferFilter) -> Select[Any]:
 
 
 _encode_transfer: Encoder[Transfer] = Encoder(tr, Transfer)
+
+
+def _reversal_transaction(merchant_id: Any, reversal_id: Any) -> ScalarSelect[Any]:
+    """The platform's (account "") first `transfer_reversal` balance transaction of a reversal:
+    its Stripe `balance_transaction` (one that took from the seller's available and pending
+    balance has two)."""
+    return (
+        select(bt.c.id)
+        .where(
+            bt.c.merchant_id == merchant_id,
+            bt.c.source == reversal_id,
+            bt.c.type == BalanceType.TRANSFER_REVERSAL.value,
+            bt.c.account == MERCHANT,
+        )
+        .order_by(bt.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 _encode_reversal: Encoder[TransferReversal] = Encoder(trr, TransferReversal)
 decode_transfer: Decoder[Transfer] = Decoder(tr, Transfer, skip=("reversals",))
-decode_reversal: Decoder[TransferReversal] = Decoder(trr, TransferReversal)
+decode_reversal: Decoder[TransferReversal] = Decoder(
+    trr,
+    TransferReversal,
+    derive={"balance_transaction": lambda row: row["balance_transaction"] or ""},
+)
+_reversals_select = select(
+    trr, _reversal_transaction(trr.c.merchant_id, trr.c.id).label("balance_transaction")
+)
 
 
 async def _with_reversals(connection: AsyncConnection, found: list[Transfer]) -> list[Transfer]:
     """The transfers with their reversals, newest first (one statement for a page)."""
     by_transfer = await children_of(
         connection,
-        select(trr).where(trr.c.merchant_id == found[0].merchant_id),
+        _reversals_select.where(trr.c.merchant_id == found[0].merchant_id),
         trr,
         "transfer_id",
         (transfer.id for transfer in found),
@@ -823,8 +858,8 @@ async def _with_reversals(connection: AsyncConnection, found: list[Transfer]) ->
 
 
 TRANSFERS = Kind("transfer", tr, decode_transfer, complete=_with_reversals)
-TRANSFER_REVERSALS = Kind("transfer_reversal", trr, decode_reversal)
+TRANSFER_REVERSALS = Kind("transfer_reversal", trr, decode_reversal, selected=_reversals_select)
 
 
 def transfer_reversals_query(merchant_id: str, transfer_id: str) -> Select[Any]:
-    return matching(trr, merchant_id=merchant_id, transfer_id=transfer_id)
+    return TRANSFER_REVERSALS.of(merchant_id).where(trr.c.transfer_id == transfer_id)

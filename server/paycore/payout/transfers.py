@@ -198,6 +198,10 @@ class Transfers:
             description=f"reversal of {transfer.id}",
             to_available=True,
         )
+        reversal = replace(
+            reversal,
+            balance_transaction=await repository.reversal_transaction(merchant_id, reversal.id),
+        )
         reversed_transfer = replace(
             transfer,
             amount_reversed=transfer.amount_reversed + amount,
