@@ -11,7 +11,7 @@ from typing import Generic, Protocol, TypeVar
 from google.protobuf.message import Message
 from paycore.events.changes import previous_attributes
 from paycore.events.models import NewEvent
-from paycore.events.outbox import prepare_event, record_event, record_prepared
+from paycore.events.outbox import prepare_event, record_prepared
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -55,17 +55,7 @@ class Recorder(Generic[Owned]):
         """In the connection's transaction, which must be on the owner's shard. `before`: the
         object as it was before an update, whose changed fields' old values the event carries
         (Stripe's `data.previous_attributes`, paycore.events.changes)."""
-        rendered = self.render(owned)
-        await record_event(
-            connection,
-            owned.merchant_id,
-            kind,
-            rendered,
-            logical_shard=self._shard(owned),
-            previous_attributes=(
-                None if before is None else previous_attributes(self.render(before), rendered)
-            ),
-        )
+        await record_prepared(connection, [self.prepared(kind, owned, before=before)])
 
     async def record_each(
         self, connection: AsyncConnection, kind: str, owned: Sequence[Owned]
