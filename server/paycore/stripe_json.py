@@ -216,6 +216,8 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     "paycore.v1.Review": ("closed_reason",),
     # What a checkout session was not given.
     "paycore.v1.CheckoutSession": ("customer_email", "cancel_url", "client_reference_id"),
+    # What a complete session's buyer did not give (a guest gives no name, phone, address).
+    "paycore.v1.CheckoutCustomerDetails": ("email", "name", "phone", "address"),
 }
 """Per message type, the fields whose "" or 0 (what the object has not), or a sub-object whose
 fields all are, are rendered null, as Stripe renders them; the OpenAPI document says they may

@@ -12,6 +12,7 @@ from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from paycore.v1 import common_pb2 as _common_pb2
+from paycore.v1 import customer_pb2 as _customer_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -258,6 +259,7 @@ class CheckoutSession(_message.Message):
     DISCOUNTS_FIELD_NUMBER: _builtins.int
     PAYMENT_METHOD_TYPES_FIELD_NUMBER: _builtins.int
     CLIENT_REFERENCE_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_DETAILS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"cs_..." """
     amount_total: _builtins.int
@@ -302,6 +304,12 @@ class CheckoutSession(_message.Message):
     def payment_method_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Stripe's: ["card"], the only one the page takes."""
 
+    @_builtins.property
+    def customer_details(self) -> Global___CheckoutCustomerDetails:
+        """Stripe's: who paid, unset until the session is complete: its customer's email, name,
+        phone and address, or a guest's email (the session's customer_email).
+        """
+
     def __init__(
         self,
         *,
@@ -326,14 +334,52 @@ class CheckoutSession(_message.Message):
         discounts: _abc.Iterable[Global___CheckoutDiscount] | None = ...,
         payment_method_types: _abc.Iterable[_builtins.str] | None = ...,
         client_reference_id: _builtins.str = ...,
+        customer_details: Global___CheckoutCustomerDetails | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["total_details", b"total_details"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["customer_details", b"customer_details", "total_details", b"total_details"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_subtotal", b"amount_subtotal", "amount_total", b"amount_total", "cancel_url", b"cancel_url", "client_reference_id", b"client_reference_id", "created", b"created", "currency", b"currency", "customer", b"customer", "customer_email", b"customer_email", "discounts", b"discounts", "expires_at", b"expires_at", "id", b"id", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_intent", b"payment_intent", "payment_method_types", b"payment_method_types", "payment_status", b"payment_status", "status", b"status", "success_url", b"success_url", "total_details", b"total_details", "url", b"url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_subtotal", b"amount_subtotal", "amount_total", b"amount_total", "cancel_url", b"cancel_url", "client_reference_id", b"client_reference_id", "created", b"created", "currency", b"currency", "customer", b"customer", "customer_details", b"customer_details", "customer_email", b"customer_email", "discounts", b"discounts", "expires_at", b"expires_at", "id", b"id", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_intent", b"payment_intent", "payment_method_types", b"payment_method_types", "payment_status", b"payment_status", "status", b"status", "success_url", b"success_url", "total_details", b"total_details", "url", b"url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CheckoutSession: _TypeAlias = CheckoutSession  # noqa: Y015
+
+@_typing.final
+class CheckoutCustomerDetails(_message.Message):
+    """Stripe's `customer_details` of a complete session."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMAIL_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    PHONE_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    TAX_EXEMPT_FIELD_NUMBER: _builtins.int
+    email: _builtins.str
+    """The customer's email, or a guest's (the session's customer_email); "" none."""
+    name: _builtins.str
+    """The customer's; "" for a guest."""
+    phone: _builtins.str
+    tax_exempt: _builtins.str
+    """Stripe's tax status: always "none" (paycore's customers carry none)."""
+    @_builtins.property
+    def address(self) -> _customer_pb2.Address: ...
+    def __init__(
+        self,
+        *,
+        email: _builtins.str = ...,
+        name: _builtins.str = ...,
+        phone: _builtins.str = ...,
+        address: _customer_pb2.Address | None = ...,
+        tax_exempt: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "email", b"email", "name", b"name", "phone", b"phone", "tax_exempt", b"tax_exempt"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckoutCustomerDetails: _TypeAlias = CheckoutCustomerDetails  # noqa: Y015
 
 @_typing.final
 class CheckoutDiscount(_message.Message):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from paycore.checkout.models import HostedPage, LineItem, Session, SessionStatus
 from paycore.checkout.page_secrets import PageSecrets
-from paycore.runtime.messages import Converter
+from paycore.runtime.messages import Converter, message_of
 from paycore.v1 import checkout_pb2
 
 _STATUSES = {
@@ -50,6 +50,10 @@ class SessionMessages:
             ),
             client_reference_id=session.client_reference_id,
         )
+        if session.customer_details is not None:
+            message.customer_details.CopyFrom(
+                message_of(checkout_pb2.CheckoutCustomerDetails, session.customer_details)
+            )
         if session.coupon_id:
             message.discounts.append(
                 checkout_pb2.CheckoutDiscount(
