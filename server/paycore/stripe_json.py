@@ -275,7 +275,7 @@ def is_id_reference(field: FieldDescriptor) -> bool:
     )
 
 
-REQUEST_ONLY = frozenset({"paycore.v1.CheckoutLineItem.price_data"})
+REQUEST_ONLY: frozenset[str] = frozenset()
 """Sub-objects of a message that requests and answers share which only requests carry (a
 checkout line's inline `price_data`): left out of answers rather than null."""
 

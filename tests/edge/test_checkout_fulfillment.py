@@ -135,3 +135,55 @@ async def test_a_guests_customer_details_carry_the_email_given(payin: PayIn, mer
 
 def _shirt() -> Any:
     return {"currency": "usd", "unit_amount": 1500, "product_data": {"name": "T-shirt"}}
+
+
+async def test_line_items_carry_stripes_price_object(payin: PayIn, merchant: str) -> None:
+    """Stripe's line item `price` is always the Price object, for a price_data line too (Stripe
+    makes an inline price): `item.price.id` raised AttributeError on paycore's id string."""
+
+    def scenario() -> None:
+        mug = stripe.Product.create(name="Mug")
+        price = stripe.Price.create(
+            product=mug.id, unit_amount=1200, currency="usd", nickname="Mug, plain"
+        )
+        session = stripe.checkout.Session.create(
+            mode="payment",
+            line_items=[
+                {"price": price.id, "quantity": 2},
+                {"price_data": _shirt(), "quantity": 1},
+                {
+                    "price_data": {"currency": "usd", "unit_amount": 700, "product": mug.id},
+                    "quantity": 3,
+                },
+            ],
+            success_url=SUCCESS_URL,
+        )
+        items: Any = stripe.checkout.Session.list_line_items(session.id).data
+        catalogued, inline, of_a_product = (item.price for item in items)
+        assert (catalogued.object, catalogued.id, catalogued.product) == ("price", price.id, mug.id)
+        assert (catalogued.unit_amount, catalogued.currency) == (1200, "usd")
+        assert (catalogued.type, catalogued.recurring) == ("one_time", None)
+        assert (catalogued.active, catalogued.nickname) == (True, "Mug, plain")
+        assert inline.object == "price"
+        assert inline.id.startswith("price_") and inline.id != price.id
+        assert (inline.unit_amount, inline.currency, inline.active) == (1500, "usd", False)
+        assert inline.product is None
+        assert (of_a_product.product, of_a_product.unit_amount) == (mug.id, 700)
+        assert of_a_product.id.startswith("price_") and of_a_product.active is False
+        assert [item.description for item in items] == ["Mug", "T-shirt", "Mug"]
+        # The same lines on the session (Stripe's fulfillment guide expands them), and the
+        # price's product expanded through them.
+        expanded: Any = stripe.checkout.Session.retrieve(session.id, expand=["line_items"])
+        assert [item.price.id for item in expanded.line_items.data] == [
+            item.price.id for item in items
+        ]
+        deeper: Any = stripe.checkout.Session.retrieve(
+            session.id, expand=["line_items.data.price.product"]
+        )
+        assert deeper.line_items.data[0].price.product.name == "Mug"
+        assert deeper.line_items.data[1].price.product is None
+        # The inline price's id is the same on every read.
+        again: Any = stripe.checkout.Session.list_line_items(session.id).data
+        assert [item.price.id for item in again] == [item.price.id for item in items]
+
+    await asyncio.to_thread(scenario)

@@ -13,6 +13,7 @@ from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from paycore.v1 import common_pb2 as _common_pb2
 from paycore.v1 import customer_pb2 as _customer_pb2
+from paycore.v1 import subscription_pb2 as _subscription_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -50,22 +51,16 @@ CHECKOUT_SESSION_STATUS_EXPIRED: CheckoutSessionStatus.ValueType  # 3
 Global___CheckoutSessionStatus: _TypeAlias = CheckoutSessionStatus  # noqa: Y015
 
 @_typing.final
-class CheckoutLineItem(_message.Message):
-    """What the buyer pays for: one line of the page."""
+class CheckoutLineItemParams(_message.Message):
+    """What the buyer pays for, as a request gives it (Stripe's `line_items[i]`)."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     UNIT_AMOUNT_FIELD_NUMBER: _builtins.int
     QUANTITY_FIELD_NUMBER: _builtins.int
-    AMOUNT_TOTAL_FIELD_NUMBER: _builtins.int
     PRICE_FIELD_NUMBER: _builtins.int
     PRICE_DATA_FIELD_NUMBER: _builtins.int
-    ID_FIELD_NUMBER: _builtins.int
-    CREATED_FIELD_NUMBER: _builtins.int
-    DESCRIPTION_FIELD_NUMBER: _builtins.int
-    CURRENCY_FIELD_NUMBER: _builtins.int
-    AMOUNT_SUBTOTAL_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Shown to the buyer, at most 250 characters."""
     unit_amount: _builtins.int
@@ -74,29 +69,78 @@ class CheckoutLineItem(_message.Message):
     """
     quantity: _builtins.int
     """1..1000; left out means 1 (0 is refused, naming it)."""
-    amount_total: _builtins.int
-    """unit_amount * quantity."""
     price: _builtins.str
     """Stripe's `line_items[i][price]`, in place of name and unit_amount: a one-time, active
     "price_..." of the merchant's, whose product's name and unit amount the line takes, in the
-    price's currency; a session's line shows the price it was made from.
+    price's currency.
     """
+    @_builtins.property
+    def price_data(self) -> Global___CheckoutPriceData:
+        """Stripe's `line_items[i][price_data]`, in place of name and unit_amount."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        unit_amount: _builtins.int | None = ...,
+        quantity: _builtins.int | None = ...,
+        price: _builtins.str = ...,
+        price_data: Global___CheckoutPriceData | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "_unit_amount", b"_unit_amount", "price_data", b"price_data", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "_unit_amount", b"_unit_amount", "name", b"name", "price", b"price", "price_data", b"price_data", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__quantity: _TypeAlias = _typing.Literal["quantity"]  # noqa: Y015
+    _WhichOneofArgType__quantity: _TypeAlias = _typing.Literal["_quantity", b"_quantity"]  # noqa: Y015
+    _WhichOneofReturnType__unit_amount: _TypeAlias = _typing.Literal["unit_amount"]  # noqa: Y015
+    _WhichOneofArgType__unit_amount: _TypeAlias = _typing.Literal["_unit_amount", b"_unit_amount"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__quantity) -> _WhichOneofReturnType__quantity | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__unit_amount) -> _WhichOneofReturnType__unit_amount | None: ...
+
+Global___CheckoutLineItemParams: _TypeAlias = CheckoutLineItemParams  # noqa: Y015
+
+@_typing.final
+class CheckoutLineItem(_message.Message):
+    """One line of a session, as Stripe's line item reads."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    UNIT_AMOUNT_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    AMOUNT_TOTAL_FIELD_NUMBER: _builtins.int
+    ID_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    AMOUNT_SUBTOTAL_FIELD_NUMBER: _builtins.int
+    PRICE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The line's name (as `description`)."""
+    unit_amount: _builtins.int
+    """Minor units of the session's currency."""
+    quantity: _builtins.int
+    amount_total: _builtins.int
+    """unit_amount * quantity."""
     id: _builtins.str
-    """"li_...": a session's line (ListCheckoutSessionLineItems' starting_after); requests leave it
-    empty.
-    """
+    """"li_...": ListCheckoutSessionLineItems' starting_after."""
     created: _builtins.int
     """The session's created (unix seconds)."""
     description: _builtins.str
-    """A session's line, as Stripe's line item reads (requests leave them empty): `description`
-    the name, `currency` the session's, `amount_subtotal` unit_amount * quantity.
-    """
+    """Stripe's: the name, the session's currency, unit_amount * quantity."""
     currency: _builtins.str
     amount_subtotal: _builtins.int
     @_builtins.property
-    def price_data(self) -> Global___CheckoutPriceData:
-        """Stripe's `line_items[i][price_data]`, in place of name and unit_amount (requests only: a
-        session's line shows none).
+    def price(self) -> _subscription_pb2.Price:
+        """Stripe's: the line's price as an object. The catalogue price the line was made from
+        (`line_items[i][price]`: its product, nickname and metadata as when the session was
+        created, `active` true); else the inline price Stripe makes for the line ("price_..."
+        named after the line, `active` false, not read by GetPrice), its `product` the
+        `price_data.product` given ("" for a line of a name: Stripe makes a product, paycore
+        none).
         """
 
     def __init__(
@@ -106,17 +150,16 @@ class CheckoutLineItem(_message.Message):
         unit_amount: _builtins.int | None = ...,
         quantity: _builtins.int | None = ...,
         amount_total: _builtins.int = ...,
-        price: _builtins.str = ...,
-        price_data: Global___CheckoutPriceData | None = ...,
         id: _builtins.str = ...,
         created: _builtins.int = ...,
         description: _builtins.str = ...,
         currency: _builtins.str = ...,
         amount_subtotal: _builtins.int = ...,
+        price: _subscription_pb2.Price | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "_unit_amount", b"_unit_amount", "price_data", b"price_data", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "_unit_amount", b"_unit_amount", "price", b"price", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "_unit_amount", b"_unit_amount", "amount_subtotal", b"amount_subtotal", "amount_total", b"amount_total", "created", b"created", "currency", b"currency", "description", b"description", "id", b"id", "name", b"name", "price", b"price", "price_data", b"price_data", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "_unit_amount", b"_unit_amount", "amount_subtotal", b"amount_subtotal", "amount_total", b"amount_total", "created", b"created", "currency", b"currency", "description", b"description", "id", b"id", "name", b"name", "price", b"price", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__quantity: _TypeAlias = _typing.Literal["quantity"]  # noqa: Y015
     _WhichOneofArgType__quantity: _TypeAlias = _typing.Literal["_quantity", b"_quantity"]  # noqa: Y015
@@ -468,7 +511,7 @@ class CreateCheckoutSessionRequest(_message.Message):
     characters, shown on the session and its events.
     """
     @_builtins.property
-    def line_items(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckoutLineItem]:
+    def line_items(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckoutLineItemParams]:
         """What is bought; either line items or `amount`, not both."""
 
     @_builtins.property
@@ -490,7 +533,7 @@ class CreateCheckoutSessionRequest(_message.Message):
     def __init__(
         self,
         *,
-        line_items: _abc.Iterable[Global___CheckoutLineItem] | None = ...,
+        line_items: _abc.Iterable[Global___CheckoutLineItemParams] | None = ...,
         amount: _builtins.int | None = ...,
         currency: _builtins.str = ...,
         customer: _builtins.str = ...,

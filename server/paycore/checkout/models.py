@@ -27,6 +27,12 @@ class LineItem:
     """The catalogue price the line was made from (Stripe's `line_items[i][price]`), if any."""
     id: str = ""
     """The stored line's "li_..." ("" until stored: the session's insert names it)."""
+    product_id: str | None = None
+    """The catalogue product of the line's price (`price`, or `price_data[product]`), if any."""
+    price_nickname: str = ""
+    """The catalogue price's nickname and metadata when the session was created (shown in the
+    line's price object)."""
+    price_metadata: dict[str, str] = field(default_factory=dict)
 
     @property
     def amount_total(self) -> int:
