@@ -187,3 +187,36 @@ async def test_line_items_carry_stripes_price_object(payin: PayIn, merchant: str
         assert [item.price.id for item in again] == [item.price.id for item in items]
 
     await asyncio.to_thread(scenario)
+
+
+async def test_the_email_filter_finds_a_customers_sessions_by_the_customers_email(
+    payin: PayIn, merchant: str
+) -> None:
+    """Stripe's `customer_details[email]` filter finds the sessions whose buyer had that email:
+    a customer's sessions too (their customer_details.email is the customer's), not only a
+    guest's customer_email."""
+
+    def scenario() -> None:
+        customer = stripe.Customer.create(email="Grace@Fulfil.test")
+        by_customer = stripe.checkout.Session.create(
+            mode="payment",
+            customer=customer.id,
+            line_items=[{"price_data": _shirt(), "quantity": 1}],
+            success_url=SUCCESS_URL,
+        )
+        by_guest = stripe.checkout.Session.create(
+            mode="payment",
+            customer_email="grace@fulfil.test",
+            line_items=[{"price_data": _shirt(), "quantity": 1}],
+            success_url=SUCCESS_URL,
+        )
+        stripe.checkout.Session.create(
+            mode="payment",
+            customer_email="someone@fulfil.test",
+            line_items=[{"price_data": _shirt(), "quantity": 1}],
+            success_url=SUCCESS_URL,
+        )
+        found = stripe.checkout.Session.list(customer_details={"email": "grace@fulfil.test"})
+        assert [session.id for session in found.data] == [by_guest.id, by_customer.id]
+
+    await asyncio.to_thread(scenario)

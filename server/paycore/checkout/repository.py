@@ -74,8 +74,11 @@ def sessions_query(
         query = query.where(_s.c.payment_intent_id == intent_id)
     if customer_id:
         query = query.where(_s.c.customer_id == customer_id)
-    if email:
-        query = query.where(func.lower(_s.c.customer_email) == email.lower())
+    if email:  # Stripe's customer_details[email]: a guest's, or the session's customer's
+        wanted = email.lower()
+        query = query.where(
+            (func.lower(_s.c.customer_email) == wanted) | (func.lower(_c.c.email) == wanted)
+        )
     if status is not None:
         query = query.where(_shown_status_is(status))
     return query
