@@ -213,7 +213,7 @@ CONVERTERS: list[ConverterCase] = [
         SessionMessages("http://edge.test", PageSecrets("converters")).session,
         sample_of(checkout.Session),
         {
-            "line_items.price_data": "Stripe's inline price: requests only, a line shows its price",
+            "line_items.price.recurring": "a session's prices are one-time: never recurring",
             "total_details.amount_shipping": "Stripe's: a session collects no shipping, always 0",
             "total_details.amount_tax": "Stripe's: a session collects no tax, always 0",
         },

@@ -219,6 +219,8 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     # An attempt the endpoint gave no answer to (timeout, refused connection) has no status.
     "paycore.v1.WebhookDelivery": ("last_response_status",),
     "paycore.v1.WebhookAttempt": ("response_status",),
+    # What a complete session's buyer did not give (a guest gives no name, phone, address).
+    "paycore.v1.CheckoutCustomerDetails": ("email", "name", "phone", "address"),
 }
 """Per message type, the fields whose "" or 0 (what the object has not), or a sub-object whose
 fields all are, are rendered null, as Stripe renders them; the OpenAPI document says they may
@@ -276,7 +278,7 @@ def is_id_reference(field: FieldDescriptor) -> bool:
     )
 
 
-REQUEST_ONLY = frozenset({"paycore.v1.CheckoutLineItem.price_data"})
+REQUEST_ONLY: frozenset[str] = frozenset()
 """Sub-objects of a message that requests and answers share which only requests carry (a
 checkout line's inline `price_data`): left out of answers rather than null."""
 

@@ -29,8 +29,8 @@ def session_request(**fields: object) -> checkout_pb2.CreateCheckoutSessionReque
     values: dict[str, object] = {
         "currency": "usd",
         "line_items": [
-            checkout_pb2.CheckoutLineItem(name="T-shirt", unit_amount=1500, quantity=2),
-            checkout_pb2.CheckoutLineItem(name="Socks", unit_amount=500),
+            checkout_pb2.CheckoutLineItemParams(name="T-shirt", unit_amount=1500, quantity=2),
+            checkout_pb2.CheckoutLineItemParams(name="Socks", unit_amount=500),
         ],
         "success_url": "https://shop.test/thanks?session={CHECKOUT_SESSION_ID}",
         "cancel_url": "https://shop.test/cart",
@@ -199,7 +199,11 @@ async def test_the_sweep_expires_sessions_past_expires_at(payin: PayIn, shop: Sh
         ({"currency": "xxx"}, "currency"),
         ({"customer": "cus_nope", "customer_email": "a@b.test"}, "customer"),
         (
-            {"line_items": [checkout_pb2.CheckoutLineItem(name="x", unit_amount=1, quantity=1001)]},
+            {
+                "line_items": [
+                    checkout_pb2.CheckoutLineItemParams(name="x", unit_amount=1, quantity=1001)
+                ]
+            },
             "line_items[0].quantity",
         ),
     ],

@@ -100,7 +100,7 @@ async def test_stripe_node_against_the_edge(
             )
         finally:
             await limited_edge.close()
-    assert f"{INFO} pass 9" in output and f"{INFO} fail 0" in output, output
+    assert f"{INFO} pass 10" in output and f"{INFO} fail 0" in output, output
     keys = {key for what, key in seen if what == "POST /v1/payment_intents"}
     assert len(seen) == 2 and len(keys) == 1 and keys != {""}  # stripe-node's own key, twice
 

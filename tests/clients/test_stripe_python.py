@@ -598,7 +598,12 @@ async def test_a_checkout_session_as_stripe_checkout_quickstart_writes_it(
         expanded = sdk.v1.checkout.sessions.retrieve(by_price.id, params={"expand": ["line_items"]})
         assert expanded.line_items is not None
         (line,) = expanded.line_items.data
-        assert (line["name"], line["price"], line["quantity"]) == ("Paper cranes", price.id, 3)
+        assert (line["name"], line["price"]["id"], line["quantity"]) == (
+            "Paper cranes",
+            price.id,
+            3,
+        )
+        assert (line["price"]["object"], line["price"]["unit_amount"]) == ("price", 1250)
         listed = sdk.v1.checkout.sessions.line_items.list(by_price.id, params={"limit": 5})
         assert [item["amount_total"] for item in listed.data] == [3750]
 

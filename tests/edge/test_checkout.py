@@ -37,7 +37,21 @@ async def test_checkout_sessions_over_http(http: ClientSession, settings_admin_t
     assert session["amount_total"] == 2400 and session["currency"] == "usd"
     (line,) = session["line_items"]["data"]
     assert line["id"].startswith("li_")  # Stripe's line item id, the lines' cursor
-    assert {key: value for key, value in line.items() if key not in ("id", "created")} == {
+    # Stripe's inline price of a line given by name: named after the line, inactive, no product.
+    assert line["price"] == {
+        "id": "price_" + line["id"].removeprefix("li_"),
+        "object": "price",
+        "product": None,
+        "unit_amount": 1200,
+        "currency": "usd",
+        "type": "one_time",
+        "recurring": None,
+        "active": False,
+        "nickname": None,
+        "created": session["created"],
+        "metadata": {},
+    }
+    assert {key: value for key, value in line.items() if key not in ("id", "created", "price")} == {
         "object": "item",
         "name": "Mug",
         "description": "Mug",
@@ -46,7 +60,6 @@ async def test_checkout_sessions_over_http(http: ClientSession, settings_admin_t
         "quantity": 2,
         "amount_subtotal": 2400,
         "amount_total": 2400,
-        "price": None,
     }
     assert session["line_items"]["object"] == "list"
     assert re.fullmatch(rf"http://[^/]+/c/pay/{session['id']}/[0-9A-Za-z]{{32}}", session["url"])

@@ -26,8 +26,8 @@ async def new_session(storefront: Storefront, **fields: object) -> checkout_pb2.
     values: dict[str, object] = {
         "currency": "usd",
         "line_items": [
-            checkout_pb2.CheckoutLineItem(name="Origami paper, 100 sheets", unit_amount=1250),
-            checkout_pb2.CheckoutLineItem(name="Bone folder", unit_amount=800, quantity=2),
+            checkout_pb2.CheckoutLineItemParams(name="Origami paper, 100 sheets", unit_amount=1250),
+            checkout_pb2.CheckoutLineItemParams(name="Bone folder", unit_amount=800, quantity=2),
         ],
         "customer_email": "buyer@example.com",
         "success_url": f"{storefront.site_url}/thanks?session={{CHECKOUT_SESSION_ID}}",

@@ -12,6 +12,8 @@ from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from paycore.v1 import common_pb2 as _common_pb2
+from paycore.v1 import customer_pb2 as _customer_pb2
+from paycore.v1 import subscription_pb2 as _subscription_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -49,22 +51,16 @@ CHECKOUT_SESSION_STATUS_EXPIRED: CheckoutSessionStatus.ValueType  # 3
 Global___CheckoutSessionStatus: _TypeAlias = CheckoutSessionStatus  # noqa: Y015
 
 @_typing.final
-class CheckoutLineItem(_message.Message):
-    """What the buyer pays for: one line of the page."""
+class CheckoutLineItemParams(_message.Message):
+    """What the buyer pays for, as a request gives it (Stripe's `line_items[i]`)."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     UNIT_AMOUNT_FIELD_NUMBER: _builtins.int
     QUANTITY_FIELD_NUMBER: _builtins.int
-    AMOUNT_TOTAL_FIELD_NUMBER: _builtins.int
     PRICE_FIELD_NUMBER: _builtins.int
     PRICE_DATA_FIELD_NUMBER: _builtins.int
-    ID_FIELD_NUMBER: _builtins.int
-    CREATED_FIELD_NUMBER: _builtins.int
-    DESCRIPTION_FIELD_NUMBER: _builtins.int
-    CURRENCY_FIELD_NUMBER: _builtins.int
-    AMOUNT_SUBTOTAL_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Shown to the buyer, at most 250 characters."""
     unit_amount: _builtins.int
@@ -73,29 +69,78 @@ class CheckoutLineItem(_message.Message):
     """
     quantity: _builtins.int
     """1..1000; left out means 1 (0 is refused, naming it)."""
-    amount_total: _builtins.int
-    """unit_amount * quantity."""
     price: _builtins.str
     """Stripe's `line_items[i][price]`, in place of name and unit_amount: a one-time, active
     "price_..." of the merchant's, whose product's name and unit amount the line takes, in the
-    price's currency; a session's line shows the price it was made from.
+    price's currency.
     """
+    @_builtins.property
+    def price_data(self) -> Global___CheckoutPriceData:
+        """Stripe's `line_items[i][price_data]`, in place of name and unit_amount."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        unit_amount: _builtins.int | None = ...,
+        quantity: _builtins.int | None = ...,
+        price: _builtins.str = ...,
+        price_data: Global___CheckoutPriceData | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "_unit_amount", b"_unit_amount", "price_data", b"price_data", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "_unit_amount", b"_unit_amount", "name", b"name", "price", b"price", "price_data", b"price_data", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__quantity: _TypeAlias = _typing.Literal["quantity"]  # noqa: Y015
+    _WhichOneofArgType__quantity: _TypeAlias = _typing.Literal["_quantity", b"_quantity"]  # noqa: Y015
+    _WhichOneofReturnType__unit_amount: _TypeAlias = _typing.Literal["unit_amount"]  # noqa: Y015
+    _WhichOneofArgType__unit_amount: _TypeAlias = _typing.Literal["_unit_amount", b"_unit_amount"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__quantity) -> _WhichOneofReturnType__quantity | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__unit_amount) -> _WhichOneofReturnType__unit_amount | None: ...
+
+Global___CheckoutLineItemParams: _TypeAlias = CheckoutLineItemParams  # noqa: Y015
+
+@_typing.final
+class CheckoutLineItem(_message.Message):
+    """One line of a session, as Stripe's line item reads."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    UNIT_AMOUNT_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    AMOUNT_TOTAL_FIELD_NUMBER: _builtins.int
+    ID_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    AMOUNT_SUBTOTAL_FIELD_NUMBER: _builtins.int
+    PRICE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The line's name (as `description`)."""
+    unit_amount: _builtins.int
+    """Minor units of the session's currency."""
+    quantity: _builtins.int
+    amount_total: _builtins.int
+    """unit_amount * quantity."""
     id: _builtins.str
-    """"li_...": a session's line (ListCheckoutSessionLineItems' starting_after); requests leave it
-    empty.
-    """
+    """"li_...": ListCheckoutSessionLineItems' starting_after."""
     created: _builtins.int
     """The session's created (unix seconds)."""
     description: _builtins.str
-    """A session's line, as Stripe's line item reads (requests leave them empty): `description`
-    the name, `currency` the session's, `amount_subtotal` unit_amount * quantity.
-    """
+    """Stripe's: the name, the session's currency, unit_amount * quantity."""
     currency: _builtins.str
     amount_subtotal: _builtins.int
     @_builtins.property
-    def price_data(self) -> Global___CheckoutPriceData:
-        """Stripe's `line_items[i][price_data]`, in place of name and unit_amount (requests only: a
-        session's line shows none).
+    def price(self) -> _subscription_pb2.Price:
+        """Stripe's: the line's price as an object. The catalogue price the line was made from
+        (`line_items[i][price]`: its product, nickname and metadata as when the session was
+        created, `active` true); else the inline price Stripe makes for the line ("price_..."
+        named after the line, `active` false, not read by GetPrice), its `product` the
+        `price_data.product` given ("" for a line of a name: Stripe makes a product, paycore
+        none).
         """
 
     def __init__(
@@ -105,17 +150,16 @@ class CheckoutLineItem(_message.Message):
         unit_amount: _builtins.int | None = ...,
         quantity: _builtins.int | None = ...,
         amount_total: _builtins.int = ...,
-        price: _builtins.str = ...,
-        price_data: Global___CheckoutPriceData | None = ...,
         id: _builtins.str = ...,
         created: _builtins.int = ...,
         description: _builtins.str = ...,
         currency: _builtins.str = ...,
         amount_subtotal: _builtins.int = ...,
+        price: _subscription_pb2.Price | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "_unit_amount", b"_unit_amount", "price_data", b"price_data", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "_unit_amount", b"_unit_amount", "price", b"price", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "_unit_amount", b"_unit_amount", "amount_subtotal", b"amount_subtotal", "amount_total", b"amount_total", "created", b"created", "currency", b"currency", "description", b"description", "id", b"id", "name", b"name", "price", b"price", "price_data", b"price_data", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "_unit_amount", b"_unit_amount", "amount_subtotal", b"amount_subtotal", "amount_total", b"amount_total", "created", b"created", "currency", b"currency", "description", b"description", "id", b"id", "name", b"name", "price", b"price", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__quantity: _TypeAlias = _typing.Literal["quantity"]  # noqa: Y015
     _WhichOneofArgType__quantity: _TypeAlias = _typing.Literal["_quantity", b"_quantity"]  # noqa: Y015
@@ -258,6 +302,7 @@ class CheckoutSession(_message.Message):
     DISCOUNTS_FIELD_NUMBER: _builtins.int
     PAYMENT_METHOD_TYPES_FIELD_NUMBER: _builtins.int
     CLIENT_REFERENCE_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_DETAILS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"cs_..." """
     amount_total: _builtins.int
@@ -302,6 +347,12 @@ class CheckoutSession(_message.Message):
     def payment_method_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Stripe's: ["card"], the only one the page takes."""
 
+    @_builtins.property
+    def customer_details(self) -> Global___CheckoutCustomerDetails:
+        """Stripe's: who paid, unset until the session is complete: its customer's email, name,
+        phone and address, or a guest's email (the session's customer_email).
+        """
+
     def __init__(
         self,
         *,
@@ -326,14 +377,52 @@ class CheckoutSession(_message.Message):
         discounts: _abc.Iterable[Global___CheckoutDiscount] | None = ...,
         payment_method_types: _abc.Iterable[_builtins.str] | None = ...,
         client_reference_id: _builtins.str = ...,
+        customer_details: Global___CheckoutCustomerDetails | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["total_details", b"total_details"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["customer_details", b"customer_details", "total_details", b"total_details"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_subtotal", b"amount_subtotal", "amount_total", b"amount_total", "cancel_url", b"cancel_url", "client_reference_id", b"client_reference_id", "created", b"created", "currency", b"currency", "customer", b"customer", "customer_email", b"customer_email", "discounts", b"discounts", "expires_at", b"expires_at", "id", b"id", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_intent", b"payment_intent", "payment_method_types", b"payment_method_types", "payment_status", b"payment_status", "status", b"status", "success_url", b"success_url", "total_details", b"total_details", "url", b"url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_subtotal", b"amount_subtotal", "amount_total", b"amount_total", "cancel_url", b"cancel_url", "client_reference_id", b"client_reference_id", "created", b"created", "currency", b"currency", "customer", b"customer", "customer_details", b"customer_details", "customer_email", b"customer_email", "discounts", b"discounts", "expires_at", b"expires_at", "id", b"id", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_intent", b"payment_intent", "payment_method_types", b"payment_method_types", "payment_status", b"payment_status", "status", b"status", "success_url", b"success_url", "total_details", b"total_details", "url", b"url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CheckoutSession: _TypeAlias = CheckoutSession  # noqa: Y015
+
+@_typing.final
+class CheckoutCustomerDetails(_message.Message):
+    """Stripe's `customer_details` of a complete session."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMAIL_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    PHONE_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    TAX_EXEMPT_FIELD_NUMBER: _builtins.int
+    email: _builtins.str
+    """The customer's email, or a guest's (the session's customer_email); "" none."""
+    name: _builtins.str
+    """The customer's; "" for a guest."""
+    phone: _builtins.str
+    tax_exempt: _builtins.str
+    """Stripe's tax status: always "none" (paycore's customers carry none)."""
+    @_builtins.property
+    def address(self) -> _customer_pb2.Address: ...
+    def __init__(
+        self,
+        *,
+        email: _builtins.str = ...,
+        name: _builtins.str = ...,
+        phone: _builtins.str = ...,
+        address: _customer_pb2.Address | None = ...,
+        tax_exempt: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "email", b"email", "name", b"name", "phone", b"phone", "tax_exempt", b"tax_exempt"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckoutCustomerDetails: _TypeAlias = CheckoutCustomerDetails  # noqa: Y015
 
 @_typing.final
 class CheckoutDiscount(_message.Message):
@@ -422,7 +511,7 @@ class CreateCheckoutSessionRequest(_message.Message):
     characters, shown on the session and its events.
     """
     @_builtins.property
-    def line_items(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckoutLineItem]:
+    def line_items(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckoutLineItemParams]:
         """What is bought; either line items or `amount`, not both."""
 
     @_builtins.property
@@ -444,7 +533,7 @@ class CreateCheckoutSessionRequest(_message.Message):
     def __init__(
         self,
         *,
-        line_items: _abc.Iterable[Global___CheckoutLineItem] | None = ...,
+        line_items: _abc.Iterable[Global___CheckoutLineItemParams] | None = ...,
         amount: _builtins.int | None = ...,
         currency: _builtins.str = ...,
         customer: _builtins.str = ...,
@@ -575,8 +664,8 @@ class ListCheckoutSessionsRequest(_message.Message):
 
     @_builtins.property
     def customer_details(self) -> Global___CheckoutCustomerDetailsFilter:
-        """Stripe's `customer_details[email]`: only the sessions given this `customer_email`
-        (compared without case).
+        """Stripe's `customer_details[email]`: only the sessions given this `customer_email`, or
+        whose customer has this email (compared without case).
         """
 
     def __init__(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from paycore.customer.models import Address
 from paycore.records import Stored
 
 INTENT_SESSION_KEY = "checkout_session"
@@ -26,6 +27,12 @@ class LineItem:
     """The catalogue price the line was made from (Stripe's `line_items[i][price]`), if any."""
     id: str = ""
     """The stored line's "li_..." ("" until stored: the session's insert names it)."""
+    product_id: str | None = None
+    """The catalogue product of the line's price (`price`, or `price_data[product]`), if any."""
+    price_nickname: str = ""
+    """The catalogue price's nickname and metadata when the session was created (shown in the
+    line's price object)."""
+    price_metadata: dict[str, str] = field(default_factory=dict)
 
     @property
     def amount_total(self) -> int:
@@ -66,6 +73,19 @@ class NewSession:
         return self.amount_total + self.amount_discount
 
 
+@dataclass(frozen=True)
+class CustomerDetails:
+    """Stripe's `customer_details` of a complete session: who paid. A customer's email, name,
+    phone and address as its row reads; a guest's email is the session's customer_email."""
+
+    email: str
+    name: str = ""
+    phone: str = ""
+    address: Address = field(default_factory=Address)
+    tax_exempt: str = "none"
+    """Stripe's tax status: paycore's customers carry none."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Session(NewSession, Stored):
     """A session as stored: what it was created with, whose it is, its id, status, payment
@@ -75,6 +95,8 @@ class Session(NewSession, Stored):
     """As shown: an open session whose intent succeeded reads complete, one past expires_at
     reads expired, before the worker records either (repository.session_of)."""
     payment_intent_id: str
+    customer_details: CustomerDetails | None = None
+    """None until the session is complete."""
 
 
 @dataclass(frozen=True)

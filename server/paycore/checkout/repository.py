@@ -9,14 +9,21 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from paycore.checkout.models import LineItem, NewSession, Session, SessionStatus
+from paycore.checkout.models import CustomerDetails, LineItem, NewSession, Session, SessionStatus
+from paycore.customer.models import Address
 from paycore.ids import Prefix, new_merchant_id
 from paycore.invariants import violated
 from paycore.payment.models import buyer_message
 from paycore.storage.keys import merchant_row
 from paycore.storage.reads import Kind
 from paycore.storage.rows import stored_moment
-from paycore.storage.schema import api_keys, checkout_keys, checkout_sessions, payment_intents
+from paycore.storage.schema import (
+    api_keys,
+    checkout_keys,
+    checkout_sessions,
+    customers,
+    payment_intents,
+)
 from sqlalchemy import ColumnElement, Row, Select, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -33,7 +40,12 @@ from authenticating included); one being paid may not."""
 
 _s = checkout_sessions
 _p = payment_intents
-_JOINED = _s.join(_p, (_p.c.merchant_id == _s.c.merchant_id) & (_p.c.id == _s.c.payment_intent_id))
+_c = customers
+_JOINED = _s.join(
+    _p, (_p.c.merchant_id == _s.c.merchant_id) & (_p.c.id == _s.c.payment_intent_id)
+).outerjoin(_c, (_c.c.merchant_id == _s.c.merchant_id) & (_c.c.id == _s.c.customer_id))
+"""A session with its intent, whose status its own follows, and its customer (if any), whose
+details a complete session shows (a deleted customer's too: the buyer gave them)."""
 
 
 def _with_intent() -> Select[Any]:
@@ -41,6 +53,10 @@ def _with_intent() -> Select[Any]:
         _s,
         _p.c.status.label("intent_status"),
         _p.c.last_error.label("intent_last_error"),
+        _c.c.email.label("customer_details_email"),
+        _c.c.name.label("customer_details_name"),
+        _c.c.phone.label("customer_details_phone"),
+        _c.c.address.label("customer_details_address"),
     ).select_from(_JOINED)
 
 
@@ -58,8 +74,11 @@ def sessions_query(
         query = query.where(_s.c.payment_intent_id == intent_id)
     if customer_id:
         query = query.where(_s.c.customer_id == customer_id)
-    if email:
-        query = query.where(func.lower(_s.c.customer_email) == email.lower())
+    if email:  # Stripe's customer_details[email]: a guest's, or the session's customer's
+        wanted = email.lower()
+        query = query.where(
+            (func.lower(_s.c.customer_email) == wanted) | (func.lower(_c.c.email) == wanted)
+        )
     if status is not None:
         query = query.where(_shown_status_is(status))
     return query
@@ -90,8 +109,23 @@ def shown_status(stored: str, intent_status: str, expires_at: int, now: float) -
     return status
 
 
+def customer_details(row: Row[Any], status: SessionStatus) -> CustomerDetails | None:
+    """Who paid a complete session (None before): its customer's details, or a guest's email."""
+    if status is not SessionStatus.COMPLETE:
+        return None
+    if row.customer_id is None or row.customer_details_email is None:
+        return CustomerDetails(email=row.customer_email)
+    return CustomerDetails(
+        email=row.customer_details_email or row.customer_email,
+        name=row.customer_details_name,
+        phone=row.customer_details_phone,
+        address=Address(**row.customer_details_address),
+    )
+
+
 def session_of(row: Row[Any]) -> Session:
     expires_at = int(row.expires_at.timestamp())
+    status = shown_status(row.status, row.intent_status, expires_at, time.time())
     return Session(
         id=row.id,
         merchant_id=row.merchant_id,
@@ -104,6 +138,9 @@ def session_of(row: Row[Any]) -> Session:
                 item["quantity"],
                 item.get("price"),
                 item.get("id", ""),
+                product_id=item.get("product"),
+                price_nickname=item.get("price_nickname", ""),
+                price_metadata=dict(item.get("price_metadata", {})),
             )
             for item in row.line_items
         ),
@@ -111,7 +148,8 @@ def session_of(row: Row[Any]) -> Session:
         customer_email=row.customer_email,
         success_url=row.success_url,
         cancel_url=row.cancel_url,
-        status=shown_status(row.status, row.intent_status, expires_at, time.time()),
+        status=status,
+        customer_details=customer_details(row, status),
         payment_intent_id=row.payment_intent_id,
         expires_at=expires_at,
         description=row.description,
@@ -139,7 +177,8 @@ def last_error_message(row: Row[Any]) -> str:
 
 def _stored_line(merchant_id: str, item: LineItem) -> dict[str, Any]:
     """A line item in the session's line_items JSON, with a new "li_..." id (ListCheckout-
-    SessionLineItems' cursor): `price` only for a line made from one."""
+    SessionLineItems' cursor): `price` (with its nickname and metadata) only for a line made
+    from one, `product` only for a line of a catalogue product."""
     line: dict[str, Any] = {
         "id": new_merchant_id(Prefix.CHECKOUT_LINE_ITEM, merchant_id),
         "name": item.name,
@@ -148,6 +187,10 @@ def _stored_line(merchant_id: str, item: LineItem) -> dict[str, Any]:
     }
     if item.price_id:
         line["price"] = item.price_id
+        line["price_nickname"] = item.price_nickname
+        line["price_metadata"] = item.price_metadata
+    if item.product_id:
+        line["product"] = item.product_id
     return line
 
 

@@ -218,3 +218,36 @@ test("errors are the SDK's error classes", async () => {
   assert.ok(limitedError instanceof Stripe.errors.StripeRateLimitError, String(limitedError));
   assert.equal(limitedError.statusCode, 429);
 });
+
+test("checkout fulfillment: line items' price objects and the buyer's customer_details", async () => {
+  const stripe = sdk();
+  const customer = await stripe.customers.create({ email: "node@fulfil.test", name: "Node Buyer" });
+  const product = await stripe.products.create({ name: "Kite" });
+  const price = await stripe.prices.create({ product: product.id, unit_amount: 900, currency: "usd" });
+  const session = await stripe.checkout.sessions.create({
+    mode: "payment",
+    customer: customer.id,
+    line_items: [
+      { price: price.id, quantity: 1 },
+      { price_data: { currency: "usd", unit_amount: 400, product_data: { name: "String" } }, quantity: 2 },
+    ],
+    success_url: "https://shop.example/ok",
+  });
+  assert.equal(session.customer_details, null);
+  const lines = await stripe.checkout.sessions.listLineItems(session.id);
+  assert.deepEqual(
+    lines.data.map((item) => [item.price.object, item.price.unit_amount, item.price.active]),
+    [["price", 900, true], ["price", 400, false]],
+  );
+  assert.equal(lines.data[0].price.id, price.id);
+  assert.equal(lines.data[0].price.product, product.id);
+  const paid = await stripe.paymentIntents.confirm(session.payment_intent, {
+    payment_method: (await card(stripe)).id,
+  });
+  assert.equal(paid.status, "succeeded");
+  const complete = await stripe.checkout.sessions.retrieve(session.id, { expand: ["line_items"] });
+  assert.equal(complete.status, "complete");
+  assert.equal(complete.customer_details.email, "node@fulfil.test");
+  assert.equal(complete.customer_details.name, "Node Buyer");
+  assert.equal(complete.line_items.data[1].price.id.startsWith("price_"), true);
+});

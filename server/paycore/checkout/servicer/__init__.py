@@ -100,7 +100,12 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
                     raise invalid(f"{param}.price", "is not active")
                 product = await self._catalogue.get_product(merchant_id, price.product_id)
                 prices[index] = requests.CataloguePrice(
-                    product.name, price.unit_amount, price.currency
+                    product.name,
+                    price.unit_amount,
+                    price.currency,
+                    product.id,
+                    price.nickname,
+                    price.metadata,
                 )
             elif item.price_data.product:
                 param = f"{param}.price_data.product"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from paycore.checkout.models import HostedPage, LineItem, Session, SessionStatus
 from paycore.checkout.page_secrets import PageSecrets
-from paycore.runtime.messages import Converter
-from paycore.v1 import checkout_pb2
+from paycore.ids import Prefix
+from paycore.runtime.messages import Converter, message_of
+from paycore.v1 import checkout_pb2, subscription_pb2
 
 _STATUSES = {
     SessionStatus.OPEN: checkout_pb2.CHECKOUT_SESSION_STATUS_OPEN,
@@ -50,6 +51,10 @@ class SessionMessages:
             ),
             client_reference_id=session.client_reference_id,
         )
+        if session.customer_details is not None:
+            message.customer_details.CopyFrom(
+                message_of(checkout_pb2.CheckoutCustomerDetails, session.customer_details)
+            )
         if session.coupon_id:
             message.discounts.append(
                 checkout_pb2.CheckoutDiscount(
@@ -74,7 +79,7 @@ class SessionMessages:
             quantity=item.quantity,
             amount_subtotal=item.amount_total,
             amount_total=item.amount_total,
-            price=item.price_id or "",
+            price=_price(item, created, currency),
         )
 
     def page(self, page: HostedPage, client_secret: str) -> checkout_pb2.CheckoutPage:
@@ -87,3 +92,26 @@ class SessionMessages:
             last_error_message=page.last_error_message,
             payment_intent_status=page.intent_status,
         )
+
+
+def _price(item: LineItem, created: int, currency: str) -> subscription_pb2.Price:
+    """Stripe's price object of a line: the catalogue price it was made from (as then), or the
+    inline price Stripe makes for a line, named after the line ("li_X" -> "price_X")."""
+    inline = item.price_id is None
+    return subscription_pb2.Price(
+        id=inline_price_id(item.id) if item.price_id is None else item.price_id,
+        product=item.product_id or "",
+        unit_amount=item.unit_amount,
+        currency=currency,
+        type=subscription_pb2.PRICE_TYPE_ONE_TIME,
+        active=not inline,
+        nickname=item.price_nickname,
+        created=created,
+        metadata=item.price_metadata,
+    )
+
+
+def inline_price_id(line_id: str) -> str:
+    """The id of a line's inline price: the line's own, under the price prefix (the same on
+    every read, with no row of its own)."""
+    return f"{Prefix.PRICE.value}_{line_id.partition('_')[2]}"

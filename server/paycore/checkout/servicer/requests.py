@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from paycore import validation
 from paycore.checkout.models import INTENT_SESSION_KEY, LineItem, NewSession, SessionStatus
@@ -31,11 +31,14 @@ MODES = ("payment",)
 @dataclass(frozen=True)
 class CataloguePrice:
     """What a line item's `price` names (read by the servicer): its product's name, its unit
-    amount and currency."""
+    amount and currency, its product, nickname and metadata."""
 
     name: str
     unit_amount: int
     currency: str
+    product_id: str = ""
+    nickname: str = ""
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -209,14 +212,27 @@ def line_items(
             catalogue.prices.get(index),
             catalogue.product_names.get(index, ""),
         )
-        price_id = item.price if index in catalogue.prices else None
-        items.append(LineItem(name, unit_amount, quantity, price_id))
+        price = catalogue.prices.get(index)
+        if price is None:
+            product = item.price_data.product or None
+            items.append(LineItem(name, unit_amount, quantity, product_id=product))
+            continue
+        line = LineItem(
+            name,
+            unit_amount,
+            quantity,
+            item.price,
+            product_id=price.product_id,
+            price_nickname=price.nickname,
+            price_metadata=dict(price.metadata),
+        )
+        items.append(line)
     return tuple(items)
 
 
 def _line_price(
     param: str,
-    item: checkout_pb2.CheckoutLineItem,
+    item: checkout_pb2.CheckoutLineItemParams,
     currency: str,
     price: CataloguePrice | None,
     product_name: str,
