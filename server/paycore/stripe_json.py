@@ -216,9 +216,10 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     "paycore.v1.Review": ("closed_reason",),
     # What a checkout session was not given.
     "paycore.v1.CheckoutSession": ("customer_email", "cancel_url", "client_reference_id"),
-    # An attempt the endpoint gave no answer to (timeout, refused connection) has no status.
-    "paycore.v1.WebhookDelivery": ("last_response_status",),
-    "paycore.v1.WebhookAttempt": ("response_status",),
+    # An attempt the endpoint gave no answer to (timeout, refused connection) has no status;
+    # one that did not fail (and a delivery whose last attempt did not) has no error.
+    "paycore.v1.WebhookDelivery": ("last_response_status", "last_error"),
+    "paycore.v1.WebhookAttempt": ("response_status", "error"),
 }
 """Per message type, the fields whose "" or 0 (what the object has not), or a sub-object whose
 fields all are, are rendered null, as Stripe renders them; the OpenAPI document says they may
