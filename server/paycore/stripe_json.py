@@ -216,9 +216,10 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     "paycore.v1.Review": ("closed_reason",),
     # What a checkout session was not given.
     "paycore.v1.CheckoutSession": ("customer_email", "cancel_url", "client_reference_id"),
-    # An attempt the endpoint gave no answer to (timeout, refused connection) has no status.
-    "paycore.v1.WebhookDelivery": ("last_response_status",),
-    "paycore.v1.WebhookAttempt": ("response_status",),
+    # An attempt the endpoint gave no answer to (timeout, refused connection) has no status;
+    # one that did not fail (and a delivery whose last attempt did not) has no error.
+    "paycore.v1.WebhookDelivery": ("last_response_status", "last_error"),
+    "paycore.v1.WebhookAttempt": ("response_status", "error"),
     # What a complete session's buyer did not give (a guest gives no name, phone, address).
     "paycore.v1.CheckoutCustomerDetails": ("email", "name", "phone", "address"),
 }

@@ -163,9 +163,7 @@ def metadata(param: str, value: Mapping[str, str], *, removals: bool = False) ->
         if NUL in key:
             raise invalid(param, f"keys: {NUL_REFUSED}")
         if not key or len(key) > METADATA_KEY_LENGTH_MAX:
-            raise invalid(
-                f"{param}[{key[:METADATA_KEY_LENGTH_MAX]}]", "keys are 1 to 40 characters"
-            )
+            raise invalid(f"{param}[{key}]", "keys are 1 to 40 characters")
         if NUL in item:
             raise invalid(f"{param}[{key}]", NUL_REFUSED)
         if len(item) > METADATA_VALUE_LENGTH_MAX:

@@ -35,7 +35,7 @@ async def _invalid(call: Callable[..., Awaitable[Any]], request: Any, **kwargs: 
         ({"country": "DE", "default_currency": ""}, "default_currency"),
         ({"default_currency": "usdollar"}, "default_currency"),
         ({"business_name": "n" * 201}, "business_name"),
-        ({"metadata": {"k" * 41: "v"}}, "metadata[" + "k" * 40 + "]"),
+        ({"metadata": {"k" * 41: "v"}}, "metadata[" + "k" * 41 + "]"),
         ({"metadata": {"note": "v" * 501}}, "metadata[note]"),
         ({"metadata": {f"k{i}": "v" for i in range(51)}}, "metadata"),
         ({"business_name": "a\x00b"}, "business_name"),

@@ -124,3 +124,33 @@ async def test_the_balance_lists_no_empty_presentment_currency(
     for side in ("available", "pending"):
         assert [each["currency"] for each in balance.body[side]] == ["usd"], balance.body
     assert balance.body["pending"][0]["amount"] > 0, balance.body
+
+
+async def test_a_list_cursor_not_a_pair_says_what_it_must_be(
+    fx_world: World, world_http: ClientSession, tmp_path: Path
+) -> None:
+    """`starting_after` (and `ending_before`) is the `pair` of a rate in the list: a value that
+    is none names the field and says so (it called "bogus" an invalid currency code, and a bare
+    currency code, Stripe's cursor, a missing parameter)."""
+    http = world_http
+    await import_ecb(fx_world, tmp_path / "eurofxref.csv", RATES)
+    key = (await new_merchant(http, fx_world.admin_token))["secret_key"]
+    for field, value in [
+        ("starting_after", "bogus"),
+        ("starting_after", "usd"),
+        ("starting_after", "usd_bogus"),
+        ("ending_before", "bogus"),
+    ]:
+        refused = await call(http, "GET", f"/v1/exchange_rates?{field}={value}", key=key)
+        assert (refused.status, refused.error["code"], refused.error["param"]) == (
+            400,
+            "parameter_invalid",
+            field,
+        ), refused.error
+        message = refused.error["message"]
+        assert "pair of a rate in the list" in message and "usd_eur" in message, message
+        assert "not a supported ISO 4217 currency code" not in message, message
+
+    paged = await call(http, "GET", "/v1/exchange_rates?base=usd&starting_after=USD_EUR", key=key)
+    assert paged.status == 200, paged.body
+    assert [rate["pair"] for rate in paged.body["data"]] == ["usd_jpy"]

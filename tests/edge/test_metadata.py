@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from aiohttp import ClientSession
 from paycore import contracts
+from paycore.edge.errors import PARAM_SHOWN_MAX
 from paycore.edge.routes import compile_routes
 
 from tests.edge.helpers import call, charge, new_merchant, seller_account
@@ -289,3 +290,33 @@ async def test_metadata_empty_is_refused_where_nothing_clears_and_with_keys_besi
     assert (created.status, created.error["param"]) == (400, "metadata")
     unchanged = await call(http, "GET", path, key=key)
     assert unchanged.body["metadata"] == {"a": "1"}
+
+
+@pytest.mark.parametrize("length", [41, 150])
+async def test_a_key_too_long_is_named_as_sent(
+    http: ClientSession, settings_admin_token: str, length: int
+) -> None:
+    """The error names the key the request sent (it named the key cut to 40 characters, a key
+    the request never had)."""
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    sent = "k" * (length - 1) + "z"
+    created = await call(http, "POST", "/v1/customers", key=key, form=f"metadata[{sent}]=v")
+    assert (created.status, created.error["code"], created.error["param"]) == (
+        400,
+        "parameter_invalid",
+        f"metadata[{sent}]",
+    ), created.error
+    assert "40 characters" in created.error["message"], created.error
+
+
+@pytest.mark.parametrize("length", [6_000, 200_000])
+async def test_a_very_long_key_is_named_within_the_edges_bound(
+    http: ClientSession, settings_admin_token: str, length: int
+) -> None:
+    """A key longer than the edge echoes (PARAM_SHOWN_MAX) is named by its start, marked cut."""
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    created = await call(http, "POST", "/v1/customers", key=key, form=f"metadata[{'k' * length}]=v")
+    assert (created.status, created.error["code"]) == (400, "parameter_invalid"), created.error
+    param = created.error["param"]
+    assert param.startswith("metadata[kkk") and param.endswith("..."), param
+    assert len(param) == PARAM_SHOWN_MAX

@@ -621,7 +621,9 @@ class WebhookDelivery(_message.Message):
     connection) or before the first attempt: null at the REST edge.
     """
     last_error: _builtins.str
-    """Why the last attempt failed, e.g. "timeout", "connection_refused", "http_500"."""
+    """Why the last attempt failed, e.g. "timeout", "connection_refused", "http_500"; empty
+    (null at the REST edge) before the first attempt and when the last one succeeded.
+    """
     created: _builtins.int
     @_builtins.property
     def attempts(self) -> _containers.RepeatedCompositeFieldContainer[Global___WebhookAttempt]:
@@ -672,7 +674,9 @@ class WebhookAttempt(_message.Message):
     response_body: _builtins.str
     """The start of the answer's body, at most 1,024 characters."""
     error: _builtins.str
-    """Why it failed, e.g. "timeout", "connection_refused", "http_500"; empty on success."""
+    """Why it failed, e.g. "timeout", "connection_refused", "http_500"; empty on success (null
+    at the REST edge).
+    """
     def __init__(
         self,
         *,

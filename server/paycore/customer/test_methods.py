@@ -12,7 +12,7 @@ The numbers are the test cards the PSP simulator answers with fixed outcomes
 from __future__ import annotations
 
 from paycore import validation
-from paycore.errors import not_found
+from paycore.errors import invalid, not_found
 from paycore.ids import Prefix
 
 TEST_CARD_NUMBERS = {
@@ -72,4 +72,19 @@ def payment_method_reference(param: str, value: str, *, required: bool = True) -
         return value
     if value.startswith(TEST_NAME_PREFIX):  # as Stripe answers a test name it does not have
         raise not_found("payment_method", value, param)
+    return validation.object_id(param, value, Prefix.PAYMENT_METHOD, required=required)
+
+
+def attached_payment_method_id(param: str, value: str, *, required: bool = True) -> str:
+    """The id of a payment method attached to a customer (a subscription's
+    `default_payment_method`): a test payment method's name there is none of the customer's, so
+    it is refused saying how to get one (attaching the name makes a new payment method of its
+    card, whose pm_ id the field then takes), where the id's check called it malformed."""
+    if value.startswith(TEST_NAME_PREFIX):
+        raise invalid(
+            param,
+            f"{value} is a test payment method's name, not a payment method of the customer's: "
+            f"attach one to the customer first (POST /v1/payment_methods/{value}/attach with "
+            "customer=cus_..., or POST /v1/payment_methods then its attach) and pass its pm_ id",
+        )
     return validation.object_id(param, value, Prefix.PAYMENT_METHOD, required=required)

@@ -7,6 +7,7 @@ from paycore import validation
 from paycore.currency.models import PairCursor, Settlement
 from paycore.errors import invalid
 from paycore.ids import Prefix
+from paycore.iso import CURRENCY_EXPONENTS
 from paycore.v1 import currency_pb2
 
 
@@ -32,8 +33,17 @@ def listing(request: currency_pb2.ListExchangeRatesRequest) -> tuple[str, PairCu
 
 
 def _pair(param: str, value: str) -> tuple[str, str]:
-    first, _, second = value.partition("_")
-    return validation.currency(param, first), validation.currency(param, second)
+    """A list cursor: a rate's `pair`, INVALID_ARGUMENT naming `param` and saying so for a
+    value that is none (it called "bogus" an invalid currency code, and a bare code, Stripe's
+    cursor, a missing `param`)."""
+    first, _, second = value.lower().partition("_")
+    if first not in CURRENCY_EXPONENTS or second not in CURRENCY_EXPONENTS:
+        raise invalid(
+            param,
+            f"{value[:16]!r} is not the pair of a rate in the list: its base and quote"
+            " currency codes joined by _, as each rate's `pair` reads (usd_eur)",
+        )
+    return first, second
 
 
 def account(value: str, merchant_id: str) -> str:

@@ -26,6 +26,9 @@ MESSAGE_CHARS_MAX = 500
 """The longest error message sent. It travels twice in the trailing metadata (grpc-message, and
 the Status in grpc-status-details-bin), which gRPC clients refuse past 8 KiB (soft) and 16 KiB
 (hard) with RESOURCE_EXHAUSTED; a message may quote a value the caller sent, of any length."""
+PARAM_CHARS_MAX = 500
+"""The longest `param` sent, for the same reason: a param may name a key the caller sent (a
+metadata key too long, `metadata[<the key>]`), of any length. Longer is cut, marked "..."."""
 
 
 class ErrorInterceptor(PolicyInterceptor):
@@ -92,7 +95,7 @@ async def abort(
     error_info = error_details_pb2.ErrorInfo(reason=error.reason.name, domain=ERROR_DOMAIN)
     error_info.metadata.update(error.metadata)
     if error.param:
-        error_info.metadata["param"] = error.param
+        error_info.metadata["param"] = _bounded(error.param, PARAM_CHARS_MAX)
     details = [_packed(error_info)]
     trailing = [(REQUEST_ID_HEADER, call.request_id)]
     if error.is_replay:
@@ -103,17 +106,17 @@ async def abort(
         delay.FromMilliseconds(int(retry_after_ms))
         details.append(_packed(error_details_pb2.RetryInfo(retry_delay=delay)))
         trailing.append((RETRY_AFTER_HEADER, retry_after_ms))
-    message = _bounded(error.message)
+    message = _bounded(error.message, MESSAGE_CHARS_MAX)
     answered = status_pb2.Status(code=status_code, message=message, details=details)
     trailing.append((STATUS_DETAILS_HEADER, answered.SerializeToString()))
     await context.abort(_grpc_code(status_code), message, tuple(trailing))
     violated("context.abort returned")  # pragma: no cover
 
 
-def _bounded(message: str) -> str:
-    if len(message) <= MESSAGE_CHARS_MAX:
-        return message
-    return message[: MESSAGE_CHARS_MAX - 3] + "..."
+def _bounded(text: str, length_max: int) -> str:
+    if len(text) <= length_max:
+        return text
+    return text[: length_max - 3] + "..."
 
 
 def _packed(message: Any) -> any_pb2.Any:

@@ -10,6 +10,7 @@ from typing import Any
 
 from paycore import validation
 from paycore.currency.rules import CurrencyRules, Purpose
+from paycore.customer.test_methods import attached_payment_method_id
 from paycore.errors import invalid, missing
 from paycore.ids import Prefix
 from paycore.runtime.messages import by_number, by_number_or_none, member, value_names
@@ -232,11 +233,8 @@ def new_subscription(
         price_data=tuple(inline),
         trial_period_days=request.trial_period_days,
         trial_end=request.trial_end or None,
-        default_payment_method_id=validation.object_id(
-            "default_payment_method",
-            request.default_payment_method,
-            Prefix.PAYMENT_METHOD,
-            required=False,
+        default_payment_method_id=attached_payment_method_id(
+            "default_payment_method", request.default_payment_method, required=False
         )
         or None,
         test_clock_id=validation.object_id(
@@ -291,11 +289,8 @@ def subscription_changes(
 ) -> SubscriptionChanges:
     method = None
     if request.HasField("default_payment_method"):
-        method = validation.object_id(
-            "default_payment_method",
-            request.default_payment_method,
-            Prefix.PAYMENT_METHOD,
-            required=False,
+        method = attached_payment_method_id(
+            "default_payment_method", request.default_payment_method, required=False
         )
     cancel = request.cancel_at_period_end if request.HasField("cancel_at_period_end") else None
     behavior = member(
