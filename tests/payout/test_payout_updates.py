@@ -121,7 +121,7 @@ async def test_another_merchants_payout_is_not_found_and_bad_input_names_its_fie
         (grpc.StatusCode.NOT_FOUND, "RESOURCE_MISSING", "id"),
         (invalid, "ID_MALFORMED", "id"),
         (invalid, "PARAMETER_MISSING", "id"),
-        (invalid, "PARAMETER_INVALID", "metadata[" + "k" * 40 + "]"),
+        (invalid, "PARAMETER_INVALID", "metadata[" + "k" * 41 + "]"),
         (invalid, "PARAMETER_INVALID", "metadata[a]"),
         (invalid, "PARAMETER_INVALID", "metadata"),  # 51 keys once merged
     ]
