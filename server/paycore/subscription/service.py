@@ -12,10 +12,12 @@ from __future__ import annotations
 import secrets
 import string
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from paycore.account.repository import MerchantRepository
 from paycore.errors import ApiError, Reason, invalid, not_found
+from paycore.events import Recorder
+from paycore.events.recorder import MerchantOwned
 from paycore.ids import Prefix, new_merchant_id
 from paycore.storage.locks import lock_until_commit
 from paycore.storage.reads import Cursor, Named, Page, Reads
@@ -110,10 +112,9 @@ class SubscriptionService:
             active=_or(changes.active, found.active),
             metadata=changes.metadata.applied_to(found.metadata),
         )
-        if changed != found:  # an update that changes nothing is no event (as at Stripe)
-            await products.save(changed)
-            await self._events.product.record(connection, PRODUCT_UPDATED, changed, before=found)
-        return changed
+        return await _saved_if_changed(
+            connection, products, self._events.product, PRODUCT_UPDATED, found, changed
+        )
 
     # --- prices ------------------------------------------------------------------------------
 
@@ -160,10 +161,9 @@ class SubscriptionService:
             nickname=_or(changes.nickname, found.nickname),
             metadata=changes.metadata.applied_to(found.metadata),
         )
-        if changed != found:
-            await prices.save(changed)
-            await self._events.price.record(connection, PRICE_UPDATED, changed, before=found)
-        return changed
+        return await _saved_if_changed(
+            connection, prices, self._events.price, PRICE_UPDATED, found, changed
+        )
 
     # --- test clocks -------------------------------------------------------------------------
 
@@ -225,10 +225,9 @@ class SubscriptionService:
             name=_or(changes.name, found.name),
             metadata=changes.metadata.applied_to(found.metadata),
         )
-        if changed != found:  # an update that changes nothing is no event (as at Stripe)
-            await coupons.save(changed)
-            await self._events.coupon.record(connection, COUPON_UPDATED, changed, before=found)
-        return changed
+        return await _saved_if_changed(
+            connection, coupons, self._events.coupon, COUPON_UPDATED, found, changed
+        )
 
     async def delete_coupon(
         self, connection: AsyncConnection, merchant_id: str, coupon_id: str
@@ -295,11 +294,34 @@ class SubscriptionService:
 _CODE_ALPHABET = string.ascii_uppercase + string.digits
 
 T = TypeVar("T")
+Owned = TypeVar("Owned", bound=MerchantOwned)
+Saved_contra = TypeVar("Saved_contra", contravariant=True)
 
 
 def _or(given: T | None, kept: T) -> T:
     """An update's field: the value given, or the stored one when it was left out (None)."""
     return kept if given is None else given
+
+
+class _Saves(Protocol[Saved_contra]):
+    async def save(self, changed: Saved_contra, /) -> None: ...
+
+
+async def _saved_if_changed(
+    connection: AsyncConnection,
+    store: _Saves[Owned],
+    recorder: Recorder[Owned],
+    kind: str,
+    found: Owned,
+    changed: Owned,
+) -> Owned:
+    """An update's end: `changed` saved and its `kind` event recorded with the changed fields'
+    old values, unless nothing changed (an update that changes nothing is no event, as at
+    Stripe)."""
+    if changed != found:
+        await store.save(changed)
+        await recorder.record(connection, kind, changed, before=found)
+    return changed
 
 
 async def add_price(
