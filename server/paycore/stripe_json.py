@@ -279,19 +279,14 @@ def is_id_reference(field: FieldDescriptor) -> bool:
     )
 
 
-REQUEST_ONLY: frozenset[str] = frozenset()
-"""Sub-objects of a message that requests and answers share which only requests carry (a
-checkout line's inline `price_data`): left out of answers rather than null."""
-
-
 @cache
 def is_absent_object(field: FieldDescriptor) -> bool:
     """Whether `field` of an answer is a sub-object rendered null when unset, as Stripe renders
     one (`last_payment_error: null`, `transfer_data: null`): a singular message field of an
-    answer's message (not of a request's), other than google.protobuf.Any and REQUEST_ONLY."""
+    answer's message (not of a request's), other than google.protobuf.Any."""
     if field.type != FieldDescriptor.TYPE_MESSAGE or field.is_repeated:
         return False
-    if field.full_name in REQUEST_ONLY or message_of(field).full_name == ANY:
+    if message_of(field).full_name == ANY:
         return False
     return _of_an_answer(field)
 
