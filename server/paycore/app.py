@@ -326,7 +326,7 @@ def build_platform(
         accounts=accounts,
         ledger=ledger,
         coalescer=Coalescer(ledger),
-        wallet=WalletService(shards, ledger, pay_out.reads),
+        wallet=WalletService(shards, ledger, pay_out.reads, pay_out.availability),
         events=EventService(reads),
         fraud=fraud,
         fraud_redis=fraud_redis,

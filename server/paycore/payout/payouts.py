@@ -31,6 +31,7 @@ from paycore.invariants import invariant
 from paycore.ledger import codes
 from paycore.ledger.models import TransferRequest
 from paycore.ledger.repository import AccountRepository
+from paycore.payout.availability import Availability
 from paycore.payout.balances import BalanceAccounts, BalanceBook
 from paycore.payout.bank_accounts import BankAccounts, require_account
 from paycore.payout.calendar import arrival_date
@@ -73,12 +74,14 @@ class Payouts:
     _fees: InstantFees
     _events: Recorder[Payout]
     _rules: CurrencyRules
+    _availability: Availability
 
     # -- manual ---------------------------------------------------------------------------------
 
     async def create(self, connection: AsyncConnection, merchant_id: str, new: NewPayout) -> Payout:
         await require_account(connection, merchant_id, new.account)
         destination = await self._destination(connection, merchant_id, new)
+        await self._availability.settle(connection, merchant_id)
         accounts = await self._existing_accounts(connection, merchant_id, new.account, new.currency)
         balance = await self._book.lock(connection, merchant_id, accounts)
         fee = self._fees.fee_for(new.amount) if new.method is PayoutMethod.INSTANT else 0

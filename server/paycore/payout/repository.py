@@ -104,6 +104,7 @@ ORDER BY {bt.c.available_on.name}
 LIMIT $2
 FOR UPDATE SKIP LOCKED
 """
+_CLAIM_DUE_OF_MERCHANT = _CLAIM_DUE.replace("WHERE ", f"WHERE {bt.c.merchant_id.name} = $3 AND ", 1)
 _MARK_AVAILABLE = f"""
 UPDATE {bt.name} SET {bt.c.status.name} = 'available'
 FROM unnest($1::text[], $2::text[]) AS u(merchant_id, id)
@@ -300,10 +301,14 @@ class BalanceTransactionRepository:
         row = (await self._connection.execute(query.limit(1))).first()
         return None if row is None else decode_balance_transaction(row)
 
-    async def claim_due(self, now: int, limit: int) -> list[DueRow]:
-        """Pending rows whose day has come, locked (SKIP LOCKED) for this transaction."""
+    async def claim_due(self, now: int, limit: int, merchant_id: str = "") -> list[DueRow]:
+        """Pending rows whose day has come (of one merchant when it is named), locked (SKIP
+        LOCKED) for this transaction."""
         driver = await driver_of(self._connection)
-        records = await driver.fetch(_CLAIM_DUE, now, limit)
+        if merchant_id:
+            records = await driver.fetch(_CLAIM_DUE_OF_MERCHANT, now, limit, merchant_id)
+        else:
+            records = await driver.fetch(_CLAIM_DUE, now, limit)
         return [
             DueRow(
                 r["merchant_id"],

@@ -28,6 +28,7 @@ from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.events import Recorder
 from paycore.ids import Prefix, new_merchant_id
 from paycore.ledger import codes
+from paycore.payout.availability import Availability
 from paycore.payout.balances import BalanceBook
 from paycore.payout.bank_accounts import require_account
 from paycore.payout.events import TRANSFER_CREATED, TRANSFER_REVERSED, TRANSFER_UPDATED
@@ -51,11 +52,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 class Transfers:
     _book: BalanceBook
     _events: Recorder[Transfer]
+    _availability: Availability
 
     async def create(
         self, connection: AsyncConnection, merchant_id: str, new: NewTransfer
     ) -> Transfer:
         await require_account(connection, merchant_id, new.destination, param="destination")
+        await self._availability.settle(connection, merchant_id)
         repository = TransferRepository(connection)
         if new.source_transaction.startswith(CHARGE_PREFIX):
             intent_id = await repository.intent_of_charge(merchant_id, new.source_transaction)
