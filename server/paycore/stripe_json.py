@@ -25,7 +25,10 @@ JSON of paycore.transcoding, so that the official Stripe SDKs read paycore's obj
   payment's balance transaction is a `charge`, paycore's `payment`);
 - a balance transaction's `exchange_rate` is Stripe's: a number that takes the presentment
   amount to the settled one, each in its currency's smallest unit (`stripe_exchange_rate`), or
-  null when nothing was converted; gRPC's is the exact decimal of major units.
+  null when nothing was converted; gRPC's is the exact decimal of major units;
+- every object (a dict with an `object`, but lists) carries Stripe's `livemode`, the mode of the
+  merchant it belongs to (`with_livemode`: the edge passes its caller key's mode, a webhook
+  delivery its merchant's), which gRPC answers leave out (the caller knows its own mode).
 
 gRPC keeps its typed contract; deploy/edge.md lists every difference."""
 
@@ -336,6 +339,32 @@ def render_json(
             answer["next_page"] = rendered.get("next_page") or None
         return answer
     return _message(descriptor, rendered)
+
+
+_NOT_OBJECTS = frozenset({"list", "search_result"})
+# What a merchant writes (metadata) and the changed fields an event names hold no objects.
+_NO_OBJECTS_INSIDE = frozenset({"metadata", "previous_attributes"})
+
+
+def with_livemode(rendered: Any, livemode: bool) -> Any:
+    """`rendered` (stripe_json's output, changed in place) with `livemode` on every object in
+    it, as Stripe's: each dict with an `object` but the list envelopes and a deletion's stub
+    (`{"id", "object", "deleted": true}`, as Stripe's). Returns it."""
+    if isinstance(rendered, list):
+        for item in rendered:
+            with_livemode(item, livemode)
+    elif isinstance(rendered, dict):
+        kind = rendered.get("object")
+        if (
+            isinstance(kind, str)
+            and kind not in _NOT_OBJECTS
+            and rendered.get("deleted") is not True
+        ):
+            rendered.setdefault("livemode", livemode)
+        for key, item in rendered.items():
+            if key not in _NO_OBJECTS_INSIDE and isinstance(item, dict | list):
+                with_livemode(item, livemode)
+    return rendered
 
 
 def object_name(descriptor: Descriptor) -> str | None:

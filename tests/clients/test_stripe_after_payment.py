@@ -121,6 +121,7 @@ async def test_webhooks_as_stripes_docs_receive_them(webhook_receiver: StripeDoc
         assert isinstance(succeeded, stripe.Event) and succeeded.object == "event"
         paid = succeeded.data.object
         assert isinstance(paid, stripe.PaymentIntent)
+        assert (succeeded.livemode, paid.livemode) == (False, False)  # a test-mode merchant's
         assert (paid.id, paid.status, paid.amount_received) == (intent.id, "succeeded", 2000)
         refunded = [event.data.object for event in handler.of_type("refund.updated")]
         assert [(found.id, found.status) for found in refunded] == [(refund.id, "succeeded")]
