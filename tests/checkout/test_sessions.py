@@ -13,7 +13,7 @@ import grpc
 import pytest
 from paycore.client import connect
 from paycore.tools.psp import cards
-from paycore.v1 import checkout_pb2, event_pb2, fraud_pb2, payment_pb2
+from paycore.v1 import checkout_pb2, event_pb2, fraud_pb2, payment_pb2, subscription_pb2
 from paycore.worker.jobs import checkout_session_sweep
 
 from tests.customer.support import new_card
@@ -318,3 +318,27 @@ async def test_a_merchants_ip_blocklist_holds_against_the_address_paycore_sees(
     assert intent.risk_assessment.decision == fraud_pb2.RISK_DECISION_BLOCK
     assert "blocklisted_ip" in intent.risk_assessment.reasons
     assert intent.last_payment_error.message == "The payment was blocked as likely fraudulent."
+
+
+async def test_a_price_data_lines_price_and_product_are_read_by_get_price_and_get_product(
+    shop: Shop,
+) -> None:
+    data = checkout_pb2.CheckoutPriceData(
+        currency="usd",
+        unit_amount=900,
+        product_data=checkout_pb2.CheckoutProductData(
+            name="Poster", description="A2, matte", metadata={"sku": "P-2"}
+        ),
+    )
+    session = await shop.client.checkout.CreateCheckoutSession(
+        session_request(line_items=[checkout_pb2.CheckoutLineItemParams(price_data=data)])
+    )
+    price = session.line_items[0].price
+    read = await shop.client.subscriptions.GetPrice(subscription_pb2.GetPriceRequest(id=price.id))
+    assert (read.unit_amount, read.currency, read.active) == (900, "usd", False)
+    assert read.product == price.product
+    product = await shop.client.subscriptions.GetProduct(
+        subscription_pb2.GetProductRequest(id=price.product)
+    )
+    assert (product.name, product.description, product.active) == ("Poster", "A2, matte", False)
+    assert dict(product.metadata) == {"sku": "P-2"}

@@ -137,10 +137,13 @@ class CheckoutLineItem(_message.Message):
     def price(self) -> _subscription_pb2.Price:
         """Stripe's: the line's price as an object. The catalogue price the line was made from
         (`line_items[i][price]`: its product, nickname and metadata as when the session was
-        created, `active` true); else the inline price Stripe makes for the line ("price_..."
-        named after the line, `active` false, not read by GetPrice), its `product` the
-        `price_data.product` given ("" for a line of a name: Stripe makes a product, paycore
-        none).
+        created, `active` true); for a `price_data` line the inline price made for it with the
+        session (`active` false, one-time, read by GetPrice), its `product` the
+        `price_data.product` given or the product made of `price_data.product_data` (inactive,
+        read by GetProduct); for a line of `name` and `unit_amount` (and a price_data line of a
+        session created before inline prices were made) a price named after the line ("price_"
+        and the line's id after "li_", `active` false, no row: GetPrice answers NOT_FOUND),
+        `product` "".
         """
 
     def __init__(
@@ -212,19 +215,51 @@ Global___CheckoutPriceData: _TypeAlias = CheckoutPriceData  # noqa: Y015
 
 @_typing.final
 class CheckoutProductData(_message.Message):
+    """Stripe's `price_data[product_data]`: the product Stripe makes for the line, which paycore
+    makes too (inactive, as the line's inline price: GetProduct reads it).
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     NAME_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """At most 250 characters."""
+    description: _builtins.str
+    """At most 1000 characters."""
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
+        description: _builtins.str = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "metadata", b"metadata", "name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from paycore.customer.models import Address
 from paycore.records import Stored
+from paycore.subscription.models import NewProduct
 
 INTENT_SESSION_KEY = "checkout_session"
 """The metadata key paycore sets on a session's payment intent: the session's id."""
@@ -33,6 +34,11 @@ class LineItem:
     """The catalogue price's nickname and metadata when the session was created (shown in the
     line's price object)."""
     price_metadata: dict[str, str] = field(default_factory=dict)
+    inline: bool = False
+    """A `price_data` line: its price (`price_id`, inactive) is made for it with the session."""
+    product_data: NewProduct | None = None
+    """A `price_data[product_data]` line's product, to be made with its price (None once
+    made: `product_id` names it)."""
 
     @property
     def amount_total(self) -> int:

@@ -141,6 +141,7 @@ def session_of(row: Row[Any]) -> Session:
                 product_id=item.get("product"),
                 price_nickname=item.get("price_nickname", ""),
                 price_metadata=dict(item.get("price_metadata", {})),
+                inline=item.get("inline", False),
             )
             for item in row.line_items
         ),
@@ -178,7 +179,8 @@ def last_error_message(row: Row[Any]) -> str:
 def _stored_line(merchant_id: str, item: LineItem) -> dict[str, Any]:
     """A line item in the session's line_items JSON, with a new "li_..." id (ListCheckout-
     SessionLineItems' cursor): `price` (with its nickname and metadata) only for a line made
-    from one, `product` only for a line of a catalogue product."""
+    from one or for which one was made (`inline`: a price_data line's), `product` only for a
+    line of a catalogue product."""
     line: dict[str, Any] = {
         "id": new_merchant_id(Prefix.CHECKOUT_LINE_ITEM, merchant_id),
         "name": item.name,
@@ -189,6 +191,8 @@ def _stored_line(merchant_id: str, item: LineItem) -> dict[str, Any]:
         line["price"] = item.price_id
         line["price_nickname"] = item.price_nickname
         line["price_metadata"] = item.price_metadata
+    if item.inline:
+        line["inline"] = True
     if item.product_id:
         line["product"] = item.product_id
     return line

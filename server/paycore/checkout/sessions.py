@@ -44,7 +44,8 @@ from paycore.secret import Secret
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Named, Page, Reads, fetch_one
 from paycore.subscription import discounts
-from paycore.subscription.models import Purchase
+from paycore.subscription.models import NewPrice, Purchase
+from paycore.subscription.service import SubscriptionService
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -92,11 +93,14 @@ class CheckoutSessions:
     _page_secrets: PageSecrets
     _rules: CurrencyRules
     """A discounted amount is charged as any: at least the currency's least charge."""
+    _catalogue: SubscriptionService
+    """Makes a price_data line's price (and product_data's product)."""
 
     async def create(
         self, connection: AsyncConnection, merchant_id: str, new: NewSession
     ) -> Session:
         session_id = new_merchant_id(Prefix.CHECKOUT_SESSION, merchant_id)
+        new = await self._with_inline_prices(connection, merchant_id, new)
         new = await _discounted(connection, merchant_id, new)
         if new.amount_discount:
             param = "discounts[0]"
@@ -119,6 +123,36 @@ class CheckoutSessions:
         repository = CheckoutRepository(connection)
         await repository.insert(merchant_id, session_id, created.id, new)
         return await repository.written(merchant_id, session_id)
+
+    async def _with_inline_prices(
+        self, connection: AsyncConnection, merchant_id: str, new: NewSession
+    ) -> NewSession:
+        """The session with the prices of its price_data lines made (and the products of
+        their product_data), in its transaction, as Stripe makes them: inactive, one-time,
+        read by GetPrice and GetProduct."""
+        lines = []
+        for index, item in enumerate(new.line_items):
+            if item.inline:
+                price = await self._catalogue.create_inline_price(
+                    connection,
+                    merchant_id,
+                    NewPrice(
+                        product_id=item.product_id or "",
+                        unit_amount=item.unit_amount,
+                        currency=new.currency,
+                        recurring=None,
+                        nickname="",
+                        active=False,
+                        metadata={},
+                    ),
+                    item.product_data,
+                    f"line_items[{index}].price_data.product",
+                )
+                item = replace(
+                    item, price_id=price.id, product_id=price.product_id, product_data=None
+                )
+            lines.append(item)
+        return replace(new, line_items=tuple(lines))
 
     async def get(self, merchant_id: str, session_id: str) -> Session:
         return await self._reads.one(merchant_id, SESSIONS, session_id)

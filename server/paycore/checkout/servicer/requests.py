@@ -13,6 +13,7 @@ from paycore.errors import ApiError, Reason, invalid, missing
 from paycore.ids import Prefix
 from paycore.iso import amount_max
 from paycore.runtime.messages import by_number_or_none, member
+from paycore.subscription.models import NewProduct
 from paycore.v1 import checkout_pb2
 
 LINE_ITEMS_MAX = 100
@@ -214,8 +215,18 @@ def line_items(
         )
         price = catalogue.prices.get(index)
         if price is None:
-            product = item.price_data.product or None
-            items.append(LineItem(name, unit_amount, quantity, product_id=product))
+            inline = item.HasField("price_data")
+            line = LineItem(
+                name,
+                unit_amount,
+                quantity,
+                product_id=item.price_data.product or None,
+                inline=inline,
+                product_data=_product_data(f"{param}.price_data", item.price_data, name)
+                if inline
+                else None,
+            )
+            items.append(line)
             continue
         line = LineItem(
             name,
@@ -284,6 +295,23 @@ def _price_data(
         )
     unit_amount = validation.given(data, "unit_amount")
     return name, validation.required_amount(f"{param}.unit_amount", unit_amount, currency)
+
+
+def _product_data(param: str, data: checkout_pb2.CheckoutPriceData, name: str) -> NewProduct | None:
+    """The product a price_data line's `product_data` makes (None for one of a `product`):
+    inactive, as Stripe's made for a line."""
+    if data.product:
+        return None
+    given = data.product_data
+    param = f"{param}.product_data"
+    return NewProduct(
+        name=name,
+        description=validation.text(
+            f"{param}.description", given.description, maximum=validation.DESCRIPTION_LENGTH_MAX
+        ),
+        active=False,
+        metadata=validation.metadata(f"{param}.metadata", given.metadata),
+    )
 
 
 def expires_at(value: int, now: float) -> int:
