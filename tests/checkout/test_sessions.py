@@ -342,3 +342,25 @@ async def test_a_price_data_lines_price_and_product_are_read_by_get_price_and_ge
     )
     assert (product.name, product.description, product.active) == ("Poster", "A2, matte", False)
     assert dict(product.metadata) == {"sku": "P-2"}
+
+
+async def test_update_checkout_session_changes_its_metadata_alone(shop: Shop) -> None:
+    session = await shop.client.checkout.CreateCheckoutSession(
+        session_request(metadata={"order": "42", "cart": "7"})
+    )
+    changed = await shop.client.checkout.UpdateCheckoutSession(
+        checkout_pb2.UpdateCheckoutSessionRequest(
+            id=session.id, metadata={"cart": "", "note": "gift"}
+        )
+    )
+    assert dict(changed.metadata) == {"order": "42", "note": "gift"}
+    assert (changed.amount_total, changed.status) == (session.amount_total, OPEN)
+    cleared = await shop.client.checkout.UpdateCheckoutSession(
+        checkout_pb2.UpdateCheckoutSessionRequest(id=session.id, clear_metadata=True)
+    )
+    assert dict(cleared.metadata) == {}
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await shop.client.checkout.UpdateCheckoutSession(
+            checkout_pb2.UpdateCheckoutSessionRequest(id="pi_123", metadata={"a": "b"})
+        )
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -54,6 +54,11 @@ class CheckoutServiceStub:
                 request_serializer=paycore_dot_v1_dot_checkout__pb2.ListCheckoutSessionLineItemsRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_checkout__pb2.ListCheckoutSessionLineItemsResponse.FromString,
                 _registered_method=True)
+        self.UpdateCheckoutSession = channel.unary_unary(
+                '/paycore.v1.CheckoutService/UpdateCheckoutSession',
+                request_serializer=paycore_dot_v1_dot_checkout__pb2.UpdateCheckoutSessionRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_checkout__pb2.CheckoutSession.FromString,
+                _registered_method=True)
         self.ExpireCheckoutSession = channel.unary_unary(
                 '/paycore.v1.CheckoutService/ExpireCheckoutSession',
                 request_serializer=paycore_dot_v1_dot_checkout__pb2.ExpireCheckoutSessionRequest.SerializeToString,
@@ -91,6 +96,14 @@ class CheckoutServiceServicer:
     def ListCheckoutSessionLineItems(self, request, context):
         """A session's line items, all of them (at most 100) in one page, as Stripe's
         `Session.list_line_items` reads them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateCheckoutSession(self, request, context):
+        """Changes a session's metadata (Stripe's `Session.modify`), whatever its status; a key given
+        an empty value is removed. No event, as Stripe sends none.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -136,6 +149,11 @@ def add_CheckoutServiceServicer_to_server(servicer, server):
                     servicer.ListCheckoutSessionLineItems,
                     request_deserializer=paycore_dot_v1_dot_checkout__pb2.ListCheckoutSessionLineItemsRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_checkout__pb2.ListCheckoutSessionLineItemsResponse.SerializeToString,
+            ),
+            'UpdateCheckoutSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateCheckoutSession,
+                    request_deserializer=paycore_dot_v1_dot_checkout__pb2.UpdateCheckoutSessionRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_checkout__pb2.CheckoutSession.SerializeToString,
             ),
             'ExpireCheckoutSession': grpc.unary_unary_rpc_method_handler(
                     servicer.ExpireCheckoutSession,
@@ -256,6 +274,33 @@ class CheckoutService:
             '/paycore.v1.CheckoutService/ListCheckoutSessionLineItems',
             paycore_dot_v1_dot_checkout__pb2.ListCheckoutSessionLineItemsRequest.SerializeToString,
             paycore_dot_v1_dot_checkout__pb2.ListCheckoutSessionLineItemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateCheckoutSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.CheckoutService/UpdateCheckoutSession',
+            paycore_dot_v1_dot_checkout__pb2.UpdateCheckoutSessionRequest.SerializeToString,
+            paycore_dot_v1_dot_checkout__pb2.CheckoutSession.FromString,
             options,
             channel_credentials,
             insecure,

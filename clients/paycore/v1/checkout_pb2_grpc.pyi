@@ -42,6 +42,10 @@ class CheckoutServiceStub:
     """A session's line items, all of them (at most 100) in one page, as Stripe's
     `Session.list_line_items` reads them.
     """
+    UpdateCheckoutSession: _grpc.UnaryUnaryMultiCallable[_checkout_pb2.UpdateCheckoutSessionRequest, _checkout_pb2.CheckoutSession]
+    """Changes a session's metadata (Stripe's `Session.modify`), whatever its status; a key given
+    an empty value is removed. No event, as Stripe sends none.
+    """
     ExpireCheckoutSession: _grpc.UnaryUnaryMultiCallable[_checkout_pb2.ExpireCheckoutSessionRequest, _checkout_pb2.CheckoutSession]
     """Expires an open session at once: its page can no longer be paid and its payment intent is
     canceled. A session already paid (or being paid) is FAILED_PRECONDITION.
@@ -63,6 +67,10 @@ class CheckoutServiceAsyncStub(CheckoutServiceStub):
     ListCheckoutSessionLineItems: _aio.UnaryUnaryMultiCallable[_checkout_pb2.ListCheckoutSessionLineItemsRequest, _checkout_pb2.ListCheckoutSessionLineItemsResponse]  # type: ignore[assignment]
     """A session's line items, all of them (at most 100) in one page, as Stripe's
     `Session.list_line_items` reads them.
+    """
+    UpdateCheckoutSession: _aio.UnaryUnaryMultiCallable[_checkout_pb2.UpdateCheckoutSessionRequest, _checkout_pb2.CheckoutSession]  # type: ignore[assignment]
+    """Changes a session's metadata (Stripe's `Session.modify`), whatever its status; a key given
+    an empty value is removed. No event, as Stripe sends none.
     """
     ExpireCheckoutSession: _aio.UnaryUnaryMultiCallable[_checkout_pb2.ExpireCheckoutSessionRequest, _checkout_pb2.CheckoutSession]  # type: ignore[assignment]
     """Expires an open session at once: its page can no longer be paid and its payment intent is
@@ -106,6 +114,16 @@ class CheckoutServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_checkout_pb2.ListCheckoutSessionLineItemsResponse, _abc.Awaitable[_checkout_pb2.ListCheckoutSessionLineItemsResponse]]:
         """A session's line items, all of them (at most 100) in one page, as Stripe's
         `Session.list_line_items` reads them.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateCheckoutSession(
+        self,
+        request: _checkout_pb2.UpdateCheckoutSessionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_checkout_pb2.CheckoutSession, _abc.Awaitable[_checkout_pb2.CheckoutSession]]:
+        """Changes a session's metadata (Stripe's `Session.modify`), whatever its status; a key given
+        an empty value is removed. No event, as Stripe sends none.
         """
 
     @_abc_1.abstractmethod

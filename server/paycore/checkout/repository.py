@@ -253,6 +253,13 @@ class CheckoutRepository:
             update(_s).where(merchant_row(_s, merchant_id, session_id)).values(values)
         )
 
+    async def set_metadata(
+        self, merchant_id: str, session_id: str, metadata: dict[str, str]
+    ) -> None:
+        await self._connection.execute(
+            update(_s).where(merchant_row(_s, merchant_id, session_id)).values(metadata=metadata)
+        )
+
     async def claim_paid(self, limit: int) -> Sequence[Row[Any]]:
         """Open sessions (any merchant on this shard) whose intent succeeded, locked."""
         query = (

@@ -40,6 +40,7 @@ from paycore.payment.intents import cancel, create
 from paycore.payment.intents.flow import IntentFlow
 from paycore.payment.models import CaptureMethod, Intent, IntentStatus, NewIntent
 from paycore.payment.repository import PAYMENT_INTENTS
+from paycore.records import MetadataChange
 from paycore.secret import Secret
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Named, Page, Reads, fetch_one
@@ -174,6 +175,24 @@ class CheckoutSessions:
             Named("customer", CUSTOMERS, customer_id),
         ]
         return await self._reads.page(merchant_id, SESSIONS, cursor, query, named)
+
+    async def update(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        session_id: str,
+        metadata: MetadataChange,
+    ) -> Session:
+        """UpdateCheckoutSession: the metadata alone, whatever the session's status (Stripe's
+        Session.modify), on the session locked against the sweep; no event."""
+        repository = CheckoutRepository(connection)
+        row = await repository.session(merchant_id, session_id, lock=True)
+        if row is None:
+            raise not_found("checkout_session", session_id)
+        changed = metadata.applied_to(row.metadata)
+        if changed != row.metadata:
+            await repository.set_metadata(merchant_id, session_id, changed)
+        return await repository.written(merchant_id, session_id)
 
     async def expire(
         self, connection: AsyncConnection, merchant_id: str, session_id: str

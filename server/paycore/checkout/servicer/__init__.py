@@ -25,6 +25,7 @@ from paycore.runtime.servicing import (
     get_by_id,
     merchant_and_cursor,
     merchant_and_id,
+    metadata_change,
     page_response,
 )
 from paycore.storage.reads import page_after
@@ -151,6 +152,15 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
             checkout_pb2.ListCheckoutSessionLineItemsResponse,
             page,
             lambda line: self._messages.line_item(line, session.created, session.currency),
+        )
+
+    async def UpdateCheckoutSession(
+        self, request: checkout_pb2.UpdateCheckoutSessionRequest, context: Context
+    ) -> checkout_pb2.CheckoutSession:
+        merchant_id, session_id = merchant_and_id(request.id, Prefix.CHECKOUT_SESSION)
+        changes = metadata_change(request)
+        return await self._mutations.answer(
+            merchant_id, request, self._messages.session, self._sessions.update, session_id, changes
         )
 
     async def ExpireCheckoutSession(
