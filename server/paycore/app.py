@@ -372,6 +372,7 @@ def build_platform(
             page_secrets,
             currency_rules,
             catalogue,
+            customers,
         ),
         checkout_messages=checkout_messages,
         currencies=currencies,

@@ -364,3 +364,21 @@ async def test_update_checkout_session_changes_its_metadata_alone(shop: Shop) ->
             checkout_pb2.UpdateCheckoutSessionRequest(id="pi_123", metadata={"a": "b"})
         )
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_customer_creation_locale_and_allow_promotion_codes_are_kept(shop: Shop) -> None:
+    plain = await shop.client.checkout.CreateCheckoutSession(session_request())
+    assert (plain.customer_creation, plain.locale) == ("if_required", "")
+    assert not plain.HasField("allow_promotion_codes")
+    given = await shop.client.checkout.CreateCheckoutSession(
+        session_request(customer_creation="always", locale="fr", allow_promotion_codes=False)
+    )
+    read = await shop.client.checkout.GetCheckoutSession(
+        checkout_pb2.GetCheckoutSessionRequest(id=given.id)
+    )
+    assert (read.customer_creation, read.locale) == ("always", "fr")
+    assert read.HasField("allow_promotion_codes") and read.allow_promotion_codes is False
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await shop.client.checkout.CreateCheckoutSession(session_request(locale="xx"))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert rich_error(refused.value).metadata["param"] == "locale"

@@ -25,8 +25,8 @@ SUCCESS_URL = "https://shop.test/thanks?session={CHECKOUT_SESSION_ID}"
 @pytest_asyncio.fixture
 async def merchant(payin: PayIn, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
     """stripe-python's module-level configuration pointed at an edge of its own, as Stripe's
-    guides write it; the merchant's id."""
-    server = await start_edge(payin.target, "127.0.0.1:0")
+    guides write it (its hosted pages served too); the merchant's id."""
+    server = await start_edge(payin.target, "127.0.0.1:0", pages_token=payin.admin_token)
     created = await payin.admin.accounts.CreateMerchant(
         account_pb2.CreateMerchantRequest(
             name="Fulfiller", email="dev@fulfil.test", country="US", default_currency="usd"

@@ -13,6 +13,12 @@ INTENT_SESSION_KEY = "checkout_session"
 """The metadata key paycore sets on a session's payment intent: the session's id."""
 
 
+IF_REQUIRED = "if_required"
+ALWAYS = "always"
+"""Stripe's `customer_creation`s: a payment session needs no customer, so IF_REQUIRED makes
+none; ALWAYS makes one of a guest's session when it completes."""
+
+
 class SessionStatus(StrEnum):
     OPEN = "open"
     COMPLETE = "complete"
@@ -73,6 +79,12 @@ class NewSession:
     kept with the session (the intent keeps them)."""
     receipt_email: str = ""
     transfer_group: str = ""
+    customer_creation: str = IF_REQUIRED
+    """Stripe's: ALWAYS makes a guest's session a customer when it completes."""
+    locale: str = ""
+    """Stripe's page language, kept and shown ("" none given)."""
+    allow_promotion_codes: bool | None = None
+    """Stripe's, kept and shown (None: not given); the page takes no code yet."""
 
     @property
     def amount_subtotal(self) -> int:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from paycore.checkout.models import CustomerDetails, LineItem, NewSession, Session, SessionStatus
-from paycore.customer.models import Address
+from paycore.customer.models import Address, BillingDetails
 from paycore.ids import Prefix, new_merchant_id
 from paycore.invariants import violated
 from paycore.payment.models import buyer_message
@@ -23,6 +24,7 @@ from paycore.storage.schema import (
     checkout_sessions,
     customers,
     payment_intents,
+    payment_methods,
 )
 from sqlalchemy import ColumnElement, Row, Select, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
@@ -41,11 +43,15 @@ from authenticating included); one being paid may not."""
 _s = checkout_sessions
 _p = payment_intents
 _c = customers
-_JOINED = _s.join(
-    _p, (_p.c.merchant_id == _s.c.merchant_id) & (_p.c.id == _s.c.payment_intent_id)
-).outerjoin(_c, (_c.c.merchant_id == _s.c.merchant_id) & (_c.c.id == _s.c.customer_id))
-"""A session with its intent, whose status its own follows, and its customer (if any), whose
-details a complete session shows (a deleted customer's too: the buyer gave them)."""
+_m = payment_methods
+_JOINED = (
+    _s.join(_p, (_p.c.merchant_id == _s.c.merchant_id) & (_p.c.id == _s.c.payment_intent_id))
+    .outerjoin(_c, (_c.c.merchant_id == _s.c.merchant_id) & (_c.c.id == _s.c.customer_id))
+    .outerjoin(_m, (_m.c.merchant_id == _s.c.merchant_id) & (_m.c.id == _p.c.payment_method_id))
+)
+"""A session with its intent, whose status its own follows, its customer (if any), whose
+details a complete session shows (a deleted customer's too: the buyer gave them), and the
+card that paid it, whose billing details a guest's session shows."""
 
 
 def _with_intent() -> Select[Any]:
@@ -57,6 +63,7 @@ def _with_intent() -> Select[Any]:
         _c.c.name.label("customer_details_name"),
         _c.c.phone.label("customer_details_phone"),
         _c.c.address.label("customer_details_address"),
+        _m.c.billing_details.label("card_billing_details"),
     ).select_from(_JOINED)
 
 
@@ -110,11 +117,31 @@ def shown_status(stored: str, intent_status: str, expires_at: int, now: float) -
 
 
 def customer_details(row: Row[Any], status: SessionStatus) -> CustomerDetails | None:
-    """Who paid a complete session (None before): its customer's details, or a guest's email."""
+    """Who paid a complete session (None before): as recorded when it completed, else (the
+    sweep has not recorded it yet, or it completed before they were recorded) as now."""
     if status is not SessionStatus.COMPLETE:
         return None
+    if row.customer_details is not None:
+        stored = dict(row.customer_details)
+        return CustomerDetails(**{**stored, "address": Address(**stored["address"])})
+    return payer(row)
+
+
+def payer(row: Row[Any]) -> CustomerDetails:
+    """Who pays the session as now: its customer's details, or a guest's email (the
+    session's customer_email, else the card's billing email) and the card's billing name,
+    phone and address."""
     if row.customer_id is None or row.customer_details_email is None:
-        return CustomerDetails(email=row.customer_email)
+        card = BillingDetails()
+        if row.card_billing_details is not None:
+            billing = dict(row.card_billing_details)
+            card = BillingDetails(**{**billing, "address": Address(**billing["address"])})
+        return CustomerDetails(
+            email=row.customer_email or card.email,
+            name=card.name,
+            phone=card.phone,
+            address=card.address,
+        )
     return CustomerDetails(
         email=row.customer_details_email or row.customer_email,
         name=row.customer_details_name,
@@ -160,6 +187,9 @@ def session_of(row: Row[Any]) -> Session:
         promotion_code_id=row.discount_promotion_code_id or "",
         amount_discount=row.amount_discount,
         client_reference_id=row.client_reference_id or "",
+        customer_creation=row.customer_creation,
+        locale=row.locale or "",
+        allow_promotion_codes=row.allow_promotion_codes,
     )
 
 
@@ -225,6 +255,9 @@ class CheckoutRepository:
                 discount_coupon_id=new.coupon_id or None,
                 discount_promotion_code_id=new.promotion_code_id or None,
                 client_reference_id=new.client_reference_id or None,
+                customer_creation=new.customer_creation,
+                locale=new.locale or None,
+                allow_promotion_codes=new.allow_promotion_codes,
             )
         )
 
@@ -244,13 +277,27 @@ class CheckoutRepository:
             raise violated("a session written in this transaction reads back")
         return session_of(row)
 
-    async def close(self, merchant_id: str, session_id: str, status: SessionStatus) -> None:
-        """Records the end of an open session: complete or expired."""
+    async def close(
+        self,
+        merchant_id: str,
+        session_id: str,
+        status: SessionStatus,
+        payer: CustomerDetails | None = None,
+    ) -> None:
+        """Records the end of an open session: complete (with who paid) or expired."""
         values: dict[str, Any] = {"status": status.value}
         if status is SessionStatus.COMPLETE:
             values["completed_at"] = datetime.now(UTC)
+            values["customer_details"] = None if payer is None else asdict(payer)
         await self._connection.execute(
             update(_s).where(merchant_row(_s, merchant_id, session_id)).values(values)
+        )
+
+    async def set_customer(self, merchant_id: str, session_id: str, customer_id: str) -> None:
+        await self._connection.execute(
+            update(_s)
+            .where(merchant_row(_s, merchant_id, session_id))
+            .values(customer_id=customer_id)
         )
 
     async def set_metadata(

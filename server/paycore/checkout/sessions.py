@@ -13,6 +13,7 @@ from typing import Any
 from paycore.account.repository import MerchantRepository
 from paycore.account.service import AccountService
 from paycore.checkout.models import (
+    ALWAYS,
     INTENT_SESSION_KEY,
     HostedPage,
     NewSession,
@@ -26,11 +27,14 @@ from paycore.checkout.repository import (
     CheckoutRepository,
     last_error_message,
     page_query,
+    payer,
     session_of,
     sessions_query,
 )
 from paycore.currency.rules import CurrencyRules, Purpose
+from paycore.customer.models import NewCustomer
 from paycore.customer.repository import CUSTOMERS
+from paycore.customer.service import CustomerService
 from paycore.customer.vault import Vault
 from paycore.errors import ApiError, Reason, not_found
 from paycore.events import Recorder
@@ -39,7 +43,7 @@ from paycore.invariants import violated
 from paycore.payment.intents import cancel, create
 from paycore.payment.intents.flow import IntentFlow
 from paycore.payment.models import CaptureMethod, Intent, IntentStatus, NewIntent
-from paycore.payment.repository import PAYMENT_INTENTS
+from paycore.payment.repository import PAYMENT_INTENTS, PayInRepository
 from paycore.records import MetadataChange
 from paycore.secret import Secret
 from paycore.storage import Shards
@@ -96,6 +100,8 @@ class CheckoutSessions:
     """A discounted amount is charged as any: at least the currency's least charge."""
     _catalogue: SubscriptionService
     """Makes a price_data line's price (and product_data's product)."""
+    _customers: CustomerService
+    """Makes the customer of a session of customer_creation "always"."""
 
     async def create(
         self, connection: AsyncConnection, merchant_id: str, new: NewSession
@@ -244,6 +250,35 @@ class CheckoutSessions:
                 await self._end(connection, row, SessionStatus.EXPIRED)
         return len(paid) + len(overdue)
 
+    async def _with_customer_made(self, connection: AsyncConnection, row: Row[Any]) -> Row[Any]:
+        """A guest's session of customer_creation "always", as it completes: the customer
+        made of who paid (their email and card's billing name), the session's and its payment
+        intent's customer from then on (Stripe's). Any other session as it is."""
+        if row.customer_id is not None or row.customer_creation != ALWAYS:
+            return row
+        guest = payer(row)
+        new = NewCustomer(
+            email=guest.email,
+            name=guest.name,
+            description="",
+            phone=guest.phone,
+            address=guest.address,
+            metadata={},
+            test_clock_id=None,
+        )
+        customer = await self._customers.create_customer(connection, row.merchant_id, new)
+        repository = CheckoutRepository(connection)
+        await repository.set_customer(row.merchant_id, row.id, customer.id)
+        intents = PayInRepository(connection)
+        intent = await intents.intent(row.merchant_id, row.payment_intent_id, lock=True)
+        if intent is None:
+            raise violated("a session's payment intent exists")
+        await intents.update_intent(intent, customer_id=customer.id)
+        made = await repository.session(row.merchant_id, row.id)
+        if made is None:
+            raise violated("a session being completed reads back")
+        return made
+
     async def _end(self, connection: AsyncConnection, row: Row[Any], status: SessionStatus) -> None:
         if status is SessionStatus.EXPIRED and row.intent_status != IntentStatus.CANCELED:
             phases = cancel.phases(
@@ -251,7 +286,11 @@ class CheckoutSessions:
             )
             await phases.record(connection)
         repository = CheckoutRepository(connection)
-        await repository.close(row.merchant_id, row.id, status)
+        paid_by = None
+        if status is SessionStatus.COMPLETE:
+            row = await self._with_customer_made(connection, row)
+            paid_by = payer(row)
+        await repository.close(row.merchant_id, row.id, status, paid_by)
         ended = await repository.written(row.merchant_id, row.id)
         kind = SESSION_COMPLETED if status is SessionStatus.COMPLETE else SESSION_EXPIRED
         await self._events.record(connection, kind, ended)

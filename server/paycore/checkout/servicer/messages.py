@@ -50,6 +50,9 @@ class SessionMessages:
                 amount_discount=session.amount_discount
             ),
             client_reference_id=session.client_reference_id,
+            customer_creation=session.customer_creation,
+            locale=session.locale,
+            allow_promotion_codes=session.allow_promotion_codes,
         )
         if session.customer_details is not None:
             message.customer_details.CopyFrom(

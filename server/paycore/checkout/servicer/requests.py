@@ -8,7 +8,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from paycore import validation
-from paycore.checkout.models import INTENT_SESSION_KEY, LineItem, NewSession, SessionStatus
+from paycore.checkout.models import (
+    ALWAYS,
+    IF_REQUIRED,
+    INTENT_SESSION_KEY,
+    LineItem,
+    NewSession,
+    SessionStatus,
+)
 from paycore.errors import ApiError, Reason, invalid, missing
 from paycore.ids import Prefix
 from paycore.iso import amount_max
@@ -24,6 +31,14 @@ EXPIRY_SECONDS_MAX = 24 * 3600
 """expires_at is 30 minutes to 24 hours ahead, as Stripe's."""
 STATUSES = by_number_or_none(SessionStatus, checkout_pb2.CheckoutSessionStatus)
 
+
+CUSTOMER_CREATIONS = (IF_REQUIRED, ALWAYS)
+_LOCALE_NAMES = (
+    "auto bg cs da de el en en-GB es es-419 et fi fil fr fr-CA hr hu id it ja ko lt lv ms mt nb"
+    " nl pl pt pt-BR ro ru sk sl sv th tr vi zh zh-HK zh-TW"
+)
+LOCALES = frozenset(_LOCALE_NAMES.split())
+"""Stripe's Checkout `locale`s."""
 
 MODES = ("payment",)
 """Stripe's `mode`s a session takes: payments only (no subscription or setup sessions)."""
@@ -109,7 +124,36 @@ def new_session(
             intent_data.transfer_group,
             maximum=validation.TRANSFER_GROUP_LENGTH_MAX,
         ),
+        customer_creation=customer_creation(request),
+        locale=locale(request.locale),
+        allow_promotion_codes=allow_promotion_codes(request),
     )
+
+
+def customer_creation(request: checkout_pb2.CreateCheckoutSessionRequest) -> str:
+    """Stripe's `customer_creation`: if_required (left out) or always, for a session of no
+    `customer` (whom it would make)."""
+    given = request.customer_creation
+    if given and given not in CUSTOMER_CREATIONS:
+        raise invalid("customer_creation", f"must be one of {', '.join(CUSTOMER_CREATIONS)}")
+    if given and request.customer:
+        raise invalid("customer_creation", "give customer or customer_creation, not both")
+    return given or IF_REQUIRED
+
+
+def locale(value: str) -> str:
+    if value and value not in LOCALES:
+        raise invalid("locale", "must be auto or one of Stripe's Checkout locales (en, pt-BR, ...)")
+    return value
+
+
+def allow_promotion_codes(request: checkout_pb2.CreateCheckoutSessionRequest) -> bool | None:
+    """Stripe's: kept and shown; not with `discounts`, as Stripe's."""
+    if not request.HasField("allow_promotion_codes"):
+        return None
+    if request.allow_promotion_codes and request.discounts:
+        raise invalid("allow_promotion_codes", "give allow_promotion_codes or discounts, not both")
+    return request.allow_promotion_codes
 
 
 def session_description(request: checkout_pb2.CreateCheckoutSessionRequest) -> str:
