@@ -382,3 +382,41 @@ async def test_customer_creation_locale_and_allow_promotion_codes_are_kept(shop:
         await shop.client.checkout.CreateCheckoutSession(session_request(locale="xx"))
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert rich_error(refused.value).metadata["param"] == "locale"
+
+
+async def test_a_promotion_code_is_applied_for_the_pages_secret_only(
+    payin: PayIn, shop: Shop
+) -> None:
+    coupon = await shop.client.subscriptions.CreateCoupon(
+        subscription_pb2.CreateCouponRequest(amount_off=500, currency="usd", duration="once")
+    )
+    await shop.client.subscriptions.CreatePromotionCode(
+        subscription_pb2.CreatePromotionCodeRequest(coupon=coupon.id, code="FIVE")
+    )
+    session = await shop.client.checkout.CreateCheckoutSession(
+        session_request(allow_promotion_codes=True)
+    )
+    request = page_request(session)
+
+    async def apply(code: str, secret: str = request.secret) -> checkout_pb2.CheckoutPage:
+        return await payin.admin.checkout.ApplyCheckoutPromotionCode(
+            checkout_pb2.ApplyCheckoutPromotionCodeRequest(
+                id=session.id, secret=secret, promotion_code=code
+            )
+        )
+
+    with pytest.raises(grpc.aio.AioRpcError) as wrong:
+        await apply("FIVE", secret="A" * 32)
+    assert wrong.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.aio.AioRpcError) as unknown:
+        await apply("SIX")
+    assert rich_error(unknown.value).param == "promotion_code"
+    page = await apply(" five ")
+    assert (page.session.amount_total, page.session.amount_subtotal) == (3000, 3500)
+    intent = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=session.payment_intent)
+    )
+    assert intent.amount == 3000
+    with pytest.raises(grpc.aio.AioRpcError) as again:
+        await apply("FIVE")
+    assert rich_error(again.value).param == "promotion_code"

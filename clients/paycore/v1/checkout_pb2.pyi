@@ -963,6 +963,33 @@ class GetCheckoutPageRequest(_message.Message):
 Global___GetCheckoutPageRequest: _TypeAlias = GetCheckoutPageRequest  # noqa: Y015
 
 @_typing.final
+class ApplyCheckoutPromotionCodeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    SECRET_FIELD_NUMBER: _builtins.int
+    PROMOTION_CODE_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    secret: _builtins.str
+    """The page's secret, as GetCheckoutPageRequest's."""
+    promotion_code: _builtins.str
+    """The code as the buyer typed it (matched regardless of case), at most 500 characters."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        secret: _builtins.str = ...,
+        promotion_code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "promotion_code", b"promotion_code", "secret", b"secret"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApplyCheckoutPromotionCodeRequest: _TypeAlias = ApplyCheckoutPromotionCodeRequest  # noqa: Y015
+
+@_typing.final
 class CheckoutPage(_message.Message):
     """The hosted page's view of a session."""
 

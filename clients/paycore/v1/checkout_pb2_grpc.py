@@ -64,6 +64,11 @@ class CheckoutServiceStub:
                 request_serializer=paycore_dot_v1_dot_checkout__pb2.ExpireCheckoutSessionRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_checkout__pb2.CheckoutSession.FromString,
                 _registered_method=True)
+        self.ApplyCheckoutPromotionCode = channel.unary_unary(
+                '/paycore.v1.CheckoutService/ApplyCheckoutPromotionCode',
+                request_serializer=paycore_dot_v1_dot_checkout__pb2.ApplyCheckoutPromotionCodeRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_checkout__pb2.CheckoutPage.FromString,
+                _registered_method=True)
         self.GetCheckoutPage = channel.unary_unary(
                 '/paycore.v1.CheckoutService/GetCheckoutPage',
                 request_serializer=paycore_dot_v1_dot_checkout__pb2.GetCheckoutPageRequest.SerializeToString,
@@ -117,6 +122,18 @@ class CheckoutServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ApplyCheckoutPromotionCode(self, request, context):
+        """The buyer's promotion code, typed on the hosted page of a session of
+        `allow_promotion_codes` (the edge's POST of the page's form): the code's coupon taken off
+        the session and its payment intent, as `discounts[0][promotion_code]` on create would.
+        Given only with the page's secret, as GetCheckoutPage; INVALID_ARGUMENT naming
+        `promotion_code` for a code the merchant has not (active), one the session cannot take, or
+        a session that takes none (or has its discount); FAILED_PRECONDITION once being paid.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetCheckoutPage(self, request, context):
         """What the hosted page shows and needs, for the REST edge that serves it: routed by the
         session's id, since the page's visitor holds no key, and given only with the page's
@@ -159,6 +176,11 @@ def add_CheckoutServiceServicer_to_server(servicer, server):
                     servicer.ExpireCheckoutSession,
                     request_deserializer=paycore_dot_v1_dot_checkout__pb2.ExpireCheckoutSessionRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_checkout__pb2.CheckoutSession.SerializeToString,
+            ),
+            'ApplyCheckoutPromotionCode': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyCheckoutPromotionCode,
+                    request_deserializer=paycore_dot_v1_dot_checkout__pb2.ApplyCheckoutPromotionCodeRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_checkout__pb2.CheckoutPage.SerializeToString,
             ),
             'GetCheckoutPage': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCheckoutPage,
@@ -328,6 +350,33 @@ class CheckoutService:
             '/paycore.v1.CheckoutService/ExpireCheckoutSession',
             paycore_dot_v1_dot_checkout__pb2.ExpireCheckoutSessionRequest.SerializeToString,
             paycore_dot_v1_dot_checkout__pb2.CheckoutSession.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApplyCheckoutPromotionCode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.CheckoutService/ApplyCheckoutPromotionCode',
+            paycore_dot_v1_dot_checkout__pb2.ApplyCheckoutPromotionCodeRequest.SerializeToString,
+            paycore_dot_v1_dot_checkout__pb2.CheckoutPage.FromString,
             options,
             channel_credentials,
             insecure,

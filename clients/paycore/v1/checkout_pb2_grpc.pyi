@@ -50,6 +50,14 @@ class CheckoutServiceStub:
     """Expires an open session at once: its page can no longer be paid and its payment intent is
     canceled. A session already paid (or being paid) is FAILED_PRECONDITION.
     """
+    ApplyCheckoutPromotionCode: _grpc.UnaryUnaryMultiCallable[_checkout_pb2.ApplyCheckoutPromotionCodeRequest, _checkout_pb2.CheckoutPage]
+    """The buyer's promotion code, typed on the hosted page of a session of
+    `allow_promotion_codes` (the edge's POST of the page's form): the code's coupon taken off
+    the session and its payment intent, as `discounts[0][promotion_code]` on create would.
+    Given only with the page's secret, as GetCheckoutPage; INVALID_ARGUMENT naming
+    `promotion_code` for a code the merchant has not (active), one the session cannot take, or
+    a session that takes none (or has its discount); FAILED_PRECONDITION once being paid.
+    """
     GetCheckoutPage: _grpc.UnaryUnaryMultiCallable[_checkout_pb2.GetCheckoutPageRequest, _checkout_pb2.CheckoutPage]
     """What the hosted page shows and needs, for the REST edge that serves it: routed by the
     session's id, since the page's visitor holds no key, and given only with the page's
@@ -75,6 +83,14 @@ class CheckoutServiceAsyncStub(CheckoutServiceStub):
     ExpireCheckoutSession: _aio.UnaryUnaryMultiCallable[_checkout_pb2.ExpireCheckoutSessionRequest, _checkout_pb2.CheckoutSession]  # type: ignore[assignment]
     """Expires an open session at once: its page can no longer be paid and its payment intent is
     canceled. A session already paid (or being paid) is FAILED_PRECONDITION.
+    """
+    ApplyCheckoutPromotionCode: _aio.UnaryUnaryMultiCallable[_checkout_pb2.ApplyCheckoutPromotionCodeRequest, _checkout_pb2.CheckoutPage]  # type: ignore[assignment]
+    """The buyer's promotion code, typed on the hosted page of a session of
+    `allow_promotion_codes` (the edge's POST of the page's form): the code's coupon taken off
+    the session and its payment intent, as `discounts[0][promotion_code]` on create would.
+    Given only with the page's secret, as GetCheckoutPage; INVALID_ARGUMENT naming
+    `promotion_code` for a code the merchant has not (active), one the session cannot take, or
+    a session that takes none (or has its discount); FAILED_PRECONDITION once being paid.
     """
     GetCheckoutPage: _aio.UnaryUnaryMultiCallable[_checkout_pb2.GetCheckoutPageRequest, _checkout_pb2.CheckoutPage]  # type: ignore[assignment]
     """What the hosted page shows and needs, for the REST edge that serves it: routed by the
@@ -134,6 +150,20 @@ class CheckoutServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_checkout_pb2.CheckoutSession, _abc.Awaitable[_checkout_pb2.CheckoutSession]]:
         """Expires an open session at once: its page can no longer be paid and its payment intent is
         canceled. A session already paid (or being paid) is FAILED_PRECONDITION.
+        """
+
+    @_abc_1.abstractmethod
+    def ApplyCheckoutPromotionCode(
+        self,
+        request: _checkout_pb2.ApplyCheckoutPromotionCodeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_checkout_pb2.CheckoutPage, _abc.Awaitable[_checkout_pb2.CheckoutPage]]:
+        """The buyer's promotion code, typed on the hosted page of a session of
+        `allow_promotion_codes` (the edge's POST of the page's form): the code's coupon taken off
+        the session and its payment intent, as `discounts[0][promotion_code]` on create would.
+        Given only with the page's secret, as GetCheckoutPage; INVALID_ARGUMENT naming
+        `promotion_code` for a code the merchant has not (active), one the session cannot take, or
+        a session that takes none (or has its discount); FAILED_PRECONDITION once being paid.
         """
 
     @_abc_1.abstractmethod

@@ -25,7 +25,9 @@ from paycore.storage.schema import (
     customers,
     payment_intents,
     payment_methods,
+    promotion_codes,
 )
+from paycore.subscription.coupon_store import promotion_codes_query
 from sqlalchemy import ColumnElement, Row, Select, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -67,10 +69,11 @@ def _with_intent() -> Select[Any]:
     ).select_from(_JOINED)
 
 
-def page_query(session_id: str) -> Select[Any]:
+def page_query(session_id: str, *, lock: bool = False) -> Select[Any]:
     """The session by its id alone (the hosted page's visitor holds no key); the caller reads
     the shard the id names."""
-    return _with_intent().where(_s.c.id == session_id)
+    query = _with_intent().where(_s.c.id == session_id)
+    return query.with_for_update(of=_s) if lock else query
 
 
 def sessions_query(
@@ -291,6 +294,27 @@ class CheckoutRepository:
             values["customer_details"] = None if payer is None else asdict(payer)
         await self._connection.execute(
             update(_s).where(merchant_row(_s, merchant_id, session_id)).values(values)
+        )
+
+    async def promotion_code(self, merchant_id: str, code: str) -> str | None:
+        """The id of the merchant's active promotion code `code` (regardless of case)."""
+        query = promotion_codes_query(merchant_id, code, "", True).with_only_columns(
+            promotion_codes.c.id
+        )
+        found: str | None = (await self._connection.execute(query.limit(1))).scalar_one_or_none()
+        return found
+
+    async def set_discount(self, merchant_id: str, session_id: str, session: NewSession) -> None:
+        """The session's discount, taken off its amount_total, as the buyer's code gave it."""
+        await self._connection.execute(
+            update(_s)
+            .where(merchant_row(_s, merchant_id, session_id))
+            .values(
+                amount_total=session.amount_total,
+                amount_discount=session.amount_discount,
+                discount_coupon_id=session.coupon_id,
+                discount_promotion_code_id=session.promotion_code_id,
+            )
         )
 
     async def set_customer(self, merchant_id: str, session_id: str, customer_id: str) -> None:

@@ -36,7 +36,7 @@ from paycore.customer.models import NewCustomer
 from paycore.customer.repository import CUSTOMERS
 from paycore.customer.service import CustomerService
 from paycore.customer.vault import Vault
-from paycore.errors import ApiError, Reason, not_found
+from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.events import Recorder
 from paycore.ids import Prefix, logical_shard_of, new_merchant_id
 from paycore.invariants import violated
@@ -58,6 +58,8 @@ SESSION_COMPLETED = "checkout.session.completed"
 SESSION_EXPIRED = "checkout.session.expired"
 PAGE_KEY_NAME = "Hosted checkout pages"
 SWEEP_BATCH_MAX = 100
+_CODE = "promotion_code"
+"""What the page's promotion code form names."""
 _KEY_PURPOSE = "checkout_key:"
 _ABANDONED = "abandoned"
 
@@ -236,6 +238,38 @@ class CheckoutSessions:
             intent_status=row.intent_status,
         )
 
+    async def apply_promotion_code(self, session_id: str, secret: str, code: str) -> HostedPage:
+        """The buyer's promotion code on the page (Stripe's `allow_promotion_codes`), for the
+        page's secret only: the code's coupon taken off the open session and its payment
+        intent, not yet being paid, as `discounts[0][promotion_code]` on create (redeemed now,
+        restrictions and least charge checked, naming `promotion_code`)."""
+        self._page_secrets.check(session_id, secret)
+        logical_shard = logical_shard_of(session_id, Prefix.CHECKOUT_SESSION)
+        async with self._shards.engine_for_logical(logical_shard).begin() as connection:
+            query = page_query(session_id, lock=True)
+            row = await fetch_one(connection, query, _row, "checkout_session", session_id)
+            session = session_of(row)
+            if not session.allow_promotion_codes or session.coupon_id:
+                raise invalid(_CODE, "this session takes no promotion code")
+            if session.status is not SessionStatus.OPEN:
+                raise _unexpected(session, "discounted")
+            if row.intent_status != IntentStatus.REQUIRES_PAYMENT_METHOD:
+                raise _unexpected(session, "discounted", status="being paid")
+            repository = CheckoutRepository(connection)
+            found = await repository.promotion_code(session.merchant_id, code)
+            if found is None:
+                raise invalid(_CODE, f"{code} is not an active promotion code")
+            wanted = replace(session, promotion_code_id=found)
+            discounted = await _discounted(connection, session.merchant_id, wanted, _CODE)
+            self._rules.check(_CODE, discounted.amount_total, session.currency, Purpose.CHARGE)
+            await repository.set_discount(session.merchant_id, session.id, discounted)
+            intents = PayInRepository(connection)
+            intent = await intents.intent(session.merchant_id, session.payment_intent_id, lock=True)
+            if intent is None:
+                raise violated("a session's payment intent exists")
+            await intents.update_intent(intent, amount=discounted.amount_total)
+        return await self.page(session_id, secret)
+
     async def sweep_on(self, engine: AsyncEngine, now: datetime, limit: int) -> int:
         """The worker's batch on one shard: records the sessions whose intent succeeded
         (complete) and ends those past their expiry whose intent is not being paid (expired,
@@ -296,17 +330,20 @@ class CheckoutSessions:
         await self._events.record(connection, kind, ended)
 
 
-async def _discounted(connection: AsyncConnection, merchant_id: str, new: NewSession) -> NewSession:
+async def _discounted(
+    connection: AsyncConnection, merchant_id: str, new: NewSession, code_param: str = ""
+) -> NewSession:
     """The session with its discount taken off amount_total (the coupon, or the promotion
-    code and its coupon, redeemed in this transaction: a refusal names the field and creates
-    nothing); the rule of paycore.subscription.discounts, over the line items (or the amount)."""
+    code and its coupon, redeemed in this transaction: a refusal names the field, or
+    `code_param` for the code, and creates nothing); the rule of paycore.subscription.discounts,
+    over the line items (or the amount)."""
     if not new.coupon_id and not new.promotion_code_id:
         return new
     now = int(time.time())
     coupon_id = new.coupon_id
     param = "discounts[0].coupon"
     if new.promotion_code_id:
-        param = "discounts[0].promotion_code"
+        param = code_param or "discounts[0].promotion_code"
         purchase = Purchase(new.amount_total, new.currency, new.customer_id)
         coupon_id = await discounts.claim_code(
             connection, merchant_id, new.promotion_code_id, now, param, purchase

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from grpc import aio
 from paycore import validation
+from paycore.checkout.models import HostedPage
 from paycore.checkout.servicer import requests
 from paycore.checkout.servicer.messages import SessionMessages
 from paycore.checkout.sessions import CheckoutSessions
@@ -175,7 +176,19 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
         self, request: checkout_pb2.GetCheckoutPageRequest, context: Context
     ) -> checkout_pb2.CheckoutPage:
         session_id = requests.session_id(request.id)
-        page = await self._sessions.page(session_id, request.secret)
+        return self._page(await self._sessions.page(session_id, request.secret))
+
+    async def ApplyCheckoutPromotionCode(
+        self, request: checkout_pb2.ApplyCheckoutPromotionCodeRequest, context: Context
+    ) -> checkout_pb2.CheckoutPage:
+        session_id = requests.session_id(request.id)
+        code = requests.typed_code(request.promotion_code)
+        return self._page(
+            await self._sessions.apply_promotion_code(session_id, request.secret, code)
+        )
+
+    def _page(self, page: HostedPage) -> checkout_pb2.CheckoutPage:
+        """The hosted page's view, with the client_secret its script confirms the intent with."""
         session = page.session
         secret = self._client_secrets.of(session.merchant_id, session.payment_intent_id)
         return self._messages.page(page, secret)

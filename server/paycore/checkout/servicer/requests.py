@@ -366,6 +366,16 @@ def expires_at(value: int, now: float) -> int:
     return value
 
 
+PROMOTION_CODE_LENGTH_MAX = 500
+
+
+def typed_code(value: str) -> str:
+    """A promotion code as the buyer typed it on the page (trimmed)."""
+    return validation.text(
+        "promotion_code", value, maximum=PROMOTION_CODE_LENGTH_MAX, required=True
+    )
+
+
 def session_id(value: str) -> str:
     return validation.object_id("id", value, Prefix.CHECKOUT_SESSION)
 
