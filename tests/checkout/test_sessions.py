@@ -420,3 +420,28 @@ async def test_a_promotion_code_is_applied_for_the_pages_secret_only(
     with pytest.raises(grpc.aio.AioRpcError) as again:
         await apply("FIVE")
     assert rich_error(again.value).param == "promotion_code"
+
+
+async def test_a_paid_session_takes_no_promotion_code(payin: PayIn, shop: Shop) -> None:
+    coupon = await shop.client.subscriptions.CreateCoupon(
+        subscription_pb2.CreateCouponRequest(amount_off=500, currency="usd", duration="once")
+    )
+    await shop.client.subscriptions.CreatePromotionCode(
+        subscription_pb2.CreatePromotionCodeRequest(coupon=coupon.id, code="LATE")
+    )
+    session = await shop.client.checkout.CreateCheckoutSession(
+        session_request(allow_promotion_codes=True)
+    )
+    await pay_as_the_page(payin, session, good_card())
+    request = page_request(session)
+    with pytest.raises(grpc.aio.AioRpcError) as paid:
+        await payin.admin.checkout.ApplyCheckoutPromotionCode(
+            checkout_pb2.ApplyCheckoutPromotionCodeRequest(
+                id=session.id, secret=request.secret, promotion_code="LATE"
+            )
+        )
+    assert paid.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    intent = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=session.payment_intent)
+    )
+    assert intent.amount == intent.amount_received == 3500

@@ -253,7 +253,13 @@ class CheckoutSessions:
                 raise invalid(_CODE, "this session takes no promotion code")
             if session.status is not SessionStatus.OPEN:
                 raise _unexpected(session, "discounted")
-            if row.intent_status != IntentStatus.REQUIRES_PAYMENT_METHOD:
+            # The intent locked before its status is judged: a confirmation that began after
+            # the session was read has committed (or waits for this change) by then.
+            intents = PayInRepository(connection)
+            intent = await intents.intent(session.merchant_id, session.payment_intent_id, lock=True)
+            if intent is None:
+                raise violated("a session's payment intent exists")
+            if intent.status is not IntentStatus.REQUIRES_PAYMENT_METHOD:
                 raise _unexpected(session, "discounted", status="being paid")
             repository = CheckoutRepository(connection)
             found = await repository.promotion_code(session.merchant_id, code)
@@ -263,10 +269,6 @@ class CheckoutSessions:
             discounted = await _discounted(connection, session.merchant_id, wanted, _CODE)
             self._rules.check(_CODE, discounted.amount_total, session.currency, Purpose.CHARGE)
             await repository.set_discount(session.merchant_id, session.id, discounted)
-            intents = PayInRepository(connection)
-            intent = await intents.intent(session.merchant_id, session.payment_intent_id, lock=True)
-            if intent is None:
-                raise violated("a session's payment intent exists")
             await intents.update_intent(intent, amount=discounted.amount_total)
         return await self.page(session_id, secret)
 
