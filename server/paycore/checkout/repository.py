@@ -5,10 +5,10 @@ session's shown status follows."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from paycore.checkout.models import CustomerDetails, LineItem, NewSession, Session, SessionStatus
 from paycore.customer.models import Address, BillingDetails
@@ -41,6 +41,8 @@ EXPIRABLE_INTENT_STATUSES = (
 )
 """An open session whose intent is in one of these may expire (a buyer who never came back
 from authenticating included); one being paid may not."""
+
+_Details = TypeVar("_Details", CustomerDetails, BillingDetails)
 
 _s = checkout_sessions
 _p = payment_intents
@@ -125,9 +127,13 @@ def customer_details(row: Row[Any], status: SessionStatus) -> CustomerDetails | 
     if status is not SessionStatus.COMPLETE:
         return None
     if row.customer_details is not None:
-        stored = dict(row.customer_details)
-        return CustomerDetails(**{**stored, "address": Address(**stored["address"])})
+        return _with_address(CustomerDetails, row.customer_details)
     return payer(row)
+
+
+def _with_address(kind: type[_Details], stored: Mapping[str, Any]) -> _Details:
+    """`kind` (CustomerDetails, BillingDetails) of its stored JSON, its address nested."""
+    return kind(**{**stored, "address": Address(**stored["address"])})
 
 
 def payer(row: Row[Any]) -> CustomerDetails:
@@ -137,8 +143,7 @@ def payer(row: Row[Any]) -> CustomerDetails:
     if row.customer_id is None or row.customer_details_email is None:
         card = BillingDetails()
         if row.card_billing_details is not None:
-            billing = dict(row.card_billing_details)
-            card = BillingDetails(**{**billing, "address": Address(**billing["address"])})
+            card = _with_address(BillingDetails, row.card_billing_details)
         return CustomerDetails(
             email=row.customer_email or card.email,
             name=card.name,
