@@ -138,5 +138,8 @@ async def test_customer_details_are_who_paid_as_the_session_completed(
         assert (details.email, details.name) == ("ada@shop.test", "Ada Lovelace")
         listed: Any = stripe.checkout.Session.list(limit=1).data[0].customer_details
         assert listed.name == "Ada Lovelace"
+        # The email filter finds it by the email it shows.
+        found = stripe.checkout.Session.list(customer_details={"email": "ada@shop.test"})
+        assert [shown.id for shown in found.data] == [session.id]
 
     await asyncio.to_thread(later)

@@ -743,8 +743,9 @@ class ListCheckoutSessionsRequest(_message.Message):
 
     @_builtins.property
     def customer_details(self) -> Global___CheckoutCustomerDetailsFilter:
-        """Stripe's `customer_details[email]`: only the sessions given this `customer_email`, or
-        whose customer has this email (compared without case).
+        """Stripe's `customer_details[email]`: only the sessions given this `customer_email`, whose
+        customer has this email, or whose customer_details recorded as they completed show it
+        (compared without case).
         """
 
     def __init__(

@@ -86,10 +86,13 @@ def sessions_query(
         query = query.where(_s.c.payment_intent_id == intent_id)
     if customer_id:
         query = query.where(_s.c.customer_id == customer_id)
-    if email:  # Stripe's customer_details[email]: a guest's, or the session's customer's
+    if email:  # Stripe's customer_details[email]: a guest's, the session's customer's, or
+        # the one recorded as the session completed
         wanted = email.lower()
         query = query.where(
-            (func.lower(_s.c.customer_email) == wanted) | (func.lower(_c.c.email) == wanted)
+            (func.lower(_s.c.customer_email) == wanted)
+            | (func.lower(_c.c.email) == wanted)
+            | (func.lower(_s.c.customer_details["email"].astext) == wanted)
         )
     if status is not None:
         query = query.where(_shown_status_is(status))
