@@ -214,6 +214,8 @@ CONVERTERS: list[ConverterCase] = [
         sample_of(checkout.Session),
         {
             "line_items.price.recurring": "a session's prices are one-time: never recurring",
+            "line_items.price.active": "the sample's line is a price_data line (`inline`), "
+            "whose price is made inactive",
             "total_details.amount_shipping": "Stripe's: a session collects no shipping, always 0",
             "total_details.amount_tax": "Stripe's: a session collects no tax, always 0",
         },

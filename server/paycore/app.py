@@ -309,6 +309,7 @@ def build_platform(
     page_secrets = PageSecrets(settings.key_hash_secret)
     checkout_messages = SessionMessages(settings.pages_url, page_secrets)
     currencies = Currencies(shards, conversions, currency_rules)
+    catalogue = SubscriptionService(reads, subscription_events)
     return Platform(
         settings=settings,
         shards=shards,
@@ -332,7 +333,7 @@ def build_platform(
         fraud_redis=fraud_redis,
         customers=customers,
         pay_in=pay_in,
-        subscriptions=SubscriptionService(reads, subscription_events),
+        subscriptions=catalogue,
         billing=Subscriptions(shards, collection, lease, customers, customers.delete_customer),
         billing_clock=Billing(collection),
         pay_out=pay_out,
@@ -370,6 +371,8 @@ def build_platform(
             Recorder(checkout_messages.session),
             page_secrets,
             currency_rules,
+            catalogue,
+            customers,
         ),
         checkout_messages=checkout_messages,
         currencies=currencies,

@@ -218,7 +218,7 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     # An open review has not closed.
     "paycore.v1.Review": ("closed_reason",),
     # What a checkout session was not given.
-    "paycore.v1.CheckoutSession": ("customer_email", "cancel_url", "client_reference_id"),
+    "paycore.v1.CheckoutSession": ("customer_email", "cancel_url", "client_reference_id", "locale"),
     # An attempt the endpoint gave no answer to (timeout, refused connection) has no status;
     # one that did not fail (and a delivery whose last attempt did not) has no error.
     "paycore.v1.WebhookDelivery": ("last_response_status", "last_error"),
@@ -513,8 +513,16 @@ NUMBER_FIELDS = frozenset(
 )
 """String fields of the contract that FIXUPS render as a JSON number (or null)."""
 
+
+def _checkout_session(rendered: dict[str, Any]) -> None:
+    """Stripe's allow_promotion_codes is null when not given (an unset optional field, which
+    proto3 JSON leaves out)."""
+    rendered.setdefault("allow_promotion_codes", None)
+
+
 FIXUPS: dict[str, Callable[[dict[str, Any]], None]] = {
     "paycore.v1.BalanceTransaction": _balance_transaction,
+    "paycore.v1.CheckoutSession": _checkout_session,
     "paycore.v1.Coupon": _coupon,
     "paycore.v1.PaymentIntent": _application_fee_amount,
     "paycore.v1.Charge": _application_fee_amount,

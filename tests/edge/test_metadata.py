@@ -119,6 +119,13 @@ async def _invoice_item(http: ClientSession, key: str, metadata: str) -> str:
     return f"/v1/invoiceitems/{created.body['id']}"
 
 
+async def _checkout_session(http: ClientSession, key: str, metadata: str) -> str:
+    form = f"amount=1500&currency=usd&success_url=https://shop.test/ok&{metadata}"
+    created = await call(http, "POST", "/v1/checkout/sessions", key=key, form=form)
+    assert created.status == 200, created.body
+    return f"/v1/checkout/sessions/{created.body['id']}"
+
+
 CREATES: dict[str, Create] = {
     "UpdateCustomer": _customer,
     "UpdatePaymentMethod": _payment_method,
@@ -131,6 +138,7 @@ CREATES: dict[str, Create] = {
     "UpdateProduct": _product,
     "UpdatePrice": _price,
     "UpdateInvoiceItem": _invoice_item,
+    "UpdateCheckoutSession": _checkout_session,
 }
 """The updates with metadata whose object the session's server makes (it has no PSP)."""
 

@@ -96,6 +96,9 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/checkout/sessions/{id}"): _CHECKOUT_SESSIONS,
     ("GET", "/v1/checkout/sessions/{id}/line_items"): _CHECKOUT_SESSIONS,
     ("POST", "/v1/checkout/sessions/{id}/expire"): _CHECKOUT_SESSIONS,
+    ("POST", "/v1/checkout/sessions/{id}"): (
+        "test_checkout_session_modify::test_modify_merges_removes_and_clears_metadata"
+    ),
     ("GET", "/v1/exchange_rates/{base}/{quote}"): _CURRENCIES,
     ("GET", "/v1/exchange_rates"): _CURRENCIES,
     ("GET", "/v1/settlement_currencies"): _CURRENCIES,

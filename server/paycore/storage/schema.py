@@ -1265,6 +1265,13 @@ checkout_sessions = _owned(
     Column("discount_promotion_code_id", Text),
     # Stripe's client_reference_id, the merchant's own reference (migration 0050; null: none).
     Column("client_reference_id", Text),
+    # Stripe's customer_creation, locale and allow_promotion_codes (migration 0054; null:
+    # not given), and who paid, as the session completed (null before, and for a session
+    # completed before 0054: read live).
+    Column("customer_creation", Text, nullable=False, server_default="if_required"),
+    Column("locale", Text),
+    Column("allow_promotion_codes", Boolean),
+    Column("customer_details", JSONB),
     Index("checkout_sessions_intent_idx", "merchant_id", "payment_intent_id"),
     # The worker's sweep: open sessions only.
     Index(
