@@ -535,6 +535,7 @@ class Review(_message.Message):
     OPENED_REASON_FIELD_NUMBER: _builtins.int
     CLOSED_REASON_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    CHARGE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"prv_..." """
     merchant: _builtins.str
@@ -562,7 +563,11 @@ class Review(_message.Message):
     while open;
     """
     reason: _builtins.str
-    """the opened_reason while open, then the closed_reason."""
+    """the opened_reason while open, then the closed_reason;"""
+    charge: _builtins.str
+    """the "ch_..." the held intent was charged with once approved; "" before (a held payment is
+    not charged) and for a payment scored alone.
+    """
     @_builtins.property
     def reasons(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
@@ -584,10 +589,11 @@ class Review(_message.Message):
         opened_reason: _builtins.str = ...,
         closed_reason: _builtins.str = ...,
         reason: _builtins.str = ...,
+        charge: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "closed", b"closed", "closed_reason", b"closed_reason", "created", b"created", "currency", b"currency", "id", b"id", "merchant", b"merchant", "note", b"note", "open", b"open", "opened_reason", b"opened_reason", "payment", b"payment", "payment_intent", b"payment_intent", "reason", b"reason", "reasons", b"reasons", "score", b"score", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "charge", b"charge", "closed", b"closed", "closed_reason", b"closed_reason", "created", b"created", "currency", b"currency", "id", b"id", "merchant", b"merchant", "note", b"note", "open", b"open", "opened_reason", b"opened_reason", "payment", b"payment", "payment_intent", b"payment_intent", "reason", b"reason", "reasons", b"reasons", "score", b"score", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -631,7 +637,9 @@ class ListReviewsRequest(_message.Message):
     status: Global___ReviewStatus.ValueType
     """Only reviews in this status; REVIEW_STATUS_UNSPECIFIED lists every status."""
     merchant: _builtins.str
-    """Only this merchant's ("acct_..."); empty lists every merchant's."""
+    """Only this merchant's ("acct_..."); empty lists every merchant's (an operator's call) or the
+    caller's own (a merchant key's: naming another merchant is PERMISSION_DENIED).
+    """
     @_builtins.property
     def created(self) -> _common_pb2.TimestampRange:
         """Only those created in this range of unix seconds (REST `created[gte]=...`, as Stripe's)."""

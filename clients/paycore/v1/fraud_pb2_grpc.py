@@ -145,20 +145,24 @@ class FraudServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetReview(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A merchant reads its own reviews (Stripe's `GET /v1/reviews/{id}`); operators any, or the
+        merchant's they act for.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListReviews(self, request, context):
-        """The operators' queue: filter on REVIEW_STATUS_OPEN.
+        """The operators' queue (filter on REVIEW_STATUS_OPEN) and a merchant's own reviews (Stripe's
+        `GET /v1/reviews`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ApproveReview(self, request, context):
-        """Closes an open review: the payment goes on and is labelled legitimate.
+        """Closes an open review: the payment goes on and is labelled legitimate (Stripe's
+        `POST /v1/reviews/{id}/approve`, which a merchant calls on its own reviews).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

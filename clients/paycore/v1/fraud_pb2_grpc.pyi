@@ -52,10 +52,17 @@ class FraudServiceStub:
     UpdateRiskPolicy: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.UpdateRiskPolicyRequest, _fraud_pb2.RiskPolicy]
     """Replaces the merchant's thresholds and rules."""
     GetReview: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.GetReviewRequest, _fraud_pb2.Review]
+    """A merchant reads its own reviews (Stripe's `GET /v1/reviews/{id}`); operators any, or the
+    merchant's they act for.
+    """
     ListReviews: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.ListReviewsRequest, _fraud_pb2.ListReviewsResponse]
-    """The operators' queue: filter on REVIEW_STATUS_OPEN."""
+    """The operators' queue (filter on REVIEW_STATUS_OPEN) and a merchant's own reviews (Stripe's
+    `GET /v1/reviews`).
+    """
     ApproveReview: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.ApproveReviewRequest, _fraud_pb2.Review]
-    """Closes an open review: the payment goes on and is labelled legitimate."""
+    """Closes an open review: the payment goes on and is labelled legitimate (Stripe's
+    `POST /v1/reviews/{id}/approve`, which a merchant calls on its own reviews).
+    """
     RejectReview: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.RejectReviewRequest, _fraud_pb2.Review]
     """Closes an open review: the payment is labelled fraudulent and canceled (or refunded if
     already captured). A closed review answers FAILED_PRECONDITION.
@@ -83,10 +90,17 @@ class FraudServiceAsyncStub(FraudServiceStub):
     UpdateRiskPolicy: _aio.UnaryUnaryMultiCallable[_fraud_pb2.UpdateRiskPolicyRequest, _fraud_pb2.RiskPolicy]  # type: ignore[assignment]
     """Replaces the merchant's thresholds and rules."""
     GetReview: _aio.UnaryUnaryMultiCallable[_fraud_pb2.GetReviewRequest, _fraud_pb2.Review]  # type: ignore[assignment]
+    """A merchant reads its own reviews (Stripe's `GET /v1/reviews/{id}`); operators any, or the
+    merchant's they act for.
+    """
     ListReviews: _aio.UnaryUnaryMultiCallable[_fraud_pb2.ListReviewsRequest, _fraud_pb2.ListReviewsResponse]  # type: ignore[assignment]
-    """The operators' queue: filter on REVIEW_STATUS_OPEN."""
+    """The operators' queue (filter on REVIEW_STATUS_OPEN) and a merchant's own reviews (Stripe's
+    `GET /v1/reviews`).
+    """
     ApproveReview: _aio.UnaryUnaryMultiCallable[_fraud_pb2.ApproveReviewRequest, _fraud_pb2.Review]  # type: ignore[assignment]
-    """Closes an open review: the payment goes on and is labelled legitimate."""
+    """Closes an open review: the payment goes on and is labelled legitimate (Stripe's
+    `POST /v1/reviews/{id}/approve`, which a merchant calls on its own reviews).
+    """
     RejectReview: _aio.UnaryUnaryMultiCallable[_fraud_pb2.RejectReviewRequest, _fraud_pb2.Review]  # type: ignore[assignment]
     """Closes an open review: the payment is labelled fraudulent and canceled (or refunded if
     already captured). A closed review answers FAILED_PRECONDITION.
@@ -158,7 +172,10 @@ class FraudServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _fraud_pb2.GetReviewRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_fraud_pb2.Review, _abc.Awaitable[_fraud_pb2.Review]]: ...
+    ) -> _typing.Union[_fraud_pb2.Review, _abc.Awaitable[_fraud_pb2.Review]]:
+        """A merchant reads its own reviews (Stripe's `GET /v1/reviews/{id}`); operators any, or the
+        merchant's they act for.
+        """
 
     @_abc_1.abstractmethod
     def ListReviews(
@@ -166,7 +183,9 @@ class FraudServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _fraud_pb2.ListReviewsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_fraud_pb2.ListReviewsResponse, _abc.Awaitable[_fraud_pb2.ListReviewsResponse]]:
-        """The operators' queue: filter on REVIEW_STATUS_OPEN."""
+        """The operators' queue (filter on REVIEW_STATUS_OPEN) and a merchant's own reviews (Stripe's
+        `GET /v1/reviews`).
+        """
 
     @_abc_1.abstractmethod
     def ApproveReview(
@@ -174,7 +193,9 @@ class FraudServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _fraud_pb2.ApproveReviewRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_fraud_pb2.Review, _abc.Awaitable[_fraud_pb2.Review]]:
-        """Closes an open review: the payment goes on and is labelled legitimate."""
+        """Closes an open review: the payment goes on and is labelled legitimate (Stripe's
+        `POST /v1/reviews/{id}/approve`, which a merchant calls on its own reviews).
+        """
 
     @_abc_1.abstractmethod
     def RejectReview(

@@ -57,6 +57,9 @@ class Review(Stored):
     currency: str
     note: str
     closed: int
+    charge: str = ""
+    """The "ch_..." the held intent was charged with once approved (read with the review from
+    the intent, never stored on it); "" before and for a payment scored alone."""
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from paycore.storage.schema import (
     fraud_blocklist_items,
     fraud_policies,
     fraud_reviews,
+    payment_intents,
 )
 from paycore.storage.statements import Insert
 from sqlalchemy import and_, delete, func, insert, select, update
@@ -86,7 +87,20 @@ _review: Decoder[Review] = Decoder(
     Review,
     columns={"closed": "closed_at", "created": "created_at"},
     convert={"closed": epoch_seconds_or_zero},
+    derive={"charge": lambda row: row.get("charge") or ""},
 )
+# A review's charge (Stripe's `review.charge`): its intent's latest charge, read with it (an
+# insert's or close's returning row has none: a held payment is charged after the approval).
+_review_charge = (
+    select(payment_intents.c.psp_charge)
+    .where(
+        payment_intents.c.merchant_id == fraud_reviews.c.merchant_id,
+        payment_intents.c.id == fraud_reviews.c.payment,
+    )
+    .scalar_subquery()
+    .label("charge")
+)
+_REVIEWS = select(fraud_reviews, _review_charge)
 _encode_policy: Encoder[Policy] = Encoder(
     fraud_policies,
     Policy,
@@ -251,7 +265,7 @@ class ReviewRepository:
         return _review(row)
 
     async def get(self, merchant_id: str | None, review_id: str) -> Review | None:
-        query = select(fraud_reviews).where(fraud_reviews.c.id == review_id)
+        query = _REVIEWS.where(fraud_reviews.c.id == review_id)
         if merchant_id is not None:
             query = query.where(fraud_reviews.c.merchant_id == merchant_id)
         return await fetch_optional(self._connection, query, _review)
@@ -277,7 +291,9 @@ class ReviewRepository:
         self, merchant_id: str | None, cursor: Cursor, status: ReviewStatus | None
     ) -> Page[Review]:
         query = matching(fraud_reviews, merchant_id=merchant_id, status=status)
-        return await fetch_page(self._connection, query, fraud_reviews, cursor, _review)
+        return await fetch_page(
+            self._connection, query.add_columns(_review_charge), fraud_reviews, cursor, _review
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -162,9 +162,9 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
         self, request: fraud_pb2.ListReviewsRequest, context: Context
     ) -> fraud_pb2.ListReviewsResponse:
         status = requests.review_status(request)
-        merchant_id = requests.merchant(request.merchant)
+        merchant_id = requests.listed_merchant(request.merchant)
         page = await self._service.list_reviews(
-            merchant_id or acting_merchant(), cursor_of(request, Prefix.REVIEW), status
+            merchant_id, cursor_of(request, Prefix.REVIEW), status
         )
         return page_response(fraud_pb2.ListReviewsResponse, page, review_message)
 

@@ -31,7 +31,9 @@ from paycore.fraud.servicer.messages import (
     REVIEW_STATUSES_BY_NUMBER,
 )
 from paycore.ids import MalformedId, Prefix, new_merchant_id, remembered_logical_shard_of
+from paycore.runtime.context import current_call
 from paycore.runtime.messages import member
+from paycore.runtime.servicing import acting_merchant
 from paycore.v1 import fraud_pb2
 
 FINGERPRINT = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
@@ -145,6 +147,23 @@ def review_status(request: fraud_pb2.ListReviewsRequest) -> ReviewStatus | None:
 def merchant(value: str) -> str:
     """An optional `merchant` naming an account ("" when absent)."""
     return validation.object_id("merchant", value, Prefix.ACCOUNT, required=False)
+
+
+def listed_merchant(value: str) -> str | None:
+    """A List's `merchant` filter: an operator's, else the merchant it acts for, else None
+    (every merchant's); a merchant key's own merchant (another's is PERMISSION_DENIED naming
+    `merchant`)."""
+    merchant_id = merchant(value)
+    caller = current_call().caller
+    if caller is None or caller.is_operator:
+        return merchant_id or acting_merchant()
+    if merchant_id and merchant_id != caller.merchant_id:
+        raise ApiError(
+            Reason.PERMISSION_DENIED,
+            param="merchant",
+            detail="a merchant key lists its own merchant's reviews only",
+        )
+    return caller.merchant_id
 
 
 def listed_value(kind: BlocklistType | None, value: str) -> str:
