@@ -327,6 +327,18 @@ CONVERTERS: list[ConverterCase] = [
     ConverterCase(fraud_messages.outcome_message, sample_of(fraud.Assessment, label="fraudulent")),
     ConverterCase(fraud_messages.removed_message, "bli_sample"),
     ConverterCase(
+        fraud_messages.value_list_message,
+        sample_of(fraud.ValueList),
+        {"created_by": "Stripe's user who made it: a merchant's API call names none"},
+    ),
+    ConverterCase(
+        fraud_messages.value_list_item_message,
+        sample_of(fraud.BlocklistItem),
+        {"created_by": "Stripe's user who added it: a merchant's API call names none"},
+    ),
+    ConverterCase(fraud_messages.deleted_list_message, "rsl_sample"),
+    ConverterCase(fraud_messages.deleted_item_message, "rsli_sample"),
+    ConverterCase(
         ledger_messages.integrity_message,
         sample_of(ledger.IntegrityReport, currencies={"usd": sample_of(ledger.Balances)}),
         {"ok": "true only without mismatches; this report has one"},

@@ -74,6 +74,7 @@ class Prefix(StrEnum):
     RISK_ASSESSMENT = "fas"
     REVIEW = "prv"
     BLOCKLIST_ITEM = "rsli"
+    VALUE_LIST = "rsl"
     # webhooks (issue 15)
     WEBHOOK_DELIVERY = "wd"
     # reconciliation (issue 14)

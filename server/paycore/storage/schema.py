@@ -480,8 +480,29 @@ fraud_blocklist_items = _owned(
     Column("type", Text, nullable=False),
     *_required(Text, "value", "reason"),
     *_metadata_and_created_at(),
-    Index("fraud_blocklist_items_value_idx", "merchant_id", "type", "value", unique=True),
     Index("fraud_blocklist_items_id_idx", "id", unique=True),
+    # The Radar value list ("rsl_...") the item is on; "" for the blocklist itself (the
+    # merchant's default block lists) (migration 0057).
+    Column("value_list", Text, nullable=False, server_default=text("''")),
+    Index(
+        "fraud_blocklist_items_value_idx",
+        "merchant_id",
+        "type",
+        "value",
+        "value_list",
+        unique=True,
+    ),
+)
+
+# A merchant's Radar value lists (Stripe's radar.value_list); their items are blocklist items
+# (migration 0057).
+fraud_value_lists = _owned(
+    "fraud_value_lists",
+    Column("id", Text, nullable=False),
+    # card_fingerprint | email | ip | customer | country (BlocklistType's values)
+    *_required(Text, "alias", "name", "item_type"),
+    *_metadata_and_created_at(),
+    Index("fraud_value_lists_alias_idx", "merchant_id", "alias", unique=True),
 )
 
 fraud_policies = _owned(
@@ -1405,6 +1426,7 @@ __all__ = [
     "fraud_blocklist_items",
     "fraud_policies",
     "fraud_reviews",
+    "fraud_value_lists",
     "fx_rounding_carries",
     "idempotency_keys",
     "invoice_lines",
