@@ -239,6 +239,7 @@ CONVERTERS: list[ConverterCase] = [
             (customer_messages.deleted_customer_message, customer.Customer),
             (customer_messages.deleted_discount_message, subscription.Discount),
             (fraud_messages.blocklist_item_message, fraud.BlocklistItem),
+            (fraud_messages.early_fraud_warning_message, fraud.EarlyFraudWarning),
             (payout_messages.bank_account_message, payout.BankAccount),
             (payout_messages.payout_card_message, payout.PayoutCard),
             (application_fee_message, ApplicationFee),

@@ -75,6 +75,7 @@ class Prefix(StrEnum):
     REVIEW = "prv"
     BLOCKLIST_ITEM = "rsli"
     VALUE_LIST = "rsl"
+    EARLY_FRAUD_WARNING = "issfr"
     # webhooks (issue 15)
     WEBHOOK_DELIVERY = "wd"
     # reconciliation (issue 14)

@@ -71,6 +71,7 @@ OBJECT_NAMES = {
     "paycore.v1.DeleteInvoiceItemResponse": "invoiceitem",
     "paycore.v1.RemoveBlocklistItemResponse": "blocklist_item",
     "paycore.v1.ValueList": "radar.value_list",
+    "paycore.v1.EarlyFraudWarning": "radar.early_fraud_warning",
     "paycore.v1.DeleteValueListResponse": "radar.value_list",
     "paycore.v1.ValueListItem": "radar.value_list_item",
     "paycore.v1.DeleteValueListItemResponse": "radar.value_list_item",

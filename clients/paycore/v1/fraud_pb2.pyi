@@ -1411,3 +1411,127 @@ class ListValueListItemsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListValueListItemsResponse: _TypeAlias = ListValueListItemsResponse  # noqa: Y015
+
+@_typing.final
+class EarlyFraudWarning(_message.Message):
+    """An issuer's warning that a charge may be fraudulent (Stripe's `radar.early_fraud_warning`)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    ACTIONABLE_FIELD_NUMBER: _builtins.int
+    CHARGE_FIELD_NUMBER: _builtins.int
+    FRAUD_TYPE_FIELD_NUMBER: _builtins.int
+    PAYMENT_INTENT_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"issfr_..." """
+    actionable: _builtins.bool
+    """Neither disputed nor refunded in full: refunding it now may avoid a dispute."""
+    charge: _builtins.str
+    """The "ch_..." warned of."""
+    fraud_type: _builtins.str
+    """card_never_received | fraudulent_card_application | made_with_counterfeit_card |
+    made_with_lost_card | made_with_stolen_card | misc | unauthorized_use_of_card
+    """
+    payment_intent: _builtins.str
+    """The "pi_..." whose charge it is."""
+    created: _builtins.int
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        actionable: _builtins.bool = ...,
+        charge: _builtins.str = ...,
+        fraud_type: _builtins.str = ...,
+        payment_intent: _builtins.str = ...,
+        created: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actionable", b"actionable", "charge", b"charge", "created", b"created", "fraud_type", b"fraud_type", "id", b"id", "payment_intent", b"payment_intent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EarlyFraudWarning: _TypeAlias = EarlyFraudWarning  # noqa: Y015
+
+@_typing.final
+class GetEarlyFraudWarningRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetEarlyFraudWarningRequest: _TypeAlias = GetEarlyFraudWarningRequest  # noqa: Y015
+
+@_typing.final
+class ListEarlyFraudWarningsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LIMIT_FIELD_NUMBER: _builtins.int
+    STARTING_AFTER_FIELD_NUMBER: _builtins.int
+    ENDING_BEFORE_FIELD_NUMBER: _builtins.int
+    CHARGE_FIELD_NUMBER: _builtins.int
+    PAYMENT_INTENT_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    limit: _builtins.int
+    starting_after: _builtins.str
+    ending_before: _builtins.str
+    charge: _builtins.str
+    """Only the warnings of this "ch_..."."""
+    payment_intent: _builtins.str
+    """Only the warnings of this "pi_..."'s charges."""
+    @_builtins.property
+    def created(self) -> _common_pb2.TimestampRange:
+        """Only those created in this range of unix seconds (REST `created[gte]=...`, as Stripe's)."""
+
+    def __init__(
+        self,
+        *,
+        limit: _builtins.int = ...,
+        starting_after: _builtins.str = ...,
+        ending_before: _builtins.str = ...,
+        charge: _builtins.str = ...,
+        payment_intent: _builtins.str = ...,
+        created: _common_pb2.TimestampRange | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["charge", b"charge", "created", b"created", "ending_before", b"ending_before", "limit", b"limit", "payment_intent", b"payment_intent", "starting_after", b"starting_after"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListEarlyFraudWarningsRequest: _TypeAlias = ListEarlyFraudWarningsRequest  # noqa: Y015
+
+@_typing.final
+class ListEarlyFraudWarningsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATA_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    has_more: _builtins.bool
+    @_builtins.property
+    def data(self) -> _containers.RepeatedCompositeFieldContainer[Global___EarlyFraudWarning]: ...
+    def __init__(
+        self,
+        *,
+        data: _abc.Iterable[Global___EarlyFraudWarning] | None = ...,
+        has_more: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "has_more", b"has_more"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListEarlyFraudWarningsResponse: _TypeAlias = ListEarlyFraudWarningsResponse  # noqa: Y015

@@ -129,6 +129,16 @@ class FraudServiceStub:
                 request_serializer=paycore_dot_v1_dot_fraud__pb2.ListValueListItemsRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_fraud__pb2.ListValueListItemsResponse.FromString,
                 _registered_method=True)
+        self.GetEarlyFraudWarning = channel.unary_unary(
+                '/paycore.v1.FraudService/GetEarlyFraudWarning',
+                request_serializer=paycore_dot_v1_dot_fraud__pb2.GetEarlyFraudWarningRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_fraud__pb2.EarlyFraudWarning.FromString,
+                _registered_method=True)
+        self.ListEarlyFraudWarnings = channel.unary_unary(
+                '/paycore.v1.FraudService/ListEarlyFraudWarnings',
+                request_serializer=paycore_dot_v1_dot_fraud__pb2.ListEarlyFraudWarningsRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_fraud__pb2.ListEarlyFraudWarningsResponse.FromString,
+                _registered_method=True)
         self.RejectReview = channel.unary_unary(
                 '/paycore.v1.FraudService/RejectReview',
                 request_serializer=paycore_dot_v1_dot_fraud__pb2.RejectReviewRequest.SerializeToString,
@@ -277,6 +287,22 @@ class FraudServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetEarlyFraudWarning(self, request, context):
+        """An issuer's early fraud warning of a charge of the merchant's (Stripe's
+        `radar.early_fraud_warning`), read from the PSP's feed; `radar.early_fraud_warning.created`
+        is recorded with it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEarlyFraudWarnings(self, request, context):
+        """The merchant's warnings, newest first; of one charge or payment intent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RejectReview(self, request, context):
         """Closes an open review: the payment is labelled fraudulent and canceled (or refunded if
         already captured). A closed review answers FAILED_PRECONDITION.
@@ -382,6 +408,16 @@ def add_FraudServiceServicer_to_server(servicer, server):
                     servicer.ListValueListItems,
                     request_deserializer=paycore_dot_v1_dot_fraud__pb2.ListValueListItemsRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_fraud__pb2.ListValueListItemsResponse.SerializeToString,
+            ),
+            'GetEarlyFraudWarning': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEarlyFraudWarning,
+                    request_deserializer=paycore_dot_v1_dot_fraud__pb2.GetEarlyFraudWarningRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_fraud__pb2.EarlyFraudWarning.SerializeToString,
+            ),
+            'ListEarlyFraudWarnings': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEarlyFraudWarnings,
+                    request_deserializer=paycore_dot_v1_dot_fraud__pb2.ListEarlyFraudWarningsRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_fraud__pb2.ListEarlyFraudWarningsResponse.SerializeToString,
             ),
             'RejectReview': grpc.unary_unary_rpc_method_handler(
                     servicer.RejectReview,
@@ -902,6 +938,60 @@ class FraudService:
             '/paycore.v1.FraudService/ListValueListItems',
             paycore_dot_v1_dot_fraud__pb2.ListValueListItemsRequest.SerializeToString,
             paycore_dot_v1_dot_fraud__pb2.ListValueListItemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEarlyFraudWarning(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.FraudService/GetEarlyFraudWarning',
+            paycore_dot_v1_dot_fraud__pb2.GetEarlyFraudWarningRequest.SerializeToString,
+            paycore_dot_v1_dot_fraud__pb2.EarlyFraudWarning.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEarlyFraudWarnings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.FraudService/ListEarlyFraudWarnings',
+            paycore_dot_v1_dot_fraud__pb2.ListEarlyFraudWarningsRequest.SerializeToString,
+            paycore_dot_v1_dot_fraud__pb2.ListEarlyFraudWarningsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -84,6 +84,13 @@ class FraudServiceStub:
     GetValueListItem: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.GetValueListItemRequest, _fraud_pb2.ValueListItem]
     DeleteValueListItem: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.DeleteValueListItemRequest, _fraud_pb2.DeleteValueListItemResponse]
     ListValueListItems: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.ListValueListItemsRequest, _fraud_pb2.ListValueListItemsResponse]
+    GetEarlyFraudWarning: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.GetEarlyFraudWarningRequest, _fraud_pb2.EarlyFraudWarning]
+    """An issuer's early fraud warning of a charge of the merchant's (Stripe's
+    `radar.early_fraud_warning`), read from the PSP's feed; `radar.early_fraud_warning.created`
+    is recorded with it.
+    """
+    ListEarlyFraudWarnings: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.ListEarlyFraudWarningsRequest, _fraud_pb2.ListEarlyFraudWarningsResponse]
+    """The merchant's warnings, newest first; of one charge or payment intent."""
     RejectReview: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.RejectReviewRequest, _fraud_pb2.Review]
     """Closes an open review: the payment is labelled fraudulent and canceled (or refunded if
     already captured). A closed review answers FAILED_PRECONDITION.
@@ -143,6 +150,13 @@ class FraudServiceAsyncStub(FraudServiceStub):
     GetValueListItem: _aio.UnaryUnaryMultiCallable[_fraud_pb2.GetValueListItemRequest, _fraud_pb2.ValueListItem]  # type: ignore[assignment]
     DeleteValueListItem: _aio.UnaryUnaryMultiCallable[_fraud_pb2.DeleteValueListItemRequest, _fraud_pb2.DeleteValueListItemResponse]  # type: ignore[assignment]
     ListValueListItems: _aio.UnaryUnaryMultiCallable[_fraud_pb2.ListValueListItemsRequest, _fraud_pb2.ListValueListItemsResponse]  # type: ignore[assignment]
+    GetEarlyFraudWarning: _aio.UnaryUnaryMultiCallable[_fraud_pb2.GetEarlyFraudWarningRequest, _fraud_pb2.EarlyFraudWarning]  # type: ignore[assignment]
+    """An issuer's early fraud warning of a charge of the merchant's (Stripe's
+    `radar.early_fraud_warning`), read from the PSP's feed; `radar.early_fraud_warning.created`
+    is recorded with it.
+    """
+    ListEarlyFraudWarnings: _aio.UnaryUnaryMultiCallable[_fraud_pb2.ListEarlyFraudWarningsRequest, _fraud_pb2.ListEarlyFraudWarningsResponse]  # type: ignore[assignment]
+    """The merchant's warnings, newest first; of one charge or payment intent."""
     RejectReview: _aio.UnaryUnaryMultiCallable[_fraud_pb2.RejectReviewRequest, _fraud_pb2.Review]  # type: ignore[assignment]
     """Closes an open review: the payment is labelled fraudulent and canceled (or refunded if
     already captured). A closed review answers FAILED_PRECONDITION.
@@ -313,6 +327,25 @@ class FraudServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _fraud_pb2.ListValueListItemsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_fraud_pb2.ListValueListItemsResponse, _abc.Awaitable[_fraud_pb2.ListValueListItemsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetEarlyFraudWarning(
+        self,
+        request: _fraud_pb2.GetEarlyFraudWarningRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_fraud_pb2.EarlyFraudWarning, _abc.Awaitable[_fraud_pb2.EarlyFraudWarning]]:
+        """An issuer's early fraud warning of a charge of the merchant's (Stripe's
+        `radar.early_fraud_warning`), read from the PSP's feed; `radar.early_fraud_warning.created`
+        is recorded with it.
+        """
+
+    @_abc_1.abstractmethod
+    def ListEarlyFraudWarnings(
+        self,
+        request: _fraud_pb2.ListEarlyFraudWarningsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_fraud_pb2.ListEarlyFraudWarningsResponse, _abc.Awaitable[_fraud_pb2.ListEarlyFraudWarningsResponse]]:
+        """The merchant's warnings, newest first; of one charge or payment intent."""
 
     @_abc_1.abstractmethod
     def RejectReview(

@@ -114,6 +114,19 @@ class ValueListChanges:
 
 
 @dataclass(frozen=True)
+class EarlyFraudWarning(Stored):
+    """An issuer's warning that a charge may be fraudulent (Stripe's radar.early_fraud_warning),
+    from the PSP's feed."""
+
+    psp_warning: str
+    charge: str
+    payment_intent_id: str
+    fraud_type: str
+    actionable: bool = True
+    """Neither disputed nor refunded in full (read with it)."""
+
+
+@dataclass(frozen=True)
 class Review(Stored):
     payment: str
     assessment_id: str

@@ -14,6 +14,7 @@ from paycore.fraud.models import (
     Assessment,
     BlocklistItem,
     BlocklistType,
+    EarlyFraudWarning,
     OutcomeLabel,
     Review,
     ReviewStatus,
@@ -30,6 +31,8 @@ from paycore.storage.raw import driver_of, jsonb
 from paycore.storage.reads import Cursor, Page, fetch_optional, fetch_page, matching
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds_or_zero
 from paycore.storage.schema import (
+    disputes,
+    early_fraud_warnings,
     fraud_assessments,
     fraud_blocklist_items,
     fraud_policies,
@@ -38,7 +41,7 @@ from paycore.storage.schema import (
     payment_intents,
 )
 from paycore.storage.statements import Insert
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, exists, func, insert, not_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -102,6 +105,29 @@ _encode_value_list: Encoder[ValueList] = Encoder(fraud_value_lists, ValueList)
 _value_list: Decoder[ValueList] = Decoder(
     fraud_value_lists, ValueList, columns={"created": "created_at"}
 )
+_encode_warning: Encoder[EarlyFraudWarning] = Encoder(early_fraud_warnings, EarlyFraudWarning)
+_warning: Decoder[EarlyFraudWarning] = Decoder(
+    early_fraud_warnings,
+    EarlyFraudWarning,
+    columns={"created": "created_at"},
+    derive={"actionable": lambda row: bool(row.get("actionable", True))},
+)
+# Stripe's `actionable`: the charge is neither disputed nor refunded in full, read with it.
+_actionable = not_(
+    or_(
+        exists().where(
+            disputes.c.merchant_id == early_fraud_warnings.c.merchant_id,
+            disputes.c.psp_charge == early_fraud_warnings.c.charge,
+        ),
+        exists().where(
+            payment_intents.c.merchant_id == early_fraud_warnings.c.merchant_id,
+            payment_intents.c.id == early_fraud_warnings.c.payment_intent_id,
+            payment_intents.c.amount_received > 0,
+            payment_intents.c.amount_refunded >= payment_intents.c.amount_received,
+        ),
+    )
+).label("actionable")
+_WARNINGS = select(early_fraud_warnings, _actionable)
 _review: Decoder[Review] = Decoder(
     fraud_reviews,
     Review,
@@ -397,6 +423,54 @@ class ValueListRepository:
 
 
 @dataclass(frozen=True, slots=True)
+class EarlyFraudWarningRepository:
+    _connection: AsyncConnection
+
+    async def insert(self, warning: EarlyFraudWarning) -> EarlyFraudWarning | None:
+        """The warning as stored; None when the merchant has the PSP's warning already."""
+        row = (
+            await self._connection.execute(
+                upsert(early_fraud_warnings)
+                .values(**_encode_warning.mapping(warning))
+                .on_conflict_do_nothing()
+                .returning(early_fraud_warnings)
+            )
+        ).one_or_none()
+        return None if row is None else _warning(row)
+
+    async def charged_intent(self, merchant_id: str, reference: str, charge: str) -> str | None:
+        """The merchant's payment intent `reference` whose latest charge is `charge`."""
+        row = (
+            await self._connection.execute(
+                select(payment_intents.c.id).where(
+                    payment_intents.c.merchant_id == merchant_id,
+                    payment_intents.c.id == reference,
+                    payment_intents.c.psp_charge == charge,
+                )
+            )
+        ).one_or_none()
+        return None if row is None else str(row.id)
+
+    async def get(self, merchant_id: str, warning_id: str) -> EarlyFraudWarning | None:
+        query = _WARNINGS.where(
+            early_fraud_warnings.c.merchant_id == merchant_id,
+            early_fraud_warnings.c.id == warning_id,
+        )
+        return await fetch_optional(self._connection, query, _warning)
+
+    async def list(
+        self, merchant_id: str, cursor: Cursor, charge: str, payment_intent: str
+    ) -> Page[EarlyFraudWarning]:
+        query = matching(
+            early_fraud_warnings,
+            merchant_id=merchant_id,
+            charge=charge,
+            payment_intent_id=payment_intent,
+        ).add_columns(_actionable)
+        return await fetch_page(self._connection, query, early_fraud_warnings, cursor, _warning)
+
+
+@dataclass(frozen=True, slots=True)
 class ReviewRepository:
     _connection: AsyncConnection
 
@@ -476,6 +550,7 @@ __all__ = [
     "AssessmentRepository",
     "BlocklistRepository",
     "BlocklistValues",
+    "EarlyFraudWarningRepository",
     "Matches",
     "PolicyRepository",
     "ReviewRepository",

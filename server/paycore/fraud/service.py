@@ -17,6 +17,7 @@ from paycore.events import Recorder
 from paycore.executor.breaker import Mode
 from paycore.executor.modes import MerchantModes
 from paycore.fraud.decision import allow_matches, decide
+from paycore.fraud.early_warnings import EarlyFraudWarnings
 from paycore.fraud.events import REVIEW_CLOSED, REVIEW_OPENED
 from paycore.fraud.fanout import merge_newest_first, shard_readers
 from paycore.fraud.features import NO_VELOCITY, PaymentFacts, feature_vector
@@ -89,6 +90,7 @@ class FraudService:
         self._policies: dict[str, tuple[int, Policy]] = {}
         self._modes = MerchantModes(shards)
         self.value_lists = ValueLists(shards)
+        self.early_warnings = EarlyFraudWarnings(shards)
         """Radar value lists (paycore.fraud.value_lists), over the blocklist's store."""
 
     @property

@@ -494,6 +494,17 @@ fraud_blocklist_items = _owned(
     ),
 )
 
+# Early fraud warnings (Stripe's radar.early_fraud_warning, migration 0058): an issuer's warning
+# that a charge ("ch_...") of the merchant's may be fraudulent, read from the PSP's feed once
+# (psp_warning unique per merchant); payment_intent_id the pi_ whose charge it is.
+early_fraud_warnings = _owned(
+    "early_fraud_warnings",
+    *_required(Text, "id", "psp_warning", "charge", "payment_intent_id", "fraud_type"),
+    _created_at(),
+    Index("early_fraud_warnings_psp_idx", "merchant_id", "psp_warning", unique=True),
+    Index("early_fraud_warnings_charge_idx", "merchant_id", "charge"),
+)
+
 # A merchant's Radar value lists (Stripe's radar.value_list); their items are blocklist items
 # (migration 0057).
 fraud_value_lists = _owned(
@@ -1417,6 +1428,7 @@ __all__ = [
     "customers",
     "dispute_feeds",
     "disputes",
+    "early_fraud_warnings",
     "events",
     "exchange_rates",
     "execution_attempts",

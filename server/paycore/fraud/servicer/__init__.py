@@ -19,6 +19,7 @@ from paycore.fraud.servicer.messages import (
     blocklist_item_message,
     deleted_item_message,
     deleted_list_message,
+    early_fraud_warning_message,
     outcome_message,
     policy_message,
     removed_message,
@@ -246,6 +247,28 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
         cursor = cursor_of(request, Prefix.BLOCKLIST_ITEM)
         page = await self._service.value_lists.items(merchant_id, list_id, cursor, value)
         return page_response(fraud_pb2.ListValueListItemsResponse, page, value_list_item_message)
+
+    # -- early fraud warnings (paycore.fraud.early_warnings) --------------------------------
+
+    GetEarlyFraudWarning = rpcs.get(
+        Prefix.EARLY_FRAUD_WARNING,
+        lambda s: s._service.early_warnings.get,
+        early_fraud_warning_message,
+    )
+
+    async def ListEarlyFraudWarnings(
+        self, request: fraud_pb2.ListEarlyFraudWarningsRequest, context: Context
+    ) -> fraud_pb2.ListEarlyFraudWarningsResponse:
+        merchant_id = current_call().require_merchant()
+        charge = validation.charge_id("charge", request.charge, required=False)
+        payment_intent = validation.object_id(
+            "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
+        )
+        cursor = cursor_of(request, Prefix.EARLY_FRAUD_WARNING)
+        page = await self._service.early_warnings.list(merchant_id, cursor, charge, payment_intent)
+        return page_response(
+            fraud_pb2.ListEarlyFraudWarningsResponse, page, early_fraud_warning_message
+        )
 
     GetReview = rpcs.get_acting(Prefix.REVIEW, lambda s: s._service.get_review, review_message)
 

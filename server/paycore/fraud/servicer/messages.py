@@ -85,6 +85,9 @@ def value_list_item_message(item: models.BlocklistItem) -> fraud_pb2.ValueListIt
     )
 
 
+early_fraud_warning_message = derived(models.EarlyFraudWarning, fraud_pb2.EarlyFraudWarning)
+
+
 @converts(fraud_pb2.DeleteValueListResponse)
 def deleted_list_message(list_id: str) -> fraud_pb2.DeleteValueListResponse:
     return fraud_pb2.DeleteValueListResponse(id=list_id, deleted=True)

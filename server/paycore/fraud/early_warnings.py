@@ -1,0 +1,129 @@
+"""Early fraud warnings (Stripe's `radar.early_fraud_warning`): a card issuer's warning that a
+charge may be fraudulent, before any dispute. The PSP lists them on its feed (`GET
+/v1/early_fraud_warning_events?after=N`); the worker's `early_fraud_warning_feed` job reads it
+on the home shard (the position leased as the disputes feed's), stores each warning of a
+payment intent's charge once in its merchant's transaction and records
+`radar.early_fraud_warning.created` with it. A warning's `actionable` (neither disputed nor
+refunded in full) is read with it (docs/fraud.md, "Early fraud warnings")."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from paycore.dispute.repository import FeedRepository
+from paycore.errors import not_found
+from paycore.events import Recorder
+from paycore.fraud.events import EARLY_FRAUD_WARNING_CREATED
+from paycore.fraud.models import EarlyFraudWarning
+from paycore.fraud.repository import EarlyFraudWarningRepository
+from paycore.ids import Prefix, new_merchant_id
+from paycore.psp.client import PspClient, PspEarlyFraudWarning, PspError
+from paycore.storage import Shards
+from paycore.storage.reads import Cursor, Page
+from paycore.worker.job import ShardJob
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+log = logging.getLogger(__name__)
+
+FEED_SUFFIX = "#early_fraud_warnings"
+"""The feed's row (`dispute_feeds`, named by the PSP's URL and this)."""
+FEED_BATCH_MAX = 100
+FEED_LEASE_SECONDS = 60
+WARNING = "early_fraud_warning"
+
+
+@dataclass(frozen=True, slots=True)
+class EarlyFraudWarnings:
+    """The merchant's warnings, as read."""
+
+    _shards: Shards
+
+    async def get(self, merchant_id: str, warning_id: str) -> EarlyFraudWarning:
+        async with self._shards.read(merchant_id) as connection:
+            found = await EarlyFraudWarningRepository(connection).get(merchant_id, warning_id)
+        if found is None:
+            raise not_found(WARNING, warning_id)
+        return found
+
+    async def list(
+        self, merchant_id: str, cursor: Cursor, charge: str, payment_intent: str
+    ) -> Page[EarlyFraudWarning]:
+        async with self._shards.read(merchant_id) as connection:
+            return await EarlyFraudWarningRepository(connection).list(
+                merchant_id, cursor, charge, payment_intent
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class EarlyFraudWarningFeed:
+    """The PSP's warnings, each stored (and its event recorded) once."""
+
+    _shards: Shards
+    _psp: PspClient
+    _events: Recorder[EarlyFraudWarning]
+    _clock: Callable[[], float] = time.time
+
+    async def read_feed(self, home: AsyncEngine, limit: int = FEED_BATCH_MAX) -> int:
+        """One batch of the feed, each warning applied (applying one twice changes nothing):
+        the position is leased on the home shard."""
+        name = self._psp.base_url + FEED_SUFFIX
+        async with home.begin() as connection:
+            position = await FeedRepository(connection, name).claim(
+                int(self._clock()), FEED_LEASE_SECONDS
+            )
+        if position is None:
+            return 0
+        applied = position
+        try:
+            warnings, _ = await self._psp.early_fraud_warning_events(position, limit)
+            for warning in warnings:
+                await self.apply(warning)
+                applied = warning.sequence
+        except PspError as error:
+            log.warning("the early fraud warnings feed did not answer (%s)", error.code)
+        finally:
+            async with home.begin() as connection:
+                await FeedRepository(connection, name).advance(applied)
+        return applied - position
+
+    async def apply(self, news: PspEarlyFraudWarning) -> None:
+        """Stores the warning of a merchant's payment intent's charge (once), with its event;
+        a warning of a charge paycore does not know as an intent's latest is logged and
+        skipped."""
+        if not news.merchant.startswith(f"{Prefix.ACCOUNT}_"):
+            log.warning("early fraud warning %s: no merchant of paycore's; skipped", news.id)
+            return
+        async with self._shards.transaction(news.merchant) as connection:
+            warnings = EarlyFraudWarningRepository(connection)
+            intent = await warnings.charged_intent(news.merchant, news.reference, news.charge)
+            if intent is None:
+                log.warning("early fraud warning %s: no intent has its charge; skipped", news.id)
+                return
+            stored = await warnings.insert(
+                EarlyFraudWarning(
+                    id=new_merchant_id(Prefix.EARLY_FRAUD_WARNING, news.merchant),
+                    merchant_id=news.merchant,
+                    created=0,
+                    psp_warning=news.id,
+                    charge=news.charge,
+                    payment_intent_id=intent,
+                    fraud_type=news.fraud_type,
+                )
+            )
+            if stored is not None:
+                await self._events.record(connection, EARLY_FRAUD_WARNING_CREATED, stored)
+
+
+def early_fraud_warning_feed(feed: EarlyFraudWarningFeed, shards: Shards) -> ShardJob:
+    """The worker's `early_fraud_warning_feed` job: on the home shard (where the feed's
+    position lives), one batch of the PSP's warnings."""
+
+    async def run(engine: AsyncEngine) -> int:
+        if engine is not shards.home:
+            return 0
+        return await feed.read_feed(engine)
+
+    return ShardJob("early_fraud_warning_feed", 5.0, run)
