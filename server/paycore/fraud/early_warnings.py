@@ -13,14 +13,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from paycore.dispute.repository import FeedRepository
+from paycore.dispute.feeds import FEED_BATCH_MAX, read_feed
 from paycore.errors import not_found
 from paycore.events import Recorder
 from paycore.fraud.events import EARLY_FRAUD_WARNING_CREATED
 from paycore.fraud.models import EarlyFraudWarning
 from paycore.fraud.repository import EarlyFraudWarningRepository
 from paycore.ids import Prefix, new_merchant_id
-from paycore.psp.client import PspClient, PspEarlyFraudWarning, PspError
+from paycore.psp.client import PspClient, PspEarlyFraudWarning
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Page
 from paycore.worker.job import ShardJob
@@ -30,8 +30,6 @@ log = logging.getLogger(__name__)
 
 FEED_SUFFIX = "#early_fraud_warnings"
 """The feed's row (`dispute_feeds`, named by the PSP's URL and this)."""
-FEED_BATCH_MAX = 100
-FEED_LEASE_SECONDS = 60
 WARNING = "early_fraud_warning"
 
 
@@ -69,25 +67,14 @@ class EarlyFraudWarningFeed:
     async def read_feed(self, home: AsyncEngine, limit: int = FEED_BATCH_MAX) -> int:
         """One batch of the feed, each warning applied (applying one twice changes nothing):
         the position is leased on the home shard."""
-        name = self._psp.base_url + FEED_SUFFIX
-        async with home.begin() as connection:
-            position = await FeedRepository(connection, name).claim(
-                int(self._clock()), FEED_LEASE_SECONDS
-            )
-        if position is None:
-            return 0
-        applied = position
-        try:
-            warnings, _ = await self._psp.early_fraud_warning_events(position, limit)
-            for warning in warnings:
-                await self.apply(warning)
-                applied = warning.sequence
-        except PspError as error:
-            log.warning("the early fraud warnings feed did not answer (%s)", error.code)
-        finally:
-            async with home.begin() as connection:
-                await FeedRepository(connection, name).advance(applied)
-        return applied - position
+        return await read_feed(
+            home,
+            self._psp.base_url + FEED_SUFFIX,
+            int(self._clock()),
+            lambda after: self._psp.early_fraud_warning_events(after, limit),
+            self.apply,
+            lambda warning: warning.sequence,
+        )
 
     async def apply(self, news: PspEarlyFraudWarning) -> None:
         """Stores the warning of a merchant's payment intent's charge (once), with its event;
