@@ -14,15 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from paycore.dispute.feeds import FEED_BATCH_MAX, read_feed
-from paycore.errors import not_found
 from paycore.events import Recorder
 from paycore.fraud.events import EARLY_FRAUD_WARNING_CREATED
 from paycore.fraud.models import EarlyFraudWarning
-from paycore.fraud.repository import EarlyFraudWarningRepository
+from paycore.fraud.repository import (
+    EARLY_FRAUD_WARNINGS,
+    EarlyFraudWarningRepository,
+    early_fraud_warnings_query,
+)
 from paycore.ids import Prefix, new_merchant_id
 from paycore.psp.client import PspClient, PspEarlyFraudWarning
 from paycore.storage import Shards
-from paycore.storage.reads import Cursor, Page
+from paycore.storage.reads import Cursor, Page, Reads
 from paycore.worker.job import ShardJob
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -30,29 +33,22 @@ log = logging.getLogger(__name__)
 
 FEED_SUFFIX = "#early_fraud_warnings"
 """The feed's row (`dispute_feeds`, named by the PSP's URL and this)."""
-WARNING = "early_fraud_warning"
 
 
 @dataclass(frozen=True, slots=True)
 class EarlyFraudWarnings:
     """The merchant's warnings, as read."""
 
-    _shards: Shards
+    _reads: Reads
 
     async def get(self, merchant_id: str, warning_id: str) -> EarlyFraudWarning:
-        async with self._shards.read(merchant_id) as connection:
-            found = await EarlyFraudWarningRepository(connection).get(merchant_id, warning_id)
-        if found is None:
-            raise not_found(WARNING, warning_id)
-        return found
+        return await self._reads.one(merchant_id, EARLY_FRAUD_WARNINGS, warning_id)
 
     async def list(
         self, merchant_id: str, cursor: Cursor, charge: str, payment_intent: str
     ) -> Page[EarlyFraudWarning]:
-        async with self._shards.read(merchant_id) as connection:
-            return await EarlyFraudWarningRepository(connection).list(
-                merchant_id, cursor, charge, payment_intent
-            )
+        query = early_fraud_warnings_query(merchant_id, charge, payment_intent)
+        return await self._reads.page(merchant_id, EARLY_FRAUD_WARNINGS, cursor, query)
 
 
 @dataclass(frozen=True, slots=True)

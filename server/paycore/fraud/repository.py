@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from paycore.fraud.models import (
     DEFAULT_LIST_PREFIX,
@@ -28,7 +29,7 @@ from paycore.fraud.rules import (
     rules_to_json,
 )
 from paycore.storage.raw import driver_of, jsonb
-from paycore.storage.reads import Cursor, Page, fetch_optional, fetch_page, matching
+from paycore.storage.reads import Cursor, Kind, Page, fetch_optional, fetch_page, matching
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds_or_zero
 from paycore.storage.schema import (
     disputes,
@@ -41,7 +42,7 @@ from paycore.storage.schema import (
     payment_intents,
 )
 from paycore.storage.statements import Insert
-from sqlalchemy import and_, delete, exists, func, insert, not_, or_, select, update
+from sqlalchemy import Select, and_, delete, exists, func, insert, not_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -127,7 +128,26 @@ _actionable = not_(
         ),
     )
 ).label("actionable")
-_WARNINGS = select(early_fraud_warnings, _actionable)
+EARLY_FRAUD_WARNINGS = Kind(
+    "early_fraud_warning",
+    early_fraud_warnings,
+    _warning,
+    select(early_fraud_warnings, _actionable),
+)
+
+
+def early_fraud_warnings_query(merchant_id: str, charge: str, payment_intent: str) -> Select[Any]:
+    """ListEarlyFraudWarnings' query: of one charge, of one payment intent ("": any)."""
+    query = EARLY_FRAUD_WARNINGS.of(merchant_id)
+    for column, value in (
+        (early_fraud_warnings.c.charge, charge),
+        (early_fraud_warnings.c.payment_intent_id, payment_intent),
+    ):
+        if value:
+            query = query.where(column == value)
+    return query
+
+
 _review: Decoder[Review] = Decoder(
     fraud_reviews,
     Review,
@@ -451,24 +471,6 @@ class EarlyFraudWarningRepository:
         ).one_or_none()
         return None if row is None else str(row.id)
 
-    async def get(self, merchant_id: str, warning_id: str) -> EarlyFraudWarning | None:
-        query = _WARNINGS.where(
-            early_fraud_warnings.c.merchant_id == merchant_id,
-            early_fraud_warnings.c.id == warning_id,
-        )
-        return await fetch_optional(self._connection, query, _warning)
-
-    async def list(
-        self, merchant_id: str, cursor: Cursor, charge: str, payment_intent: str
-    ) -> Page[EarlyFraudWarning]:
-        query = matching(
-            early_fraud_warnings,
-            merchant_id=merchant_id,
-            charge=charge,
-            payment_intent_id=payment_intent,
-        ).add_columns(_actionable)
-        return await fetch_page(self._connection, query, early_fraud_warnings, cursor, _warning)
-
 
 @dataclass(frozen=True, slots=True)
 class ReviewRepository:
@@ -546,6 +548,7 @@ class PolicyRepository:
 
 
 __all__ = [
+    "EARLY_FRAUD_WARNINGS",
     "PLATFORM",
     "AssessmentRepository",
     "BlocklistRepository",
@@ -555,5 +558,6 @@ __all__ = [
     "PolicyRepository",
     "ReviewRepository",
     "ValueListRepository",
+    "early_fraud_warnings_query",
     "insert_assessments",
 ]

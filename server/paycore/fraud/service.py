@@ -46,7 +46,7 @@ from paycore.fraud.writer import AssessmentWriter
 from paycore.ids import Prefix, logical_shard_of, new_id, remembered_logical_shard_of
 from paycore.invariants import invariant
 from paycore.storage import Shards
-from paycore.storage.reads import Cursor, Page
+from paycore.storage.reads import Cursor, Page, Reads
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 ReviewListener = Callable[[str, Review], Awaitable[None]]
@@ -90,7 +90,7 @@ class FraudService:
         self._policies: dict[str, tuple[int, Policy]] = {}
         self._modes = MerchantModes(shards)
         self.value_lists = ValueLists(shards)
-        self.early_warnings = EarlyFraudWarnings(shards)
+        self.early_warnings = EarlyFraudWarnings(Reads(shards))
         """Radar value lists (paycore.fraud.value_lists), over the blocklist's store."""
 
     @property
