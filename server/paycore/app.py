@@ -48,10 +48,11 @@ from paycore.events.service import EventService
 from paycore.events.servicer import event_json
 from paycore.executor import servicer as executor_servicer
 from paycore.fraud import servicer as fraud_servicer
+from paycore.fraud.early_warnings import EarlyFraudWarningFeed, early_fraud_warning_feed
 from paycore.fraud.metrics import FraudMetrics
 from paycore.fraud.model import load_model
 from paycore.fraud.service import FraudService
-from paycore.fraud.servicer.messages import review_message
+from paycore.fraud.servicer.messages import early_fraud_warning_message, review_message
 from paycore.fraud.velocity import VelocityCounters
 from paycore.ledger import servicer as ledger_servicer
 from paycore.ledger.coalescer import Coalescer
@@ -198,6 +199,8 @@ class Platform:
     currencies: Currencies
     # 3-D Secure finished by the buyer's answer (the PSP's authentications feed)
     authentications: Authentications
+    # The issuers' early fraud warnings (the PSP's warnings feed)
+    early_fraud_warnings: EarlyFraudWarningFeed
 
     async def close(self) -> None:
         await self.deliverer.close(self.shards.engines, self.settings.shutdown_grace_seconds)
@@ -379,6 +382,9 @@ def build_platform(
         authentications=Authentications(
             shards, pay_in.psp, pay_in.intents, pay_in.setups, currencies, clock
         ),
+        early_fraud_warnings=EarlyFraudWarningFeed(
+            shards, pay_in.psp, Recorder(early_fraud_warning_message)
+        ),
     )
 
 
@@ -442,6 +448,7 @@ def build_jobs(platform: Platform) -> list[Job]:
         ),
         dispute_feed(platform.disputes, platform.shards),
         authentication_feed(platform.authentications, platform.shards),
+        early_fraud_warning_feed(platform.early_fraud_warnings, platform.shards),
         checkout_session_sweep(platform.checkout),
         # -- currencies (issue 19)
         *rates_jobs(platform),

@@ -107,6 +107,13 @@ async def _coupon(http: ClientSession, key: str, metadata: str) -> str:
     return f"/v1/coupons/{created.body['id']}"
 
 
+async def _value_list(http: ClientSession, key: str, metadata: str) -> str:
+    form = f"alias=blocked&name=Blocked&item_type=email&{metadata}"
+    created = await call(http, "POST", "/v1/radar/value_lists", key=key, form=form)
+    assert created.status == 200, created.body
+    return f"/v1/radar/value_lists/{created.body['id']}"
+
+
 async def _invoice_item(http: ClientSession, key: str, metadata: str) -> str:
     subscription = await _subscription(http, key, "")
     read = await call(http, "GET", subscription, key=key)
@@ -139,6 +146,7 @@ CREATES: dict[str, Create] = {
     "UpdatePrice": _price,
     "UpdateInvoiceItem": _invoice_item,
     "UpdateCheckoutSession": _checkout_session,
+    "UpdateValueList": _value_list,
 }
 """The updates with metadata whose object the session's server makes (it has no PSP)."""
 

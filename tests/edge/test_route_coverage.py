@@ -20,6 +20,8 @@ _WALLET = "test_ledger_wallet::test_wallet_balance_and_transactions_after_ledger
 _EVENTS = "test_events::test_events_list_and_read_back_with_their_objects"
 _WEBHOOKS = "test_events::test_webhook_endpoints_over_rest_show_the_secret_once"
 _FRAUD = "test_fraud::test_scoring_reviews_blocklists_policy_and_outcomes_over_http"
+_VALUE_LISTS = "test_radar_value_lists::test_value_lists_and_their_items_over_http"
+_WARNINGS = "test_early_fraud_warnings::test_early_fraud_warnings_read_with_the_stripe_sdk"
 _FEE_PLANS = "test_fee_plans::test_fee_plans_read_and_changed_over_http"
 _INTENTS = "test_payments::test_intents_capture_cancel_and_refunds_over_http"
 _CHARGES = "test_charges::test_charges_read_and_listed_over_http"
@@ -150,6 +152,20 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/fraud/reviews"): _FRAUD,
     ("POST", "/v1/fraud/reviews/{id}/approve"): _FRAUD,
     ("POST", "/v1/fraud/reviews/{id}/reject"): _FRAUD,
+    ("GET", "/v1/reviews/{id}"): _FRAUD,
+    ("GET", "/v1/reviews"): _FRAUD,
+    ("POST", "/v1/reviews/{id}/approve"): _FRAUD,
+    ("POST", "/v1/radar/value_lists"): _VALUE_LISTS,
+    ("GET", "/v1/radar/early_fraud_warnings"): _WARNINGS,
+    ("GET", "/v1/radar/early_fraud_warnings/{id}"): _WARNINGS,
+    ("GET", "/v1/radar/value_lists"): _VALUE_LISTS,
+    ("GET", "/v1/radar/value_lists/{id}"): _VALUE_LISTS,
+    ("POST", "/v1/radar/value_lists/{id}"): _VALUE_LISTS,
+    ("DELETE", "/v1/radar/value_lists/{id}"): _VALUE_LISTS,
+    ("POST", "/v1/radar/value_list_items"): _VALUE_LISTS,
+    ("GET", "/v1/radar/value_list_items"): _VALUE_LISTS,
+    ("GET", "/v1/radar/value_list_items/{id}"): _VALUE_LISTS,
+    ("DELETE", "/v1/radar/value_list_items/{id}"): _VALUE_LISTS,
     ("POST", "/v1/customers"): _CUSTOMERS,
     ("GET", "/v1/customers/{id}"): _CUSTOMERS,
     ("POST", "/v1/customers/{id}"): _CUSTOMERS,

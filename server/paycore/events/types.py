@@ -111,6 +111,8 @@ EVENT_TYPES: frozenset[str] = frozenset(
         # Fraud reviews.
         "review.opened",
         "review.closed",
+        # Early fraud warnings (issfr_): an issuer's warning of a charge, from the PSP's feed.
+        "radar.early_fraud_warning.created",
         # Reconciliation against the PSP's settlement reports and the bank's payouts reports.
         "reconciliation.run.completed",
         "reconciliation.discrepancy.created",

@@ -487,7 +487,6 @@ class PayInCompletion:
                 reversal=_reversal(intent, refund),
             )
             await repository.update_refund(refund, status=RefundStatus.SUCCEEDED.value)
-            kind = events.REFUND_SUCCEEDED
         else:
             # The refund's reservation of the refundable amount is given back.
             if intent is not None:
@@ -503,16 +502,20 @@ class PayInCompletion:
                 status=RefundStatus.FAILED.value,
                 failure_reason=failure_of(execution).code.lower(),
             )
-            kind = events.REFUND_FAILED
         updated = await repository.refund(merchant_id, refund.id)
         if updated is None:
             violated(f"refund {refund.id} vanished")
         # The *.updated events carry what the completion changed (Stripe's
         # previous_attributes: the pending status, no balance transaction or failure yet);
-        # refund.failed, no *.updated event, carries none.
-        before = refund if execution.succeeded else None
+        # refund.failed, no *.updated event, carries none. A failure is a change of the refund
+        # too: Stripe sends refund.updated with refund.failed.
         written = [
-            self._events.refund.prepared(kind, updated, before=before),
+            self._events.refund.prepared(events.REFUND_UPDATED, updated, before=refund),
+            *(
+                []
+                if execution.succeeded
+                else [self._events.refund.prepared(events.REFUND_FAILED, updated)]
+            ),
             self._events.refund.prepared(events.CHARGE_REFUND_UPDATED, updated, before=refund),
         ]
         if execution.succeeded and intent is not None:

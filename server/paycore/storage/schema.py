@@ -480,8 +480,40 @@ fraud_blocklist_items = _owned(
     Column("type", Text, nullable=False),
     *_required(Text, "value", "reason"),
     *_metadata_and_created_at(),
-    Index("fraud_blocklist_items_value_idx", "merchant_id", "type", "value", unique=True),
     Index("fraud_blocklist_items_id_idx", "id", unique=True),
+    # The Radar value list ("rsl_...") the item is on; "" for the blocklist itself (the
+    # merchant's default block lists) (migration 0057).
+    Column("value_list", Text, nullable=False, server_default=text("''")),
+    Index(
+        "fraud_blocklist_items_value_idx",
+        "merchant_id",
+        "type",
+        "value",
+        "value_list",
+        unique=True,
+    ),
+)
+
+# Early fraud warnings (Stripe's radar.early_fraud_warning, migration 0058): an issuer's warning
+# that a charge ("ch_...") of the merchant's may be fraudulent, read from the PSP's feed once
+# (psp_warning unique per merchant); payment_intent_id the pi_ whose charge it is.
+early_fraud_warnings = _owned(
+    "early_fraud_warnings",
+    *_required(Text, "id", "psp_warning", "charge", "payment_intent_id", "fraud_type"),
+    _created_at(),
+    Index("early_fraud_warnings_psp_idx", "merchant_id", "psp_warning", unique=True),
+    Index("early_fraud_warnings_charge_idx", "merchant_id", "charge"),
+)
+
+# A merchant's Radar value lists (Stripe's radar.value_list); their items are blocklist items
+# (migration 0057).
+fraud_value_lists = _owned(
+    "fraud_value_lists",
+    Column("id", Text, nullable=False),
+    # card_fingerprint | email | ip | customer | country (BlocklistType's values)
+    *_required(Text, "alias", "name", "item_type"),
+    *_metadata_and_created_at(),
+    Index("fraud_value_lists_alias_idx", "merchant_id", "alias", unique=True),
 )
 
 fraud_policies = _owned(
@@ -1403,6 +1435,7 @@ __all__ = [
     "customers",
     "dispute_feeds",
     "disputes",
+    "early_fraud_warnings",
     "events",
     "exchange_rates",
     "execution_attempts",
@@ -1412,6 +1445,7 @@ __all__ = [
     "fraud_blocklist_items",
     "fraud_policies",
     "fraud_reviews",
+    "fraud_value_lists",
     "fx_rounding_carries",
     "idempotency_keys",
     "invoice_lines",

@@ -323,7 +323,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         the intent's paid charge), and its refunds are none (None)."""
         if not request.charge:
             return request
-        charge_id = requests.charge_id("charge", request.charge)
+        charge_id = validation.charge_id("charge", request.charge)
         if request.payment_intent or request.payment_order:
             raise invalid("charge", "give one of charge, payment_intent and payment_order")
         charge = await self._pay_in.charges.get(merchant_id, charge_id, param="charge")
@@ -353,7 +353,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.GetChargeRequest, context: Context
     ) -> payment_pb2.Charge:
         merchant_id = current_call().require_merchant()
-        charge_id = requests.charge_id("id", request.id)
+        charge_id = validation.charge_id("id", request.id)
         return charge_message(await self._pay_in.charges.get(merchant_id, charge_id))
 
     async def UpdateCharge(
