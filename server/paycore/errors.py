@@ -452,6 +452,11 @@ class Reason(Enum):
         ErrorType.INVALID_REQUEST,
         "The payout {id} cannot be canceled: {detail}",
     )
+    PAYOUT_NOT_REVERSIBLE = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The payout {id} cannot be reversed: {detail}",
+    )
     # Disputes (server/paycore/dispute, issue 22).
     DISPUTE_PAST_DUE = (
         Status.FAILED_PRECONDITION,

@@ -252,6 +252,8 @@ REFERENCE_FIELDS = frozenset(
         "paycore.v1.Transfer.source_transaction",
         # The application fee ("fee_...") a fee refund gives back (Stripe's name).
         "paycore.v1.FeeRefund.fee",
+        # The payout ("po_...") that reversed this one (ReversePayout).
+        "paycore.v1.Payout.reversed_by",
     }
 )
 """The other id references: fields whose name says neither their kind nor, elsewhere, an id

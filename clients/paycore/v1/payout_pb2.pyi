@@ -654,6 +654,8 @@ class Payout(_message.Message):
     FEE_FIELD_NUMBER: _builtins.int
     FAILURE_BALANCE_TRANSACTION_FIELD_NUMBER: _builtins.int
     TYPE_FIELD_NUMBER: _builtins.int
+    ORIGINAL_PAYOUT_FIELD_NUMBER: _builtins.int
+    REVERSED_BY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"po_..." """
     account: _builtins.str
@@ -683,6 +685,12 @@ class Payout(_message.Message):
     """
     type: Global___PayoutType.ValueType
     """What `destination` is: a bank account ("ba_...") or a debit card ("pm_..."), Stripe's type."""
+    original_payout: _builtins.str
+    """The "po_..." this payout reverses (ReversePayout's answer: amount is the negative of the
+    original's); empty for any other payout.
+    """
+    reversed_by: _builtins.str
+    """The "po_..." that reversed this payout; empty while it is not reversed."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     def __init__(
@@ -706,10 +714,12 @@ class Payout(_message.Message):
         fee: _builtins.int = ...,
         failure_balance_transaction: _builtins.str = ...,
         type: Global___PayoutType.ValueType = ...,
+        original_payout: _builtins.str = ...,
+        reversed_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "arrival_date", b"arrival_date", "automatic", b"automatic", "balance_transaction", b"balance_transaction", "created", b"created", "currency", b"currency", "description", b"description", "destination", b"destination", "failure_balance_transaction", b"failure_balance_transaction", "failure_code", b"failure_code", "failure_message", b"failure_message", "fee", b"fee", "id", b"id", "metadata", b"metadata", "method", b"method", "status", b"status", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "arrival_date", b"arrival_date", "automatic", b"automatic", "balance_transaction", b"balance_transaction", "created", b"created", "currency", b"currency", "description", b"description", "destination", b"destination", "failure_balance_transaction", b"failure_balance_transaction", "failure_code", b"failure_code", "failure_message", b"failure_message", "fee", b"fee", "id", b"id", "metadata", b"metadata", "method", b"method", "original_payout", b"original_payout", "reversed_by", b"reversed_by", "status", b"status", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1107,6 +1117,56 @@ class UpdatePayoutRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UpdatePayoutRequest: _TypeAlias = UpdatePayoutRequest  # noqa: Y015
+
+@_typing.final
+class ReversePayoutRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    CLEAR_METADATA_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"po_...", required: a paid standard payout of a seller to a US or Canadian bank account."""
+    clear_metadata: _builtins.bool
+    """Stripe's `metadata=` (nothing to clear on a new payout; taken for the shape)."""
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The reversing payout's metadata (a key with an empty value is left out)."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        clear_metadata: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clear_metadata", b"clear_metadata", "id", b"id", "metadata", b"metadata"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReversePayoutRequest: _TypeAlias = ReversePayoutRequest  # noqa: Y015
 
 @_typing.final
 class CancelPayoutRequest(_message.Message):

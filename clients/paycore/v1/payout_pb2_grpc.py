@@ -99,6 +99,11 @@ class PayoutServiceStub:
                 request_serializer=paycore_dot_v1_dot_payout__pb2.CancelPayoutRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payout__pb2.Payout.FromString,
                 _registered_method=True)
+        self.ReversePayout = channel.unary_unary(
+                '/paycore.v1.PayoutService/ReversePayout',
+                request_serializer=paycore_dot_v1_dot_payout__pb2.ReversePayoutRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payout__pb2.Payout.FromString,
+                _registered_method=True)
         self.GetPayoutSchedule = channel.unary_unary(
                 '/paycore.v1.PayoutService/GetPayoutSchedule',
                 request_serializer=paycore_dot_v1_dot_payout__pb2.GetPayoutScheduleRequest.SerializeToString,
@@ -246,6 +251,17 @@ class PayoutServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReversePayout(self, request, context):
+        """Reverses a paid standard payout of a seller (a connected account) to a US or Canadian bank
+        account, expected to arrive less than 90 days ago, as Stripe's: a new payout of -amount
+        (`original_payout` names the reversed one, which gets `reversed_by`) debits the bank account
+        and returns the amount to the seller's available balance. Anything else answers
+        FAILED_PRECONDITION, reason PAYOUT_NOT_REVERSIBLE (a pending manual payout is canceled).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetPayoutSchedule(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -379,6 +395,11 @@ def add_PayoutServiceServicer_to_server(servicer, server):
             'CancelPayout': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelPayout,
                     request_deserializer=paycore_dot_v1_dot_payout__pb2.CancelPayoutRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payout__pb2.Payout.SerializeToString,
+            ),
+            'ReversePayout': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReversePayout,
+                    request_deserializer=paycore_dot_v1_dot_payout__pb2.ReversePayoutRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payout__pb2.Payout.SerializeToString,
             ),
             'GetPayoutSchedule': grpc.unary_unary_rpc_method_handler(
@@ -777,6 +798,33 @@ class PayoutService:
             target,
             '/paycore.v1.PayoutService/CancelPayout',
             paycore_dot_v1_dot_payout__pb2.CancelPayoutRequest.SerializeToString,
+            paycore_dot_v1_dot_payout__pb2.Payout.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReversePayout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PayoutService/ReversePayout',
+            paycore_dot_v1_dot_payout__pb2.ReversePayoutRequest.SerializeToString,
             paycore_dot_v1_dot_payout__pb2.Payout.FromString,
             options,
             channel_credentials,

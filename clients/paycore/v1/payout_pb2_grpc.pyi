@@ -72,6 +72,13 @@ class PayoutServiceStub:
     """Cancels a pending manual payout (one not yet sent to the bank); its funds return to the
     available balance. Anything else answers FAILED_PRECONDITION, reason PAYOUT_NOT_CANCELABLE.
     """
+    ReversePayout: _grpc.UnaryUnaryMultiCallable[_payout_pb2.ReversePayoutRequest, _payout_pb2.Payout]
+    """Reverses a paid standard payout of a seller (a connected account) to a US or Canadian bank
+    account, expected to arrive less than 90 days ago, as Stripe's: a new payout of -amount
+    (`original_payout` names the reversed one, which gets `reversed_by`) debits the bank account
+    and returns the amount to the seller's available balance. Anything else answers
+    FAILED_PRECONDITION, reason PAYOUT_NOT_REVERSIBLE (a pending manual payout is canceled).
+    """
     GetPayoutSchedule: _grpc.UnaryUnaryMultiCallable[_payout_pb2.GetPayoutScheduleRequest, _payout_pb2.PayoutSchedule]
     UpdatePayoutSchedule: _grpc.UnaryUnaryMultiCallable[_payout_pb2.UpdatePayoutScheduleRequest, _payout_pb2.PayoutSchedule]
     """Sets when automatic payouts run: each pays out the whole available balance per currency to
@@ -139,6 +146,13 @@ class PayoutServiceAsyncStub(PayoutServiceStub):
     CancelPayout: _aio.UnaryUnaryMultiCallable[_payout_pb2.CancelPayoutRequest, _payout_pb2.Payout]  # type: ignore[assignment]
     """Cancels a pending manual payout (one not yet sent to the bank); its funds return to the
     available balance. Anything else answers FAILED_PRECONDITION, reason PAYOUT_NOT_CANCELABLE.
+    """
+    ReversePayout: _aio.UnaryUnaryMultiCallable[_payout_pb2.ReversePayoutRequest, _payout_pb2.Payout]  # type: ignore[assignment]
+    """Reverses a paid standard payout of a seller (a connected account) to a US or Canadian bank
+    account, expected to arrive less than 90 days ago, as Stripe's: a new payout of -amount
+    (`original_payout` names the reversed one, which gets `reversed_by`) debits the bank account
+    and returns the amount to the seller's available balance. Anything else answers
+    FAILED_PRECONDITION, reason PAYOUT_NOT_REVERSIBLE (a pending manual payout is canceled).
     """
     GetPayoutSchedule: _aio.UnaryUnaryMultiCallable[_payout_pb2.GetPayoutScheduleRequest, _payout_pb2.PayoutSchedule]  # type: ignore[assignment]
     UpdatePayoutSchedule: _aio.UnaryUnaryMultiCallable[_payout_pb2.UpdatePayoutScheduleRequest, _payout_pb2.PayoutSchedule]  # type: ignore[assignment]
@@ -282,6 +296,19 @@ class PayoutServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_payout_pb2.Payout, _abc.Awaitable[_payout_pb2.Payout]]:
         """Cancels a pending manual payout (one not yet sent to the bank); its funds return to the
         available balance. Anything else answers FAILED_PRECONDITION, reason PAYOUT_NOT_CANCELABLE.
+        """
+
+    @_abc_1.abstractmethod
+    def ReversePayout(
+        self,
+        request: _payout_pb2.ReversePayoutRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payout_pb2.Payout, _abc.Awaitable[_payout_pb2.Payout]]:
+        """Reverses a paid standard payout of a seller (a connected account) to a US or Canadian bank
+        account, expected to arrive less than 90 days ago, as Stripe's: a new payout of -amount
+        (`original_payout` names the reversed one, which gets `reversed_by`) debits the bank account
+        and returns the amount to the seller's available balance. Anything else answers
+        FAILED_PRECONDITION, reason PAYOUT_NOT_REVERSIBLE (a pending manual payout is canceled).
         """
 
     @_abc_1.abstractmethod

@@ -136,6 +136,10 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
 
     CancelPayout = rpcs.change_by_id(Prefix.PAYOUT, payout_message, lambda s: s._payouts.cancel)
 
+    ReversePayout = rpcs.change_metadata(
+        Prefix.PAYOUT, payout_message, lambda s: s._payouts.reverse
+    )
+
     async def GetPayoutSchedule(
         self, request: payout_pb2.GetPayoutScheduleRequest, context: Context
     ) -> payout_pb2.PayoutSchedule:
