@@ -252,6 +252,11 @@ class Reason(Enum):
         ErrorType.INVALID_REQUEST,
         "The {object} {id} has been refunded in full already",
     )
+    REFUND_NOT_CANCELABLE = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The refund {id} cannot be canceled: {detail}",
+    )
     CHARGE_NOT_REFUNDABLE = (
         Status.FAILED_PRECONDITION,
         ErrorType.INVALID_REQUEST,

@@ -57,6 +57,7 @@ _STRIPE_CANCEL = (
 _PAYOUTS = "test_payouts::test_bank_accounts_schedules_payouts_and_balance_transactions_over_http"
 _TRANSFERS = "test_transfers::test_transfers_and_reversals_over_http"
 _APPLICATION_FEES = "test_transfers::test_application_fees_over_http"
+_REFUND_CANCEL = "test_refund_cancel::test_stripe_python_cancels_a_pending_refund"
 _PAYOUT_REVERSALS = "test_payout_reversals::test_stripe_python_reverses_a_paid_payout"
 _PAYOUT_CARDS = "test_payouts::test_a_debit_card_registered_as_a_payout_card_over_http"
 _PAYOUT_CARD_CURRENCIES = (
@@ -262,6 +263,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/payouts"): _PAYOUTS,
     ("POST", "/v1/payouts/{id}/cancel"): _PAYOUTS,
     ("POST", "/v1/payouts/{id}/reverse"): _PAYOUT_REVERSALS,
+    ("POST", "/v1/refunds/{id}/cancel"): _REFUND_CANCEL,
     ("POST", "/v1/payouts/{id}"): _METADATA_BY_PSP,
     ("GET", "/v1/disputes"): _DISPUTES,
     ("GET", "/v1/disputes/{id}"): _DISPUTES,

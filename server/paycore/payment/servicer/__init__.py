@@ -347,6 +347,10 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         Prefix.REFUND, refund_message, lambda s: s._pay_in.refunds.update
     )
 
+    CancelRefund = rpcs.change_by_id(
+        Prefix.REFUND, refund_message, lambda s: s._pay_in.refunds.cancel
+    )
+
     # -- charges (paycore.payment.charges): named by the PSP's ch_ ids --------------------------
 
     async def GetCharge(
