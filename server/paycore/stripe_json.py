@@ -166,8 +166,9 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     # A checkout's payment and its orders that did not fail.
     "paycore.v1.Payment": ("failure_code", "failure_message"),
     "paycore.v1.PaymentOrder": ("failure_code", "decline_code", "failure_message"),
-    # A transfer made without a description or transfer_group.
+    # A transfer made without a description or transfer_group; a reversal without a description.
     "paycore.v1.Transfer": ("description", "transfer_group"),
+    "paycore.v1.SellerTransferReversal": ("description",),
     # A 3-D Secure confirmation without a return_url (the page then shows the outcome).
     "paycore.v1.NextAction.RedirectToUrl": ("return_url",),
     # A payment method's billing details never given; an address's lines (a payment method's,
