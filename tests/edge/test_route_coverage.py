@@ -57,6 +57,9 @@ _STRIPE_CANCEL = (
 _PAYOUTS = "test_payouts::test_bank_accounts_schedules_payouts_and_balance_transactions_over_http"
 _TRANSFERS = "test_transfers::test_transfers_and_reversals_over_http"
 _APPLICATION_FEES = "test_transfers::test_application_fees_over_http"
+_REVERSAL_UPDATES = (
+    "test_transfer_reversal_updates::test_stripe_python_updates_a_reversals_metadata"
+)
 _REFUND_CANCEL = "test_refund_cancel::test_stripe_python_cancels_a_pending_refund"
 _PAYOUT_REVERSALS = "test_payout_reversals::test_stripe_python_reverses_a_paid_payout"
 _PAYOUT_CARDS = "test_payouts::test_a_debit_card_registered_as_a_payout_card_over_http"
@@ -251,6 +254,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/transfers/{id}/reversals"): _TRANSFERS,
     ("GET", "/v1/transfers/{id}/reversals"): _TRANSFERS,
     ("GET", "/v1/transfers/{id}/reversals/{reversal}"): _TRANSFERS,
+    ("POST", "/v1/transfers/{id}/reversals/{reversal}"): _REVERSAL_UPDATES,
     ("GET", "/v1/application_fees"): _APPLICATION_FEES,
     ("GET", "/v1/application_fees/{id}"): _APPLICATION_FEES,
     ("POST", "/v1/application_fees/{id}/refunds"): _FEE_REFUNDS,

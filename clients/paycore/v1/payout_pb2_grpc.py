@@ -149,6 +149,11 @@ class PayoutServiceStub:
                 request_serializer=paycore_dot_v1_dot_payout__pb2.GetTransferReversalRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payout__pb2.SellerTransferReversal.FromString,
                 _registered_method=True)
+        self.UpdateTransferReversal = channel.unary_unary(
+                '/paycore.v1.PayoutService/UpdateTransferReversal',
+                request_serializer=paycore_dot_v1_dot_payout__pb2.UpdateTransferReversalRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payout__pb2.SellerTransferReversal.FromString,
+                _registered_method=True)
 
 
 class PayoutServiceServicer:
@@ -329,6 +334,14 @@ class PayoutServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateTransferReversal(self, request, context):
+        """Changes a reversal's metadata, the only field Stripe's update of a transfer reversal
+        takes; no money moves and no event is recorded (Stripe has none for it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PayoutServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -445,6 +458,11 @@ def add_PayoutServiceServicer_to_server(servicer, server):
             'GetTransferReversal': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTransferReversal,
                     request_deserializer=paycore_dot_v1_dot_payout__pb2.GetTransferReversalRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payout__pb2.SellerTransferReversal.SerializeToString,
+            ),
+            'UpdateTransferReversal': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTransferReversal,
+                    request_deserializer=paycore_dot_v1_dot_payout__pb2.UpdateTransferReversalRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payout__pb2.SellerTransferReversal.SerializeToString,
             ),
     }
@@ -1068,6 +1086,33 @@ class PayoutService:
             target,
             '/paycore.v1.PayoutService/GetTransferReversal',
             paycore_dot_v1_dot_payout__pb2.GetTransferReversalRequest.SerializeToString,
+            paycore_dot_v1_dot_payout__pb2.SellerTransferReversal.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTransferReversal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PayoutService/UpdateTransferReversal',
+            paycore_dot_v1_dot_payout__pb2.UpdateTransferReversalRequest.SerializeToString,
             paycore_dot_v1_dot_payout__pb2.SellerTransferReversal.FromString,
             options,
             channel_credentials,

@@ -104,6 +104,10 @@ class PayoutServiceStub:
     """A transfer's reversals, newest first (Stripe's list of a transfer's reversals)."""
     GetTransferReversal: _grpc.UnaryUnaryMultiCallable[_payout_pb2.GetTransferReversalRequest, _payout_pb2.SellerTransferReversal]
     """One reversal of a transfer (Stripe's retrieve of a transfer reversal)."""
+    UpdateTransferReversal: _grpc.UnaryUnaryMultiCallable[_payout_pb2.UpdateTransferReversalRequest, _payout_pb2.SellerTransferReversal]
+    """Changes a reversal's metadata, the only field Stripe's update of a transfer reversal
+    takes; no money moves and no event is recorded (Stripe has none for it).
+    """
 
 @_typing.type_check_only
 class PayoutServiceAsyncStub(PayoutServiceStub):
@@ -179,6 +183,10 @@ class PayoutServiceAsyncStub(PayoutServiceStub):
     """A transfer's reversals, newest first (Stripe's list of a transfer's reversals)."""
     GetTransferReversal: _aio.UnaryUnaryMultiCallable[_payout_pb2.GetTransferReversalRequest, _payout_pb2.SellerTransferReversal]  # type: ignore[assignment]
     """One reversal of a transfer (Stripe's retrieve of a transfer reversal)."""
+    UpdateTransferReversal: _aio.UnaryUnaryMultiCallable[_payout_pb2.UpdateTransferReversalRequest, _payout_pb2.SellerTransferReversal]  # type: ignore[assignment]
+    """Changes a reversal's metadata, the only field Stripe's update of a transfer reversal
+    takes; no money moves and no event is recorded (Stripe has none for it).
+    """
 
 class PayoutServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -389,5 +397,15 @@ class PayoutServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_payout_pb2.SellerTransferReversal, _abc.Awaitable[_payout_pb2.SellerTransferReversal]]:
         """One reversal of a transfer (Stripe's retrieve of a transfer reversal)."""
+
+    @_abc_1.abstractmethod
+    def UpdateTransferReversal(
+        self,
+        request: _payout_pb2.UpdateTransferReversalRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payout_pb2.SellerTransferReversal, _abc.Awaitable[_payout_pb2.SellerTransferReversal]]:
+        """Changes a reversal's metadata, the only field Stripe's update of a transfer reversal
+        takes; no money moves and no event is recorded (Stripe has none for it).
+        """
 
 def add_PayoutServiceServicer_to_server(servicer: PayoutServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -742,6 +742,14 @@ class TransferRepository:
             .values(description=transfer.description, metadata=dict(transfer.metadata))
         )
 
+    async def set_reversal_metadata(self, reversal: TransferReversal) -> None:
+        """A reversal's metadata (UpdateTransferReversal)."""
+        await self._connection.execute(
+            update(trr)
+            .where(and_(trr.c.merchant_id == reversal.merchant_id, trr.c.id == reversal.id))
+            .values(metadata=dict(reversal.metadata))
+        )
+
     async def insert_reversal(self, reversal: TransferReversal) -> None:
         await self._connection.execute(insert(trr).values(**_encode_reversal.mapping(reversal)))
 
