@@ -114,6 +114,28 @@ PAYOUT_STATUS_FAILED: PayoutStatus.ValueType  # 4
 PAYOUT_STATUS_CANCELED: PayoutStatus.ValueType  # 5
 Global___PayoutStatus: _TypeAlias = PayoutStatus  # noqa: Y015
 
+class _PayoutReconciliationStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PayoutReconciliationStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PayoutReconciliationStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PAYOUT_RECONCILIATION_STATUS_UNSPECIFIED: _PayoutReconciliationStatus.ValueType  # 0
+    PAYOUT_RECONCILIATION_STATUS_NOT_APPLICABLE: _PayoutReconciliationStatus.ValueType  # 1
+    """A manual payout: what it paid out is not known row by row."""
+    PAYOUT_RECONCILIATION_STATUS_COMPLETED: _PayoutReconciliationStatus.ValueType  # 2
+    """An automatic payout: the rows it swept are listed by `payout` (payout.reconciliation_completed)."""
+
+class PayoutReconciliationStatus(_PayoutReconciliationStatus, metaclass=_PayoutReconciliationStatusEnumTypeWrapper):
+    """Stripe's Payout.reconciliation_status."""
+
+PAYOUT_RECONCILIATION_STATUS_UNSPECIFIED: PayoutReconciliationStatus.ValueType  # 0
+PAYOUT_RECONCILIATION_STATUS_NOT_APPLICABLE: PayoutReconciliationStatus.ValueType  # 1
+"""A manual payout: what it paid out is not known row by row."""
+PAYOUT_RECONCILIATION_STATUS_COMPLETED: PayoutReconciliationStatus.ValueType  # 2
+"""An automatic payout: the rows it swept are listed by `payout` (payout.reconciliation_completed)."""
+Global___PayoutReconciliationStatus: _TypeAlias = PayoutReconciliationStatus  # noqa: Y015
+
 class _PayoutType:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -656,6 +678,7 @@ class Payout(_message.Message):
     TYPE_FIELD_NUMBER: _builtins.int
     ORIGINAL_PAYOUT_FIELD_NUMBER: _builtins.int
     REVERSED_BY_FIELD_NUMBER: _builtins.int
+    RECONCILIATION_STATUS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"po_..." """
     account: _builtins.str
@@ -691,6 +714,11 @@ class Payout(_message.Message):
     """
     reversed_by: _builtins.str
     """The "po_..." that reversed this payout; empty while it is not reversed."""
+    reconciliation_status: Global___PayoutReconciliationStatus.ValueType
+    """Whether its balance transactions can be listed (ListBalanceTransactions `payout`), as
+    Stripe's: completed for an automatic payout (from its creation), not applicable for a
+    manual one.
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     def __init__(
@@ -716,10 +744,11 @@ class Payout(_message.Message):
         type: Global___PayoutType.ValueType = ...,
         original_payout: _builtins.str = ...,
         reversed_by: _builtins.str = ...,
+        reconciliation_status: Global___PayoutReconciliationStatus.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "arrival_date", b"arrival_date", "automatic", b"automatic", "balance_transaction", b"balance_transaction", "created", b"created", "currency", b"currency", "description", b"description", "destination", b"destination", "failure_balance_transaction", b"failure_balance_transaction", "failure_code", b"failure_code", "failure_message", b"failure_message", "fee", b"fee", "id", b"id", "metadata", b"metadata", "method", b"method", "original_payout", b"original_payout", "reversed_by", b"reversed_by", "status", b"status", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "arrival_date", b"arrival_date", "automatic", b"automatic", "balance_transaction", b"balance_transaction", "created", b"created", "currency", b"currency", "description", b"description", "destination", b"destination", "failure_balance_transaction", b"failure_balance_transaction", "failure_code", b"failure_code", "failure_message", b"failure_message", "fee", b"fee", "id", b"id", "metadata", b"metadata", "method", b"method", "original_payout", b"original_payout", "reconciliation_status", b"reconciliation_status", "reversed_by", b"reversed_by", "status", b"status", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

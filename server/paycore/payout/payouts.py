@@ -35,7 +35,11 @@ from paycore.ledger.repository import AccountRepository
 from paycore.payout.balances import BalanceAccounts, BalanceBook
 from paycore.payout.bank_accounts import BankAccounts, require_account
 from paycore.payout.calendar import arrival_date
-from paycore.payout.events import PAYOUT_CREATED, PAYOUT_UPDATED
+from paycore.payout.events import (
+    PAYOUT_CREATED,
+    PAYOUT_RECONCILIATION_COMPLETED,
+    PAYOUT_UPDATED,
+)
 from paycore.payout.lifecycle import PayoutLifecycle
 from paycore.payout.models import (
     DAY_SECONDS,
@@ -339,6 +343,7 @@ class Payouts:
         ]
         await batch.insert_payouts(recorded)
         await self._events.record_each(connection, PAYOUT_CREATED, recorded)
+        await self._events.record_each(connection, PAYOUT_RECONCILIATION_COMPLETED, recorded)
         return [
             Created(payout, execution) for payout, execution in zip(recorded, claimed, strict=True)
         ]
