@@ -32,7 +32,6 @@ from paycore.runtime.servicing import (
     add_servicer,
     merchant_and_cursor,
     merchant_and_id,
-    metadata_change,
     page_response,
 )
 from paycore.v1 import payout_pb2, payout_pb2_grpc
@@ -200,21 +199,12 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
             payout_pb2.ListTransferReversalsResponse, found, transfer_reversal_message
         )
 
-    async def UpdateTransferReversal(
-        self, request: payout_pb2.UpdateTransferReversalRequest, context: Context
-    ) -> payout_pb2.SellerTransferReversal:
-        merchant_id, transfer_id = merchant_and_id(request.id, Prefix.TRANSFER)
-        reversal_id = validation.object_id("reversal", request.reversal, Prefix.TRANSFER_REVERSAL)
-        change = metadata_change(request)
-        return await self._mutations.answer(
-            merchant_id,
-            request,
-            transfer_reversal_message,
-            self._transfers.update_reversal,
-            transfer_id,
-            reversal_id,
-            change,
-        )
+    UpdateTransferReversal = rpcs.change_held_metadata(
+        Prefix.TRANSFER,
+        ("reversal", Prefix.TRANSFER_REVERSAL),
+        transfer_reversal_message,
+        lambda s: s._transfers.update_reversal,
+    )
 
     async def GetTransferReversal(
         self, request: payout_pb2.GetTransferReversalRequest, context: Context
