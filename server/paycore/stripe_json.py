@@ -174,8 +174,9 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     # A checkout's payment and its orders that did not fail.
     "paycore.v1.Payment": ("failure_code", "failure_message"),
     "paycore.v1.PaymentOrder": ("failure_code", "decline_code", "failure_message"),
-    # A transfer made without a description or transfer_group.
+    # A transfer made without a description or transfer_group; a reversal without a description.
     "paycore.v1.Transfer": ("description", "transfer_group"),
+    "paycore.v1.SellerTransferReversal": ("description",),
     # A 3-D Secure confirmation without a return_url (the page then shows the outcome).
     "paycore.v1.NextAction.RedirectToUrl": ("return_url",),
     # A payment method's billing details never given; an address's lines (a payment method's,
@@ -260,6 +261,8 @@ REFERENCE_FIELDS = frozenset(
         "paycore.v1.Transfer.source_transaction",
         # The application fee ("fee_...") a fee refund gives back (Stripe's name).
         "paycore.v1.FeeRefund.fee",
+        # The payout ("po_...") that reversed this one (ReversePayout).
+        "paycore.v1.Payout.reversed_by",
     }
 )
 """The other id references: fields whose name says neither their kind nor, elsewhere, an id

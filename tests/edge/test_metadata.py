@@ -186,6 +186,14 @@ async def _transfer(world: World, http: ClientSession, key: str, metadata: str) 
     return f"/v1/transfers/{created.body['id']}"
 
 
+async def _transfer_reversal(world: World, http: ClientSession, key: str, metadata: str) -> str:
+    transfer = await _transfer(world, http, key, "")
+    path = f"{transfer}/reversals"
+    created = await call(http, "POST", path, key=key, form=f"amount=100&{metadata}")
+    assert created.status == 200, created.body
+    return f"{path}/{created.body['id']}"
+
+
 async def _charge(world: World, http: ClientSession, key: str, metadata: str) -> str:
     form = f"amount=2000&currency=usd&confirm=true&payment_method=pm_card_visa&{metadata}"
     created = await call(http, "POST", "/v1/payment_intents", key=key, form=form)
@@ -214,6 +222,7 @@ WORLD_CREATES: dict[str, WorldCreate] = {
     "UpdateRefund": _refund,
     "UpdatePayout": _payout,
     "UpdateTransfer": _transfer,
+    "UpdateTransferReversal": _transfer_reversal,
 }
 """The updates with metadata whose object needs the PSP (and, for a payout, days to pass)."""
 

@@ -59,6 +59,11 @@ _STRIPE_CANCEL = (
 _PAYOUTS = "test_payouts::test_bank_accounts_schedules_payouts_and_balance_transactions_over_http"
 _TRANSFERS = "test_transfers::test_transfers_and_reversals_over_http"
 _APPLICATION_FEES = "test_transfers::test_application_fees_over_http"
+_REVERSAL_UPDATES = (
+    "test_transfer_reversal_updates::test_stripe_python_updates_a_reversals_metadata"
+)
+_REFUND_CANCEL = "test_refund_cancel::test_stripe_python_cancels_a_pending_refund"
+_PAYOUT_REVERSALS = "test_payout_reversals::test_stripe_python_reverses_a_paid_payout"
 _PAYOUT_CARDS = "test_payouts::test_a_debit_card_registered_as_a_payout_card_over_http"
 _PAYOUT_CARD_CURRENCIES = (
     "test_payouts::test_a_payout_card_has_a_currency_and_refuses_payouts_in_another_over_http"
@@ -268,6 +273,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/transfers/{id}/reversals"): _TRANSFERS,
     ("GET", "/v1/transfers/{id}/reversals"): _TRANSFERS,
     ("GET", "/v1/transfers/{id}/reversals/{reversal}"): _TRANSFERS,
+    ("POST", "/v1/transfers/{id}/reversals/{reversal}"): _REVERSAL_UPDATES,
     ("GET", "/v1/application_fees"): _APPLICATION_FEES,
     ("GET", "/v1/application_fees/{id}"): _APPLICATION_FEES,
     ("POST", "/v1/application_fees/{id}/refunds"): _FEE_REFUNDS,
@@ -279,6 +285,8 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/payouts/{id}"): _PAYOUTS,
     ("GET", "/v1/payouts"): _PAYOUTS,
     ("POST", "/v1/payouts/{id}/cancel"): _PAYOUTS,
+    ("POST", "/v1/payouts/{id}/reverse"): _PAYOUT_REVERSALS,
+    ("POST", "/v1/refunds/{id}/cancel"): _REFUND_CANCEL,
     ("POST", "/v1/payouts/{id}"): _METADATA_BY_PSP,
     ("GET", "/v1/disputes"): _DISPUTES,
     ("GET", "/v1/disputes/{id}"): _DISPUTES,

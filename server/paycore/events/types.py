@@ -75,6 +75,8 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "payout.paid",
         "payout.failed",
         "payout.canceled",
+        # An automatic payout's balance transactions can be listed (`payout=`), at once.
+        "payout.reconciliation_completed",
         # Separate charges and transfers (tr_): Stripe's events of a transfer to a seller.
         "transfer.created",
         "transfer.reversed",

@@ -35,6 +35,7 @@ from paycore.payment.models import (
     RefundStatus,
 )
 from paycore.payment.money import Capture, Credit, PayInLedger, Reversal
+from paycore.payment.refunds import release_refund
 from paycore.payment.repository import APPLICATION_FEES, PayInRepository
 from paycore.payment.setup.flow import SetupCards
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -489,19 +490,8 @@ class PayInCompletion:
             await repository.update_refund(refund, status=RefundStatus.SUCCEEDED.value)
         else:
             # The refund's reservation of the refundable amount is given back.
-            if intent is not None:
-                await repository.update_intent(
-                    intent, amount_refunded=intent.amount_refunded - refund.amount
-                )
-            if order is not None:
-                await repository.update_order(
-                    order, amount_refunded=order.amount_refunded - refund.amount
-                )
-            await repository.update_refund(
-                refund,
-                status=RefundStatus.FAILED.value,
-                failure_reason=failure_of(execution).code.lower(),
-            )
+            failure = failure_of(execution).code.lower()
+            await release_refund(repository, refund, RefundStatus.FAILED, failure)
         updated = await repository.refund(merchant_id, refund.id)
         if updated is None:
             violated(f"refund {refund.id} vanished")

@@ -645,6 +645,15 @@ class PayoutRepository:
             next_check_at,
         )
 
+    async def set_reversed(self, payout: Payout) -> None:
+        """ReversePayout's mark on the payout it reversed (`reversed_by`); the bank is no longer
+        asked about it (the money came back by the reversal, not by a return)."""
+        await self._connection.execute(
+            update(po)
+            .where(and_(po.c.merchant_id == payout.merchant_id, po.c.id == payout.id))
+            .values(reversed_by=payout.reversed_by, next_check_at=None)
+        )
+
     async def set_metadata(self, payout: Payout, metadata: Mapping[str, str]) -> None:
         """The metadata alone (UpdatePayout): `update`'s columns are the lifecycle's."""
         await self._connection.execute(
@@ -736,6 +745,14 @@ class TransferRepository:
             update(tr)
             .where(and_(tr.c.merchant_id == transfer.merchant_id, tr.c.id == transfer.id))
             .values(description=transfer.description, metadata=dict(transfer.metadata))
+        )
+
+    async def set_reversal_metadata(self, reversal: TransferReversal) -> None:
+        """A reversal's metadata (UpdateTransferReversal)."""
+        await self._connection.execute(
+            update(trr)
+            .where(and_(trr.c.merchant_id == reversal.merchant_id, trr.c.id == reversal.id))
+            .values(metadata=dict(reversal.metadata))
         )
 
     async def insert_reversal(self, reversal: TransferReversal) -> None:

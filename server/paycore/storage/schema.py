@@ -1026,6 +1026,9 @@ payouts = _owned(
     # The bank status check's next time (unix seconds on the clock); null when nothing to ask.
     Column("next_check_at", BigInteger),
     Column("metadata", JSONB, nullable=False),
+    # ReversePayout: the po_ a reversal reverses, and the po_ that reversed a payout; "" none.
+    Column("original_payout", Text, nullable=False, server_default=""),
+    Column("reversed_by", Text, nullable=False, server_default=""),
     Index("payouts_id_idx", "id", unique=True),
     # One automatic payout per account, currency and period, however many workers run.
     Index(

@@ -60,7 +60,6 @@ from paycore.runtime.servicing import (
     add_servicer,
     merchant_and_cursor,
     merchant_and_id,
-    metadata_change,
     page_response,
     search_cursor,
     search_response,
@@ -347,6 +346,10 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         Prefix.REFUND, refund_message, lambda s: s._pay_in.refunds.update
     )
 
+    CancelRefund = rpcs.change_by_id(
+        Prefix.REFUND, refund_message, lambda s: s._pay_in.refunds.cancel
+    )
+
     # -- charges (paycore.payment.charges): named by the PSP's ch_ ids --------------------------
 
     async def GetCharge(
@@ -438,16 +441,12 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             payment_pb2.ListApplicationFeeRefundsResponse, page, fee_refund_message
         )
 
-    async def UpdateApplicationFeeRefund(
-        self, request: payment_pb2.UpdateApplicationFeeRefundRequest, context: Context
-    ) -> payment_pb2.FeeRefund:
-        merchant_id, fee_id = merchant_and_id(request.id, Prefix.APPLICATION_FEE)
-        refund_id = validation.object_id("refund", request.refund, Prefix.APPLICATION_FEE_REFUND)
-        change = metadata_change(request)
-        fees = self._pay_in.application_fees
-        return await self._mutations.answer(
-            merchant_id, request, fee_refund_message, fees.update_refund, fee_id, refund_id, change
-        )
+    UpdateApplicationFeeRefund = rpcs.change_held_metadata(
+        Prefix.APPLICATION_FEE,
+        ("refund", Prefix.APPLICATION_FEE_REFUND),
+        fee_refund_message,
+        lambda s: s._pay_in.application_fees.update_refund,
+    )
 
     async def GetApplicationFeeRefund(
         self, request: payment_pb2.GetApplicationFeeRefundRequest, context: Context
