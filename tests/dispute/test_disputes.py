@@ -368,3 +368,16 @@ async def test_a_short_evidence_window_makes_the_deadline_reachable_from_outside
         await world.psp.control("faults", {"dispute_response_seconds": 7 * DAY})
     await shop.assert_books_balance()
     await shop.close()
+
+
+async def test_the_early_fraud_warning_card_is_still_disputed_as_a_duplicate(
+    world: World,
+) -> None:
+    """4000000000005423 was the documented duplicate-dispute card before the simulator raised
+    Stripe's early fraud warnings with it; it still is (a warned charge disputed later)."""
+    shop = await world.shop()
+    disputed = await disputed_payment(world, shop, cards.CARD_EARLY_FRAUD_WARNING, 2_000)
+    assert disputed.dispute.reason == S.DISPUTE_REASON_DUPLICATE
+    assert disputed.dispute.amount == 2_000
+    await shop.assert_books_balance()
+    await shop.close()
