@@ -86,13 +86,16 @@ async def test_a_sellers_bank_accounts_and_cards_are_its_external_accounts(world
 
 
 async def test_bad_external_accounts_are_refused_naming_the_field(world: World) -> None:
+    """gRPC names a field of the hash by its dotted path, as every nested field
+    (docs/api.md "Errors"); the edge writes it in Stripe's brackets."""
     shop = await world.shop()
     seller = await shop.seller("Alice")
     payouts = shop.client.payouts
     cases = [
-        (bank(country="XX"), "external_account[country]"),
-        (bank(account_holder_name=""), "external_account[account_holder_name]"),
-        (bank(object="card"), "external_account[object]"),
+        (bank(country="XX"), "external_account.country"),
+        (bank(account_holder_name=""), "external_account.account_holder_name"),
+        (bank(object="card"), "external_account.object"),
+        (P.ExternalBankAccount(), "external_account.currency"),
     ]
     for external, param in cases:
         error = await failure(

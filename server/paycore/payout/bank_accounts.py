@@ -46,9 +46,11 @@ EXTERNAL_ACCOUNT_OWN = ("id", "account", "default_for_currency", "metadata")
 
 
 def external_param(error: ApiError) -> ApiError:
-    """`error` naming its param inside Stripe's `external_account[...]` hash."""
+    """`error` naming its param inside Stripe's `external_account[...]` hash, by its dotted path
+    (`external_account.country`, as every nested field on gRPC; the edge writes
+    `external_account[country]`)."""
     if error.param and error.param not in EXTERNAL_ACCOUNT_OWN:
-        error.param = f"external_account[{error.param}]"
+        error.param = f"external_account.{error.param}"
     return error
 
 
@@ -73,7 +75,7 @@ class BankAccounts:
     ) -> BankAccount:
         """Stripe's create of a connected account's external account: `create` for the seller
         (its URL's `id`: NOT_FOUND naming `id`), each field's error naming it as Stripe's hash
-        does, `external_account[country]`."""
+        does, `external_account.country` (`external_account[country]` at the edge)."""
         await require_account(connection, merchant_id, new.account, param="id")
         try:
             return await self.create(connection, merchant_id, new)

@@ -85,12 +85,12 @@ def new_bank_account(request: payout_pb2.CreateBankAccountRequest) -> NewBankAcc
 
 def new_external_account(request: payout_pb2.CreateExternalAccountRequest) -> NewBankAccount:
     """CreateExternalAccount's bank account, checked as CreateBankAccount's (each error naming
-    its field inside `external_account[...]`)."""
+    its field inside the hash: `external_account.country`)."""
     seller = validation.object_id("id", request.id, Prefix.ACCOUNT)
     given = request.external_account
     if given.object not in ("", "bank_account"):
         raise invalid(
-            "external_account[object]",
+            "external_account.object",
             "only a bank_account is added here (a debit card: POST /v1/payout_cards)",
         )
     as_bank_account = payout_pb2.CreateBankAccountRequest(
