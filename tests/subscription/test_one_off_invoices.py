@@ -6,16 +6,18 @@ the money in the ledger; bad input refused naming the field, changing nothing.""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import grpc
 from paycore.client import idempotency_key
 from paycore.ids import Prefix, logical_shard_of, new_id
-from paycore.v1 import subscription_pb2
+from paycore.v1 import executor_pb2, subscription_pb2
 
 from tests.customer.support import failure
 from tests.helpers import PspSimulator
-from tests.payment.shop import PayIn, Shop
+from tests.payment.shop import PAYIN_TIMINGS, PayIn, Shop
 from tests.subscription.billing import Billing, add_months, net, open_billing, utc
 
 S = subscription_pb2
@@ -210,3 +212,38 @@ async def test_a_subscriptions_invoice_lines_name_their_type_and_subscription(
     ]
     assert renewal.status_transitions.finalized_at == add_months(START, 1)
     assert renewal.status_transitions.paid_at == renewal.paid_at > 0
+
+
+async def test_a_charge_answered_after_pay_invoice_gave_up_waiting_is_settled_by_billing(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    await billing.set_customer_default(billing.card)
+    invoice = await _create(billing)
+    await _item(billing, 1500, invoice=invoice.id)
+    await psp.set_faults(down=True)
+    waiting = await billing.api.PayInvoice(S.PayInvoiceRequest(id=invoice.id))
+    assert waiting.status == S.INVOICE_STATUS_OPEN and waiting.payment_intent
+    # The PSP stayed down: the charge is dead-lettered, the invoice left charging.
+    executions = await shop.operator.executor.ListExecutions(
+        executor_pb2.ListExecutionsRequest(payment_intent=waiting.payment_intent)
+    )
+    (execution,) = executions.data
+    deadline = time.monotonic() + 20
+    while execution.state != executor_pb2.EXECUTION_STATE_DEAD_LETTERED:
+        assert time.monotonic() < deadline, execution
+        await billing.work_once()
+        await asyncio.sleep(0.1)
+        execution = await shop.operator.executor.GetExecution(
+            executor_pb2.GetExecutionRequest(id=execution.id)
+        )
+    assert (await billing.invoice(invoice.id)).status == S.INVOICE_STATUS_OPEN
+    await psp.set_faults(down=False)
+    await asyncio.sleep(PAYIN_TIMINGS["psp_breaker_open_ms"] / 1000)  # the breaker half-opens
+    await shop.operator.executor.RequeueDeadLetter(
+        executor_pb2.RequeueDeadLetterRequest(id=execution.id)
+    )
+    paid = await billing.wait_invoice(invoice.id, S.INVOICE_STATUS_PAID)
+    assert (paid.status, paid.amount_paid) == (S.INVOICE_STATUS_PAID, 1500)
+    assert await billing.event_count("invoice.paid") == 1
+    await billing.assert_books(net([1500]))

@@ -54,6 +54,16 @@ async def test_items_added_changed_and_removed_prorate_as_a_subscription_update(
         S.UpdateSubscriptionItemRequest(id=added.id, quantity=3, metadata={"tier": "x"})
     )
     assert (changed.quantity, dict(changed.metadata)) == (3, {"seat": "b", "tier": "x"})
+    invoiced = len(await billing.invoices(created.id))
+    tagged = await billing.api.UpdateSubscriptionItem(
+        S.UpdateSubscriptionItemRequest(
+            id=added.id,
+            metadata={"note": "n"},
+            proration_behavior=S.PRORATION_BEHAVIOR_ALWAYS_INVOICE,
+        )
+    )
+    assert tagged.metadata["note"] == "n"  # its metadata alone: nothing to prorate or bill
+    assert len(await billing.invoices(created.id)) == invoiced
     read = await billing.api.GetSubscriptionItem(S.GetSubscriptionItemRequest(id=added.id))
     assert (read.quantity, read.price, read.subscription) == (3, extra, created.id)
     # create_prorations (the default): the quantity's proration waits for the renewal.

@@ -342,7 +342,7 @@ async def _proration_lines(
         was, becomes = old.get(item_id), new.get(item_id)
         was_amount = 0 if was is None else _amount(prices, was)
         becomes_amount = 0 if becomes is None else _amount(prices, becomes)
-        if was == becomes:
+        if _billed(was) == _billed(becomes):  # unchanged, or its metadata alone
             continue
         proration = prorate(period, now, was_amount, becomes_amount, unit)
         if was is not None and proration.credit:
@@ -352,6 +352,11 @@ async def _proration_lines(
             line = _line(prices[becomes.price_id], becomes, proration.charge, remaining)
             lines.append(replace(line, description=f"Remaining time on {line.description} {when}"))
     return tuple(lines)
+
+
+def _billed(item: SubscriptionItem | None) -> tuple[str, int] | None:
+    """What of an item a proration bills: its price and quantity (None: no item)."""
+    return None if item is None else (item.price_id, item.quantity)
 
 
 def _amount(prices: dict[str, Price], item: SubscriptionItem) -> int:

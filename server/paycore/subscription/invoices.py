@@ -135,16 +135,61 @@ async def create_invoice(
                 period=period,
             ),
         )
+    invoice = draft(
+        invoice_id=invoice_id,
+        merchant_id=merchant_id,
+        customer_id=subscription.customer_id,
+        reason=reason,
+        currency=subscription.currency,
+        period=period,
+        lines=lines,
+        at=at,
+        subscription_id=subscription.id,
+        test_clock_id=subscription.test_clock_id,
+        discount_id=None if discount is None else discount.id,
+        total_discount=taken,
+    )
+    total = invoice.total
+    await repository.drop_pending(merchant_id, subscription.id)
+    await repository.insert(invoice)
+    await events.invoice.record(connection, INVOICE_CREATED, invoice)
+    return invoice, replace(
+        await discounts.after_invoice(connection, events, subscription, at, taken),
+        credit_balance=min(total, 0),
+        latest_invoice_id=invoice.id,
+    )
+
+
+def draft(
+    *,
+    invoice_id: str,
+    merchant_id: str,
+    customer_id: str,
+    reason: BillingReason,
+    currency: str,
+    period: Period,
+    lines: tuple[InvoiceLine, ...],
+    at: int,
+    subscription_id: str = "",
+    test_clock_id: str | None = None,
+    discount_id: str | None = None,
+    total_discount: int = 0,
+    metadata: dict[str, str] | None = None,
+    description: str = "",
+    auto_advance: bool = True,
+) -> Invoice:
+    """A new draft invoice of `lines` made at `at`: its totals (the lines' sum less
+    `total_discount`, amount due never negative), nothing attempted or paid yet."""
     subtotal = sum(line.amount for line in lines)
-    total = subtotal - taken
-    invoice = Invoice(
+    total = subtotal - total_discount
+    return Invoice(
         id=invoice_id,
         merchant_id=merchant_id,
-        subscription_id=subscription.id,
-        customer_id=subscription.customer_id,
+        subscription_id=subscription_id,
+        customer_id=customer_id,
         status=InvoiceStatus.DRAFT,
         billing_reason=reason,
-        currency=subscription.currency,
+        currency=currency,
         number="",
         subtotal=subtotal,
         total=total,
@@ -158,20 +203,14 @@ async def create_invoice(
         charging=False,
         period=period,
         paid_at=None,
-        test_clock_id=subscription.test_clock_id,
+        test_clock_id=test_clock_id,
         created=at,
-        metadata={},
+        metadata=metadata or {},
         lines=lines,
-        discount_id=None if discount is None else discount.id,
-        total_discount=taken,
-    )
-    await repository.drop_pending(merchant_id, subscription.id)
-    await repository.insert(invoice)
-    await events.invoice.record(connection, INVOICE_CREATED, invoice)
-    return invoice, replace(
-        await discounts.after_invoice(connection, events, subscription, at, taken),
-        credit_balance=min(total, 0),
-        latest_invoice_id=invoice.id,
+        discount_id=discount_id,
+        total_discount=total_discount,
+        description=description,
+        auto_advance=auto_advance,
     )
 
 

@@ -65,33 +65,20 @@ async def create(
         lines = await invoice_items.take_customers(
             connection, merchant_id, customer.id, currency, invoice_id, period
         )
-    subtotal = sum(line.amount for line in lines)
-    invoices.check_collectable(currency, subtotal, "pending_invoice_items_behavior")
-    invoice = Invoice(
-        id=invoice_id,
+    invoices.check_collectable(
+        currency, sum(line.amount for line in lines), "pending_invoice_items_behavior"
+    )
+    invoice = invoices.draft(
+        invoice_id=invoice_id,
         merchant_id=merchant_id,
-        subscription_id="",
         customer_id=customer.id,
-        status=InvoiceStatus.DRAFT,
-        billing_reason=BillingReason.MANUAL,
+        reason=BillingReason.MANUAL,
         currency=currency,
-        number="",
-        subtotal=subtotal,
-        total=subtotal,
-        amount_due=max(subtotal, 0),
-        amount_paid=0,
-        payment_intent_id=None,
-        attempt_count=0,
-        retry_count=0,
-        attempted_at=None,
-        next_payment_attempt=None,
-        charging=False,
         period=period,
-        paid_at=None,
-        test_clock_id=customer.test_clock_id,
-        created=now,
-        metadata=new.metadata,
         lines=lines,
+        at=now,
+        test_clock_id=customer.test_clock_id,
+        metadata=new.metadata,
         description=new.description,
         auto_advance=new.auto_advance,
     )

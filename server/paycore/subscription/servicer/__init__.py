@@ -58,6 +58,7 @@ from paycore.subscription.servicer.requests import (
     invoice_changes,
     invoice_item,
     invoice_item_changes,
+    item_removal,
     lookup_keys,
     new_coupon,
     new_invoice,
@@ -71,7 +72,6 @@ from paycore.subscription.servicer.requests import (
     price_changes,
     product_changes,
     promotion_code_changes,
-    proration_of,
     retry_schedule,
     subscription_changes,
     subscription_item_change,
@@ -311,19 +311,12 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         phases = self._billing.update_item(merchant_id, item_id, change, proration)
         return await self._mutations.resumable(merchant_id, request, placed_item_message, phases)
 
-    async def DeleteSubscriptionItem(
-        self, request: subscription_pb2.DeleteSubscriptionItemRequest, context: Context
-    ) -> subscription_pb2.DeleteSubscriptionItemResponse:
-        merchant_id, item_id = merchant_and_id(request.id, Prefix.SUBSCRIPTION_ITEM)
-        proration = proration_of(request)
-        return await self._mutations.answer(
-            merchant_id,
-            request,
-            deleted_subscription_item_message,
-            self._billing.delete_item,
-            item_id,
-            proration,
-        )
+    DeleteSubscriptionItem = rpcs.update(
+        Prefix.SUBSCRIPTION_ITEM,
+        deleted_subscription_item_message,
+        lambda s: s._billing.delete_item,
+        item_removal,
+    )
 
     async def UpdateSubscription(
         self, request: subscription_pb2.UpdateSubscriptionRequest, context: Context

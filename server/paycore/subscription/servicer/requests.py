@@ -358,6 +358,12 @@ def proration_of(request: _Prorated) -> ProrationBehavior:
     )
 
 
+def item_removal(request: subscription_pb2.DeleteSubscriptionItemRequest) -> ProrationBehavior:
+    """DeleteSubscriptionItem's proration_behavior (how the removed item's unused time is
+    credited)."""
+    return proration_of(request)
+
+
 def new_subscription_item(
     request: subscription_pb2.CreateSubscriptionItemRequest,
 ) -> NewSubscriptionItem:
