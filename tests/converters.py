@@ -216,6 +216,8 @@ CONVERTERS: list[ConverterCase] = [
             "line_items.price.recurring": "a session's prices are one-time: never recurring",
             "line_items.price.lookup_key": "a line keeps its price's amount, nickname and"
             " metadata as when the session was made, not its lookup key (null)",
+            "line_items.price.active": "the sample's line is a price_data line (`inline`), "
+            "whose price is made inactive",
             "total_details.amount_shipping": "Stripe's: a session collects no shipping, always 0",
             "total_details.amount_tax": "Stripe's: a session collects no tax, always 0",
         },
@@ -241,6 +243,7 @@ CONVERTERS: list[ConverterCase] = [
             (customer_messages.deleted_customer_message, customer.Customer),
             (customer_messages.deleted_discount_message, subscription.Discount),
             (fraud_messages.blocklist_item_message, fraud.BlocklistItem),
+            (fraud_messages.early_fraud_warning_message, fraud.EarlyFraudWarning),
             (payout_messages.bank_account_message, payout.BankAccount),
             (payout_messages.payout_card_message, payout.PayoutCard),
             (application_fee_message, ApplicationFee),
@@ -334,6 +337,18 @@ CONVERTERS: list[ConverterCase] = [
     ),
     ConverterCase(fraud_messages.outcome_message, sample_of(fraud.Assessment, label="fraudulent")),
     ConverterCase(fraud_messages.removed_message, "bli_sample"),
+    ConverterCase(
+        fraud_messages.value_list_message,
+        sample_of(fraud.ValueList),
+        {"created_by": "Stripe's user who made it: a merchant's API call names none"},
+    ),
+    ConverterCase(
+        fraud_messages.value_list_item_message,
+        sample_of(fraud.BlocklistItem),
+        {"created_by": "Stripe's user who added it: a merchant's API call names none"},
+    ),
+    ConverterCase(fraud_messages.deleted_list_message, "rsl_sample"),
+    ConverterCase(fraud_messages.deleted_item_message, "rsli_sample"),
     ConverterCase(
         ledger_messages.integrity_message,
         sample_of(ledger.IntegrityReport, currencies={"usd": sample_of(ledger.Balances)}),

@@ -48,10 +48,11 @@ from paycore.events.service import EventService
 from paycore.events.servicer import event_json
 from paycore.executor import servicer as executor_servicer
 from paycore.fraud import servicer as fraud_servicer
+from paycore.fraud.early_warnings import EarlyFraudWarningFeed, early_fraud_warning_feed
 from paycore.fraud.metrics import FraudMetrics
 from paycore.fraud.model import load_model
 from paycore.fraud.service import FraudService
-from paycore.fraud.servicer.messages import review_message
+from paycore.fraud.servicer.messages import early_fraud_warning_message, review_message
 from paycore.fraud.velocity import VelocityCounters
 from paycore.ledger import servicer as ledger_servicer
 from paycore.ledger.coalescer import Coalescer
@@ -198,6 +199,8 @@ class Platform:
     currencies: Currencies
     # 3-D Secure finished by the buyer's answer (the PSP's authentications feed)
     authentications: Authentications
+    # The issuers' early fraud warnings (the PSP's warnings feed)
+    early_fraud_warnings: EarlyFraudWarningFeed
 
     async def close(self) -> None:
         await self.deliverer.close(self.shards.engines, self.settings.shutdown_grace_seconds)
@@ -309,6 +312,7 @@ def build_platform(
     page_secrets = PageSecrets(settings.key_hash_secret)
     checkout_messages = SessionMessages(settings.pages_url, page_secrets)
     currencies = Currencies(shards, conversions, currency_rules)
+    catalogue = SubscriptionService(reads, subscription_events)
     return Platform(
         settings=settings,
         shards=shards,
@@ -326,13 +330,13 @@ def build_platform(
         accounts=accounts,
         ledger=ledger,
         coalescer=Coalescer(ledger),
-        wallet=WalletService(shards, ledger, pay_out.reads),
+        wallet=WalletService(shards, ledger, pay_out.reads, pay_out.availability),
         events=EventService(reads),
         fraud=fraud,
         fraud_redis=fraud_redis,
         customers=customers,
         pay_in=pay_in,
-        subscriptions=SubscriptionService(reads, subscription_events),
+        subscriptions=catalogue,
         billing=Subscriptions(shards, collection, lease, customers, customers.delete_customer),
         billing_clock=Billing(collection),
         pay_out=pay_out,
@@ -370,11 +374,16 @@ def build_platform(
             Recorder(checkout_messages.session),
             page_secrets,
             currency_rules,
+            catalogue,
+            customers,
         ),
         checkout_messages=checkout_messages,
         currencies=currencies,
         authentications=Authentications(
             shards, pay_in.psp, pay_in.intents, pay_in.setups, currencies, clock
+        ),
+        early_fraud_warnings=EarlyFraudWarningFeed(
+            shards, pay_in.psp, Recorder(early_fraud_warning_message)
         ),
     )
 
@@ -439,6 +448,7 @@ def build_jobs(platform: Platform) -> list[Job]:
         ),
         dispute_feed(platform.disputes, platform.shards),
         authentication_feed(platform.authentications, platform.shards),
+        early_fraud_warning_feed(platform.early_fraud_warnings, platform.shards),
         checkout_session_sweep(platform.checkout),
         # -- currencies (issue 19)
         *rates_jobs(platform),

@@ -252,6 +252,11 @@ class Reason(Enum):
         ErrorType.INVALID_REQUEST,
         "The {object} {id} has been refunded in full already",
     )
+    REFUND_NOT_CANCELABLE = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The refund {id} cannot be canceled: {detail}",
+    )
     CHARGE_NOT_REFUNDABLE = (
         Status.FAILED_PRECONDITION,
         ErrorType.INVALID_REQUEST,
@@ -451,6 +456,11 @@ class Reason(Enum):
         Status.FAILED_PRECONDITION,
         ErrorType.INVALID_REQUEST,
         "The payout {id} cannot be canceled: {detail}",
+    )
+    PAYOUT_NOT_REVERSIBLE = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The payout {id} cannot be reversed: {detail}",
     )
     # Disputes (server/paycore/dispute, issue 22).
     DISPUTE_PAST_DUE = (

@@ -74,6 +74,8 @@ class Prefix(StrEnum):
     RISK_ASSESSMENT = "fas"
     REVIEW = "prv"
     BLOCKLIST_ITEM = "rsli"
+    VALUE_LIST = "rsl"
+    EARLY_FRAUD_WARNING = "issfr"
     # webhooks (issue 15)
     WEBHOOK_DELIVERY = "wd"
     # reconciliation (issue 14)

@@ -25,7 +25,10 @@ JSON of paycore.transcoding, so that the official Stripe SDKs read paycore's obj
   payment's balance transaction is a `charge`, paycore's `payment`);
 - a balance transaction's `exchange_rate` is Stripe's: a number that takes the presentment
   amount to the settled one, each in its currency's smallest unit (`stripe_exchange_rate`), or
-  null when nothing was converted; gRPC's is the exact decimal of major units.
+  null when nothing was converted; gRPC's is the exact decimal of major units;
+- every object (a dict with an `object`, but lists) carries Stripe's `livemode`, the mode of the
+  merchant it belongs to (`with_livemode`: the edge passes its caller key's mode, a webhook
+  delivery its merchant's), which gRPC answers leave out (the caller knows its own mode).
 
 gRPC keeps its typed contract; deploy/edge.md lists every difference."""
 
@@ -72,6 +75,11 @@ OBJECT_NAMES = {
     "paycore.v1.DeleteInvoiceResponse": "invoice",
     "paycore.v1.DeleteSubscriptionItemResponse": "subscription_item",
     "paycore.v1.RemoveBlocklistItemResponse": "blocklist_item",
+    "paycore.v1.ValueList": "radar.value_list",
+    "paycore.v1.EarlyFraudWarning": "radar.early_fraud_warning",
+    "paycore.v1.DeleteValueListResponse": "radar.value_list",
+    "paycore.v1.ValueListItem": "radar.value_list_item",
+    "paycore.v1.DeleteValueListItemResponse": "radar.value_list_item",
     "paycore.v1.DeletedDiscount": "discount",
     "paycore.v1.Balance": "balance",
     "paycore.v1.CheckoutSession": "checkout.session",
@@ -172,8 +180,9 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     # A checkout's payment and its orders that did not fail.
     "paycore.v1.Payment": ("failure_code", "failure_message"),
     "paycore.v1.PaymentOrder": ("failure_code", "decline_code", "failure_message"),
-    # A transfer made without a description or transfer_group.
+    # A transfer made without a description or transfer_group; a reversal without a description.
     "paycore.v1.Transfer": ("description", "transfer_group"),
+    "paycore.v1.SellerTransferReversal": ("description",),
     # A 3-D Secure confirmation without a return_url (the page then shows the outcome).
     "paycore.v1.NextAction.RedirectToUrl": ("return_url",),
     # A payment method's billing details never given; an address's lines (a payment method's,
@@ -222,7 +231,7 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     # An open review has not closed.
     "paycore.v1.Review": ("closed_reason",),
     # What a checkout session was not given.
-    "paycore.v1.CheckoutSession": ("customer_email", "cancel_url", "client_reference_id"),
+    "paycore.v1.CheckoutSession": ("customer_email", "cancel_url", "client_reference_id", "locale"),
     # An attempt the endpoint gave no answer to (timeout, refused connection) has no status;
     # one that did not fail (and a delivery whose last attempt did not) has no error.
     "paycore.v1.WebhookDelivery": ("last_response_status", "last_error"),
@@ -259,6 +268,8 @@ REFERENCE_FIELDS = frozenset(
         "paycore.v1.Transfer.source_transaction",
         # The application fee ("fee_...") a fee refund gives back (Stripe's name).
         "paycore.v1.FeeRefund.fee",
+        # The payout ("po_...") that reversed this one (ReversePayout).
+        "paycore.v1.Payout.reversed_by",
     }
 )
 """The other id references: fields whose name says neither their kind nor, elsewhere, an id
@@ -343,6 +354,32 @@ def render_json(
             answer["next_page"] = rendered.get("next_page") or None
         return answer
     return _message(descriptor, rendered)
+
+
+_NOT_OBJECTS = frozenset({"list", "search_result"})
+# What a merchant writes (metadata) and the changed fields an event names hold no objects.
+_NO_OBJECTS_INSIDE = frozenset({"metadata", "previous_attributes"})
+
+
+def with_livemode(rendered: Any, livemode: bool) -> Any:
+    """`rendered` (stripe_json's output, changed in place) with `livemode` on every object in
+    it, as Stripe's: each dict with an `object` but the list envelopes and a deletion's stub
+    (`{"id", "object", "deleted": true}`, as Stripe's). Returns it."""
+    if isinstance(rendered, list):
+        for item in rendered:
+            with_livemode(item, livemode)
+    elif isinstance(rendered, dict):
+        kind = rendered.get("object")
+        if (
+            isinstance(kind, str)
+            and kind not in _NOT_OBJECTS
+            and rendered.get("deleted") is not True
+        ):
+            rendered.setdefault("livemode", livemode)
+        for key, item in rendered.items():
+            if key not in _NO_OBJECTS_INSIDE and isinstance(item, dict | list):
+                with_livemode(item, livemode)
+    return rendered
 
 
 def object_name(descriptor: Descriptor) -> str | None:
@@ -491,8 +528,16 @@ NUMBER_FIELDS = frozenset(
 )
 """String fields of the contract that FIXUPS render as a JSON number (or null)."""
 
+
+def _checkout_session(rendered: dict[str, Any]) -> None:
+    """Stripe's allow_promotion_codes is null when not given (an unset optional field, which
+    proto3 JSON leaves out)."""
+    rendered.setdefault("allow_promotion_codes", None)
+
+
 FIXUPS: dict[str, Callable[[dict[str, Any]], None]] = {
     "paycore.v1.BalanceTransaction": _balance_transaction,
+    "paycore.v1.CheckoutSession": _checkout_session,
     "paycore.v1.Coupon": _coupon,
     "paycore.v1.PaymentIntent": _application_fee_amount,
     "paycore.v1.Charge": _application_fee_amount,

@@ -71,6 +71,21 @@ def object_id(param: str, value: str, prefix: Prefix, *, required: bool = True) 
     return value
 
 
+CHARGE_ID = re.compile(r"^ch_[A-Za-z0-9]{1,250}$")
+"""The PSP's charge ids (Stripe's shape): not paycore's own, so with no shard nor time in them."""
+
+
+def charge_id(param: str, value: str, *, required: bool = True) -> str:
+    """A "ch_..." (INVALID_ARGUMENT ID_MALFORMED naming `param` otherwise)."""
+    if not value:
+        if required:
+            raise missing(param)
+        return value
+    if not CHARGE_ID.match(value):
+        raise ApiError(Reason.ID_MALFORMED, param=param, prefix="ch")
+    return value
+
+
 def url(param: str, value: str, *, required: bool = True) -> str:
     """An absolute http or https URL of at most URL_LENGTH_MAX characters ("" when absent and
     not required)."""

@@ -13,7 +13,7 @@ import grpc
 import pytest
 from paycore.client import connect
 from paycore.tools.psp import cards
-from paycore.v1 import checkout_pb2, event_pb2, fraud_pb2, payment_pb2
+from paycore.v1 import checkout_pb2, event_pb2, fraud_pb2, payment_pb2, subscription_pb2
 from paycore.worker.jobs import checkout_session_sweep
 
 from tests.customer.support import new_card
@@ -318,3 +318,130 @@ async def test_a_merchants_ip_blocklist_holds_against_the_address_paycore_sees(
     assert intent.risk_assessment.decision == fraud_pb2.RISK_DECISION_BLOCK
     assert "blocklisted_ip" in intent.risk_assessment.reasons
     assert intent.last_payment_error.message == "The payment was blocked as likely fraudulent."
+
+
+async def test_a_price_data_lines_price_and_product_are_read_by_get_price_and_get_product(
+    shop: Shop,
+) -> None:
+    data = checkout_pb2.CheckoutPriceData(
+        currency="usd",
+        unit_amount=900,
+        product_data=checkout_pb2.CheckoutProductData(
+            name="Poster", description="A2, matte", metadata={"sku": "P-2"}
+        ),
+    )
+    session = await shop.client.checkout.CreateCheckoutSession(
+        session_request(line_items=[checkout_pb2.CheckoutLineItemParams(price_data=data)])
+    )
+    price = session.line_items[0].price
+    read = await shop.client.subscriptions.GetPrice(subscription_pb2.GetPriceRequest(id=price.id))
+    assert (read.unit_amount, read.currency, read.active) == (900, "usd", False)
+    assert read.product == price.product
+    product = await shop.client.subscriptions.GetProduct(
+        subscription_pb2.GetProductRequest(id=price.product)
+    )
+    assert (product.name, product.description, product.active) == ("Poster", "A2, matte", False)
+    assert dict(product.metadata) == {"sku": "P-2"}
+
+
+async def test_update_checkout_session_changes_its_metadata_alone(shop: Shop) -> None:
+    session = await shop.client.checkout.CreateCheckoutSession(
+        session_request(metadata={"order": "42", "cart": "7"})
+    )
+    changed = await shop.client.checkout.UpdateCheckoutSession(
+        checkout_pb2.UpdateCheckoutSessionRequest(
+            id=session.id, metadata={"cart": "", "note": "gift"}
+        )
+    )
+    assert dict(changed.metadata) == {"order": "42", "note": "gift"}
+    assert (changed.amount_total, changed.status) == (session.amount_total, OPEN)
+    cleared = await shop.client.checkout.UpdateCheckoutSession(
+        checkout_pb2.UpdateCheckoutSessionRequest(id=session.id, clear_metadata=True)
+    )
+    assert dict(cleared.metadata) == {}
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await shop.client.checkout.UpdateCheckoutSession(
+            checkout_pb2.UpdateCheckoutSessionRequest(id="pi_123", metadata={"a": "b"})
+        )
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_customer_creation_locale_and_allow_promotion_codes_are_kept(shop: Shop) -> None:
+    plain = await shop.client.checkout.CreateCheckoutSession(session_request())
+    assert (plain.customer_creation, plain.locale) == ("if_required", "")
+    assert not plain.HasField("allow_promotion_codes")
+    given = await shop.client.checkout.CreateCheckoutSession(
+        session_request(customer_creation="always", locale="fr", allow_promotion_codes=False)
+    )
+    read = await shop.client.checkout.GetCheckoutSession(
+        checkout_pb2.GetCheckoutSessionRequest(id=given.id)
+    )
+    assert (read.customer_creation, read.locale) == ("always", "fr")
+    assert read.HasField("allow_promotion_codes") and read.allow_promotion_codes is False
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await shop.client.checkout.CreateCheckoutSession(session_request(locale="xx"))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert rich_error(refused.value).metadata["param"] == "locale"
+
+
+async def test_a_promotion_code_is_applied_for_the_pages_secret_only(
+    payin: PayIn, shop: Shop
+) -> None:
+    coupon = await shop.client.subscriptions.CreateCoupon(
+        subscription_pb2.CreateCouponRequest(amount_off=500, currency="usd", duration="once")
+    )
+    await shop.client.subscriptions.CreatePromotionCode(
+        subscription_pb2.CreatePromotionCodeRequest(coupon=coupon.id, code="FIVE")
+    )
+    session = await shop.client.checkout.CreateCheckoutSession(
+        session_request(allow_promotion_codes=True)
+    )
+    request = page_request(session)
+
+    async def apply(code: str, secret: str = request.secret) -> checkout_pb2.CheckoutPage:
+        return await payin.admin.checkout.ApplyCheckoutPromotionCode(
+            checkout_pb2.ApplyCheckoutPromotionCodeRequest(
+                id=session.id, secret=secret, promotion_code=code
+            )
+        )
+
+    with pytest.raises(grpc.aio.AioRpcError) as wrong:
+        await apply("FIVE", secret="A" * 32)
+    assert wrong.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.aio.AioRpcError) as unknown:
+        await apply("SIX")
+    assert rich_error(unknown.value).param == "promotion_code"
+    page = await apply(" five ")
+    assert (page.session.amount_total, page.session.amount_subtotal) == (3000, 3500)
+    intent = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=session.payment_intent)
+    )
+    assert intent.amount == 3000
+    with pytest.raises(grpc.aio.AioRpcError) as again:
+        await apply("FIVE")
+    assert rich_error(again.value).param == "promotion_code"
+
+
+async def test_a_paid_session_takes_no_promotion_code(payin: PayIn, shop: Shop) -> None:
+    coupon = await shop.client.subscriptions.CreateCoupon(
+        subscription_pb2.CreateCouponRequest(amount_off=500, currency="usd", duration="once")
+    )
+    await shop.client.subscriptions.CreatePromotionCode(
+        subscription_pb2.CreatePromotionCodeRequest(coupon=coupon.id, code="LATE")
+    )
+    session = await shop.client.checkout.CreateCheckoutSession(
+        session_request(allow_promotion_codes=True)
+    )
+    await pay_as_the_page(payin, session, good_card())
+    request = page_request(session)
+    with pytest.raises(grpc.aio.AioRpcError) as paid:
+        await payin.admin.checkout.ApplyCheckoutPromotionCode(
+            checkout_pb2.ApplyCheckoutPromotionCodeRequest(
+                id=session.id, secret=request.secret, promotion_code="LATE"
+            )
+        )
+    assert paid.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    intent = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=session.payment_intent)
+    )
+    assert intent.amount == intent.amount_received == 3500

@@ -121,6 +121,7 @@ async def test_webhooks_as_stripes_docs_receive_them(webhook_receiver: StripeDoc
         assert isinstance(succeeded, stripe.Event) and succeeded.object == "event"
         paid = succeeded.data.object
         assert isinstance(paid, stripe.PaymentIntent)
+        assert (succeeded.livemode, paid.livemode) == (False, False)  # a test-mode merchant's
         assert (paid.id, paid.status, paid.amount_received) == (intent.id, "succeeded", 2000)
         refunded = [event.data.object for event in handler.of_type("refund.updated")]
         assert [(found.id, found.status) for found in refunded] == [(refund.id, "succeeded")]
@@ -514,9 +515,15 @@ async def test_balance_and_payouts(merchant: StripeWorld) -> None:
             payout_id,
             {"batch": "7"},
         )
+        # docs.stripe.com/api/payouts/reverse: only a connected account's payouts (a seller's:
+        # tests/payout/test_payout_reversals.py); the merchant's own is refused naming id.
         with pytest.raises(stripe.InvalidRequestError) as reverse:
-            stripe.Payout.reverse(payout_id)  # not in paycore: a clean 404, not a 500
-        assert (reverse.value.http_status, reverse.value.code) == (404, "route_unknown")
+            stripe.Payout.reverse(payout_id)
+        assert (reverse.value.http_status, reverse.value.code, reverse.value.param) == (
+            400,
+            "payout_not_reversible",
+            "id",
+        )
 
     await in_thread(paid)
     await assert_books_balance(world.admin, merchant.merchant.merchant_id)

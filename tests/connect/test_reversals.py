@@ -190,3 +190,46 @@ async def test_a_key_reused_with_other_terms_is_refused_and_moves_nothing(world:
     assert await shop.balance(seller) == ({"usd": 1000}, {"usd": 0})
     await assert_books(shop, seller)
     await shop.close()
+
+
+async def test_a_reversals_metadata_is_updated_over_grpc_and_nothing_else_moves(
+    world: World,
+) -> None:
+    """UpdateTransferReversal: the metadata alone (Stripe's), idempotent with a key, a bad key
+    named as `metadata[...]`, a reversal of another transfer NOT_FOUND naming `reversal`."""
+    shop, seller, _ = await funded_shop(world)
+    sent = await transfer(shop, 3000, seller)
+    other = await transfer(shop, 1000, seller)
+    reversal = await reverse(shop, sent.id, 700)
+    balances = await shop.balance(), await shop.balance(seller)
+
+    def update(transfer_id: str, **metadata: str) -> P.UpdateTransferReversalRequest:
+        return P.UpdateTransferReversalRequest(
+            id=transfer_id, reversal=reversal.id, metadata=metadata
+        )
+
+    key = (("idempotency-key", "trr-meta-1"),)
+    updated = await shop.client.payouts.UpdateTransferReversal(
+        update(sent.id, note="late"), metadata=key
+    )
+    assert (dict(updated.metadata), updated.amount) == ({"note": "late"}, 700)
+    assert (
+        await shop.client.payouts.UpdateTransferReversal(update(sent.id, note="late"), metadata=key)
+        == updated
+    )
+    read = await shop.client.payouts.GetTransferReversal(
+        P.GetTransferReversalRequest(id=sent.id, reversal=reversal.id)
+    )
+    assert read == updated
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await shop.client.payouts.UpdateTransferReversal(update(sent.id, **{"k" * 41: "v"}))
+    assert rich_error(raised.value).param == "metadata[" + "k" * 41 + "]"
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await shop.client.payouts.UpdateTransferReversal(update(other.id, note="x"))
+    assert (raised.value.code(), rich_error(raised.value).param) == (
+        grpc.StatusCode.NOT_FOUND,
+        "reversal",
+    )
+    assert (await shop.balance(), await shop.balance(seller)) == balances
+    await assert_books(shop, seller)
+    await shop.close()

@@ -41,6 +41,7 @@ async def test_checkout_sessions_over_http(http: ClientSession, settings_admin_t
     assert line["price"] == {
         "id": "price_" + line["id"].removeprefix("li_"),
         "object": "price",
+        "livemode": False,
         "product": None,
         "unit_amount": 1200,
         "currency": "usd",
@@ -54,6 +55,7 @@ async def test_checkout_sessions_over_http(http: ClientSession, settings_admin_t
     }
     assert {key: value for key, value in line.items() if key not in ("id", "created", "price")} == {
         "object": "item",
+        "livemode": False,
         "name": "Mug",
         "description": "Mug",
         "currency": "usd",

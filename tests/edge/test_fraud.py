@@ -125,8 +125,17 @@ async def test_scoring_reviews_blocklists_policy_and_outcomes_over_http(
     assert [item["id"] for item in items.body["data"]] == [added.body["id"]]
     removed = await call(http, "DELETE", f"/v1/fraud/blocklist_items/{added.body['id']}", key=admin)
     assert removed.status == 200 and removed.body["deleted"] is True
-    merchant_key = await call(http, "GET", "/v1/fraud/reviews", key=secret)
-    assert merchant_key.status == 403
+    # The merchant's own key reads its reviews, Stripe's routes and paycore's alike; rejecting
+    # is the operators'.
+    for path in ("/v1/reviews", "/v1/fraud/reviews"):
+        own = await call(http, "GET", path, key=secret)
+        assert [review["id"] for review in own.body["data"]] == [review_id], own.body
+    own_review = await call(http, "GET", f"/v1/reviews/{review_id}", key=secret)
+    assert own_review.body["object"] == "review" and own_review.body["open"] is False
+    closed = await call(http, "POST", f"/v1/reviews/{review_id}/approve", key=secret)
+    assert closed.status == 400 and closed.error["code"] == "review_closed", closed.body
+    merchant_reject = await call(http, "POST", f"/v1/fraud/reviews/{review_id}/reject", key=secret)
+    assert merchant_reject.status == 403
 
 
 async def test_an_operator_acting_for_a_merchant_adds_that_merchants_blocklist_item(

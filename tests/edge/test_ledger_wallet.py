@@ -309,7 +309,13 @@ async def test_wallet_balance_and_transactions_after_ledger_movements(
     assert empty.status == 200, empty.body
     # the merchant's own balance: no seller account (an unset id is null)
     zero = [{"amount": 0, "currency": "usd"}]  # Stripe's new account: its default currency
-    assert empty.body == {"object": "balance", "account": None, "available": zero, "pending": zero}
+    assert empty.body == {
+        "object": "balance",
+        "livemode": False,
+        "account": None,
+        "available": zero,
+        "pending": zero,
+    }
     ids = {
         spec.code: (await _account(http, admin, merchant_id, spec))["id"]
         for spec in codes.MERCHANT_ACCOUNTS

@@ -107,6 +107,13 @@ async def _coupon(http: ClientSession, key: str, metadata: str) -> str:
     return f"/v1/coupons/{created.body['id']}"
 
 
+async def _value_list(http: ClientSession, key: str, metadata: str) -> str:
+    form = f"alias=blocked&name=Blocked&item_type=email&{metadata}"
+    created = await call(http, "POST", "/v1/radar/value_lists", key=key, form=form)
+    assert created.status == 200, created.body
+    return f"/v1/radar/value_lists/{created.body['id']}"
+
+
 async def _invoice_item(http: ClientSession, key: str, metadata: str) -> str:
     subscription = await _subscription(http, key, "")
     read = await call(http, "GET", subscription, key=key)
@@ -143,6 +150,13 @@ async def _subscription_item(http: ClientSession, key: str, metadata: str) -> st
     return f"/v1/subscription_items/{created.body['id']}"
 
 
+async def _checkout_session(http: ClientSession, key: str, metadata: str) -> str:
+    form = f"amount=1500&currency=usd&success_url=https://shop.test/ok&{metadata}"
+    created = await call(http, "POST", "/v1/checkout/sessions", key=key, form=form)
+    assert created.status == 200, created.body
+    return f"/v1/checkout/sessions/{created.body['id']}"
+
+
 CREATES: dict[str, Create] = {
     "UpdateCustomer": _customer,
     "UpdatePaymentMethod": _payment_method,
@@ -157,6 +171,8 @@ CREATES: dict[str, Create] = {
     "UpdateInvoiceItem": _invoice_item,
     "UpdateInvoice": _invoice,
     "UpdateSubscriptionItem": _subscription_item,
+    "UpdateCheckoutSession": _checkout_session,
+    "UpdateValueList": _value_list,
 }
 """The updates with metadata whose object the session's server makes (it has no PSP)."""
 
@@ -196,6 +212,14 @@ async def _transfer(world: World, http: ClientSession, key: str, metadata: str) 
     return f"/v1/transfers/{created.body['id']}"
 
 
+async def _transfer_reversal(world: World, http: ClientSession, key: str, metadata: str) -> str:
+    transfer = await _transfer(world, http, key, "")
+    path = f"{transfer}/reversals"
+    created = await call(http, "POST", path, key=key, form=f"amount=100&{metadata}")
+    assert created.status == 200, created.body
+    return f"{path}/{created.body['id']}"
+
+
 async def _charge(world: World, http: ClientSession, key: str, metadata: str) -> str:
     form = f"amount=2000&currency=usd&confirm=true&payment_method=pm_card_visa&{metadata}"
     created = await call(http, "POST", "/v1/payment_intents", key=key, form=form)
@@ -224,6 +248,7 @@ WORLD_CREATES: dict[str, WorldCreate] = {
     "UpdateRefund": _refund,
     "UpdatePayout": _payout,
     "UpdateTransfer": _transfer,
+    "UpdateTransferReversal": _transfer_reversal,
 }
 """The updates with metadata whose object needs the PSP (and, for a payout, days to pass)."""
 

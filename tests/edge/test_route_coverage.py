@@ -20,6 +20,8 @@ _WALLET = "test_ledger_wallet::test_wallet_balance_and_transactions_after_ledger
 _EVENTS = "test_events::test_events_list_and_read_back_with_their_objects"
 _WEBHOOKS = "test_events::test_webhook_endpoints_over_rest_show_the_secret_once"
 _FRAUD = "test_fraud::test_scoring_reviews_blocklists_policy_and_outcomes_over_http"
+_VALUE_LISTS = "test_radar_value_lists::test_value_lists_and_their_items_over_http"
+_WARNINGS = "test_early_fraud_warnings::test_early_fraud_warnings_read_with_the_stripe_sdk"
 _FEE_PLANS = "test_fee_plans::test_fee_plans_read_and_changed_over_http"
 _INTENTS = "test_payments::test_intents_capture_cancel_and_refunds_over_http"
 _CHARGES = "test_charges::test_charges_read_and_listed_over_http"
@@ -57,6 +59,11 @@ _STRIPE_CANCEL = (
 _PAYOUTS = "test_payouts::test_bank_accounts_schedules_payouts_and_balance_transactions_over_http"
 _TRANSFERS = "test_transfers::test_transfers_and_reversals_over_http"
 _APPLICATION_FEES = "test_transfers::test_application_fees_over_http"
+_REVERSAL_UPDATES = (
+    "test_transfer_reversal_updates::test_stripe_python_updates_a_reversals_metadata"
+)
+_REFUND_CANCEL = "test_refund_cancel::test_stripe_python_cancels_a_pending_refund"
+_PAYOUT_REVERSALS = "test_payout_reversals::test_stripe_python_reverses_a_paid_payout"
 _PAYOUT_CARDS = "test_payouts::test_a_debit_card_registered_as_a_payout_card_over_http"
 _PAYOUT_CARD_CURRENCIES = (
     "test_payouts::test_a_payout_card_has_a_currency_and_refuses_payouts_in_another_over_http"
@@ -98,6 +105,9 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/checkout/sessions/{id}"): _CHECKOUT_SESSIONS,
     ("GET", "/v1/checkout/sessions/{id}/line_items"): _CHECKOUT_SESSIONS,
     ("POST", "/v1/checkout/sessions/{id}/expire"): _CHECKOUT_SESSIONS,
+    ("POST", "/v1/checkout/sessions/{id}"): (
+        "test_checkout_session_modify::test_modify_merges_removes_and_clears_metadata"
+    ),
     ("GET", "/v1/exchange_rates/{base}/{quote}"): _CURRENCIES,
     ("GET", "/v1/exchange_rates"): _CURRENCIES,
     ("GET", "/v1/settlement_currencies"): _CURRENCIES,
@@ -149,6 +159,20 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/fraud/reviews"): _FRAUD,
     ("POST", "/v1/fraud/reviews/{id}/approve"): _FRAUD,
     ("POST", "/v1/fraud/reviews/{id}/reject"): _FRAUD,
+    ("GET", "/v1/reviews/{id}"): _FRAUD,
+    ("GET", "/v1/reviews"): _FRAUD,
+    ("POST", "/v1/reviews/{id}/approve"): _FRAUD,
+    ("POST", "/v1/radar/value_lists"): _VALUE_LISTS,
+    ("GET", "/v1/radar/early_fraud_warnings"): _WARNINGS,
+    ("GET", "/v1/radar/early_fraud_warnings/{id}"): _WARNINGS,
+    ("GET", "/v1/radar/value_lists"): _VALUE_LISTS,
+    ("GET", "/v1/radar/value_lists/{id}"): _VALUE_LISTS,
+    ("POST", "/v1/radar/value_lists/{id}"): _VALUE_LISTS,
+    ("DELETE", "/v1/radar/value_lists/{id}"): _VALUE_LISTS,
+    ("POST", "/v1/radar/value_list_items"): _VALUE_LISTS,
+    ("GET", "/v1/radar/value_list_items"): _VALUE_LISTS,
+    ("GET", "/v1/radar/value_list_items/{id}"): _VALUE_LISTS,
+    ("DELETE", "/v1/radar/value_list_items/{id}"): _VALUE_LISTS,
     ("POST", "/v1/customers"): _CUSTOMERS,
     ("GET", "/v1/customers/{id}"): _CUSTOMERS,
     ("POST", "/v1/customers/{id}"): _CUSTOMERS,
@@ -259,6 +283,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/transfers/{id}/reversals"): _TRANSFERS,
     ("GET", "/v1/transfers/{id}/reversals"): _TRANSFERS,
     ("GET", "/v1/transfers/{id}/reversals/{reversal}"): _TRANSFERS,
+    ("POST", "/v1/transfers/{id}/reversals/{reversal}"): _REVERSAL_UPDATES,
     ("GET", "/v1/application_fees"): _APPLICATION_FEES,
     ("GET", "/v1/application_fees/{id}"): _APPLICATION_FEES,
     ("POST", "/v1/application_fees/{id}/refunds"): _FEE_REFUNDS,
@@ -270,6 +295,8 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/payouts/{id}"): _PAYOUTS,
     ("GET", "/v1/payouts"): _PAYOUTS,
     ("POST", "/v1/payouts/{id}/cancel"): _PAYOUTS,
+    ("POST", "/v1/payouts/{id}/reverse"): _PAYOUT_REVERSALS,
+    ("POST", "/v1/refunds/{id}/cancel"): _REFUND_CANCEL,
     ("POST", "/v1/payouts/{id}"): _METADATA_BY_PSP,
     ("GET", "/v1/disputes"): _DISPUTES,
     ("GET", "/v1/disputes/{id}"): _DISPUTES,

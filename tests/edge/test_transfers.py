@@ -143,6 +143,9 @@ async def test_transfers_and_reversals_over_http(world: World, world_http: Clien
     for made in (part.body, rest.body, other_reversal.body):
         assert made["balance_transaction"] == by_reversal[made["id"]]
         assert (made["destination_payment_refund"], made["source_refund"]) == (None, None)
+    # A reversal made without a description has none: null, as every text never given (it
+    # rendered "").
+    assert other_reversal.body["description"] is None
     assert one.body["balance_transaction"] == by_reversal[part.body["id"]]
     assert [r["balance_transaction"] for r in reversals.body["data"]] == [
         by_reversal[rest.body["id"]],

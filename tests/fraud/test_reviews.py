@@ -106,9 +106,22 @@ async def test_approve_and_reject_close_reviews_label_payments_and_tell_the_list
             fraud_pb2.GetReviewRequest(id=first.review)
         )
     assert hidden.value.code() == grpc.StatusCode.NOT_FOUND
+    # A merchant's key lists its own reviews (Stripe's GET /v1/reviews), never another's, and
+    # rejects none (RejectReview is the operators').
+    own = await merchant.client.fraud.ListReviews(fraud_pb2.ListReviewsRequest())
+    assert [r.id for r in own.data] == [second.review, first.review]
     with pytest.raises(aio.AioRpcError) as denied:
-        await merchant.client.fraud.ListReviews(fraud_pb2.ListReviewsRequest())
+        await other_merchant.client.fraud.ListReviews(
+            fraud_pb2.ListReviewsRequest(merchant=merchant.merchant.id)
+        )
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert rich_error(denied.value).param == "merchant"
+    with pytest.raises(aio.AioRpcError) as hidden_from_merchant:
+        await other_merchant.client.fraud.GetReview(fraud_pb2.GetReviewRequest(id=first.review))
+    assert hidden_from_merchant.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(aio.AioRpcError) as operators_only:
+        await merchant.client.fraud.RejectReview(fraud_pb2.RejectReviewRequest(id=first.review))
+    assert operators_only.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert len(closed_reviews) == 2
 
 

@@ -180,3 +180,37 @@ async def test_a_destination_charges_event_names_its_balance_transaction(shop: S
     assert charge.balance_transaction.startswith("txn_")
     assert event == charge
     await shop.assert_books_balance()
+
+
+async def test_a_failed_refund_records_refund_updated_beside_refund_failed(
+    shop: Shop, payin: PayIn
+) -> None:
+    """Stripe sends refund.updated with refund.failed (the refund's status changed): its
+    previous_attributes the pending status. The charge is refunded at the PSP behind paycore's
+    back, so paycore's own refund of it is refused there and fails."""
+    intent = await shop.pay(good_card(), 1000)
+    await payin.platform.pay_in.psp.refund(
+        idempotency_key="behind-paycores-back", charge=intent.latest_charge, amount=1000
+    )
+    refund = await shop.client.payments.CreateRefund(
+        P.CreateRefundRequest(payment_intent=intent.id)
+    )
+    await payin.run_worker_once()
+    failed = await shop.client.payments.GetRefund(P.GetRefundRequest(id=refund.id))
+    assert failed.status == P.REFUND_STATUS_FAILED
+
+    kinds = {}
+    for kind in ("refund.updated", "refund.failed", "charge.refund.updated"):
+        listed = await shop.client.events.ListEvents(
+            event_pb2.ListEventsRequest(type=kind, limit=100)
+        )
+        kinds[kind] = list(listed.data)
+    for kind, found in kinds.items():
+        assert len(found) == 1, kind
+        message = P.Refund()
+        assert found[0].data.object.Unpack(message), kind
+        assert (message.id, message.status) == (refund.id, P.REFUND_STATUS_FAILED), kind
+    updated = kinds["refund.updated"][0]
+    assert updated.data.HasField("previous_attributes")
+    assert dict(updated.data.previous_attributes)["status"] == "pending"
+    await shop.assert_books_balance()

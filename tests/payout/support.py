@@ -312,5 +312,31 @@ class PayoutShop(Shop):
         assert report.ok, list(report.mismatches)
 
 
+async def send_pending(world: World, shop: PayoutShop, payout_id: str) -> payout_pb2.Payout:
+    """What the worker does once the executor's lease has passed: sends the queued payout."""
+    payout = await world.platform.pay_out.reads.payout(shop.id, payout_id)
+    await world.platform.pay_out.payouts.send(payout)
+    return await shop.get_payout(payout_id)
+
+
+async def paid_seller_payout(
+    world: World, shop: PayoutShop, amount: int, number: str = PAID
+) -> tuple[str, payout_pb2.Payout]:
+    """A seller with funds from a checkout, a bank account, and a manual payout of `amount`
+    that the bank paid."""
+    seller = await shop.seller("Alice")
+    await shop.bank_account(number, account=seller)
+    await shop.checkout([(seller, 10_000)])
+    await world.advance(2)
+    payout = await shop.payout(amount, account=seller)
+    await send_pending(world, shop, payout.id)
+    for _ in range(5):
+        await world.advance(1)
+        payout = await shop.get_payout(payout.id)
+        if payout.status == payout_pb2.PAYOUT_STATUS_PAID:
+            return seller, payout
+    raise AssertionError(f"never paid: {payout}")
+
+
 def iban(country: str, bban: str) -> str:
     return country + iban_check_digits(country, bban) + bban

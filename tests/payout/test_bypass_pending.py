@@ -10,6 +10,7 @@ from pathlib import Path
 
 from paycore.v1 import payment_pb2, payout_pb2, wallet_pb2
 
+from tests.connect.support import transfer
 from tests.currency.support import import_ecb, settle_in
 from tests.payment.shop import fee
 from tests.payout.support import DAY, World
@@ -123,6 +124,42 @@ async def test_a_destination_charge_of_the_bypass_pending_card_is_available_at_o
     await shop.bank_account(account=seller)
     payout = await shop.payout(9000, account=seller)
     assert await shop.balance(seller) == ({"usd": 0}, {"usd": 0})
+    # Canceled while queued (and so nothing is left for another test's worker to send).
+    canceled = await shop.client.payouts.CancelPayout(payout_pb2.CancelPayoutRequest(id=payout.id))
+    assert canceled.status == payout_pb2.PAYOUT_STATUS_CANCELED
+    await shop.assert_identity()
+    await shop.assert_identity(account=seller)
+    await shop.assert_clean()
+    await shop.close()
+
+
+async def test_the_bypass_pending_funds_pay_out_before_the_job_runs(world: World) -> None:
+    """Found by probing `make run` by reflection: a payout, a transfer or a balance read right
+    after a charge of pm_card_bypassPending saw nothing available until the worker's
+    availability job had run (within a second), where Stripe's funds are available the moment
+    the charge succeeds. What has come due is now settled by the call that needs it."""
+    shop = await world.shop()
+    seller = await shop.seller()
+    plain = await shop.charge(3000)
+    first = await shop.pay(BYPASS_PENDING, 10_000)
+    assert {plain.status, first.status} == {payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED}
+    # No job has run: the balance read itself counts what is due now, and only that.
+    at_once = 10_000 - fee(10_000)
+    assert await shop.balance() == ({"usd": at_once}, {"usd": 3000 - fee(3000)})
+    rows = {row.source: row for row in await shop.transactions()}
+    assert rows[first.id].status == wallet_pb2.BALANCE_TRANSACTION_STATUS_AVAILABLE
+    assert rows[plain.id].status == wallet_pb2.BALANCE_TRANSACTION_STATUS_PENDING
+
+    # A payout and a transfer right after the next charge, still without the job.
+    second = await shop.pay_with("pm_card_bypassPending", 2000)
+    await shop.bank_account()
+    payout = await shop.payout(at_once + 2000 - fee(2000) - 1000, key="right-after-the-charge")
+    sent = await transfer(shop, 1000, seller, key="transfer-right-after-the-charge")
+    assert (payout.amount, sent.amount) == (at_once + 2000 - fee(2000) - 1000, 1000)
+    assert await shop.balance() == ({"usd": 0}, {"usd": 3000 - fee(3000)})
+    assert await shop.balance(seller) == ({"usd": 1000}, {"usd": 0})
+    rows = {row.source: row for row in await shop.transactions()}
+    assert rows[second.id].status == wallet_pb2.BALANCE_TRANSACTION_STATUS_AVAILABLE
     # Canceled while queued (and so nothing is left for another test's worker to send).
     canceled = await shop.client.payouts.CancelPayout(payout_pb2.CancelPayoutRequest(id=payout.id))
     assert canceled.status == payout_pb2.PAYOUT_STATUS_CANCELED

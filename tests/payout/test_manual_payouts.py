@@ -14,16 +14,9 @@ from paycore.v1 import payout_pb2, wallet_pb2
 
 from tests.helpers import http_get, rich_error
 from tests.payment.shop import fee
-from tests.payout.support import ACCOUNT_CLOSED, DAY, PayoutShop, World
+from tests.payout.support import ACCOUNT_CLOSED, DAY, World, send_pending
 
 P = payout_pb2
-
-
-async def send_pending(world: World, shop: PayoutShop, payout_id: str) -> P.Payout:
-    """What the worker does once the executor's lease has passed: sends the queued payout."""
-    payout = await world.platform.pay_out.reads.payout(shop.id, payout_id)
-    await world.platform.pay_out.payouts.send(payout)
-    return await shop.get_payout(payout_id)
 
 
 async def test_a_manual_payout_settles_goes_out_and_is_paid(world: World) -> None:

@@ -129,6 +129,7 @@ async def test_the_platform_registers_the_shipped_jobs(platform: Platform) -> No
         "reconciliation",
         "dispute_feed",
         "authentication_feed",
+        "early_fraud_warning_feed",
         "checkout_session_sweep",
         "exchange_rates",
     ]

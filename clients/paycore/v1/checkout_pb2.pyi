@@ -137,10 +137,13 @@ class CheckoutLineItem(_message.Message):
     def price(self) -> _subscription_pb2.Price:
         """Stripe's: the line's price as an object. The catalogue price the line was made from
         (`line_items[i][price]`: its product, nickname and metadata as when the session was
-        created, `active` true); else the inline price Stripe makes for the line ("price_..."
-        named after the line, `active` false, not read by GetPrice), its `product` the
-        `price_data.product` given ("" for a line of a name: Stripe makes a product, paycore
-        none).
+        created, `active` true); for a `price_data` line the inline price made for it with the
+        session (`active` false, one-time, read by GetPrice), its `product` the
+        `price_data.product` given or the product made of `price_data.product_data` (inactive,
+        read by GetProduct); for a line of `name` and `unit_amount` (and a price_data line of a
+        session created before inline prices were made) a price named after the line ("price_"
+        and the line's id after "li_", `active` false, no row: GetPrice answers NOT_FOUND),
+        `product` "".
         """
 
     def __init__(
@@ -212,19 +215,51 @@ Global___CheckoutPriceData: _TypeAlias = CheckoutPriceData  # noqa: Y015
 
 @_typing.final
 class CheckoutProductData(_message.Message):
+    """Stripe's `price_data[product_data]`: the product Stripe makes for the line, which paycore
+    makes too (inactive, as the line's inline price: GetProduct reads it).
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     NAME_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """At most 250 characters."""
+    description: _builtins.str
+    """At most 1000 characters."""
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
+        description: _builtins.str = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "metadata", b"metadata", "name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -303,6 +338,9 @@ class CheckoutSession(_message.Message):
     PAYMENT_METHOD_TYPES_FIELD_NUMBER: _builtins.int
     CLIENT_REFERENCE_ID_FIELD_NUMBER: _builtins.int
     CUSTOMER_DETAILS_FIELD_NUMBER: _builtins.int
+    CUSTOMER_CREATION_FIELD_NUMBER: _builtins.int
+    LOCALE_FIELD_NUMBER: _builtins.int
+    ALLOW_PROMOTION_CODES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"cs_..." """
     amount_total: _builtins.int
@@ -333,6 +371,12 @@ class CheckoutSession(_message.Message):
     """
     client_reference_id: _builtins.str
     """Stripe's: the merchant's own reference (an order or cart id) given on create; "" none."""
+    customer_creation: _builtins.str
+    """Stripe's: as given on create ("if_required" when not)."""
+    locale: _builtins.str
+    """Stripe's: as given on create; "" none."""
+    allow_promotion_codes: _builtins.bool
+    """Stripe's: as given on create; unset none."""
     @_builtins.property
     def line_items(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckoutLineItem]: ...
     @_builtins.property
@@ -350,7 +394,8 @@ class CheckoutSession(_message.Message):
     @_builtins.property
     def customer_details(self) -> Global___CheckoutCustomerDetails:
         """Stripe's: who paid, unset until the session is complete: its customer's email, name,
-        phone and address, or a guest's email (the session's customer_email).
+        phone and address as the session completed, or a guest's email (the session's
+        customer_email, else the card's billing email) and the card's billing name.
         """
 
     def __init__(
@@ -378,18 +423,25 @@ class CheckoutSession(_message.Message):
         payment_method_types: _abc.Iterable[_builtins.str] | None = ...,
         client_reference_id: _builtins.str = ...,
         customer_details: Global___CheckoutCustomerDetails | None = ...,
+        customer_creation: _builtins.str = ...,
+        locale: _builtins.str = ...,
+        allow_promotion_codes: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["customer_details", b"customer_details", "total_details", b"total_details"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_allow_promotion_codes", b"_allow_promotion_codes", "allow_promotion_codes", b"allow_promotion_codes", "customer_details", b"customer_details", "total_details", b"total_details"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_subtotal", b"amount_subtotal", "amount_total", b"amount_total", "cancel_url", b"cancel_url", "client_reference_id", b"client_reference_id", "created", b"created", "currency", b"currency", "customer", b"customer", "customer_details", b"customer_details", "customer_email", b"customer_email", "discounts", b"discounts", "expires_at", b"expires_at", "id", b"id", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_intent", b"payment_intent", "payment_method_types", b"payment_method_types", "payment_status", b"payment_status", "status", b"status", "success_url", b"success_url", "total_details", b"total_details", "url", b"url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_allow_promotion_codes", b"_allow_promotion_codes", "allow_promotion_codes", b"allow_promotion_codes", "amount_subtotal", b"amount_subtotal", "amount_total", b"amount_total", "cancel_url", b"cancel_url", "client_reference_id", b"client_reference_id", "created", b"created", "currency", b"currency", "customer", b"customer", "customer_creation", b"customer_creation", "customer_details", b"customer_details", "customer_email", b"customer_email", "discounts", b"discounts", "expires_at", b"expires_at", "id", b"id", "line_items", b"line_items", "locale", b"locale", "metadata", b"metadata", "mode", b"mode", "payment_intent", b"payment_intent", "payment_method_types", b"payment_method_types", "payment_status", b"payment_status", "status", b"status", "success_url", b"success_url", "total_details", b"total_details", "url", b"url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__allow_promotion_codes: _TypeAlias = _typing.Literal["allow_promotion_codes"]  # noqa: Y015
+    _WhichOneofArgType__allow_promotion_codes: _TypeAlias = _typing.Literal["_allow_promotion_codes", b"_allow_promotion_codes"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__allow_promotion_codes) -> _WhichOneofReturnType__allow_promotion_codes | None: ...
 
 Global___CheckoutSession: _TypeAlias = CheckoutSession  # noqa: Y015
 
 @_typing.final
 class CheckoutCustomerDetails(_message.Message):
-    """Stripe's `customer_details` of a complete session."""
+    """Stripe's `customer_details` of a complete session: who paid, as the session completed
+    (a later change to its customer is not shown).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -399,9 +451,11 @@ class CheckoutCustomerDetails(_message.Message):
     ADDRESS_FIELD_NUMBER: _builtins.int
     TAX_EXEMPT_FIELD_NUMBER: _builtins.int
     email: _builtins.str
-    """The customer's email, or a guest's (the session's customer_email); "" none."""
+    """The customer's email, or a guest's (the session's customer_email, else the card's billing
+    email); "" none.
+    """
     name: _builtins.str
-    """The customer's; "" for a guest."""
+    """The customer's; a guest's card's billing name ("" none)."""
     phone: _builtins.str
     tax_exempt: _builtins.str
     """Stripe's tax status: always "none" (paycore's customers carry none)."""
@@ -487,6 +541,9 @@ class CreateCheckoutSessionRequest(_message.Message):
     DISCOUNTS_FIELD_NUMBER: _builtins.int
     CLIENT_REFERENCE_ID_FIELD_NUMBER: _builtins.int
     PAYMENT_INTENT_DATA_FIELD_NUMBER: _builtins.int
+    CUSTOMER_CREATION_FIELD_NUMBER: _builtins.int
+    LOCALE_FIELD_NUMBER: _builtins.int
+    ALLOW_PROMOTION_CODES_FIELD_NUMBER: _builtins.int
     amount: _builtins.int
     """Minor units, positive; required when there are no line items (PARAMETER_MISSING)."""
     currency: _builtins.str
@@ -509,6 +566,20 @@ class CreateCheckoutSessionRequest(_message.Message):
     client_reference_id: _builtins.str
     """Stripe's: the merchant's reference for the session (an order or cart id), at most 200
     characters, shown on the session and its events.
+    """
+    customer_creation: _builtins.str
+    """Stripe's: "if_required" (empty means it: no customer is made) or "always": a session
+    without a `customer` makes one when it completes, of the buyer's email (the session's
+    customer_email, else the card's billing email) and the card's billing name, and shows it
+    as its `customer`. Not with `customer` (INVALID_ARGUMENT).
+    """
+    locale: _builtins.str
+    """Stripe's: the page's language ("auto", "en", "fr", "pt-BR", ... Stripe's list), kept and
+    shown; the page is in English whatever it is, its `lang` set to it.
+    """
+    allow_promotion_codes: _builtins.bool
+    """Stripe's: whether the buyer may enter a promotion code on the page. Kept and shown; the
+    page does not offer it yet. Not with `discounts` (INVALID_ARGUMENT).
     """
     @_builtins.property
     def line_items(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckoutLineItemParams]:
@@ -548,13 +619,21 @@ class CreateCheckoutSessionRequest(_message.Message):
         discounts: _abc.Iterable[Global___CheckoutDiscount] | None = ...,
         client_reference_id: _builtins.str = ...,
         payment_intent_data: Global___CheckoutPaymentIntentData | None = ...,
+        customer_creation: _builtins.str = ...,
+        locale: _builtins.str = ...,
+        allow_promotion_codes: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "payment_intent_data", b"payment_intent_data"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_allow_promotion_codes", b"_allow_promotion_codes", "_amount", b"_amount", "allow_promotion_codes", b"allow_promotion_codes", "amount", b"amount", "payment_intent_data", b"payment_intent_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "cancel_url", b"cancel_url", "client_reference_id", b"client_reference_id", "currency", b"currency", "customer", b"customer", "customer_email", b"customer_email", "description", b"description", "discounts", b"discounts", "expires_at", b"expires_at", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_intent_data", b"payment_intent_data", "payment_method_types", b"payment_method_types", "success_url", b"success_url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_allow_promotion_codes", b"_allow_promotion_codes", "_amount", b"_amount", "allow_promotion_codes", b"allow_promotion_codes", "amount", b"amount", "cancel_url", b"cancel_url", "client_reference_id", b"client_reference_id", "currency", b"currency", "customer", b"customer", "customer_creation", b"customer_creation", "customer_email", b"customer_email", "description", b"description", "discounts", b"discounts", "expires_at", b"expires_at", "line_items", b"line_items", "locale", b"locale", "metadata", b"metadata", "mode", b"mode", "payment_intent_data", b"payment_intent_data", "payment_method_types", b"payment_method_types", "success_url", b"success_url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__allow_promotion_codes: _TypeAlias = _typing.Literal["allow_promotion_codes"]  # noqa: Y015
+    _WhichOneofArgType__allow_promotion_codes: _TypeAlias = _typing.Literal["_allow_promotion_codes", b"_allow_promotion_codes"]  # noqa: Y015
     _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
     _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__allow_promotion_codes) -> _WhichOneofReturnType__allow_promotion_codes | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__amount) -> _WhichOneofReturnType__amount | None: ...
 
 Global___CreateCheckoutSessionRequest: _TypeAlias = CreateCheckoutSessionRequest  # noqa: Y015
@@ -664,8 +743,9 @@ class ListCheckoutSessionsRequest(_message.Message):
 
     @_builtins.property
     def customer_details(self) -> Global___CheckoutCustomerDetailsFilter:
-        """Stripe's `customer_details[email]`: only the sessions given this `customer_email`, or
-        whose customer has this email (compared without case).
+        """Stripe's `customer_details[email]`: only the sessions given this `customer_email`, whose
+        customer has this email, or whose customer_details recorded as they completed show it
+        (compared without case).
         """
 
     def __init__(
@@ -787,6 +867,58 @@ class ListCheckoutSessionLineItemsResponse(_message.Message):
 Global___ListCheckoutSessionLineItemsResponse: _TypeAlias = ListCheckoutSessionLineItemsResponse  # noqa: Y015
 
 @_typing.final
+class UpdateCheckoutSessionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    CLEAR_METADATA_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"cs_...", required."""
+    clear_metadata: _builtins.bool
+    """Removes every key of the stored metadata before `metadata` is merged (Stripe's
+    `metadata=`, which the REST edge turns into this).
+    """
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Merged into the existing metadata; a key with an empty value is removed."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        clear_metadata: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clear_metadata", b"clear_metadata", "id", b"id", "metadata", b"metadata"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateCheckoutSessionRequest: _TypeAlias = UpdateCheckoutSessionRequest  # noqa: Y015
+
+@_typing.final
 class ExpireCheckoutSessionRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -830,6 +962,33 @@ class GetCheckoutPageRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetCheckoutPageRequest: _TypeAlias = GetCheckoutPageRequest  # noqa: Y015
+
+@_typing.final
+class ApplyCheckoutPromotionCodeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    SECRET_FIELD_NUMBER: _builtins.int
+    PROMOTION_CODE_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    secret: _builtins.str
+    """The page's secret, as GetCheckoutPageRequest's."""
+    promotion_code: _builtins.str
+    """The code as the buyer typed it (matched regardless of case), at most 500 characters."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        secret: _builtins.str = ...,
+        promotion_code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "promotion_code", b"promotion_code", "secret", b"secret"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApplyCheckoutPromotionCodeRequest: _TypeAlias = ApplyCheckoutPromotionCodeRequest  # noqa: Y015
 
 @_typing.final
 class CheckoutPage(_message.Message):

@@ -54,10 +54,20 @@ class CheckoutServiceStub:
                 request_serializer=paycore_dot_v1_dot_checkout__pb2.ListCheckoutSessionLineItemsRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_checkout__pb2.ListCheckoutSessionLineItemsResponse.FromString,
                 _registered_method=True)
+        self.UpdateCheckoutSession = channel.unary_unary(
+                '/paycore.v1.CheckoutService/UpdateCheckoutSession',
+                request_serializer=paycore_dot_v1_dot_checkout__pb2.UpdateCheckoutSessionRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_checkout__pb2.CheckoutSession.FromString,
+                _registered_method=True)
         self.ExpireCheckoutSession = channel.unary_unary(
                 '/paycore.v1.CheckoutService/ExpireCheckoutSession',
                 request_serializer=paycore_dot_v1_dot_checkout__pb2.ExpireCheckoutSessionRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_checkout__pb2.CheckoutSession.FromString,
+                _registered_method=True)
+        self.ApplyCheckoutPromotionCode = channel.unary_unary(
+                '/paycore.v1.CheckoutService/ApplyCheckoutPromotionCode',
+                request_serializer=paycore_dot_v1_dot_checkout__pb2.ApplyCheckoutPromotionCodeRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_checkout__pb2.CheckoutPage.FromString,
                 _registered_method=True)
         self.GetCheckoutPage = channel.unary_unary(
                 '/paycore.v1.CheckoutService/GetCheckoutPage',
@@ -96,9 +106,29 @@ class CheckoutServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateCheckoutSession(self, request, context):
+        """Changes a session's metadata (Stripe's `Session.modify`), whatever its status; a key given
+        an empty value is removed. No event, as Stripe sends none.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ExpireCheckoutSession(self, request, context):
         """Expires an open session at once: its page can no longer be paid and its payment intent is
         canceled. A session already paid (or being paid) is FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApplyCheckoutPromotionCode(self, request, context):
+        """The buyer's promotion code, typed on the hosted page of a session of
+        `allow_promotion_codes` (the edge's POST of the page's form): the code's coupon taken off
+        the session and its payment intent, as `discounts[0][promotion_code]` on create would.
+        Given only with the page's secret, as GetCheckoutPage; INVALID_ARGUMENT naming
+        `promotion_code` for a code the merchant has not (active), one the session cannot take, or
+        a session that takes none (or has its discount); FAILED_PRECONDITION once being paid.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -137,10 +167,20 @@ def add_CheckoutServiceServicer_to_server(servicer, server):
                     request_deserializer=paycore_dot_v1_dot_checkout__pb2.ListCheckoutSessionLineItemsRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_checkout__pb2.ListCheckoutSessionLineItemsResponse.SerializeToString,
             ),
+            'UpdateCheckoutSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateCheckoutSession,
+                    request_deserializer=paycore_dot_v1_dot_checkout__pb2.UpdateCheckoutSessionRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_checkout__pb2.CheckoutSession.SerializeToString,
+            ),
             'ExpireCheckoutSession': grpc.unary_unary_rpc_method_handler(
                     servicer.ExpireCheckoutSession,
                     request_deserializer=paycore_dot_v1_dot_checkout__pb2.ExpireCheckoutSessionRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_checkout__pb2.CheckoutSession.SerializeToString,
+            ),
+            'ApplyCheckoutPromotionCode': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyCheckoutPromotionCode,
+                    request_deserializer=paycore_dot_v1_dot_checkout__pb2.ApplyCheckoutPromotionCodeRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_checkout__pb2.CheckoutPage.SerializeToString,
             ),
             'GetCheckoutPage': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCheckoutPage,
@@ -267,6 +307,33 @@ class CheckoutService:
             _registered_method=True)
 
     @staticmethod
+    def UpdateCheckoutSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.CheckoutService/UpdateCheckoutSession',
+            paycore_dot_v1_dot_checkout__pb2.UpdateCheckoutSessionRequest.SerializeToString,
+            paycore_dot_v1_dot_checkout__pb2.CheckoutSession.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ExpireCheckoutSession(request,
             target,
             options=(),
@@ -283,6 +350,33 @@ class CheckoutService:
             '/paycore.v1.CheckoutService/ExpireCheckoutSession',
             paycore_dot_v1_dot_checkout__pb2.ExpireCheckoutSessionRequest.SerializeToString,
             paycore_dot_v1_dot_checkout__pb2.CheckoutSession.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApplyCheckoutPromotionCode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.CheckoutService/ApplyCheckoutPromotionCode',
+            paycore_dot_v1_dot_checkout__pb2.ApplyCheckoutPromotionCodeRequest.SerializeToString,
+            paycore_dot_v1_dot_checkout__pb2.CheckoutPage.FromString,
             options,
             channel_credentials,
             insecure,

@@ -42,9 +42,21 @@ class CheckoutServiceStub:
     """A session's line items, all of them (at most 100) in one page, as Stripe's
     `Session.list_line_items` reads them.
     """
+    UpdateCheckoutSession: _grpc.UnaryUnaryMultiCallable[_checkout_pb2.UpdateCheckoutSessionRequest, _checkout_pb2.CheckoutSession]
+    """Changes a session's metadata (Stripe's `Session.modify`), whatever its status; a key given
+    an empty value is removed. No event, as Stripe sends none.
+    """
     ExpireCheckoutSession: _grpc.UnaryUnaryMultiCallable[_checkout_pb2.ExpireCheckoutSessionRequest, _checkout_pb2.CheckoutSession]
     """Expires an open session at once: its page can no longer be paid and its payment intent is
     canceled. A session already paid (or being paid) is FAILED_PRECONDITION.
+    """
+    ApplyCheckoutPromotionCode: _grpc.UnaryUnaryMultiCallable[_checkout_pb2.ApplyCheckoutPromotionCodeRequest, _checkout_pb2.CheckoutPage]
+    """The buyer's promotion code, typed on the hosted page of a session of
+    `allow_promotion_codes` (the edge's POST of the page's form): the code's coupon taken off
+    the session and its payment intent, as `discounts[0][promotion_code]` on create would.
+    Given only with the page's secret, as GetCheckoutPage; INVALID_ARGUMENT naming
+    `promotion_code` for a code the merchant has not (active), one the session cannot take, or
+    a session that takes none (or has its discount); FAILED_PRECONDITION once being paid.
     """
     GetCheckoutPage: _grpc.UnaryUnaryMultiCallable[_checkout_pb2.GetCheckoutPageRequest, _checkout_pb2.CheckoutPage]
     """What the hosted page shows and needs, for the REST edge that serves it: routed by the
@@ -64,9 +76,21 @@ class CheckoutServiceAsyncStub(CheckoutServiceStub):
     """A session's line items, all of them (at most 100) in one page, as Stripe's
     `Session.list_line_items` reads them.
     """
+    UpdateCheckoutSession: _aio.UnaryUnaryMultiCallable[_checkout_pb2.UpdateCheckoutSessionRequest, _checkout_pb2.CheckoutSession]  # type: ignore[assignment]
+    """Changes a session's metadata (Stripe's `Session.modify`), whatever its status; a key given
+    an empty value is removed. No event, as Stripe sends none.
+    """
     ExpireCheckoutSession: _aio.UnaryUnaryMultiCallable[_checkout_pb2.ExpireCheckoutSessionRequest, _checkout_pb2.CheckoutSession]  # type: ignore[assignment]
     """Expires an open session at once: its page can no longer be paid and its payment intent is
     canceled. A session already paid (or being paid) is FAILED_PRECONDITION.
+    """
+    ApplyCheckoutPromotionCode: _aio.UnaryUnaryMultiCallable[_checkout_pb2.ApplyCheckoutPromotionCodeRequest, _checkout_pb2.CheckoutPage]  # type: ignore[assignment]
+    """The buyer's promotion code, typed on the hosted page of a session of
+    `allow_promotion_codes` (the edge's POST of the page's form): the code's coupon taken off
+    the session and its payment intent, as `discounts[0][promotion_code]` on create would.
+    Given only with the page's secret, as GetCheckoutPage; INVALID_ARGUMENT naming
+    `promotion_code` for a code the merchant has not (active), one the session cannot take, or
+    a session that takes none (or has its discount); FAILED_PRECONDITION once being paid.
     """
     GetCheckoutPage: _aio.UnaryUnaryMultiCallable[_checkout_pb2.GetCheckoutPageRequest, _checkout_pb2.CheckoutPage]  # type: ignore[assignment]
     """What the hosted page shows and needs, for the REST edge that serves it: routed by the
@@ -109,6 +133,16 @@ class CheckoutServiceServicer(metaclass=_abc_1.ABCMeta):
         """
 
     @_abc_1.abstractmethod
+    def UpdateCheckoutSession(
+        self,
+        request: _checkout_pb2.UpdateCheckoutSessionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_checkout_pb2.CheckoutSession, _abc.Awaitable[_checkout_pb2.CheckoutSession]]:
+        """Changes a session's metadata (Stripe's `Session.modify`), whatever its status; a key given
+        an empty value is removed. No event, as Stripe sends none.
+        """
+
+    @_abc_1.abstractmethod
     def ExpireCheckoutSession(
         self,
         request: _checkout_pb2.ExpireCheckoutSessionRequest,
@@ -116,6 +150,20 @@ class CheckoutServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_checkout_pb2.CheckoutSession, _abc.Awaitable[_checkout_pb2.CheckoutSession]]:
         """Expires an open session at once: its page can no longer be paid and its payment intent is
         canceled. A session already paid (or being paid) is FAILED_PRECONDITION.
+        """
+
+    @_abc_1.abstractmethod
+    def ApplyCheckoutPromotionCode(
+        self,
+        request: _checkout_pb2.ApplyCheckoutPromotionCodeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_checkout_pb2.CheckoutPage, _abc.Awaitable[_checkout_pb2.CheckoutPage]]:
+        """The buyer's promotion code, typed on the hosted page of a session of
+        `allow_promotion_codes` (the edge's POST of the page's form): the code's coupon taken off
+        the session and its payment intent, as `discounts[0][promotion_code]` on create would.
+        Given only with the page's secret, as GetCheckoutPage; INVALID_ARGUMENT naming
+        `promotion_code` for a code the merchant has not (active), one the session cannot take, or
+        a session that takes none (or has its discount); FAILED_PRECONDITION once being paid.
         """
 
     @_abc_1.abstractmethod

@@ -84,6 +84,61 @@ class FraudServiceStub:
                 request_serializer=paycore_dot_v1_dot_fraud__pb2.ApproveReviewRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_fraud__pb2.Review.FromString,
                 _registered_method=True)
+        self.CreateValueList = channel.unary_unary(
+                '/paycore.v1.FraudService/CreateValueList',
+                request_serializer=paycore_dot_v1_dot_fraud__pb2.CreateValueListRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_fraud__pb2.ValueList.FromString,
+                _registered_method=True)
+        self.GetValueList = channel.unary_unary(
+                '/paycore.v1.FraudService/GetValueList',
+                request_serializer=paycore_dot_v1_dot_fraud__pb2.GetValueListRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_fraud__pb2.ValueList.FromString,
+                _registered_method=True)
+        self.UpdateValueList = channel.unary_unary(
+                '/paycore.v1.FraudService/UpdateValueList',
+                request_serializer=paycore_dot_v1_dot_fraud__pb2.UpdateValueListRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_fraud__pb2.ValueList.FromString,
+                _registered_method=True)
+        self.DeleteValueList = channel.unary_unary(
+                '/paycore.v1.FraudService/DeleteValueList',
+                request_serializer=paycore_dot_v1_dot_fraud__pb2.DeleteValueListRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_fraud__pb2.DeleteValueListResponse.FromString,
+                _registered_method=True)
+        self.ListValueLists = channel.unary_unary(
+                '/paycore.v1.FraudService/ListValueLists',
+                request_serializer=paycore_dot_v1_dot_fraud__pb2.ListValueListsRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_fraud__pb2.ListValueListsResponse.FromString,
+                _registered_method=True)
+        self.CreateValueListItem = channel.unary_unary(
+                '/paycore.v1.FraudService/CreateValueListItem',
+                request_serializer=paycore_dot_v1_dot_fraud__pb2.CreateValueListItemRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_fraud__pb2.ValueListItem.FromString,
+                _registered_method=True)
+        self.GetValueListItem = channel.unary_unary(
+                '/paycore.v1.FraudService/GetValueListItem',
+                request_serializer=paycore_dot_v1_dot_fraud__pb2.GetValueListItemRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_fraud__pb2.ValueListItem.FromString,
+                _registered_method=True)
+        self.DeleteValueListItem = channel.unary_unary(
+                '/paycore.v1.FraudService/DeleteValueListItem',
+                request_serializer=paycore_dot_v1_dot_fraud__pb2.DeleteValueListItemRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_fraud__pb2.DeleteValueListItemResponse.FromString,
+                _registered_method=True)
+        self.ListValueListItems = channel.unary_unary(
+                '/paycore.v1.FraudService/ListValueListItems',
+                request_serializer=paycore_dot_v1_dot_fraud__pb2.ListValueListItemsRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_fraud__pb2.ListValueListItemsResponse.FromString,
+                _registered_method=True)
+        self.GetEarlyFraudWarning = channel.unary_unary(
+                '/paycore.v1.FraudService/GetEarlyFraudWarning',
+                request_serializer=paycore_dot_v1_dot_fraud__pb2.GetEarlyFraudWarningRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_fraud__pb2.EarlyFraudWarning.FromString,
+                _registered_method=True)
+        self.ListEarlyFraudWarnings = channel.unary_unary(
+                '/paycore.v1.FraudService/ListEarlyFraudWarnings',
+                request_serializer=paycore_dot_v1_dot_fraud__pb2.ListEarlyFraudWarningsRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_fraud__pb2.ListEarlyFraudWarningsResponse.FromString,
+                _registered_method=True)
         self.RejectReview = channel.unary_unary(
                 '/paycore.v1.FraudService/RejectReview',
                 request_serializer=paycore_dot_v1_dot_fraud__pb2.RejectReviewRequest.SerializeToString,
@@ -145,20 +200,104 @@ class FraudServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetReview(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A merchant reads its own reviews (Stripe's `GET /v1/reviews/{id}`); operators any, or the
+        merchant's they act for.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListReviews(self, request, context):
-        """The operators' queue: filter on REVIEW_STATUS_OPEN.
+        """The operators' queue (filter on REVIEW_STATUS_OPEN) and a merchant's own reviews (Stripe's
+        `GET /v1/reviews`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ApproveReview(self, request, context):
-        """Closes an open review: the payment goes on and is labelled legitimate.
+        """Closes an open review: the payment goes on and is labelled legitimate (Stripe's
+        `POST /v1/reviews/{id}/approve`, which a merchant calls on its own reviews).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateValueList(self, request, context):
+        """Stripe's Radar value lists: a merchant's named lists of card fingerprints, emails, IP
+        addresses, customer ids or countries, which a rule names (`@alias` as a condition's
+        feature) to block, or hold for review, a payment whose value is on the list. Besides its
+        own lists, each merchant has a default block list per item type (`rsl_block_<item_type>`):
+        the blocklist's items of that type, which block every payment naming one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetValueList(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateValueList(self, request, context):
+        """Renames a list (`alias`, `name`) or changes its metadata; a default list is not changed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteValueList(self, request, context):
+        """Deletes a list and its items; a list a rule names, and a default list, are not deleted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListValueLists(self, request, context):
+        """The merchant's own lists, newest first, then its default lists.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateValueListItem(self, request, context):
+        """Adds a value to a list (to a default list: to the blocklist). Adding a value the list
+        holds answers the item it has.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetValueListItem(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteValueListItem(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListValueListItems(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetEarlyFraudWarning(self, request, context):
+        """An issuer's early fraud warning of a charge of the merchant's (Stripe's
+        `radar.early_fraud_warning`), read from the PSP's feed; `radar.early_fraud_warning.created`
+        is recorded with it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEarlyFraudWarnings(self, request, context):
+        """The merchant's warnings, newest first; of one charge or payment intent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -224,6 +363,61 @@ def add_FraudServiceServicer_to_server(servicer, server):
                     servicer.ApproveReview,
                     request_deserializer=paycore_dot_v1_dot_fraud__pb2.ApproveReviewRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_fraud__pb2.Review.SerializeToString,
+            ),
+            'CreateValueList': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateValueList,
+                    request_deserializer=paycore_dot_v1_dot_fraud__pb2.CreateValueListRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_fraud__pb2.ValueList.SerializeToString,
+            ),
+            'GetValueList': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetValueList,
+                    request_deserializer=paycore_dot_v1_dot_fraud__pb2.GetValueListRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_fraud__pb2.ValueList.SerializeToString,
+            ),
+            'UpdateValueList': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateValueList,
+                    request_deserializer=paycore_dot_v1_dot_fraud__pb2.UpdateValueListRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_fraud__pb2.ValueList.SerializeToString,
+            ),
+            'DeleteValueList': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteValueList,
+                    request_deserializer=paycore_dot_v1_dot_fraud__pb2.DeleteValueListRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_fraud__pb2.DeleteValueListResponse.SerializeToString,
+            ),
+            'ListValueLists': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListValueLists,
+                    request_deserializer=paycore_dot_v1_dot_fraud__pb2.ListValueListsRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_fraud__pb2.ListValueListsResponse.SerializeToString,
+            ),
+            'CreateValueListItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateValueListItem,
+                    request_deserializer=paycore_dot_v1_dot_fraud__pb2.CreateValueListItemRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_fraud__pb2.ValueListItem.SerializeToString,
+            ),
+            'GetValueListItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetValueListItem,
+                    request_deserializer=paycore_dot_v1_dot_fraud__pb2.GetValueListItemRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_fraud__pb2.ValueListItem.SerializeToString,
+            ),
+            'DeleteValueListItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteValueListItem,
+                    request_deserializer=paycore_dot_v1_dot_fraud__pb2.DeleteValueListItemRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_fraud__pb2.DeleteValueListItemResponse.SerializeToString,
+            ),
+            'ListValueListItems': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListValueListItems,
+                    request_deserializer=paycore_dot_v1_dot_fraud__pb2.ListValueListItemsRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_fraud__pb2.ListValueListItemsResponse.SerializeToString,
+            ),
+            'GetEarlyFraudWarning': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEarlyFraudWarning,
+                    request_deserializer=paycore_dot_v1_dot_fraud__pb2.GetEarlyFraudWarningRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_fraud__pb2.EarlyFraudWarning.SerializeToString,
+            ),
+            'ListEarlyFraudWarnings': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEarlyFraudWarnings,
+                    request_deserializer=paycore_dot_v1_dot_fraud__pb2.ListEarlyFraudWarningsRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_fraud__pb2.ListEarlyFraudWarningsResponse.SerializeToString,
             ),
             'RejectReview': grpc.unary_unary_rpc_method_handler(
                     servicer.RejectReview,
@@ -501,6 +695,303 @@ class FraudService:
             '/paycore.v1.FraudService/ApproveReview',
             paycore_dot_v1_dot_fraud__pb2.ApproveReviewRequest.SerializeToString,
             paycore_dot_v1_dot_fraud__pb2.Review.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateValueList(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.FraudService/CreateValueList',
+            paycore_dot_v1_dot_fraud__pb2.CreateValueListRequest.SerializeToString,
+            paycore_dot_v1_dot_fraud__pb2.ValueList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetValueList(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.FraudService/GetValueList',
+            paycore_dot_v1_dot_fraud__pb2.GetValueListRequest.SerializeToString,
+            paycore_dot_v1_dot_fraud__pb2.ValueList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateValueList(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.FraudService/UpdateValueList',
+            paycore_dot_v1_dot_fraud__pb2.UpdateValueListRequest.SerializeToString,
+            paycore_dot_v1_dot_fraud__pb2.ValueList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteValueList(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.FraudService/DeleteValueList',
+            paycore_dot_v1_dot_fraud__pb2.DeleteValueListRequest.SerializeToString,
+            paycore_dot_v1_dot_fraud__pb2.DeleteValueListResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListValueLists(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.FraudService/ListValueLists',
+            paycore_dot_v1_dot_fraud__pb2.ListValueListsRequest.SerializeToString,
+            paycore_dot_v1_dot_fraud__pb2.ListValueListsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateValueListItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.FraudService/CreateValueListItem',
+            paycore_dot_v1_dot_fraud__pb2.CreateValueListItemRequest.SerializeToString,
+            paycore_dot_v1_dot_fraud__pb2.ValueListItem.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetValueListItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.FraudService/GetValueListItem',
+            paycore_dot_v1_dot_fraud__pb2.GetValueListItemRequest.SerializeToString,
+            paycore_dot_v1_dot_fraud__pb2.ValueListItem.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteValueListItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.FraudService/DeleteValueListItem',
+            paycore_dot_v1_dot_fraud__pb2.DeleteValueListItemRequest.SerializeToString,
+            paycore_dot_v1_dot_fraud__pb2.DeleteValueListItemResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListValueListItems(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.FraudService/ListValueListItems',
+            paycore_dot_v1_dot_fraud__pb2.ListValueListItemsRequest.SerializeToString,
+            paycore_dot_v1_dot_fraud__pb2.ListValueListItemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEarlyFraudWarning(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.FraudService/GetEarlyFraudWarning',
+            paycore_dot_v1_dot_fraud__pb2.GetEarlyFraudWarningRequest.SerializeToString,
+            paycore_dot_v1_dot_fraud__pb2.EarlyFraudWarning.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEarlyFraudWarnings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.FraudService/ListEarlyFraudWarnings',
+            paycore_dot_v1_dot_fraud__pb2.ListEarlyFraudWarningsRequest.SerializeToString,
+            paycore_dot_v1_dot_fraud__pb2.ListEarlyFraudWarningsResponse.FromString,
             options,
             channel_credentials,
             insecure,

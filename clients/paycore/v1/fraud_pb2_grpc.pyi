@@ -52,10 +52,45 @@ class FraudServiceStub:
     UpdateRiskPolicy: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.UpdateRiskPolicyRequest, _fraud_pb2.RiskPolicy]
     """Replaces the merchant's thresholds and rules."""
     GetReview: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.GetReviewRequest, _fraud_pb2.Review]
+    """A merchant reads its own reviews (Stripe's `GET /v1/reviews/{id}`); operators any, or the
+    merchant's they act for.
+    """
     ListReviews: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.ListReviewsRequest, _fraud_pb2.ListReviewsResponse]
-    """The operators' queue: filter on REVIEW_STATUS_OPEN."""
+    """The operators' queue (filter on REVIEW_STATUS_OPEN) and a merchant's own reviews (Stripe's
+    `GET /v1/reviews`).
+    """
     ApproveReview: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.ApproveReviewRequest, _fraud_pb2.Review]
-    """Closes an open review: the payment goes on and is labelled legitimate."""
+    """Closes an open review: the payment goes on and is labelled legitimate (Stripe's
+    `POST /v1/reviews/{id}/approve`, which a merchant calls on its own reviews).
+    """
+    CreateValueList: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.CreateValueListRequest, _fraud_pb2.ValueList]
+    """Stripe's Radar value lists: a merchant's named lists of card fingerprints, emails, IP
+    addresses, customer ids or countries, which a rule names (`@alias` as a condition's
+    feature) to block, or hold for review, a payment whose value is on the list. Besides its
+    own lists, each merchant has a default block list per item type (`rsl_block_<item_type>`):
+    the blocklist's items of that type, which block every payment naming one.
+    """
+    GetValueList: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.GetValueListRequest, _fraud_pb2.ValueList]
+    UpdateValueList: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.UpdateValueListRequest, _fraud_pb2.ValueList]
+    """Renames a list (`alias`, `name`) or changes its metadata; a default list is not changed."""
+    DeleteValueList: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.DeleteValueListRequest, _fraud_pb2.DeleteValueListResponse]
+    """Deletes a list and its items; a list a rule names, and a default list, are not deleted."""
+    ListValueLists: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.ListValueListsRequest, _fraud_pb2.ListValueListsResponse]
+    """The merchant's own lists, newest first, then its default lists."""
+    CreateValueListItem: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.CreateValueListItemRequest, _fraud_pb2.ValueListItem]
+    """Adds a value to a list (to a default list: to the blocklist). Adding a value the list
+    holds answers the item it has.
+    """
+    GetValueListItem: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.GetValueListItemRequest, _fraud_pb2.ValueListItem]
+    DeleteValueListItem: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.DeleteValueListItemRequest, _fraud_pb2.DeleteValueListItemResponse]
+    ListValueListItems: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.ListValueListItemsRequest, _fraud_pb2.ListValueListItemsResponse]
+    GetEarlyFraudWarning: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.GetEarlyFraudWarningRequest, _fraud_pb2.EarlyFraudWarning]
+    """An issuer's early fraud warning of a charge of the merchant's (Stripe's
+    `radar.early_fraud_warning`), read from the PSP's feed; `radar.early_fraud_warning.created`
+    is recorded with it.
+    """
+    ListEarlyFraudWarnings: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.ListEarlyFraudWarningsRequest, _fraud_pb2.ListEarlyFraudWarningsResponse]
+    """The merchant's warnings, newest first; of one charge or payment intent."""
     RejectReview: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.RejectReviewRequest, _fraud_pb2.Review]
     """Closes an open review: the payment is labelled fraudulent and canceled (or refunded if
     already captured). A closed review answers FAILED_PRECONDITION.
@@ -83,10 +118,45 @@ class FraudServiceAsyncStub(FraudServiceStub):
     UpdateRiskPolicy: _aio.UnaryUnaryMultiCallable[_fraud_pb2.UpdateRiskPolicyRequest, _fraud_pb2.RiskPolicy]  # type: ignore[assignment]
     """Replaces the merchant's thresholds and rules."""
     GetReview: _aio.UnaryUnaryMultiCallable[_fraud_pb2.GetReviewRequest, _fraud_pb2.Review]  # type: ignore[assignment]
+    """A merchant reads its own reviews (Stripe's `GET /v1/reviews/{id}`); operators any, or the
+    merchant's they act for.
+    """
     ListReviews: _aio.UnaryUnaryMultiCallable[_fraud_pb2.ListReviewsRequest, _fraud_pb2.ListReviewsResponse]  # type: ignore[assignment]
-    """The operators' queue: filter on REVIEW_STATUS_OPEN."""
+    """The operators' queue (filter on REVIEW_STATUS_OPEN) and a merchant's own reviews (Stripe's
+    `GET /v1/reviews`).
+    """
     ApproveReview: _aio.UnaryUnaryMultiCallable[_fraud_pb2.ApproveReviewRequest, _fraud_pb2.Review]  # type: ignore[assignment]
-    """Closes an open review: the payment goes on and is labelled legitimate."""
+    """Closes an open review: the payment goes on and is labelled legitimate (Stripe's
+    `POST /v1/reviews/{id}/approve`, which a merchant calls on its own reviews).
+    """
+    CreateValueList: _aio.UnaryUnaryMultiCallable[_fraud_pb2.CreateValueListRequest, _fraud_pb2.ValueList]  # type: ignore[assignment]
+    """Stripe's Radar value lists: a merchant's named lists of card fingerprints, emails, IP
+    addresses, customer ids or countries, which a rule names (`@alias` as a condition's
+    feature) to block, or hold for review, a payment whose value is on the list. Besides its
+    own lists, each merchant has a default block list per item type (`rsl_block_<item_type>`):
+    the blocklist's items of that type, which block every payment naming one.
+    """
+    GetValueList: _aio.UnaryUnaryMultiCallable[_fraud_pb2.GetValueListRequest, _fraud_pb2.ValueList]  # type: ignore[assignment]
+    UpdateValueList: _aio.UnaryUnaryMultiCallable[_fraud_pb2.UpdateValueListRequest, _fraud_pb2.ValueList]  # type: ignore[assignment]
+    """Renames a list (`alias`, `name`) or changes its metadata; a default list is not changed."""
+    DeleteValueList: _aio.UnaryUnaryMultiCallable[_fraud_pb2.DeleteValueListRequest, _fraud_pb2.DeleteValueListResponse]  # type: ignore[assignment]
+    """Deletes a list and its items; a list a rule names, and a default list, are not deleted."""
+    ListValueLists: _aio.UnaryUnaryMultiCallable[_fraud_pb2.ListValueListsRequest, _fraud_pb2.ListValueListsResponse]  # type: ignore[assignment]
+    """The merchant's own lists, newest first, then its default lists."""
+    CreateValueListItem: _aio.UnaryUnaryMultiCallable[_fraud_pb2.CreateValueListItemRequest, _fraud_pb2.ValueListItem]  # type: ignore[assignment]
+    """Adds a value to a list (to a default list: to the blocklist). Adding a value the list
+    holds answers the item it has.
+    """
+    GetValueListItem: _aio.UnaryUnaryMultiCallable[_fraud_pb2.GetValueListItemRequest, _fraud_pb2.ValueListItem]  # type: ignore[assignment]
+    DeleteValueListItem: _aio.UnaryUnaryMultiCallable[_fraud_pb2.DeleteValueListItemRequest, _fraud_pb2.DeleteValueListItemResponse]  # type: ignore[assignment]
+    ListValueListItems: _aio.UnaryUnaryMultiCallable[_fraud_pb2.ListValueListItemsRequest, _fraud_pb2.ListValueListItemsResponse]  # type: ignore[assignment]
+    GetEarlyFraudWarning: _aio.UnaryUnaryMultiCallable[_fraud_pb2.GetEarlyFraudWarningRequest, _fraud_pb2.EarlyFraudWarning]  # type: ignore[assignment]
+    """An issuer's early fraud warning of a charge of the merchant's (Stripe's
+    `radar.early_fraud_warning`), read from the PSP's feed; `radar.early_fraud_warning.created`
+    is recorded with it.
+    """
+    ListEarlyFraudWarnings: _aio.UnaryUnaryMultiCallable[_fraud_pb2.ListEarlyFraudWarningsRequest, _fraud_pb2.ListEarlyFraudWarningsResponse]  # type: ignore[assignment]
+    """The merchant's warnings, newest first; of one charge or payment intent."""
     RejectReview: _aio.UnaryUnaryMultiCallable[_fraud_pb2.RejectReviewRequest, _fraud_pb2.Review]  # type: ignore[assignment]
     """Closes an open review: the payment is labelled fraudulent and canceled (or refunded if
     already captured). A closed review answers FAILED_PRECONDITION.
@@ -158,7 +228,10 @@ class FraudServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _fraud_pb2.GetReviewRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_fraud_pb2.Review, _abc.Awaitable[_fraud_pb2.Review]]: ...
+    ) -> _typing.Union[_fraud_pb2.Review, _abc.Awaitable[_fraud_pb2.Review]]:
+        """A merchant reads its own reviews (Stripe's `GET /v1/reviews/{id}`); operators any, or the
+        merchant's they act for.
+        """
 
     @_abc_1.abstractmethod
     def ListReviews(
@@ -166,7 +239,9 @@ class FraudServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _fraud_pb2.ListReviewsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_fraud_pb2.ListReviewsResponse, _abc.Awaitable[_fraud_pb2.ListReviewsResponse]]:
-        """The operators' queue: filter on REVIEW_STATUS_OPEN."""
+        """The operators' queue (filter on REVIEW_STATUS_OPEN) and a merchant's own reviews (Stripe's
+        `GET /v1/reviews`).
+        """
 
     @_abc_1.abstractmethod
     def ApproveReview(
@@ -174,7 +249,103 @@ class FraudServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _fraud_pb2.ApproveReviewRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_fraud_pb2.Review, _abc.Awaitable[_fraud_pb2.Review]]:
-        """Closes an open review: the payment goes on and is labelled legitimate."""
+        """Closes an open review: the payment goes on and is labelled legitimate (Stripe's
+        `POST /v1/reviews/{id}/approve`, which a merchant calls on its own reviews).
+        """
+
+    @_abc_1.abstractmethod
+    def CreateValueList(
+        self,
+        request: _fraud_pb2.CreateValueListRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_fraud_pb2.ValueList, _abc.Awaitable[_fraud_pb2.ValueList]]:
+        """Stripe's Radar value lists: a merchant's named lists of card fingerprints, emails, IP
+        addresses, customer ids or countries, which a rule names (`@alias` as a condition's
+        feature) to block, or hold for review, a payment whose value is on the list. Besides its
+        own lists, each merchant has a default block list per item type (`rsl_block_<item_type>`):
+        the blocklist's items of that type, which block every payment naming one.
+        """
+
+    @_abc_1.abstractmethod
+    def GetValueList(
+        self,
+        request: _fraud_pb2.GetValueListRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_fraud_pb2.ValueList, _abc.Awaitable[_fraud_pb2.ValueList]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateValueList(
+        self,
+        request: _fraud_pb2.UpdateValueListRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_fraud_pb2.ValueList, _abc.Awaitable[_fraud_pb2.ValueList]]:
+        """Renames a list (`alias`, `name`) or changes its metadata; a default list is not changed."""
+
+    @_abc_1.abstractmethod
+    def DeleteValueList(
+        self,
+        request: _fraud_pb2.DeleteValueListRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_fraud_pb2.DeleteValueListResponse, _abc.Awaitable[_fraud_pb2.DeleteValueListResponse]]:
+        """Deletes a list and its items; a list a rule names, and a default list, are not deleted."""
+
+    @_abc_1.abstractmethod
+    def ListValueLists(
+        self,
+        request: _fraud_pb2.ListValueListsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_fraud_pb2.ListValueListsResponse, _abc.Awaitable[_fraud_pb2.ListValueListsResponse]]:
+        """The merchant's own lists, newest first, then its default lists."""
+
+    @_abc_1.abstractmethod
+    def CreateValueListItem(
+        self,
+        request: _fraud_pb2.CreateValueListItemRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_fraud_pb2.ValueListItem, _abc.Awaitable[_fraud_pb2.ValueListItem]]:
+        """Adds a value to a list (to a default list: to the blocklist). Adding a value the list
+        holds answers the item it has.
+        """
+
+    @_abc_1.abstractmethod
+    def GetValueListItem(
+        self,
+        request: _fraud_pb2.GetValueListItemRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_fraud_pb2.ValueListItem, _abc.Awaitable[_fraud_pb2.ValueListItem]]: ...
+
+    @_abc_1.abstractmethod
+    def DeleteValueListItem(
+        self,
+        request: _fraud_pb2.DeleteValueListItemRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_fraud_pb2.DeleteValueListItemResponse, _abc.Awaitable[_fraud_pb2.DeleteValueListItemResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListValueListItems(
+        self,
+        request: _fraud_pb2.ListValueListItemsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_fraud_pb2.ListValueListItemsResponse, _abc.Awaitable[_fraud_pb2.ListValueListItemsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetEarlyFraudWarning(
+        self,
+        request: _fraud_pb2.GetEarlyFraudWarningRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_fraud_pb2.EarlyFraudWarning, _abc.Awaitable[_fraud_pb2.EarlyFraudWarning]]:
+        """An issuer's early fraud warning of a charge of the merchant's (Stripe's
+        `radar.early_fraud_warning`), read from the PSP's feed; `radar.early_fraud_warning.created`
+        is recorded with it.
+        """
+
+    @_abc_1.abstractmethod
+    def ListEarlyFraudWarnings(
+        self,
+        request: _fraud_pb2.ListEarlyFraudWarningsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_fraud_pb2.ListEarlyFraudWarningsResponse, _abc.Awaitable[_fraud_pb2.ListEarlyFraudWarningsResponse]]:
+        """The merchant's warnings, newest first; of one charge or payment intent."""
 
     @_abc_1.abstractmethod
     def RejectReview(

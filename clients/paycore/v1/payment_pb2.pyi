@@ -1944,6 +1944,26 @@ class UpdateRefundRequest(_message.Message):
 Global___UpdateRefundRequest: _TypeAlias = UpdateRefundRequest  # noqa: Y015
 
 @_typing.final
+class CancelRefundRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"re_...", required: a pending refund not yet sent to the PSP."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelRefundRequest: _TypeAlias = CancelRefundRequest  # noqa: Y015
+
+@_typing.final
 class SetupIntent(_message.Message):
     """Stripe's SetupIntent: a payment method verified and saved for later use, no money moved."""
 

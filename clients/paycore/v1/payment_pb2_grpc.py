@@ -144,6 +144,11 @@ class PaymentServiceStub:
                 request_serializer=paycore_dot_v1_dot_payment__pb2.UpdateRefundRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payment__pb2.Refund.FromString,
                 _registered_method=True)
+        self.CancelRefund = channel.unary_unary(
+                '/paycore.v1.PaymentService/CancelRefund',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.CancelRefundRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.Refund.FromString,
+                _registered_method=True)
         self.CreateSetupIntent = channel.unary_unary(
                 '/paycore.v1.PaymentService/CreateSetupIntent',
                 request_serializer=paycore_dot_v1_dot_payment__pb2.CreateSetupIntentRequest.SerializeToString,
@@ -369,6 +374,16 @@ class PaymentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CancelRefund(self, request, context):
+        """Cancels a pending refund not yet sent to the PSP (its execution withdrawn): canceled, with
+        failure_reason "merchant_request", its amount refundable again; refund.updated. paycore's
+        refunds never require action (Stripe's requires_action, the only status Stripe's cancel
+        takes); any other refund answers FAILED_PRECONDITION, reason REFUND_NOT_CANCELABLE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateSetupIntent(self, request, context):
         """Saves a payment method for later (off-session) use without charging it: Stripe's
         SetupIntent. With `confirm` it is also confirmed in the same call.
@@ -582,6 +597,11 @@ def add_PaymentServiceServicer_to_server(servicer, server):
             'UpdateRefund': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateRefund,
                     request_deserializer=paycore_dot_v1_dot_payment__pb2.UpdateRefundRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.Refund.SerializeToString,
+            ),
+            'CancelRefund': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelRefund,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.CancelRefundRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payment__pb2.Refund.SerializeToString,
             ),
             'CreateSetupIntent': grpc.unary_unary_rpc_method_handler(
@@ -1238,6 +1258,33 @@ class PaymentService:
             target,
             '/paycore.v1.PaymentService/UpdateRefund',
             paycore_dot_v1_dot_payment__pb2.UpdateRefundRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.Refund.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelRefund(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/CancelRefund',
+            paycore_dot_v1_dot_payment__pb2.CancelRefundRequest.SerializeToString,
             paycore_dot_v1_dot_payment__pb2.Refund.FromString,
             options,
             channel_credentials,

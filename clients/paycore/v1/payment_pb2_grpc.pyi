@@ -92,6 +92,12 @@ class PaymentServiceStub:
     """Changes a refund's metadata, the only field Stripe's update of a refund takes, whatever
     its status; records refund.updated when the metadata changed.
     """
+    CancelRefund: _grpc.UnaryUnaryMultiCallable[_payment_pb2.CancelRefundRequest, _payment_pb2.Refund]
+    """Cancels a pending refund not yet sent to the PSP (its execution withdrawn): canceled, with
+    failure_reason "merchant_request", its amount refundable again; refund.updated. paycore's
+    refunds never require action (Stripe's requires_action, the only status Stripe's cancel
+    takes); any other refund answers FAILED_PRECONDITION, reason REFUND_NOT_CANCELABLE.
+    """
     CreateSetupIntent: _grpc.UnaryUnaryMultiCallable[_payment_pb2.CreateSetupIntentRequest, _payment_pb2.SetupIntent]
     """Saves a payment method for later (off-session) use without charging it: Stripe's
     SetupIntent. With `confirm` it is also confirmed in the same call.
@@ -203,6 +209,12 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     UpdateRefund: _aio.UnaryUnaryMultiCallable[_payment_pb2.UpdateRefundRequest, _payment_pb2.Refund]  # type: ignore[assignment]
     """Changes a refund's metadata, the only field Stripe's update of a refund takes, whatever
     its status; records refund.updated when the metadata changed.
+    """
+    CancelRefund: _aio.UnaryUnaryMultiCallable[_payment_pb2.CancelRefundRequest, _payment_pb2.Refund]  # type: ignore[assignment]
+    """Cancels a pending refund not yet sent to the PSP (its execution withdrawn): canceled, with
+    failure_reason "merchant_request", its amount refundable again; refund.updated. paycore's
+    refunds never require action (Stripe's requires_action, the only status Stripe's cancel
+    takes); any other refund answers FAILED_PRECONDITION, reason REFUND_NOT_CANCELABLE.
     """
     CreateSetupIntent: _aio.UnaryUnaryMultiCallable[_payment_pb2.CreateSetupIntentRequest, _payment_pb2.SetupIntent]  # type: ignore[assignment]
     """Saves a payment method for later (off-session) use without charging it: Stripe's
@@ -444,6 +456,18 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_payment_pb2.Refund, _abc.Awaitable[_payment_pb2.Refund]]:
         """Changes a refund's metadata, the only field Stripe's update of a refund takes, whatever
         its status; records refund.updated when the metadata changed.
+        """
+
+    @_abc_1.abstractmethod
+    def CancelRefund(
+        self,
+        request: _payment_pb2.CancelRefundRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.Refund, _abc.Awaitable[_payment_pb2.Refund]]:
+        """Cancels a pending refund not yet sent to the PSP (its execution withdrawn): canceled, with
+        failure_reason "merchant_request", its amount refundable again; refund.updated. paycore's
+        refunds never require action (Stripe's requires_action, the only status Stripe's cancel
+        takes); any other refund answers FAILED_PRECONDITION, reason REFUND_NOT_CANCELABLE.
         """
 
     @_abc_1.abstractmethod

@@ -114,6 +114,28 @@ PAYOUT_STATUS_FAILED: PayoutStatus.ValueType  # 4
 PAYOUT_STATUS_CANCELED: PayoutStatus.ValueType  # 5
 Global___PayoutStatus: _TypeAlias = PayoutStatus  # noqa: Y015
 
+class _PayoutReconciliationStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PayoutReconciliationStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PayoutReconciliationStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PAYOUT_RECONCILIATION_STATUS_UNSPECIFIED: _PayoutReconciliationStatus.ValueType  # 0
+    PAYOUT_RECONCILIATION_STATUS_NOT_APPLICABLE: _PayoutReconciliationStatus.ValueType  # 1
+    """A manual payout: what it paid out is not known row by row."""
+    PAYOUT_RECONCILIATION_STATUS_COMPLETED: _PayoutReconciliationStatus.ValueType  # 2
+    """An automatic payout: the rows it swept are listed by `payout` (payout.reconciliation_completed)."""
+
+class PayoutReconciliationStatus(_PayoutReconciliationStatus, metaclass=_PayoutReconciliationStatusEnumTypeWrapper):
+    """Stripe's Payout.reconciliation_status."""
+
+PAYOUT_RECONCILIATION_STATUS_UNSPECIFIED: PayoutReconciliationStatus.ValueType  # 0
+PAYOUT_RECONCILIATION_STATUS_NOT_APPLICABLE: PayoutReconciliationStatus.ValueType  # 1
+"""A manual payout: what it paid out is not known row by row."""
+PAYOUT_RECONCILIATION_STATUS_COMPLETED: PayoutReconciliationStatus.ValueType  # 2
+"""An automatic payout: the rows it swept are listed by `payout` (payout.reconciliation_completed)."""
+Global___PayoutReconciliationStatus: _TypeAlias = PayoutReconciliationStatus  # noqa: Y015
+
 class _PayoutType:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -654,6 +676,9 @@ class Payout(_message.Message):
     FEE_FIELD_NUMBER: _builtins.int
     FAILURE_BALANCE_TRANSACTION_FIELD_NUMBER: _builtins.int
     TYPE_FIELD_NUMBER: _builtins.int
+    ORIGINAL_PAYOUT_FIELD_NUMBER: _builtins.int
+    REVERSED_BY_FIELD_NUMBER: _builtins.int
+    RECONCILIATION_STATUS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"po_..." """
     account: _builtins.str
@@ -683,6 +708,17 @@ class Payout(_message.Message):
     """
     type: Global___PayoutType.ValueType
     """What `destination` is: a bank account ("ba_...") or a debit card ("pm_..."), Stripe's type."""
+    original_payout: _builtins.str
+    """The "po_..." this payout reverses (ReversePayout's answer: amount is the negative of the
+    original's); empty for any other payout.
+    """
+    reversed_by: _builtins.str
+    """The "po_..." that reversed this payout; empty while it is not reversed."""
+    reconciliation_status: Global___PayoutReconciliationStatus.ValueType
+    """Whether its balance transactions can be listed (ListBalanceTransactions `payout`), as
+    Stripe's: completed for an automatic payout (from its creation), not applicable for a
+    manual one.
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     def __init__(
@@ -706,10 +742,13 @@ class Payout(_message.Message):
         fee: _builtins.int = ...,
         failure_balance_transaction: _builtins.str = ...,
         type: Global___PayoutType.ValueType = ...,
+        original_payout: _builtins.str = ...,
+        reversed_by: _builtins.str = ...,
+        reconciliation_status: Global___PayoutReconciliationStatus.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "arrival_date", b"arrival_date", "automatic", b"automatic", "balance_transaction", b"balance_transaction", "created", b"created", "currency", b"currency", "description", b"description", "destination", b"destination", "failure_balance_transaction", b"failure_balance_transaction", "failure_code", b"failure_code", "failure_message", b"failure_message", "fee", b"fee", "id", b"id", "metadata", b"metadata", "method", b"method", "status", b"status", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "arrival_date", b"arrival_date", "automatic", b"automatic", "balance_transaction", b"balance_transaction", "created", b"created", "currency", b"currency", "description", b"description", "destination", b"destination", "failure_balance_transaction", b"failure_balance_transaction", "failure_code", b"failure_code", "failure_message", b"failure_message", "fee", b"fee", "id", b"id", "metadata", b"metadata", "method", b"method", "original_payout", b"original_payout", "reconciliation_status", b"reconciliation_status", "reversed_by", b"reversed_by", "status", b"status", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1107,6 +1146,56 @@ class UpdatePayoutRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UpdatePayoutRequest: _TypeAlias = UpdatePayoutRequest  # noqa: Y015
+
+@_typing.final
+class ReversePayoutRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    CLEAR_METADATA_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"po_...", required: a paid standard payout of a seller to a US or Canadian bank account."""
+    clear_metadata: _builtins.bool
+    """Stripe's `metadata=` (nothing to clear on a new payout; taken for the shape)."""
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The reversing payout's metadata (a key with an empty value is left out)."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        clear_metadata: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clear_metadata", b"clear_metadata", "id", b"id", "metadata", b"metadata"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReversePayoutRequest: _TypeAlias = ReversePayoutRequest  # noqa: Y015
 
 @_typing.final
 class CancelPayoutRequest(_message.Message):
@@ -1703,6 +1792,62 @@ class GetTransferReversalRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetTransferReversalRequest: _TypeAlias = GetTransferReversalRequest  # noqa: Y015
+
+@_typing.final
+class UpdateTransferReversalRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    REVERSAL_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    CLEAR_METADATA_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """The "tr_..." reversed, required."""
+    reversal: _builtins.str
+    """The "trr_..." of that transfer, required."""
+    clear_metadata: _builtins.bool
+    """Removes every key of the stored metadata before `metadata` is merged (Stripe's
+    `metadata=`, which the REST edge turns into this).
+    """
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Merged into the existing metadata; a key with an empty value is removed."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        reversal: _builtins.str = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        clear_metadata: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clear_metadata", b"clear_metadata", "id", b"id", "metadata", b"metadata", "reversal", b"reversal"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateTransferReversalRequest: _TypeAlias = UpdateTransferReversalRequest  # noqa: Y015
 
 @_typing.final
 class ListTransferReversalsResponse(_message.Message):

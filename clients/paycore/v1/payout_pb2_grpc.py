@@ -99,6 +99,11 @@ class PayoutServiceStub:
                 request_serializer=paycore_dot_v1_dot_payout__pb2.CancelPayoutRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payout__pb2.Payout.FromString,
                 _registered_method=True)
+        self.ReversePayout = channel.unary_unary(
+                '/paycore.v1.PayoutService/ReversePayout',
+                request_serializer=paycore_dot_v1_dot_payout__pb2.ReversePayoutRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payout__pb2.Payout.FromString,
+                _registered_method=True)
         self.GetPayoutSchedule = channel.unary_unary(
                 '/paycore.v1.PayoutService/GetPayoutSchedule',
                 request_serializer=paycore_dot_v1_dot_payout__pb2.GetPayoutScheduleRequest.SerializeToString,
@@ -142,6 +147,11 @@ class PayoutServiceStub:
         self.GetTransferReversal = channel.unary_unary(
                 '/paycore.v1.PayoutService/GetTransferReversal',
                 request_serializer=paycore_dot_v1_dot_payout__pb2.GetTransferReversalRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payout__pb2.SellerTransferReversal.FromString,
+                _registered_method=True)
+        self.UpdateTransferReversal = channel.unary_unary(
+                '/paycore.v1.PayoutService/UpdateTransferReversal',
+                request_serializer=paycore_dot_v1_dot_payout__pb2.UpdateTransferReversalRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payout__pb2.SellerTransferReversal.FromString,
                 _registered_method=True)
 
@@ -246,6 +256,17 @@ class PayoutServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReversePayout(self, request, context):
+        """Reverses a paid standard payout of a seller (a connected account) to a US or Canadian bank
+        account, expected to arrive less than 90 days ago, as Stripe's: a new payout of -amount
+        (`original_payout` names the reversed one, which gets `reversed_by`) debits the bank account
+        and returns the amount to the seller's available balance. Anything else answers
+        FAILED_PRECONDITION, reason PAYOUT_NOT_REVERSIBLE (a pending manual payout is canceled).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetPayoutSchedule(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -308,6 +329,14 @@ class PayoutServiceServicer:
 
     def GetTransferReversal(self, request, context):
         """One reversal of a transfer (Stripe's retrieve of a transfer reversal).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateTransferReversal(self, request, context):
+        """Changes a reversal's metadata, the only field Stripe's update of a transfer reversal
+        takes; no money moves and no event is recorded (Stripe has none for it).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -381,6 +410,11 @@ def add_PayoutServiceServicer_to_server(servicer, server):
                     request_deserializer=paycore_dot_v1_dot_payout__pb2.CancelPayoutRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payout__pb2.Payout.SerializeToString,
             ),
+            'ReversePayout': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReversePayout,
+                    request_deserializer=paycore_dot_v1_dot_payout__pb2.ReversePayoutRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payout__pb2.Payout.SerializeToString,
+            ),
             'GetPayoutSchedule': grpc.unary_unary_rpc_method_handler(
                     servicer.GetPayoutSchedule,
                     request_deserializer=paycore_dot_v1_dot_payout__pb2.GetPayoutScheduleRequest.FromString,
@@ -424,6 +458,11 @@ def add_PayoutServiceServicer_to_server(servicer, server):
             'GetTransferReversal': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTransferReversal,
                     request_deserializer=paycore_dot_v1_dot_payout__pb2.GetTransferReversalRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payout__pb2.SellerTransferReversal.SerializeToString,
+            ),
+            'UpdateTransferReversal': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTransferReversal,
+                    request_deserializer=paycore_dot_v1_dot_payout__pb2.UpdateTransferReversalRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payout__pb2.SellerTransferReversal.SerializeToString,
             ),
     }
@@ -789,6 +828,33 @@ class PayoutService:
             _registered_method=True)
 
     @staticmethod
+    def ReversePayout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PayoutService/ReversePayout',
+            paycore_dot_v1_dot_payout__pb2.ReversePayoutRequest.SerializeToString,
+            paycore_dot_v1_dot_payout__pb2.Payout.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def GetPayoutSchedule(request,
             target,
             options=(),
@@ -1020,6 +1086,33 @@ class PayoutService:
             target,
             '/paycore.v1.PayoutService/GetTransferReversal',
             paycore_dot_v1_dot_payout__pb2.GetTransferReversalRequest.SerializeToString,
+            paycore_dot_v1_dot_payout__pb2.SellerTransferReversal.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTransferReversal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PayoutService/UpdateTransferReversal',
+            paycore_dot_v1_dot_payout__pb2.UpdateTransferReversalRequest.SerializeToString,
             paycore_dot_v1_dot_payout__pb2.SellerTransferReversal.FromString,
             options,
             channel_credentials,

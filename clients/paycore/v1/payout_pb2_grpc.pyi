@@ -72,6 +72,13 @@ class PayoutServiceStub:
     """Cancels a pending manual payout (one not yet sent to the bank); its funds return to the
     available balance. Anything else answers FAILED_PRECONDITION, reason PAYOUT_NOT_CANCELABLE.
     """
+    ReversePayout: _grpc.UnaryUnaryMultiCallable[_payout_pb2.ReversePayoutRequest, _payout_pb2.Payout]
+    """Reverses a paid standard payout of a seller (a connected account) to a US or Canadian bank
+    account, expected to arrive less than 90 days ago, as Stripe's: a new payout of -amount
+    (`original_payout` names the reversed one, which gets `reversed_by`) debits the bank account
+    and returns the amount to the seller's available balance. Anything else answers
+    FAILED_PRECONDITION, reason PAYOUT_NOT_REVERSIBLE (a pending manual payout is canceled).
+    """
     GetPayoutSchedule: _grpc.UnaryUnaryMultiCallable[_payout_pb2.GetPayoutScheduleRequest, _payout_pb2.PayoutSchedule]
     UpdatePayoutSchedule: _grpc.UnaryUnaryMultiCallable[_payout_pb2.UpdatePayoutScheduleRequest, _payout_pb2.PayoutSchedule]
     """Sets when automatic payouts run: each pays out the whole available balance per currency to
@@ -97,6 +104,10 @@ class PayoutServiceStub:
     """A transfer's reversals, newest first (Stripe's list of a transfer's reversals)."""
     GetTransferReversal: _grpc.UnaryUnaryMultiCallable[_payout_pb2.GetTransferReversalRequest, _payout_pb2.SellerTransferReversal]
     """One reversal of a transfer (Stripe's retrieve of a transfer reversal)."""
+    UpdateTransferReversal: _grpc.UnaryUnaryMultiCallable[_payout_pb2.UpdateTransferReversalRequest, _payout_pb2.SellerTransferReversal]
+    """Changes a reversal's metadata, the only field Stripe's update of a transfer reversal
+    takes; no money moves and no event is recorded (Stripe has none for it).
+    """
 
 @_typing.type_check_only
 class PayoutServiceAsyncStub(PayoutServiceStub):
@@ -140,6 +151,13 @@ class PayoutServiceAsyncStub(PayoutServiceStub):
     """Cancels a pending manual payout (one not yet sent to the bank); its funds return to the
     available balance. Anything else answers FAILED_PRECONDITION, reason PAYOUT_NOT_CANCELABLE.
     """
+    ReversePayout: _aio.UnaryUnaryMultiCallable[_payout_pb2.ReversePayoutRequest, _payout_pb2.Payout]  # type: ignore[assignment]
+    """Reverses a paid standard payout of a seller (a connected account) to a US or Canadian bank
+    account, expected to arrive less than 90 days ago, as Stripe's: a new payout of -amount
+    (`original_payout` names the reversed one, which gets `reversed_by`) debits the bank account
+    and returns the amount to the seller's available balance. Anything else answers
+    FAILED_PRECONDITION, reason PAYOUT_NOT_REVERSIBLE (a pending manual payout is canceled).
+    """
     GetPayoutSchedule: _aio.UnaryUnaryMultiCallable[_payout_pb2.GetPayoutScheduleRequest, _payout_pb2.PayoutSchedule]  # type: ignore[assignment]
     UpdatePayoutSchedule: _aio.UnaryUnaryMultiCallable[_payout_pb2.UpdatePayoutScheduleRequest, _payout_pb2.PayoutSchedule]  # type: ignore[assignment]
     """Sets when automatic payouts run: each pays out the whole available balance per currency to
@@ -165,6 +183,10 @@ class PayoutServiceAsyncStub(PayoutServiceStub):
     """A transfer's reversals, newest first (Stripe's list of a transfer's reversals)."""
     GetTransferReversal: _aio.UnaryUnaryMultiCallable[_payout_pb2.GetTransferReversalRequest, _payout_pb2.SellerTransferReversal]  # type: ignore[assignment]
     """One reversal of a transfer (Stripe's retrieve of a transfer reversal)."""
+    UpdateTransferReversal: _aio.UnaryUnaryMultiCallable[_payout_pb2.UpdateTransferReversalRequest, _payout_pb2.SellerTransferReversal]  # type: ignore[assignment]
+    """Changes a reversal's metadata, the only field Stripe's update of a transfer reversal
+    takes; no money moves and no event is recorded (Stripe has none for it).
+    """
 
 class PayoutServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -285,6 +307,19 @@ class PayoutServiceServicer(metaclass=_abc_1.ABCMeta):
         """
 
     @_abc_1.abstractmethod
+    def ReversePayout(
+        self,
+        request: _payout_pb2.ReversePayoutRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payout_pb2.Payout, _abc.Awaitable[_payout_pb2.Payout]]:
+        """Reverses a paid standard payout of a seller (a connected account) to a US or Canadian bank
+        account, expected to arrive less than 90 days ago, as Stripe's: a new payout of -amount
+        (`original_payout` names the reversed one, which gets `reversed_by`) debits the bank account
+        and returns the amount to the seller's available balance. Anything else answers
+        FAILED_PRECONDITION, reason PAYOUT_NOT_REVERSIBLE (a pending manual payout is canceled).
+        """
+
+    @_abc_1.abstractmethod
     def GetPayoutSchedule(
         self,
         request: _payout_pb2.GetPayoutScheduleRequest,
@@ -362,5 +397,15 @@ class PayoutServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_payout_pb2.SellerTransferReversal, _abc.Awaitable[_payout_pb2.SellerTransferReversal]]:
         """One reversal of a transfer (Stripe's retrieve of a transfer reversal)."""
+
+    @_abc_1.abstractmethod
+    def UpdateTransferReversal(
+        self,
+        request: _payout_pb2.UpdateTransferReversalRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payout_pb2.SellerTransferReversal, _abc.Awaitable[_payout_pb2.SellerTransferReversal]]:
+        """Changes a reversal's metadata, the only field Stripe's update of a transfer reversal
+        takes; no money moves and no event is recorded (Stripe has none for it).
+        """
 
 def add_PayoutServiceServicer_to_server(servicer: PayoutServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

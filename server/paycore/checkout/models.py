@@ -7,9 +7,16 @@ from enum import StrEnum
 
 from paycore.customer.models import Address
 from paycore.records import Stored
+from paycore.subscription.models import NewProduct
 
 INTENT_SESSION_KEY = "checkout_session"
 """The metadata key paycore sets on a session's payment intent: the session's id."""
+
+
+IF_REQUIRED = "if_required"
+ALWAYS = "always"
+"""Stripe's `customer_creation`s: a payment session needs no customer, so IF_REQUIRED makes
+none; ALWAYS makes one of a guest's session when it completes."""
 
 
 class SessionStatus(StrEnum):
@@ -33,6 +40,11 @@ class LineItem:
     """The catalogue price's nickname and metadata when the session was created (shown in the
     line's price object)."""
     price_metadata: dict[str, str] = field(default_factory=dict)
+    inline: bool = False
+    """A `price_data` line: its price (`price_id`, inactive) is made for it with the session."""
+    product_data: NewProduct | None = None
+    """A `price_data[product_data]` line's product, to be made with its price (None once
+    made: `product_id` names it)."""
 
     @property
     def amount_total(self) -> int:
@@ -67,6 +79,12 @@ class NewSession:
     kept with the session (the intent keeps them)."""
     receipt_email: str = ""
     transfer_group: str = ""
+    customer_creation: str = IF_REQUIRED
+    """Stripe's: ALWAYS makes a guest's session a customer when it completes."""
+    locale: str = ""
+    """Stripe's page language, kept and shown ("" none given)."""
+    allow_promotion_codes: bool | None = None
+    """Stripe's, kept and shown (None: not given); the page takes no code yet."""
 
     @property
     def amount_subtotal(self) -> int:

@@ -5,12 +5,13 @@ session's shown status follows."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from paycore.checkout.models import CustomerDetails, LineItem, NewSession, Session, SessionStatus
-from paycore.customer.models import Address
+from paycore.customer.models import Address, BillingDetails
 from paycore.ids import Prefix, new_merchant_id
 from paycore.invariants import violated
 from paycore.payment.models import buyer_message
@@ -23,7 +24,10 @@ from paycore.storage.schema import (
     checkout_sessions,
     customers,
     payment_intents,
+    payment_methods,
+    promotion_codes,
 )
+from paycore.subscription.coupon_store import promotion_codes_query
 from sqlalchemy import ColumnElement, Row, Select, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -38,14 +42,20 @@ EXPIRABLE_INTENT_STATUSES = (
 """An open session whose intent is in one of these may expire (a buyer who never came back
 from authenticating included); one being paid may not."""
 
+_Details = TypeVar("_Details", CustomerDetails, BillingDetails)
+
 _s = checkout_sessions
 _p = payment_intents
 _c = customers
-_JOINED = _s.join(
-    _p, (_p.c.merchant_id == _s.c.merchant_id) & (_p.c.id == _s.c.payment_intent_id)
-).outerjoin(_c, (_c.c.merchant_id == _s.c.merchant_id) & (_c.c.id == _s.c.customer_id))
-"""A session with its intent, whose status its own follows, and its customer (if any), whose
-details a complete session shows (a deleted customer's too: the buyer gave them)."""
+_m = payment_methods
+_JOINED = (
+    _s.join(_p, (_p.c.merchant_id == _s.c.merchant_id) & (_p.c.id == _s.c.payment_intent_id))
+    .outerjoin(_c, (_c.c.merchant_id == _s.c.merchant_id) & (_c.c.id == _s.c.customer_id))
+    .outerjoin(_m, (_m.c.merchant_id == _s.c.merchant_id) & (_m.c.id == _p.c.payment_method_id))
+)
+"""A session with its intent, whose status its own follows, its customer (if any), whose
+details a complete session shows (a deleted customer's too: the buyer gave them), and the
+card that paid it, whose billing details a guest's session shows."""
 
 
 def _with_intent() -> Select[Any]:
@@ -57,13 +67,15 @@ def _with_intent() -> Select[Any]:
         _c.c.name.label("customer_details_name"),
         _c.c.phone.label("customer_details_phone"),
         _c.c.address.label("customer_details_address"),
+        _m.c.billing_details.label("card_billing_details"),
     ).select_from(_JOINED)
 
 
-def page_query(session_id: str) -> Select[Any]:
+def page_query(session_id: str, *, lock: bool = False) -> Select[Any]:
     """The session by its id alone (the hosted page's visitor holds no key); the caller reads
     the shard the id names."""
-    return _with_intent().where(_s.c.id == session_id)
+    query = _with_intent().where(_s.c.id == session_id)
+    return query.with_for_update(of=_s) if lock else query
 
 
 def sessions_query(
@@ -74,10 +86,13 @@ def sessions_query(
         query = query.where(_s.c.payment_intent_id == intent_id)
     if customer_id:
         query = query.where(_s.c.customer_id == customer_id)
-    if email:  # Stripe's customer_details[email]: a guest's, or the session's customer's
+    if email:  # Stripe's customer_details[email]: a guest's, the session's customer's, or
+        # the one recorded as the session completed
         wanted = email.lower()
         query = query.where(
-            (func.lower(_s.c.customer_email) == wanted) | (func.lower(_c.c.email) == wanted)
+            (func.lower(_s.c.customer_email) == wanted)
+            | (func.lower(_c.c.email) == wanted)
+            | (func.lower(_s.c.customer_details["email"].astext) == wanted)
         )
     if status is not None:
         query = query.where(_shown_status_is(status))
@@ -110,11 +125,34 @@ def shown_status(stored: str, intent_status: str, expires_at: int, now: float) -
 
 
 def customer_details(row: Row[Any], status: SessionStatus) -> CustomerDetails | None:
-    """Who paid a complete session (None before): its customer's details, or a guest's email."""
+    """Who paid a complete session (None before): as recorded when it completed, else (the
+    sweep has not recorded it yet, or it completed before they were recorded) as now."""
     if status is not SessionStatus.COMPLETE:
         return None
+    if row.customer_details is not None:
+        return _with_address(CustomerDetails, row.customer_details)
+    return payer(row)
+
+
+def _with_address(kind: type[_Details], stored: Mapping[str, Any]) -> _Details:
+    """`kind` (CustomerDetails, BillingDetails) of its stored JSON, its address nested."""
+    return kind(**{**stored, "address": Address(**stored["address"])})
+
+
+def payer(row: Row[Any]) -> CustomerDetails:
+    """Who pays the session as now: its customer's details, or a guest's email (the
+    session's customer_email, else the card's billing email) and the card's billing name,
+    phone and address."""
     if row.customer_id is None or row.customer_details_email is None:
-        return CustomerDetails(email=row.customer_email)
+        card = BillingDetails()
+        if row.card_billing_details is not None:
+            card = _with_address(BillingDetails, row.card_billing_details)
+        return CustomerDetails(
+            email=row.customer_email or card.email,
+            name=card.name,
+            phone=card.phone,
+            address=card.address,
+        )
     return CustomerDetails(
         email=row.customer_details_email or row.customer_email,
         name=row.customer_details_name,
@@ -141,6 +179,7 @@ def session_of(row: Row[Any]) -> Session:
                 product_id=item.get("product"),
                 price_nickname=item.get("price_nickname", ""),
                 price_metadata=dict(item.get("price_metadata", {})),
+                inline=item.get("inline", False),
             )
             for item in row.line_items
         ),
@@ -159,6 +198,9 @@ def session_of(row: Row[Any]) -> Session:
         promotion_code_id=row.discount_promotion_code_id or "",
         amount_discount=row.amount_discount,
         client_reference_id=row.client_reference_id or "",
+        customer_creation=row.customer_creation,
+        locale=row.locale or "",
+        allow_promotion_codes=row.allow_promotion_codes,
     )
 
 
@@ -178,7 +220,8 @@ def last_error_message(row: Row[Any]) -> str:
 def _stored_line(merchant_id: str, item: LineItem) -> dict[str, Any]:
     """A line item in the session's line_items JSON, with a new "li_..." id (ListCheckout-
     SessionLineItems' cursor): `price` (with its nickname and metadata) only for a line made
-    from one, `product` only for a line of a catalogue product."""
+    from one or for which one was made (`inline`: a price_data line's), `product` only for a
+    line of a catalogue product."""
     line: dict[str, Any] = {
         "id": new_merchant_id(Prefix.CHECKOUT_LINE_ITEM, merchant_id),
         "name": item.name,
@@ -189,6 +232,8 @@ def _stored_line(merchant_id: str, item: LineItem) -> dict[str, Any]:
         line["price"] = item.price_id
         line["price_nickname"] = item.price_nickname
         line["price_metadata"] = item.price_metadata
+    if item.inline:
+        line["inline"] = True
     if item.product_id:
         line["product"] = item.product_id
     return line
@@ -221,6 +266,9 @@ class CheckoutRepository:
                 discount_coupon_id=new.coupon_id or None,
                 discount_promotion_code_id=new.promotion_code_id or None,
                 client_reference_id=new.client_reference_id or None,
+                customer_creation=new.customer_creation,
+                locale=new.locale or None,
+                allow_promotion_codes=new.allow_promotion_codes,
             )
         )
 
@@ -240,13 +288,55 @@ class CheckoutRepository:
             raise violated("a session written in this transaction reads back")
         return session_of(row)
 
-    async def close(self, merchant_id: str, session_id: str, status: SessionStatus) -> None:
-        """Records the end of an open session: complete or expired."""
+    async def close(
+        self,
+        merchant_id: str,
+        session_id: str,
+        status: SessionStatus,
+        payer: CustomerDetails | None = None,
+    ) -> None:
+        """Records the end of an open session: complete (with who paid) or expired."""
         values: dict[str, Any] = {"status": status.value}
         if status is SessionStatus.COMPLETE:
             values["completed_at"] = datetime.now(UTC)
+            values["customer_details"] = None if payer is None else asdict(payer)
         await self._connection.execute(
             update(_s).where(merchant_row(_s, merchant_id, session_id)).values(values)
+        )
+
+    async def promotion_code(self, merchant_id: str, code: str) -> str | None:
+        """The id of the merchant's active promotion code `code` (regardless of case)."""
+        query = promotion_codes_query(merchant_id, code, "", True).with_only_columns(
+            promotion_codes.c.id
+        )
+        found: str | None = (await self._connection.execute(query.limit(1))).scalar_one_or_none()
+        return found
+
+    async def set_discount(self, merchant_id: str, session_id: str, session: NewSession) -> None:
+        """The session's discount, taken off its amount_total, as the buyer's code gave it."""
+        await self._connection.execute(
+            update(_s)
+            .where(merchant_row(_s, merchant_id, session_id))
+            .values(
+                amount_total=session.amount_total,
+                amount_discount=session.amount_discount,
+                discount_coupon_id=session.coupon_id,
+                discount_promotion_code_id=session.promotion_code_id,
+            )
+        )
+
+    async def set_customer(self, merchant_id: str, session_id: str, customer_id: str) -> None:
+        await self._connection.execute(
+            update(_s)
+            .where(merchant_row(_s, merchant_id, session_id))
+            .values(customer_id=customer_id)
+        )
+
+    async def set_metadata(
+        self, merchant_id: str, session_id: str, metadata: dict[str, str]
+    ) -> None:
+        await self._connection.execute(
+            update(_s).where(merchant_row(_s, merchant_id, session_id)).values(metadata=metadata)
         )
 
     async def claim_paid(self, limit: int) -> Sequence[Row[Any]]:

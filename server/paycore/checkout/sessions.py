@@ -13,6 +13,7 @@ from typing import Any
 from paycore.account.repository import MerchantRepository
 from paycore.account.service import AccountService
 from paycore.checkout.models import (
+    ALWAYS,
     INTENT_SESSION_KEY,
     HostedPage,
     NewSession,
@@ -26,25 +27,30 @@ from paycore.checkout.repository import (
     CheckoutRepository,
     last_error_message,
     page_query,
+    payer,
     session_of,
     sessions_query,
 )
 from paycore.currency.rules import CurrencyRules, Purpose
+from paycore.customer.models import NewCustomer
 from paycore.customer.repository import CUSTOMERS
+from paycore.customer.service import CustomerService
 from paycore.customer.vault import Vault
-from paycore.errors import ApiError, Reason, not_found
+from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.events import Recorder
 from paycore.ids import Prefix, logical_shard_of, new_merchant_id
 from paycore.invariants import violated
 from paycore.payment.intents import cancel, create
 from paycore.payment.intents.flow import IntentFlow
 from paycore.payment.models import CaptureMethod, Intent, IntentStatus, NewIntent
-from paycore.payment.repository import PAYMENT_INTENTS
+from paycore.payment.repository import PAYMENT_INTENTS, PayInRepository
+from paycore.records import MetadataChange
 from paycore.secret import Secret
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Named, Page, Reads, fetch_one
 from paycore.subscription import discounts
-from paycore.subscription.models import Purchase
+from paycore.subscription.models import NewPrice, Purchase
+from paycore.subscription.service import SubscriptionService
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -52,6 +58,8 @@ SESSION_COMPLETED = "checkout.session.completed"
 SESSION_EXPIRED = "checkout.session.expired"
 PAGE_KEY_NAME = "Hosted checkout pages"
 SWEEP_BATCH_MAX = 100
+_CODE = "promotion_code"
+"""What the page's promotion code form names."""
 _KEY_PURPOSE = "checkout_key:"
 _ABANDONED = "abandoned"
 
@@ -92,11 +100,16 @@ class CheckoutSessions:
     _page_secrets: PageSecrets
     _rules: CurrencyRules
     """A discounted amount is charged as any: at least the currency's least charge."""
+    _catalogue: SubscriptionService
+    """Makes a price_data line's price (and product_data's product)."""
+    _customers: CustomerService
+    """Makes the customer of a session of customer_creation "always"."""
 
     async def create(
         self, connection: AsyncConnection, merchant_id: str, new: NewSession
     ) -> Session:
         session_id = new_merchant_id(Prefix.CHECKOUT_SESSION, merchant_id)
+        new = await self._with_inline_prices(connection, merchant_id, new)
         new = await _discounted(connection, merchant_id, new)
         if new.amount_discount:
             param = "discounts[0]"
@@ -120,6 +133,36 @@ class CheckoutSessions:
         await repository.insert(merchant_id, session_id, created.id, new)
         return await repository.written(merchant_id, session_id)
 
+    async def _with_inline_prices(
+        self, connection: AsyncConnection, merchant_id: str, new: NewSession
+    ) -> NewSession:
+        """The session with the prices of its price_data lines made (and the products of
+        their product_data), in its transaction, as Stripe makes them: inactive, one-time,
+        read by GetPrice and GetProduct."""
+        lines = []
+        for index, item in enumerate(new.line_items):
+            if item.inline:
+                price = await self._catalogue.create_inline_price(
+                    connection,
+                    merchant_id,
+                    NewPrice(
+                        product_id=item.product_id or "",
+                        unit_amount=item.unit_amount,
+                        currency=new.currency,
+                        recurring=None,
+                        nickname="",
+                        active=False,
+                        metadata={},
+                    ),
+                    item.product_data,
+                    f"line_items[{index}].price_data.product",
+                )
+                item = replace(
+                    item, price_id=price.id, product_id=price.product_id, product_data=None
+                )
+            lines.append(item)
+        return replace(new, line_items=tuple(lines))
+
     async def get(self, merchant_id: str, session_id: str) -> Session:
         return await self._reads.one(merchant_id, SESSIONS, session_id)
 
@@ -140,6 +183,24 @@ class CheckoutSessions:
             Named("customer", CUSTOMERS, customer_id),
         ]
         return await self._reads.page(merchant_id, SESSIONS, cursor, query, named)
+
+    async def update(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        session_id: str,
+        metadata: MetadataChange,
+    ) -> Session:
+        """UpdateCheckoutSession: the metadata alone, whatever the session's status (Stripe's
+        Session.modify), on the session locked against the sweep; no event."""
+        repository = CheckoutRepository(connection)
+        row = await repository.session(merchant_id, session_id, lock=True)
+        if row is None:
+            raise not_found("checkout_session", session_id)
+        changed = metadata.applied_to(row.metadata)
+        if changed != row.metadata:
+            await repository.set_metadata(merchant_id, session_id, changed)
+        return await repository.written(merchant_id, session_id)
 
     async def expire(
         self, connection: AsyncConnection, merchant_id: str, session_id: str
@@ -177,6 +238,40 @@ class CheckoutSessions:
             intent_status=row.intent_status,
         )
 
+    async def apply_promotion_code(self, session_id: str, secret: str, code: str) -> HostedPage:
+        """The buyer's promotion code on the page (Stripe's `allow_promotion_codes`), for the
+        page's secret only: the code's coupon taken off the open session and its payment
+        intent, not yet being paid, as `discounts[0][promotion_code]` on create (redeemed now,
+        restrictions and least charge checked, naming `promotion_code`)."""
+        self._page_secrets.check(session_id, secret)
+        logical_shard = logical_shard_of(session_id, Prefix.CHECKOUT_SESSION)
+        async with self._shards.engine_for_logical(logical_shard).begin() as connection:
+            query = page_query(session_id, lock=True)
+            row = await fetch_one(connection, query, _row, "checkout_session", session_id)
+            session = session_of(row)
+            if not session.allow_promotion_codes or session.coupon_id:
+                raise invalid(_CODE, "this session takes no promotion code")
+            if session.status is not SessionStatus.OPEN:
+                raise _unexpected(session, "discounted")
+            # The intent locked before its status is judged: a confirmation that began after
+            # the session was read has committed (or waits for this change) by then.
+            intents = PayInRepository(connection)
+            intent = await intents.intent(session.merchant_id, session.payment_intent_id, lock=True)
+            if intent is None:
+                raise violated("a session's payment intent exists")
+            if intent.status is not IntentStatus.REQUIRES_PAYMENT_METHOD:
+                raise _unexpected(session, "discounted", status="being paid")
+            repository = CheckoutRepository(connection)
+            found = await repository.promotion_code(session.merchant_id, code)
+            if found is None:
+                raise invalid(_CODE, f"{code} is not an active promotion code")
+            wanted = replace(session, promotion_code_id=found)
+            discounted = await _discounted(connection, session.merchant_id, wanted, _CODE)
+            self._rules.check(_CODE, discounted.amount_total, session.currency, Purpose.CHARGE)
+            await repository.set_discount(session.merchant_id, session.id, discounted)
+            await intents.update_intent(intent, amount=discounted.amount_total)
+        return await self.page(session_id, secret)
+
     async def sweep_on(self, engine: AsyncEngine, now: datetime, limit: int) -> int:
         """The worker's batch on one shard: records the sessions whose intent succeeded
         (complete) and ends those past their expiry whose intent is not being paid (expired,
@@ -191,6 +286,35 @@ class CheckoutSessions:
                 await self._end(connection, row, SessionStatus.EXPIRED)
         return len(paid) + len(overdue)
 
+    async def _with_customer_made(self, connection: AsyncConnection, row: Row[Any]) -> Row[Any]:
+        """A guest's session of customer_creation "always", as it completes: the customer
+        made of who paid (their email and card's billing name), the session's and its payment
+        intent's customer from then on (Stripe's). Any other session as it is."""
+        if row.customer_id is not None or row.customer_creation != ALWAYS:
+            return row
+        guest = payer(row)
+        new = NewCustomer(
+            email=guest.email,
+            name=guest.name,
+            description="",
+            phone=guest.phone,
+            address=guest.address,
+            metadata={},
+            test_clock_id=None,
+        )
+        customer = await self._customers.create_customer(connection, row.merchant_id, new)
+        repository = CheckoutRepository(connection)
+        await repository.set_customer(row.merchant_id, row.id, customer.id)
+        intents = PayInRepository(connection)
+        intent = await intents.intent(row.merchant_id, row.payment_intent_id, lock=True)
+        if intent is None:
+            raise violated("a session's payment intent exists")
+        await intents.update_intent(intent, customer_id=customer.id)
+        made = await repository.session(row.merchant_id, row.id)
+        if made is None:
+            raise violated("a session being completed reads back")
+        return made
+
     async def _end(self, connection: AsyncConnection, row: Row[Any], status: SessionStatus) -> None:
         if status is SessionStatus.EXPIRED and row.intent_status != IntentStatus.CANCELED:
             phases = cancel.phases(
@@ -198,23 +322,30 @@ class CheckoutSessions:
             )
             await phases.record(connection)
         repository = CheckoutRepository(connection)
-        await repository.close(row.merchant_id, row.id, status)
+        paid_by = None
+        if status is SessionStatus.COMPLETE:
+            row = await self._with_customer_made(connection, row)
+            paid_by = payer(row)
+        await repository.close(row.merchant_id, row.id, status, paid_by)
         ended = await repository.written(row.merchant_id, row.id)
         kind = SESSION_COMPLETED if status is SessionStatus.COMPLETE else SESSION_EXPIRED
         await self._events.record(connection, kind, ended)
 
 
-async def _discounted(connection: AsyncConnection, merchant_id: str, new: NewSession) -> NewSession:
+async def _discounted(
+    connection: AsyncConnection, merchant_id: str, new: NewSession, code_param: str = ""
+) -> NewSession:
     """The session with its discount taken off amount_total (the coupon, or the promotion
-    code and its coupon, redeemed in this transaction: a refusal names the field and creates
-    nothing); the rule of paycore.subscription.discounts, over the line items (or the amount)."""
+    code and its coupon, redeemed in this transaction: a refusal names the field, or
+    `code_param` for the code, and creates nothing); the rule of paycore.subscription.discounts,
+    over the line items (or the amount)."""
     if not new.coupon_id and not new.promotion_code_id:
         return new
     now = int(time.time())
     coupon_id = new.coupon_id
     param = "discounts[0].coupon"
     if new.promotion_code_id:
-        param = "discounts[0].promotion_code"
+        param = code_param or "discounts[0].promotion_code"
         purchase = Purchase(new.amount_total, new.currency, new.customer_id)
         coupon_id = await discounts.claim_code(
             connection, merchant_id, new.promotion_code_id, now, param, purchase

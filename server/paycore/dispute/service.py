@@ -14,6 +14,7 @@ from collections.abc import MutableSequence
 from dataclasses import dataclass, field, replace
 
 from paycore.dispute.charges import disputed_charge, is_charge_owner, mark_disputed
+from paycore.dispute.feeds import FEED_BATCH_MAX, read_feed
 from paycore.dispute.machine import CLOSED, can_move, check_move, opening_status
 from paycore.dispute.models import (
     AWAITING_RESPONSE,
@@ -29,7 +30,6 @@ from paycore.dispute.money import DisputeMoney
 from paycore.dispute.repository import (
     DISPUTES,
     DisputeRepository,
-    FeedRepository,
     claim_stale_calls,
     disputes_query,
 )
@@ -46,8 +46,6 @@ from paycore.storage.reads import Cursor, Named, Page, Reads
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
-FEED_BATCH_MAX = 100
-FEED_LEASE_SECONDS = 60
 CALL_LEASE_SECONDS = 60
 CREATED = "charge.dispute.created"
 UPDATED = "charge.dispute.updated"
@@ -233,24 +231,14 @@ class Disputes:
         """One batch of the PSP's disputes feed, each change applied once: the position is
         leased on the home shard, and a change older than what a dispute has seen (its
         psp_sequence) is skipped, so a batch read again after a crash changes nothing."""
-        async with home.begin() as connection:
-            position = await FeedRepository(connection, self._psp.base_url).claim(
-                self.now(), FEED_LEASE_SECONDS
-            )
-        if position is None:
-            return 0
-        applied = position
-        try:
-            events, _ = await self._psp.dispute_events(position, limit)
-            for event in events:
-                await self.apply(event)
-                applied = event.sequence
-        except PspError as error:
-            log.warning("the disputes feed did not answer (%s); read again later", error.code)
-        finally:
-            async with home.begin() as connection:
-                await FeedRepository(connection, self._psp.base_url).advance(applied)
-        return applied - position
+        return await read_feed(
+            home,
+            self._psp.base_url,
+            self.now(),
+            lambda after: self._psp.dispute_events(after, limit),
+            self.apply,
+            lambda event: event.sequence,
+        )
 
     async def apply(self, event: PspDisputeEvent) -> None:
         """Applies one change of the feed in the merchant's transaction (once)."""

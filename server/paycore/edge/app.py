@@ -48,7 +48,7 @@ from paycore.runtime.interceptors.request_log import REQUEST_ID_HEADER
 from paycore.runtime.policy import internal_services, is_operator_method
 from paycore.runtime.process import split_address
 from paycore.runtime.tls import ServerTls
-from paycore.stripe_json import stripe_json
+from paycore.stripe_json import stripe_json, with_livemode
 from paycore.transcoding import (
     JsonRejected,
     checked,
@@ -171,6 +171,7 @@ class Edge:
         if expand:
             fetch = functools.partial(self._fetch, metadata)
             await self._expander.expand(rendered, expand_paths(expand), fetch)
+        with_livemode(rendered, _livemode(metadata))
         problem = declined(route.rpc_method, rendered)
         if problem is not None:
             problem.headers.update(replayed)
@@ -445,6 +446,18 @@ def operator_credential_refused(metadata: tuple[tuple[str, str], ...]) -> None:
                     _OPERATOR_CREDENTIAL_REFUSED,
                     "authorization",
                 )
+
+
+def _livemode(metadata: tuple[tuple[str, str], ...]) -> bool:
+    """The mode of the caller's API key (`sk_live_...`), which is its merchant's; false for
+    an operator's credential."""
+    for key, value in metadata:
+        if key == "authorization":
+            return value.partition(" ")[2].strip().startswith(_LIVE_KEY_PREFIXES)
+    return False
+
+
+_LIVE_KEY_PREFIXES = tuple(f"{prefix}live_" for prefix in API_KEY_PREFIXES)
 
 
 def _bearer_of_basic(authorization: str) -> str:

@@ -263,6 +263,14 @@ def _message_schema(message: Descriptor, schemas: dict[str, Any]) -> dict[str, A
             properties[field.name] = {"anyOf": [_field_schema(field, schemas), {"type": "null"}]}
         else:
             properties[field.name] = _field_schema(field, schemas)
+    return _closed_object(properties)
+
+
+def _closed_object(properties: dict[str, Any]) -> dict[str, Any]:
+    """The schema of an object with `properties` and nothing else, Stripe's `livemode` among
+    them when it is an object (stripe_json.with_livemode)."""
+    if "object" in properties:
+        properties.setdefault("livemode", {"type": "boolean"})
     return {"type": "object", "properties": properties, "additionalProperties": False}
 
 

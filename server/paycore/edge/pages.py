@@ -49,6 +49,7 @@ _SECRET = re.compile(r"[0-9A-Za-z]{1,64}")
 SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
 MISSING = "Check the link you were given, or ask the seller for a new one."
 UNAVAILABLE = "paycore cannot take payments at the moment. Nothing was charged: try again soon."
+CODE_REFUSED = "This code is invalid."
 TOO_MANY = "This page was asked for too often from your network. Wait a moment, then reload it."
 
 logger = logging.getLogger(__name__)
@@ -85,14 +86,10 @@ class CheckoutPages:
         self._checkout = checkout_pb2_grpc.CheckoutServiceStub(channel)
         self._calls = calls
 
-    async def show(self, request: web.Request) -> web.StreamResponse:
-        session_id = request.match_info["session_id"]
-        secret = request.match_info.get("secret", "")
-        if (
-            not self._calls.enabled
-            or not _SESSION_ID.fullmatch(session_id)
-            or not _SECRET.fullmatch(secret)
-        ):
+    async def show(self, request: web.Request, code_error: str = "") -> web.StreamResponse:
+        """The page; `code_error`: why the promotion code the buyer typed was refused."""
+        session_id, secret = request.match_info["session_id"], request.match_info.get("secret", "")
+        if not self._opens(session_id, secret):
             return self._missing()
         try:
             found = await self._checkout.GetCheckoutPage(
@@ -101,16 +98,7 @@ class CheckoutPages:
                 timeout=CALL_TIMEOUT_SECONDS,
             )
         except aio.AioRpcError as error:
-            if error.code() in (StatusCode.NOT_FOUND, StatusCode.INVALID_ARGUMENT):
-                return self._missing()
-            if error.code() == StatusCode.RESOURCE_EXHAUSTED:
-                limited = self._calls.message(429, "Too many requests", TOO_MANY)
-                retry_after = from_rpc_error(error, "GET /c/pay").headers.get("Retry-After")
-                if retry_after:
-                    limited.headers["Retry-After"] = retry_after
-                return limited
-            logger.warning("checkout page %s: %s", session_id, error.code().name)
-            return self._calls.message(503, "Payments are unavailable", UNAVAILABLE)
+            return self._failed(session_id, error)
         session = stripe_json(found.session)
         success_url = session["success_url"].replace(SESSION_ID_PLACEHOLDER, session["id"])
         if session["status"] == "complete" and request.query.get("redirect_status"):
@@ -128,7 +116,55 @@ class CheckoutPages:
             processing=found.payment_intent_status == "processing",
             authenticating=found.payment_intent_status == "requires_action",
             success_url=success_url,
+            code_error=code_error,
         )
+
+    async def apply_code(self, request: web.Request) -> web.StreamResponse:
+        """The page's promotion code form (a session of `allow_promotion_codes`):
+        ApplyCheckoutPromotionCode, then the page again (303: a reload posts nothing), or the
+        page with the refusal told beside the field."""
+        session_id, secret = request.match_info["session_id"], request.match_info["secret"]
+        if not self._opens(session_id, secret):
+            return self._missing()
+        form = await request.post()
+        code = str(form.get("promotion_code", ""))
+        try:
+            await self._checkout.ApplyCheckoutPromotionCode(
+                checkout_pb2.ApplyCheckoutPromotionCodeRequest(
+                    id=session_id, secret=secret, promotion_code=code
+                ),
+                metadata=self._calls.metadata(request),
+                timeout=CALL_TIMEOUT_SECONDS,
+            )
+        except aio.AioRpcError as error:
+            if error.code() == StatusCode.INVALID_ARGUMENT:
+                return await self.show(request, CODE_REFUSED)
+            if error.code() != StatusCode.FAILED_PRECONDITION:  # else: paid, or being paid
+                return self._failed(session_id, error)
+        raise web.HTTPSeeOther(request.path)
+
+    def _opens(self, session_id: str, secret: str) -> bool:
+        """Whether the edge may ask for this page (it has the pages' credential, and the id and
+        secret are of their form)."""
+        return (
+            self._calls.enabled
+            and bool(_SESSION_ID.fullmatch(session_id))
+            and bool(_SECRET.fullmatch(secret))
+        )
+
+    def _failed(self, session_id: str, error: aio.AioRpcError) -> web.Response:
+        """The page of a call the server refused: 404 (an unknown session, a wrong secret),
+        429 (this visitor's address asked too often), else 503."""
+        if error.code() in (StatusCode.NOT_FOUND, StatusCode.INVALID_ARGUMENT):
+            return self._missing()
+        if error.code() == StatusCode.RESOURCE_EXHAUSTED:
+            limited = self._calls.message(429, "Too many requests", TOO_MANY)
+            retry_after = from_rpc_error(error, "GET /c/pay").headers.get("Retry-After")
+            if retry_after:
+                limited.headers["Retry-After"] = retry_after
+            return limited
+        logger.warning("checkout page %s: %s", session_id, error.code().name)
+        return self._calls.message(503, "Payments are unavailable", UNAVAILABLE)
 
     def _missing(self) -> web.Response:
         return self._calls.message(404, "This payment page does not exist", MISSING)

@@ -35,6 +35,7 @@ def add_site(
     calls = PageCalls(pages_token, environment, client_address)
     pages = CheckoutPages(channel, calls)
     app.router.add_get(PAGE_ROUTE, pages.show)
+    app.router.add_post(PAGE_ROUTE, pages.apply_code)
     app.router.add_get(BARE_PAGE_ROUTE, pages.show)
     returns = AuthenticationReturns(channel, calls)
     app.router.add_get(RETURN_ROUTE, returns.back)

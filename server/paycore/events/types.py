@@ -75,6 +75,8 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "payout.paid",
         "payout.failed",
         "payout.canceled",
+        # An automatic payout's balance transactions can be listed (`payout=`), at once.
+        "payout.reconciliation_completed",
         # Separate charges and transfers (tr_): Stripe's events of a transfer to a seller.
         "transfer.created",
         "transfer.reversed",
@@ -113,6 +115,8 @@ EVENT_TYPES: frozenset[str] = frozenset(
         # Fraud reviews.
         "review.opened",
         "review.closed",
+        # Early fraud warnings (issfr_): an issuer's warning of a charge, from the PSP's feed.
+        "radar.early_fraud_warning.created",
         # Reconciliation against the PSP's settlement reports and the bank's payouts reports.
         "reconciliation.run.completed",
         "reconciliation.discrepancy.created",

@@ -8,3 +8,5 @@ from __future__ import annotations
 
 REVIEW_OPENED = "review.opened"
 REVIEW_CLOSED = "review.closed"
+EARLY_FRAUD_WARNING_CREATED = "radar.early_fraud_warning.created"
+"""Recorded with the warning, in the transaction that stores it from the PSP's feed."""

@@ -6,15 +6,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from paycore.fraud.models import (
+    DEFAULT_LIST_PREFIX,
     PLATFORM,
+    STRIPE_ITEM_TYPES,
     Assessment,
     BlocklistItem,
     BlocklistType,
+    EarlyFraudWarning,
     OutcomeLabel,
     Review,
     ReviewStatus,
+    ValueList,
 )
 from paycore.fraud.rules import (
     Policy,
@@ -24,24 +29,39 @@ from paycore.fraud.rules import (
     rules_to_json,
 )
 from paycore.storage.raw import driver_of, jsonb
-from paycore.storage.reads import Cursor, Page, fetch_optional, fetch_page, matching
+from paycore.storage.reads import Cursor, Kind, Page, fetch_optional, fetch_page, matching
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds_or_zero
 from paycore.storage.schema import (
+    disputes,
+    early_fraud_warnings,
     fraud_assessments,
     fraud_blocklist_items,
     fraud_policies,
     fraud_reviews,
+    fraud_value_lists,
+    payment_intents,
 )
 from paycore.storage.statements import Insert
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import Select, and_, delete, exists, func, insert, not_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 # One statement of a fixed shape for every payment (an absent value is "", which no item holds).
 _MATCH_BLOCKLIST = """
-SELECT type FROM fraud_blocklist_items
-WHERE merchant_id IN ($1, $2) AND (type, value) IN (SELECT * FROM unnest($3::text[], $4::text[]))
+SELECT i.type, l.alias FROM fraud_blocklist_items i
+LEFT JOIN fraud_value_lists l ON l.merchant_id = i.merchant_id AND l.id = i.value_list
+WHERE i.merchant_id IN ($1, $2)
+  AND (i.type, i.value) IN (SELECT * FROM unnest($3::text[], $4::text[]))
 """
+
+
+@dataclass(frozen=True)
+class Matches:
+    """What a payment's values are on: the blocklist's types, and the aliases of the
+    merchant's value lists."""
+
+    blocked: list[BlocklistType]
+    listed: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -81,12 +101,72 @@ _blocklist_item: Decoder[BlocklistItem] = Decoder(
     BlocklistItem,
     columns={"created": "created_at"},
 )
+_encode_value_list: Encoder[ValueList] = Encoder(fraud_value_lists, ValueList)
+"""A value list's columns but its creation time (the database's now())."""
+_value_list: Decoder[ValueList] = Decoder(
+    fraud_value_lists, ValueList, columns={"created": "created_at"}
+)
+_encode_warning: Encoder[EarlyFraudWarning] = Encoder(early_fraud_warnings, EarlyFraudWarning)
+_warning: Decoder[EarlyFraudWarning] = Decoder(
+    early_fraud_warnings,
+    EarlyFraudWarning,
+    columns={"created": "created_at"},
+    derive={"actionable": lambda row: bool(row.get("actionable", True))},
+)
+# Stripe's `actionable`: the charge is neither disputed nor refunded in full, read with it.
+_actionable = not_(
+    or_(
+        exists().where(
+            disputes.c.merchant_id == early_fraud_warnings.c.merchant_id,
+            disputes.c.psp_charge == early_fraud_warnings.c.charge,
+        ),
+        exists().where(
+            payment_intents.c.merchant_id == early_fraud_warnings.c.merchant_id,
+            payment_intents.c.id == early_fraud_warnings.c.payment_intent_id,
+            payment_intents.c.amount_received > 0,
+            payment_intents.c.amount_refunded >= payment_intents.c.amount_received,
+        ),
+    )
+).label("actionable")
+EARLY_FRAUD_WARNINGS = Kind(
+    "early_fraud_warning",
+    early_fraud_warnings,
+    _warning,
+    select(early_fraud_warnings, _actionable),
+)
+
+
+def early_fraud_warnings_query(merchant_id: str, charge: str, payment_intent: str) -> Select[Any]:
+    """ListEarlyFraudWarnings' query: of one charge, of one payment intent ("": any)."""
+    query = EARLY_FRAUD_WARNINGS.of(merchant_id)
+    for column, value in (
+        (early_fraud_warnings.c.charge, charge),
+        (early_fraud_warnings.c.payment_intent_id, payment_intent),
+    ):
+        if value:
+            query = query.where(column == value)
+    return query
+
+
 _review: Decoder[Review] = Decoder(
     fraud_reviews,
     Review,
     columns={"closed": "closed_at", "created": "created_at"},
     convert={"closed": epoch_seconds_or_zero},
+    derive={"charge": lambda row: row.get("charge") or ""},
 )
+# A review's charge (Stripe's `review.charge`): its intent's latest charge, read with it (an
+# insert's or close's returning row has none: a held payment is charged after the approval).
+_review_charge = (
+    select(payment_intents.c.psp_charge)
+    .where(
+        payment_intents.c.merchant_id == fraud_reviews.c.merchant_id,
+        payment_intents.c.id == fraud_reviews.c.payment,
+    )
+    .scalar_subquery()
+    .label("charge")
+)
+_REVIEWS = select(fraud_reviews, _review_charge)
 _encode_policy: Encoder[Policy] = Encoder(
     fraud_policies,
     Policy,
@@ -162,6 +242,7 @@ class BlocklistRepository:
                     fraud_blocklist_items.c.merchant_id == item.merchant_id,
                     fraud_blocklist_items.c.type == item.type.value,
                     fraud_blocklist_items.c.value == item.value,
+                    fraud_blocklist_items.c.value_list == item.value_list,
                 )
             )
         ).one()
@@ -197,8 +278,9 @@ class BlocklistRepository:
         ).one_or_none()
         return None if row is None else _blocklist_item(row)
 
-    async def matches(self, merchant_id: str, values: BlocklistValues) -> list[BlocklistType]:
-        """Which of the payment's values the merchant's or the platform's list holds."""
+    async def matches(self, merchant_id: str, values: BlocklistValues) -> Matches:
+        """Which of the payment's values the merchant's or the platform's blocklist holds, and
+        which of the merchant's value lists."""
         driver = await driver_of(self._connection)  # every payment asks: asyncpg
         rows = await driver.fetch(
             _MATCH_BLOCKLIST,
@@ -219,7 +301,10 @@ class BlocklistRepository:
                 *values.countries[:3],
             ],
         )
-        return [BlocklistType(row[0]) for row in rows]
+        return Matches(
+            [BlocklistType(row[0]) for row in rows if row[1] is None],
+            frozenset(row[1] for row in rows if row[1] is not None),
+        )
 
     async def list(
         self,
@@ -228,11 +313,163 @@ class BlocklistRepository:
         kind: BlocklistType | None,
         value: str,
     ) -> Page[BlocklistItem]:
-        """One shard's items: the merchant's, or (None) every item on this shard."""
-        query = matching(fraud_blocklist_items, merchant_id=merchant_id, type=kind, value=value)
+        """One shard's blocklist items (not the value lists'): the merchant's, or (None) every
+        item on this shard."""
+        query = matching(
+            fraud_blocklist_items, merchant_id=merchant_id, type=kind, value=value
+        ).where(fraud_blocklist_items.c.value_list == "")
         return await fetch_page(
             self._connection, query, fraud_blocklist_items, cursor, _blocklist_item
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ValueListRepository:
+    """A merchant's own value lists (its default lists are not stored: models.default_list)
+    and the items of any of its lists."""
+
+    _connection: AsyncConnection
+
+    async def insert(self, value_list: ValueList) -> ValueList | None:
+        """The list as stored; None when the merchant has a list of that alias."""
+        row = (
+            await self._connection.execute(
+                upsert(fraud_value_lists)
+                .values(**_encode_value_list.mapping(value_list))
+                .on_conflict_do_nothing()
+                .returning(fraud_value_lists)
+            )
+        ).one_or_none()
+        return None if row is None else _value_list(row)
+
+    async def get(self, merchant_id: str, list_id: str, *, lock: bool = False) -> ValueList | None:
+        query = select(fraud_value_lists).where(
+            fraud_value_lists.c.merchant_id == merchant_id, fraud_value_lists.c.id == list_id
+        )
+        return await fetch_optional(self._connection, query, _value_list, lock=lock)
+
+    async def update(self, value_list: ValueList) -> ValueList | None:
+        """None when another of the merchant's lists has its alias."""
+        taken = await self._connection.execute(
+            select(fraud_value_lists.c.id).where(
+                fraud_value_lists.c.merchant_id == value_list.merchant_id,
+                fraud_value_lists.c.alias == value_list.alias,
+                fraud_value_lists.c.id != value_list.id,
+            )
+        )
+        if taken.first() is not None:
+            return None
+        row = (
+            await self._connection.execute(
+                update(fraud_value_lists)
+                .where(
+                    fraud_value_lists.c.merchant_id == value_list.merchant_id,
+                    fraud_value_lists.c.id == value_list.id,
+                )
+                .values(alias=value_list.alias, name=value_list.name, metadata=value_list.metadata)
+                .returning(fraud_value_lists)
+            )
+        ).one()
+        return _value_list(row)
+
+    async def delete(self, merchant_id: str, list_id: str) -> None:
+        """The list and its items."""
+        for table, column in (
+            (fraud_blocklist_items, fraud_blocklist_items.c.value_list),
+            (fraud_value_lists, fraud_value_lists.c.id),
+        ):
+            await self._connection.execute(
+                delete(table).where(table.c.merchant_id == merchant_id, column == list_id)
+            )
+
+    async def all(self, merchant_id: str, alias: str, contains: str) -> list[ValueList]:
+        """The merchant's own lists, newest first: of that alias, holding that value."""
+        query = matching(fraud_value_lists, merchant_id=merchant_id, alias=alias)
+        if contains:
+            query = query.where(
+                fraud_value_lists.c.id.in_(
+                    select(fraud_blocklist_items.c.value_list).where(
+                        fraud_blocklist_items.c.merchant_id == merchant_id,
+                        fraud_blocklist_items.c.value == contains,
+                    )
+                )
+            )
+        rows = await self._connection.execute(query.order_by(fraud_value_lists.c.id.desc()))
+        return [_value_list(row) for row in rows]
+
+    async def holds(self, merchant_id: str, value: str) -> frozenset[str]:
+        """The value lists ("" for the blocklist) holding the value, of the merchant's items."""
+        rows = await self._connection.execute(
+            select(fraud_blocklist_items.c.value_list, fraud_blocklist_items.c.type).where(
+                fraud_blocklist_items.c.merchant_id == merchant_id,
+                fraud_blocklist_items.c.value == value,
+            )
+        )
+        return frozenset(
+            row.value_list or f"{DEFAULT_LIST_PREFIX}{STRIPE_ITEM_TYPES[BlocklistType(row.type)]}"
+            for row in rows
+        )
+
+    async def item(self, merchant_id: str, item_id: str) -> BlocklistItem | None:
+        query = select(fraud_blocklist_items).where(
+            fraud_blocklist_items.c.merchant_id == merchant_id,
+            fraud_blocklist_items.c.id == item_id,
+        )
+        return await fetch_optional(self._connection, query, _blocklist_item)
+
+    async def remove_item(self, merchant_id: str, item_id: str) -> BlocklistItem | None:
+        row = (
+            await self._connection.execute(
+                delete(fraud_blocklist_items)
+                .where(
+                    fraud_blocklist_items.c.merchant_id == merchant_id,
+                    fraud_blocklist_items.c.id == item_id,
+                )
+                .returning(fraud_blocklist_items)
+            )
+        ).one_or_none()
+        return None if row is None else _blocklist_item(row)
+
+    async def items(self, value_list: ValueList, cursor: Cursor, value: str) -> Page[BlocklistItem]:
+        query = matching(
+            fraud_blocklist_items,
+            merchant_id=value_list.merchant_id,
+            type=value_list.item_type,
+            value=value,
+        ).where(fraud_blocklist_items.c.value_list == value_list.stored_id)
+        return await fetch_page(
+            self._connection, query, fraud_blocklist_items, cursor, _blocklist_item
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EarlyFraudWarningRepository:
+    _connection: AsyncConnection
+
+    async def insert(self, warning: EarlyFraudWarning) -> EarlyFraudWarning | None:
+        """The warning as stored; None when the merchant has the PSP's warning already."""
+        row = (
+            await self._connection.execute(
+                upsert(early_fraud_warnings)
+                .values(**_encode_warning.mapping(warning))
+                .on_conflict_do_nothing()
+                .returning(early_fraud_warnings)
+            )
+        ).one_or_none()
+        return None if row is None else _warning(row)
+
+    async def charged_intent(self, merchant_id: str, reference: str, charge: str) -> str | None:
+        """The merchant's payment intent `reference` whose latest charge is `charge`."""
+        row = (
+            await self._connection.execute(
+                select(payment_intents.c.id).where(
+                    payment_intents.c.merchant_id == merchant_id,
+                    payment_intents.c.id == reference,
+                    payment_intents.c.psp_charge == charge,
+                )
+            )
+        ).one_or_none()
+        return None if row is None else str(row.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +488,7 @@ class ReviewRepository:
         return _review(row)
 
     async def get(self, merchant_id: str | None, review_id: str) -> Review | None:
-        query = select(fraud_reviews).where(fraud_reviews.c.id == review_id)
+        query = _REVIEWS.where(fraud_reviews.c.id == review_id)
         if merchant_id is not None:
             query = query.where(fraud_reviews.c.merchant_id == merchant_id)
         return await fetch_optional(self._connection, query, _review)
@@ -277,7 +514,9 @@ class ReviewRepository:
         self, merchant_id: str | None, cursor: Cursor, status: ReviewStatus | None
     ) -> Page[Review]:
         query = matching(fraud_reviews, merchant_id=merchant_id, status=status)
-        return await fetch_page(self._connection, query, fraud_reviews, cursor, _review)
+        return await fetch_page(
+            self._connection, query.add_columns(_review_charge), fraud_reviews, cursor, _review
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,11 +548,16 @@ class PolicyRepository:
 
 
 __all__ = [
+    "EARLY_FRAUD_WARNINGS",
     "PLATFORM",
     "AssessmentRepository",
     "BlocklistRepository",
     "BlocklistValues",
+    "EarlyFraudWarningRepository",
+    "Matches",
     "PolicyRepository",
     "ReviewRepository",
+    "ValueListRepository",
+    "early_fraud_warnings_query",
     "insert_assessments",
 ]

@@ -12,11 +12,12 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
-from paycore.errors import ApiError, Reason, not_found
+from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.events import Recorder
 from paycore.executor.breaker import Mode
 from paycore.executor.modes import MerchantModes
 from paycore.fraud.decision import allow_matches, decide
+from paycore.fraud.early_warnings import EarlyFraudWarnings
 from paycore.fraud.events import REVIEW_CLOSED, REVIEW_OPENED
 from paycore.fraud.fanout import merge_newest_first, shard_readers
 from paycore.fraud.features import NO_VELOCITY, PaymentFacts, feature_vector
@@ -39,12 +40,13 @@ from paycore.fraud.repository import (
     ReviewRepository,
 )
 from paycore.fraud.rules import DEFAULT_POLICY, RULES_VERSION, Decision, Policy
+from paycore.fraud.value_lists import LIST_FEATURE, ValueLists
 from paycore.fraud.velocity import VelocityCounters
 from paycore.fraud.writer import AssessmentWriter
 from paycore.ids import Prefix, logical_shard_of, new_id, remembered_logical_shard_of
 from paycore.invariants import invariant
 from paycore.storage import Shards
-from paycore.storage.reads import Cursor, Page
+from paycore.storage.reads import Cursor, Page, Reads
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 ReviewListener = Callable[[str, Review], Awaitable[None]]
@@ -87,6 +89,9 @@ class FraudService:
         self.model_version = f"rules-{RULES_VERSION}+{model.version}"
         self._policies: dict[str, tuple[int, Policy]] = {}
         self._modes = MerchantModes(shards)
+        self.value_lists = ValueLists(shards)
+        self.early_warnings = EarlyFraudWarnings(Reads(shards))
+        """Radar value lists (paycore.fraud.value_lists), over the blocklist's store."""
 
     @property
     def model(self) -> Model:
@@ -126,7 +131,7 @@ class FraudService:
         started_ns = time.perf_counter_ns()
         policy = await self._policy(connection, facts.merchant)
         # Redis and PostgreSQL at the same time: the two round trips overlap.
-        observed, blocked = await asyncio.gather(
+        observed, matched = await asyncio.gather(
             self._velocity.observe(facts, facts.payment),
             BlocklistRepository(connection).matches(facts.merchant, _blocklist_values(facts)),
         )
@@ -139,10 +144,13 @@ class FraudService:
         if facts.test_card and await self._modes.of(facts.merchant, connection) is Mode.TEST:
             test_card = facts.test_card
         score = min(max(round(model_score.probability * 1000), 0), 1000)
+        # A value list a rule names is a condition's feature (`@alias`: on the list or not),
+        # for the rules alone: the model never sees it.
+        listed = {f"{LIST_FEATURE}{alias}": 1 for alias in matched.listed}
         verdict = decide(
             policy,
-            features,
-            blocked,
+            {**features, **listed} if listed else features,
+            matched.blocked,
             score,
             model_score.top_features,
             degraded,
@@ -298,7 +306,9 @@ class FraudService:
         value: str,
         reason: str,
         metadata: dict[str, str],
+        value_list: str = "",
     ) -> BlocklistItem:
+        """`value_list`: the Radar value list it is on ("" for the blocklist itself)."""
         logical_shard = (
             0 if merchant_id == PLATFORM else logical_shard_of(merchant_id, Prefix.ACCOUNT)
         )
@@ -310,6 +320,7 @@ class FraudService:
             reason=reason,
             metadata=metadata,
             created=0,
+            value_list=value_list,
         )
         return await BlocklistRepository(connection).add(draft)
 
@@ -369,6 +380,17 @@ class FraudService:
     async def put_policy(
         self, connection: AsyncConnection, merchant_id: str, policy: Policy
     ) -> Policy:
+        """INVALID naming the condition's feature when a rule names a value list (`@alias`)
+        the merchant has not."""
+        aliases = await self.value_lists.aliases(connection, merchant_id)
+        for index, rule in enumerate(policy.rules):
+            for position, condition in enumerate(rule.conditions):
+                alias = condition.feature.removeprefix(LIST_FEATURE)
+                if condition.feature.startswith(LIST_FEATURE) and alias not in aliases:
+                    raise invalid(
+                        f"rules[{index}].conditions[{position}].feature",
+                        f"names no value list of the merchant's ({alias[:40]!r})",
+                    )
         stored = await PolicyRepository(connection).put(merchant_id, policy)
         self._policies.pop(merchant_id, None)
         return stored

@@ -91,6 +91,9 @@ TRANSFER_PAYOUT_FAILURE = "payout_failure"
 # An instant payout's fee back when its money comes back (failed, canceled): fees_revenue ->
 # balance_available, the reverse of the payout's `fee` transfer (paycore.payout.lifecycle).
 TRANSFER_PAYOUT_FEE_REVERSAL = "payout_fee_reversal"
+# ReversePayout: a paid payout's amount debited back from the bank account, platform_cash ->
+# balance_available (paycore.payout.lifecycle).
+TRANSFER_PAYOUT_REVERSAL = "payout_reversal"
 TRANSFER_APPLICATION_FEE = "application_fee"
 TRANSFER_TRANSFER = "transfer"
 # A destination charge's refund (paycore.payment.money): reverse_transfer takes the refunded

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from paycore.currency.service import Currencies
-from paycore.dispute.repository import FeedRepository
+from paycore.dispute.feeds import FEED_BATCH_MAX, read_feed
 from paycore.errors import ApiError
 from paycore.ids import Prefix
 from paycore.payment.client_secrets import ClientSecrets
@@ -58,8 +58,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 log = logging.getLogger(__name__)
 RETURN_PATH = "/3ds/return"
 """The edge's route the PSP's authentication page sends the buyer back to."""
-FEED_BATCH_MAX = 100
-FEED_LEASE_SECONDS = 60
 FEED_SUFFIX = "#authentications"
 """The feed's position is kept beside the disputes feed's, named by the PSP's URL and this."""
 
@@ -222,26 +220,14 @@ class Authentications:
     async def read_feed(self, home: AsyncEngine, limit: int = FEED_BATCH_MAX) -> int:
         """One batch of the PSP's authentications feed, each answer applied (applying one twice
         changes nothing): the position is leased on the home shard."""
-        name = self._psp.base_url + FEED_SUFFIX
-        now = int(self._clock())
-        async with home.begin() as connection:
-            position = await FeedRepository(connection, name).claim(now, FEED_LEASE_SECONDS)
-        if position is None:
-            return 0
-        applied = position
-        try:
-            events, _ = await self._psp.authentication_events(position, limit)
-            for event in events:
-                await self.apply(event.authentication)
-                applied = event.sequence
-        except PspError as error:
-            log.warning(
-                "the authentications feed did not answer (%s); read again later", error.code
-            )
-        finally:
-            async with home.begin() as connection:
-                await FeedRepository(connection, name).advance(applied)
-        return applied - position
+        return await read_feed(
+            home,
+            self._psp.base_url + FEED_SUFFIX,
+            int(self._clock()),
+            lambda after: self._psp.authentication_events(after, limit),
+            lambda event: self.apply(event.authentication),
+            lambda event: event.sequence,
+        )
 
 
 def authentication_feed(authentications: Authentications, shards: Shards) -> ShardJob:

@@ -35,6 +35,7 @@ from paycore.payment.models import (
     RefundStatus,
 )
 from paycore.payment.money import Capture, Credit, PayInLedger, Reversal
+from paycore.payment.refunds import release_refund
 from paycore.payment.repository import APPLICATION_FEES, PayInRepository
 from paycore.payment.setup.flow import SetupCards
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -487,32 +488,24 @@ class PayInCompletion:
                 reversal=_reversal(intent, refund),
             )
             await repository.update_refund(refund, status=RefundStatus.SUCCEEDED.value)
-            kind = events.REFUND_SUCCEEDED
         else:
             # The refund's reservation of the refundable amount is given back.
-            if intent is not None:
-                await repository.update_intent(
-                    intent, amount_refunded=intent.amount_refunded - refund.amount
-                )
-            if order is not None:
-                await repository.update_order(
-                    order, amount_refunded=order.amount_refunded - refund.amount
-                )
-            await repository.update_refund(
-                refund,
-                status=RefundStatus.FAILED.value,
-                failure_reason=failure_of(execution).code.lower(),
-            )
-            kind = events.REFUND_FAILED
+            failure = failure_of(execution).code.lower()
+            await release_refund(repository, refund, RefundStatus.FAILED, failure)
         updated = await repository.refund(merchant_id, refund.id)
         if updated is None:
             violated(f"refund {refund.id} vanished")
         # The *.updated events carry what the completion changed (Stripe's
         # previous_attributes: the pending status, no balance transaction or failure yet);
-        # refund.failed, no *.updated event, carries none.
-        before = refund if execution.succeeded else None
+        # refund.failed, no *.updated event, carries none. A failure is a change of the refund
+        # too: Stripe sends refund.updated with refund.failed.
         written = [
-            self._events.refund.prepared(kind, updated, before=before),
+            self._events.refund.prepared(events.REFUND_UPDATED, updated, before=refund),
+            *(
+                []
+                if execution.succeeded
+                else [self._events.refund.prepared(events.REFUND_FAILED, updated)]
+            ),
             self._events.refund.prepared(events.CHARGE_REFUND_UPDATED, updated, before=refund),
         ]
         if execution.succeeded and intent is not None:

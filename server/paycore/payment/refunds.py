@@ -193,6 +193,35 @@ class Refunds:
         )
         return updated
 
+    async def cancel(self, connection: AsyncConnection, merchant_id: str, refund_id: str) -> Refund:
+        """CancelRefund: a pending refund whose execution never reached the PSP (withdrawn in
+        this transaction) is canceled, `merchant_request`, and its reservation given back; no
+        money moved yet (the completion books a refund's money), so none moves back.
+        refund.updated and charge.refund.updated, with the pending status as it was."""
+        repository = PayInRepository(connection)
+        refund = await repository.refund(merchant_id, refund_id, lock=True)
+        if refund is None:
+            raise not_found("refund", refund_id)
+        if refund.status is not RefundStatus.PENDING:
+            detail = f"it is {refund.status.value}; only a pending refund not yet sent is"
+            raise ApiError(Reason.REFUND_NOT_CANCELABLE, param="id", id=refund_id, detail=detail)
+        if not refund.execution_id or not await self._executor.withdraw(
+            connection, merchant_id, refund.execution_id
+        ):
+            detail = "it is being sent to the PSP"
+            raise ApiError(Reason.REFUND_NOT_CANCELABLE, param="id", id=refund_id, detail=detail)
+        updated = await release_refund(
+            repository, refund, RefundStatus.CANCELED, CANCELED_BY_MERCHANT
+        )
+        await record_prepared(
+            connection,
+            [
+                self._events.refund.prepared(events.REFUND_UPDATED, updated, before=refund),
+                self._events.refund.prepared(events.CHARGE_REFUND_UPDATED, updated, before=refund),
+            ],
+        )
+        return updated
+
     def phases(self, merchant_id: str, new: NewRefund) -> Phases[Refund]:
         refund_id = new_merchant_id(Prefix.REFUND, merchant_id)
 
@@ -269,6 +298,36 @@ class Refunds:
             return refund
 
         return complete
+
+
+CANCELED_BY_MERCHANT = "merchant_request"
+"""A canceled refund's failure_reason (Stripe's)."""
+
+
+async def release_refund(
+    repository: PayInRepository, refund: Refund, status: RefundStatus, failure_reason: str
+) -> Refund:
+    """A pending refund that will not happen (failed at the PSP, or canceled) moved to
+    `status`, its reservation of the refundable amount given back on its intent or order
+    (locked here)."""
+    merchant_id = refund.merchant_id
+    if refund.payment_order_id:
+        order = await repository.order(merchant_id, refund.payment_order_id, lock=True)
+        if order is not None:
+            await repository.update_order(
+                order, amount_refunded=order.amount_refunded - refund.amount
+            )
+    if refund.payment_intent_id:
+        intent = await repository.intent(merchant_id, refund.payment_intent_id, lock=True)
+        if intent is not None:
+            await repository.update_intent(
+                intent, amount_refunded=intent.amount_refunded - refund.amount
+            )
+    await repository.update_refund(refund, status=status.value, failure_reason=failure_reason)
+    updated = await repository.refund(merchant_id, refund.id)
+    if updated is None:
+        violated(f"refund {refund.id} vanished")
+    return updated
 
 
 def pending_refund(

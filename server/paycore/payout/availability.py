@@ -14,6 +14,10 @@ due at once, but is never available before the withdrawal it reverses: while tha
 is pending and not claimed in the same run, the reinstatement is held and takes the
 withdrawal's available_on (so both come due together, fall in the same group and settle or
 wait as one). Claimed in the same run, they are in the same group already.
+
+`settle` does the same for one merchant inside a caller's transaction (a balance read, a
+payout, a transfer), so what has come due counts at once; it never postpones a group that
+cannot settle (that is the job's, once a day), so calling it again changes nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from paycore.payout.balances import BalanceBook
 from paycore.payout.events import BALANCE_AVAILABLE
 from paycore.payout.models import DAY_SECONDS, AccountBalance, BalanceType
 from paycore.payout.repository import BalanceTransactionRepository, DueRow
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 BATCH_MAX = 2000
 Group = tuple[str, str, str]
@@ -40,60 +44,73 @@ class Availability:
     _events: Recorder[AccountBalance]
 
     async def run(self, engine: AsyncEngine, limit: int = BATCH_MAX) -> int:
-        book = self._book
+        """One batch of what has come due on `engine`'s shard; the number of rows moved."""
         async with engine.begin() as connection:
-            repository = BalanceTransactionRepository(connection)
-            due = await repository.claim_due(book.now(), limit)
-            if not due:
-                return 0
-            due = await _hold_reinstatements(repository, due)
-            if not due:
-                return 0
-            groups: dict[Group, list[DueRow]] = defaultdict(list)
-            for row in due:
-                groups[(row.merchant_id, row.account, row.currency)].append(row)
-            accounts = await book.balance_accounts(connection, list(groups))
-            moving = [(group, sum(row.net for row in groups[group])) for group in groups]
-            moving = [(group, net) for group, net in moving if net]
-            transfers = [
-                book.transfer(
-                    group[0],
-                    codes.TRANSFER_AVAILABILITY,
-                    debit=accounts[group][0] if net > 0 else accounts[group][1],
-                    credit=accounts[group][1] if net > 0 else accounts[group][0],
-                    amount=abs(net),
-                    currency=group[2],
-                    source="availability",
-                )
-                for group, net in moving
-            ]
-            applied = await book.post_each(connection, transfers)
-            waiting = {group for (group, _), ok in zip(moving, applied, strict=True) if not ok}
-            settled = [
-                row for group, rows in groups.items() if group not in waiting for row in rows
-            ]
-            await repository.mark_available(settled)
+            return await self._settle(connection, "", limit, postpone=True)
+
+    async def settle(self, connection: AsyncConnection, merchant_id: str) -> int:
+        """What has come due for one merchant (its sellers' balances too), in the caller's
+        transaction: a payout, a transfer or a balance read counts it as available at once
+        instead of waiting for the job's next run (a charge of the bypass-pending test card is
+        due the moment it is captured, as Stripe's is available). A group that cannot settle
+        is left as it is, for the job to postpone, so that calling this again changes nothing."""
+        return await self._settle(connection, merchant_id, BATCH_MAX, postpone=False)
+
+    async def _settle(
+        self, connection: AsyncConnection, merchant_id: str, limit: int, *, postpone: bool
+    ) -> int:
+        book = self._book
+        repository = BalanceTransactionRepository(connection)
+        due = await repository.claim_due(book.now(), limit, merchant_id)
+        if not due:
+            return 0
+        due = await _hold_reinstatements(repository, due)
+        if not due:
+            return 0
+        groups: dict[Group, list[DueRow]] = defaultdict(list)
+        for row in due:
+            groups[(row.merchant_id, row.account, row.currency)].append(row)
+        accounts = await book.balance_accounts(connection, list(groups))
+        moving = [(group, sum(row.net for row in groups[group])) for group in groups]
+        moving = [(group, net) for group, net in moving if net]
+        transfers = [
+            book.transfer(
+                group[0],
+                codes.TRANSFER_AVAILABILITY,
+                debit=accounts[group][0] if net > 0 else accounts[group][1],
+                credit=accounts[group][1] if net > 0 else accounts[group][0],
+                amount=abs(net),
+                currency=group[2],
+                source="availability",
+            )
+            for group, net in moving
+        ]
+        applied = await book.post_each(connection, transfers)
+        waiting = {group for (group, _), ok in zip(moving, applied, strict=True) if not ok}
+        settled = [row for group, rows in groups.items() if group not in waiting for row in rows]
+        await repository.mark_available(settled)
+        if postpone:
             await repository.postpone(
                 [row for group in waiting for row in groups[group]], DAY_SECONDS
             )
-            moved = [group for group, _ in moving if group not in waiting]
-            balances = await book.posted_balances(
-                connection, [account for group in moved for account in accounts[group]]
-            )
-            await self._events.record_each(
-                connection,
-                BALANCE_AVAILABLE,
-                [
-                    AccountBalance(
-                        merchant_id,
-                        account,
-                        available={currency: balances[accounts[group][1]]},
-                        pending={currency: balances[accounts[group][0]]},
-                    )
-                    for group in moved
-                    for merchant_id, account, currency in [group]
-                ],
-            )
+        moved = [group for group, _ in moving if group not in waiting]
+        balances = await book.posted_balances(
+            connection, [account for group in moved for account in accounts[group]]
+        )
+        await self._events.record_each(
+            connection,
+            BALANCE_AVAILABLE,
+            [
+                AccountBalance(
+                    merchant,
+                    account,
+                    available={currency: balances[accounts[group][1]]},
+                    pending={currency: balances[accounts[group][0]]},
+                )
+                for group in moved
+                for merchant, account, currency in [group]
+            ],
+        )
         return len(settled)
 
 

@@ -4,6 +4,7 @@
        │             └──────────────────> failed
        ├──> failed   (the bank refused it at once, or the execution failed)
        └──> canceled (CancelPayout, before it was sent)
+    paid ──> reversed_by a new payout of -amount (ReversePayout), itself paid at once
 
     in_transit -> paid       payouts_in_transit -> platform_cash (the money left the bank)
     failed (not yet paid)    payouts_in_transit -> balance_available, a payout_failure row
@@ -11,6 +12,8 @@
     canceled                 payouts_in_transit -> balance_available, a payout_cancel row
     (failed or canceled)     an instant payout's fee: fees_revenue -> balance_available
                              (payout_fee_reversal), on the same row as fee -fee
+    reversed                 platform_cash -> balance_available, a payout row of +amount
+                             (the reversal's); a reversed payout is never failed after
 
 An instant payout's fee comes back with its money (as Stripe returns a failed Instant Payout's
 fee): the reverse of the payout's fee transfer, posted in one chain with the return of the
@@ -34,7 +37,13 @@ from paycore.invariants import invariant
 from paycore.ledger import codes
 from paycore.payout.balances import BalanceBook
 from paycore.payout.calendar import arrival_date
-from paycore.payout.events import PAYOUT_CANCELED, PAYOUT_FAILED, PAYOUT_PAID, PAYOUT_UPDATED
+from paycore.payout.events import (
+    PAYOUT_CANCELED,
+    PAYOUT_CREATED,
+    PAYOUT_FAILED,
+    PAYOUT_PAID,
+    PAYOUT_UPDATED,
+)
 from paycore.payout.metrics import PayoutMetrics
 from paycore.payout.models import (
     DAY_SECONDS,
@@ -116,6 +125,8 @@ class PayoutLifecycle:
     async def fail(
         self, connection: AsyncConnection, payout: Payout, code: str, message: str
     ) -> Payout:
+        if payout.reversed_by:
+            return payout  # its money came back by its reversal: a return cannot apply again
         source = await self._book.accounts(
             connection, payout.merchant_id, payout.account, payout.currency
         )
@@ -151,6 +162,45 @@ class PayoutLifecycle:
         )
         canceled = replace(payout, status=PayoutStatus.CANCELED, failure_balance_transaction=row_id)
         return await self._save(connection, canceled, PAYOUT_CANCELED, next_check_at=None)
+
+    async def reverse(
+        self, connection: AsyncConnection, original: Payout, reversal: Payout
+    ) -> Payout:
+        """ReversePayout's money and events, `reversal` (pending, -amount) being new: the bank
+        account debited, the amount back on the available balance (platform_cash ->
+        balance_available, a `payout` row of +amount), the original marked `reversed_by`
+        (payout.updated) and the reversal recorded (payout.created) and paid (payout.paid) at
+        once: the bank's debit is not simulated."""
+        book = self._book
+        accounts = await book.accounts(
+            connection, original.merchant_id, original.account, original.currency
+        )
+        transfer = book.payout_transfer(
+            reversal,
+            codes.TRANSFER_PAYOUT_REVERSAL,
+            debit=accounts.platform_cash,
+            credit=accounts.available,
+            amount=original.amount,
+        )
+        await book.post(connection, original.merchant_id, [transfer])
+        row = book.row(
+            original.merchant_id,
+            original.account,
+            transfer,
+            BalanceType.PAYOUT,
+            original.amount,
+            status=BalanceStatus.AVAILABLE,
+        )
+        await book.record(connection, [row])
+        repository = PayoutRepository(connection)
+        reversed_original = replace(original, reversed_by=reversal.id)
+        await repository.set_reversed(reversed_original)
+        await self._events.record(connection, PAYOUT_UPDATED, reversed_original, before=original)
+        created = replace(reversal, balance_transaction=str(row["id"]))
+        await repository.insert(created)
+        await self._events.record(connection, PAYOUT_CREATED, created)
+        paid = replace(created, status=PayoutStatus.PAID)
+        return await self._save(connection, paid, PAYOUT_PAID, next_check_at=None)
 
     async def _return_funds(
         self,

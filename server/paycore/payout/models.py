@@ -237,6 +237,10 @@ class Payout(NewPayout, Stored):
     failure_message: str
     bank_reference: str
     execution_id: str
+    original_payout: str = ""
+    """A reversal's: the po_ it reverses (its amount is the negative of that one's)."""
+    reversed_by: str = ""
+    """The po_ that reversed this payout."""
 
 
 @dataclass(frozen=True)

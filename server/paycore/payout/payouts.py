@@ -1,5 +1,6 @@
 """Creating payouts (po_): manual ones (CreatePayout), automatic ones (the scheduler's, one per
-account, currency and period), canceling a pending manual one, changing a payout's metadata;
+account, currency and period), canceling a pending manual one, reversing a paid one
+(ReversePayout, Stripe's rules), changing a payout's metadata;
 and handing them to the executor, which sends each to the bank exactly once with the payout id
 as its idempotency key.
 
@@ -31,12 +32,18 @@ from paycore.invariants import invariant
 from paycore.ledger import codes
 from paycore.ledger.models import TransferRequest
 from paycore.ledger.repository import AccountRepository
+from paycore.payout.availability import Availability
 from paycore.payout.balances import BalanceAccounts, BalanceBook
 from paycore.payout.bank_accounts import BankAccounts, require_account
 from paycore.payout.calendar import arrival_date
-from paycore.payout.events import PAYOUT_CREATED, PAYOUT_UPDATED
+from paycore.payout.events import (
+    PAYOUT_CREATED,
+    PAYOUT_RECONCILIATION_COMPLETED,
+    PAYOUT_UPDATED,
+)
 from paycore.payout.lifecycle import PayoutLifecycle
 from paycore.payout.models import (
+    DAY_SECONDS,
     BalanceStatus,
     BalanceType,
     BankAccountStatus,
@@ -48,6 +55,7 @@ from paycore.payout.models import (
     Schedule,
 )
 from paycore.payout.repository import (
+    BankAccountRepository,
     PayoutRepository,
     ScheduledBatch,
 )
@@ -73,12 +81,14 @@ class Payouts:
     _fees: InstantFees
     _events: Recorder[Payout]
     _rules: CurrencyRules
+    _availability: Availability
 
     # -- manual ---------------------------------------------------------------------------------
 
     async def create(self, connection: AsyncConnection, merchant_id: str, new: NewPayout) -> Payout:
         await require_account(connection, merchant_id, new.account)
         destination = await self._destination(connection, merchant_id, new)
+        await self._availability.settle(connection, merchant_id)
         accounts = await self._existing_accounts(connection, merchant_id, new.account, new.currency)
         balance = await self._book.lock(connection, merchant_id, accounts)
         fee = self._fees.fee_for(new.amount) if new.method is PayoutMethod.INSTANT else 0
@@ -131,6 +141,74 @@ class Payouts:
                 detail="it is being sent to the bank",
             )
         return await self._lifecycle.cancel(connection, payout)
+
+    async def reverse(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        payout_id: str,
+        metadata: MetadataChange,
+    ) -> Payout:
+        """ReversePayout: the reversing payout (-amount, `original_payout`) of a reversible
+        payout (`_not_reversible`), on the original locked; its money and events are the
+        lifecycle's."""
+        original = await PayoutRepository(connection).get(merchant_id, payout_id, lock=True)
+        if original is None:
+            raise not_found("payout", payout_id)
+        detail = await self._not_reversible(connection, original)
+        if detail:
+            raise ApiError(Reason.PAYOUT_NOT_REVERSIBLE, param="id", id=payout_id, detail=detail)
+        now = self._book.now()
+        terms = NewPayout(
+            original.account,
+            -original.amount,
+            original.currency,
+            original.destination,
+            PayoutMethod.STANDARD,
+            metadata=dict(metadata.applied_to({})),
+        )
+        reversal = _pending(
+            merchant_id,
+            self._new_id(merchant_id),
+            terms,
+            fee=0,
+            automatic=False,
+            period=None,
+            execution_id="",
+            now=now,
+        )
+        reversal = replace(reversal, arrival_date=now, original_payout=original.id)
+        return await self._lifecycle.reverse(connection, original, reversal)
+
+    async def _not_reversible(self, connection: AsyncConnection, payout: Payout) -> str:
+        """Why Stripe would not reverse `payout`, "" when it would: only a paid standard payout
+        of a connected account (a seller) to a US or Canadian bank account, expected less than
+        90 days ago, never reversed and no reversal itself."""
+        if payout.original_payout:
+            return f"it is the reversal of {payout.original_payout}"
+        if payout.reversed_by:
+            return f"it was reversed by {payout.reversed_by}"
+        if payout.status is PayoutStatus.PENDING:
+            return "it is pending: cancel it instead"
+        if payout.status is not PayoutStatus.PAID:
+            return f"it is {payout.status.value}; only a paid payout is reversed"
+        if payout.method is PayoutMethod.INSTANT:
+            return "it is an instant payout"
+        if not payout.account:
+            return "only the payouts of connected accounts (sellers) are reversed"
+        if payout.arrival_date < self._book.now() - REVERSIBLE_DAYS * DAY_SECONDS:
+            return f"it arrived more than {REVERSIBLE_DAYS} days ago"
+        bank_account = await BankAccountRepository(connection).get(
+            payout.merchant_id, payout.destination
+        )
+        if bank_account is None:
+            return "it went to a card; only payouts to a bank account are reversed"
+        if bank_account.country not in REVERSIBLE_COUNTRIES:
+            return (
+                f"its bank account is in {bank_account.country};"
+                " only payouts to US and Canadian bank accounts are reversed"
+            )
+        return ""
 
     async def update(
         self,
@@ -268,6 +346,7 @@ class Payouts:
         ]
         await batch.insert_payouts(recorded)
         await self._events.record_each(connection, PAYOUT_CREATED, recorded)
+        await self._events.record_each(connection, PAYOUT_RECONCILIATION_COMPLETED, recorded)
         return [
             Created(payout, execution) for payout, execution in zip(recorded, claimed, strict=True)
         ]
@@ -472,6 +551,10 @@ def _pending(
 
 SEND_CONCURRENCY_MAX = 16
 """Payouts of one batch in flight to the bank at once."""
+REVERSIBLE_DAYS = 90
+"""Stripe reverses a payout expected to arrive less than this many days ago."""
+REVERSIBLE_COUNTRIES = frozenset({"US", "CA"})
+"""The countries of the bank accounts whose payouts Stripe reverses."""
 
 
 async def send_all(payouts: Payouts, created: Sequence[Created]) -> None:

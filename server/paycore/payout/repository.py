@@ -104,6 +104,7 @@ ORDER BY {bt.c.available_on.name}
 LIMIT $2
 FOR UPDATE SKIP LOCKED
 """
+_CLAIM_DUE_OF_MERCHANT = _CLAIM_DUE.replace("WHERE ", f"WHERE {bt.c.merchant_id.name} = $3 AND ", 1)
 _MARK_AVAILABLE = f"""
 UPDATE {bt.name} SET {bt.c.status.name} = 'available'
 FROM unnest($1::text[], $2::text[]) AS u(merchant_id, id)
@@ -300,10 +301,14 @@ class BalanceTransactionRepository:
         row = (await self._connection.execute(query.limit(1))).first()
         return None if row is None else decode_balance_transaction(row)
 
-    async def claim_due(self, now: int, limit: int) -> list[DueRow]:
-        """Pending rows whose day has come, locked (SKIP LOCKED) for this transaction."""
+    async def claim_due(self, now: int, limit: int, merchant_id: str = "") -> list[DueRow]:
+        """Pending rows whose day has come (of one merchant when it is named), locked (SKIP
+        LOCKED) for this transaction."""
         driver = await driver_of(self._connection)
-        records = await driver.fetch(_CLAIM_DUE, now, limit)
+        if merchant_id:
+            records = await driver.fetch(_CLAIM_DUE_OF_MERCHANT, now, limit, merchant_id)
+        else:
+            records = await driver.fetch(_CLAIM_DUE, now, limit)
         return [
             DueRow(
                 r["merchant_id"],
@@ -640,6 +645,15 @@ class PayoutRepository:
             next_check_at,
         )
 
+    async def set_reversed(self, payout: Payout) -> None:
+        """ReversePayout's mark on the payout it reversed (`reversed_by`); the bank is no longer
+        asked about it (the money came back by the reversal, not by a return)."""
+        await self._connection.execute(
+            update(po)
+            .where(and_(po.c.merchant_id == payout.merchant_id, po.c.id == payout.id))
+            .values(reversed_by=payout.reversed_by, next_check_at=None)
+        )
+
     async def set_metadata(self, payout: Payout, metadata: Mapping[str, str]) -> None:
         """The metadata alone (UpdatePayout): `update`'s columns are the lifecycle's."""
         await self._connection.execute(
@@ -731,6 +745,14 @@ class TransferRepository:
             update(tr)
             .where(and_(tr.c.merchant_id == transfer.merchant_id, tr.c.id == transfer.id))
             .values(description=transfer.description, metadata=dict(transfer.metadata))
+        )
+
+    async def set_reversal_metadata(self, reversal: TransferReversal) -> None:
+        """A reversal's metadata (UpdateTransferReversal)."""
+        await self._connection.execute(
+            update(trr)
+            .where(and_(trr.c.merchant_id == reversal.merchant_id, trr.c.id == reversal.id))
+            .values(metadata=dict(reversal.metadata))
         )
 
     async def insert_reversal(self, reversal: TransferReversal) -> None:

@@ -96,8 +96,16 @@ def build_pay_out(
     rules: CurrencyRules,
 ) -> PayOut:
     fees = InstantFees(settings.payout_instant_fee_bps, settings.payout_instant_fee_minimum)
+    availability = Availability(base.book, base.events.balance)
     payouts = Payouts(
-        base.book, executor, base.lifecycle, base.bank_accounts, fees, base.events.payout, rules
+        base.book,
+        executor,
+        base.lifecycle,
+        base.bank_accounts,
+        fees,
+        base.events.payout,
+        rules,
+        availability,
     )
     return PayOut(
         book=base.book,
@@ -107,7 +115,7 @@ def build_pay_out(
         payouts=payouts,
         schedules=Schedules(shards, clock),
         scheduler=Scheduler(payouts, clock),
-        availability=Availability(base.book, base.events.balance),
+        availability=availability,
         tracker=PayoutTracker(shards, psp, base.lifecycle),
-        transfers=Transfers(base.book, base.events.transfer),
+        transfers=Transfers(base.book, base.events.transfer, availability),
     )

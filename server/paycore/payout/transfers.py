@@ -28,6 +28,7 @@ from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.events import Recorder
 from paycore.ids import Prefix, new_merchant_id
 from paycore.ledger import codes
+from paycore.payout.availability import Availability
 from paycore.payout.balances import BalanceBook
 from paycore.payout.bank_accounts import require_account
 from paycore.payout.events import TRANSFER_CREATED, TRANSFER_REVERSED, TRANSFER_UPDATED
@@ -42,6 +43,7 @@ from paycore.payout.models import (
     TransferReversal,
 )
 from paycore.payout.repository import CHARGE_PREFIX, ChargeFunds, TransferRepository
+from paycore.records import MetadataChange
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 # A source_transaction naming a charge (CHARGE_PREFIX), as Stripe's, is resolved to its pi_.
@@ -51,11 +53,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 class Transfers:
     _book: BalanceBook
     _events: Recorder[Transfer]
+    _availability: Availability
 
     async def create(
         self, connection: AsyncConnection, merchant_id: str, new: NewTransfer
     ) -> Transfer:
         await require_account(connection, merchant_id, new.destination, param="destination")
+        await self._availability.settle(connection, merchant_id)
         repository = TransferRepository(connection)
         if new.source_transaction.startswith(CHARGE_PREFIX):
             intent_id = await repository.intent_of_charge(merchant_id, new.source_transaction)
@@ -211,6 +215,32 @@ class Transfers:
         await repository.insert_reversal(reversal)
         await self._events.record(connection, TRANSFER_REVERSED, reversed_transfer)
         return reversal
+
+    async def update_reversal(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        transfer_id: str,
+        reversal_id: str,
+        metadata: MetadataChange,
+    ) -> TransferReversal:
+        """UpdateTransferReversal: the metadata alone (Stripe's update of a reversal takes no
+        other field), on the transfer locked against its reversals; NOT_FOUND naming `id` for a
+        transfer not the merchant's, `reversal` for a reversal not that transfer's. Stripe
+        records no event for it, nor does paycore."""
+        repository = TransferRepository(connection)
+        transfer = await repository.get(merchant_id, transfer_id, lock=True)
+        if transfer is None:
+            raise not_found("transfer", transfer_id)
+        reversal = next((one for one in transfer.reversals if one.id == reversal_id), None)
+        if reversal is None:
+            raise not_found("transfer_reversal", reversal_id, "reversal")
+        changed = metadata.applied_to(reversal.metadata)
+        if changed == reversal.metadata:
+            return reversal
+        updated = replace(reversal, metadata=changed)
+        await repository.set_reversal_metadata(updated)
+        return updated
 
     async def update(
         self,

@@ -149,6 +149,18 @@ class PspAuthenticationEvent:
     authentication: PspAuthentication
 
 
+@dataclass(frozen=True)
+class PspEarlyFraudWarning:
+    sequence: int
+    """Grows with every warning the feed lists; a reader keeps the last it applied."""
+    id: str
+    charge: str
+    merchant: str
+    reference: str
+    """The pi_ (or payment order) whose charge it is, as paycore named it in the charge."""
+    fraud_type: str
+
+
 class PspError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
@@ -337,6 +349,27 @@ class PspClient:
             return events, bool(found["has_more"])
         except (KeyError, TypeError, ValueError):
             raise PspTimeout("psp_protocol_error", "a dispute feed lacks its fields") from None
+
+    async def early_fraud_warning_events(
+        self, after: int, limit: int
+    ) -> tuple[list[PspEarlyFraudWarning], bool]:
+        """The early fraud warnings feed after `after`: (at most `limit`, whether more follow)."""
+        path = f"/v1/early_fraud_warning_events?after={after}&limit={limit}"
+        _, found = await self._call("GET", path, None)
+        try:
+            warnings = [
+                PspEarlyFraudWarning(
+                    int(item["sequence"]),
+                    *(
+                        str(item[name])
+                        for name in ("id", "charge", "merchant", "reference", "fraud_type")
+                    ),
+                )
+                for item in found["data"]
+            ]
+            return warnings, bool(found["has_more"])
+        except (KeyError, TypeError, ValueError):
+            raise PspTimeout("psp_protocol_error", "a warnings feed lacks its fields") from None
 
     async def authentication_status(self, authentication: str) -> str:
         """A 3-D Secure authentication's status now: "pending", "succeeded" or "failed"."""

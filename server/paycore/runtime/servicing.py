@@ -411,6 +411,33 @@ class ChangingRpcs(Rpcs[ChangingT]):
         `metadata_change` as its check."""
         return self.update(prefix, render, select, metadata_change)
 
+    def change_held_metadata(
+        self,
+        prefix: Prefix,
+        held: tuple[str, Prefix],
+        render: Converter[T, ResponseT],
+        select: Callable[
+            [ChangingT],
+            Callable[[AsyncConnection, str, str, str, MetadataChange], Awaitable[T]],
+        ],
+    ) -> Rpc[ChangingT, MetadataUpdateById, ResponseT]:
+        """An update of the metadata alone of an object another holds (an application fee's
+        refund, a transfer's reversal): `request.id` names the holder (`merchant_and_id` of
+        `prefix`), the request's field `held[0]` the held object (an id of `held[1]`, named in
+        its error), then `metadata_change` and `Mutations.answer` of the domain's
+        `(connection, merchant_id, holder_id, held_id, metadata)`."""
+        field, held_prefix = held
+
+        async def run(servicer: ChangingT, request: MetadataUpdateById) -> ResponseT:
+            merchant_id, holder_id = merchant_and_id(request.id, prefix)
+            held_id = validation.object_id(field, getattr(request, field), held_prefix)
+            change = metadata_change(request)
+            return await servicer._mutations.answer(
+                merchant_id, _message(request), render, select(servicer), holder_id, held_id, change
+            )
+
+        return Rpc(run)
+
 
 def _message(request: object) -> Message:
     """`request` as the message it is: grpc hands every method the request message it parsed

@@ -480,8 +480,40 @@ fraud_blocklist_items = _owned(
     Column("type", Text, nullable=False),
     *_required(Text, "value", "reason"),
     *_metadata_and_created_at(),
-    Index("fraud_blocklist_items_value_idx", "merchant_id", "type", "value", unique=True),
     Index("fraud_blocklist_items_id_idx", "id", unique=True),
+    # The Radar value list ("rsl_...") the item is on; "" for the blocklist itself (the
+    # merchant's default block lists) (migration 0057).
+    Column("value_list", Text, nullable=False, server_default=text("''")),
+    Index(
+        "fraud_blocklist_items_value_idx",
+        "merchant_id",
+        "type",
+        "value",
+        "value_list",
+        unique=True,
+    ),
+)
+
+# Early fraud warnings (Stripe's radar.early_fraud_warning, migration 0058): an issuer's warning
+# that a charge ("ch_...") of the merchant's may be fraudulent, read from the PSP's feed once
+# (psp_warning unique per merchant); payment_intent_id the pi_ whose charge it is.
+early_fraud_warnings = _owned(
+    "early_fraud_warnings",
+    *_required(Text, "id", "psp_warning", "charge", "payment_intent_id", "fraud_type"),
+    _created_at(),
+    Index("early_fraud_warnings_psp_idx", "merchant_id", "psp_warning", unique=True),
+    Index("early_fraud_warnings_charge_idx", "merchant_id", "charge"),
+)
+
+# A merchant's Radar value lists (Stripe's radar.value_list); their items are blocklist items
+# (migration 0057).
+fraud_value_lists = _owned(
+    "fraud_value_lists",
+    Column("id", Text, nullable=False),
+    # card_fingerprint | email | ip | customer | country (BlocklistType's values)
+    *_required(Text, "alias", "name", "item_type"),
+    *_metadata_and_created_at(),
+    Index("fraud_value_lists_alias_idx", "merchant_id", "alias", unique=True),
 )
 
 fraud_policies = _owned(
@@ -1019,6 +1051,9 @@ payouts = _owned(
     # The bank status check's next time (unix seconds on the clock); null when nothing to ask.
     Column("next_check_at", BigInteger),
     Column("metadata", JSONB, nullable=False),
+    # ReversePayout: the po_ a reversal reverses, and the po_ that reversed a payout; "" none.
+    Column("original_payout", Text, nullable=False, server_default=""),
+    Column("reversed_by", Text, nullable=False, server_default=""),
     Index("payouts_id_idx", "id", unique=True),
     # One automatic payout per account, currency and period, however many workers run.
     Index(
@@ -1290,6 +1325,13 @@ checkout_sessions = _owned(
     Column("discount_promotion_code_id", Text),
     # Stripe's client_reference_id, the merchant's own reference (migration 0050; null: none).
     Column("client_reference_id", Text),
+    # Stripe's customer_creation, locale and allow_promotion_codes (migration 0054; null:
+    # not given), and who paid, as the session completed (null before, and for a session
+    # completed before 0054: read live).
+    Column("customer_creation", Text, nullable=False, server_default="if_required"),
+    Column("locale", Text),
+    Column("allow_promotion_codes", Boolean),
+    Column("customer_details", JSONB),
     Index("checkout_sessions_intent_idx", "merchant_id", "payment_intent_id"),
     # The worker's sweep: open sessions only.
     Index(
@@ -1421,6 +1463,7 @@ __all__ = [
     "customers",
     "dispute_feeds",
     "disputes",
+    "early_fraud_warnings",
     "events",
     "exchange_rates",
     "execution_attempts",
@@ -1430,6 +1473,7 @@ __all__ = [
     "fraud_blocklist_items",
     "fraud_policies",
     "fraud_reviews",
+    "fraud_value_lists",
     "fx_rounding_carries",
     "idempotency_keys",
     "invoice_lines",

@@ -139,6 +139,24 @@ class SubscriptionService:
         new = replace(new, product_id=made.id)
         return await add_price(connection, self._events, merchant_id, new, "product_data")
 
+    async def create_inline_price(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        new: NewPrice,
+        product: NewProduct | None,
+        param: str,
+    ) -> Price:
+        """A checkout line's `price_data` (paycore.checkout): the price made for the line, of
+        `product` made with it (Stripe's `product_data`: inactive as the price, which nothing
+        else sells), else of the merchant's active product `new.product_id` (NOT_FOUND,
+        PRODUCT_INACTIVE naming `param`)."""
+        if product is not None:
+            made = await self.create_product(connection, merchant_id, product)
+            new = replace(new, product_id=made.id)
+        made_with = product is not None
+        return await add_price(connection, self._events, merchant_id, new, param, made_with)
+
     async def get_price(self, merchant_id: str, price_id: str, param: str = "id") -> Price:
         return await self._reads.one(merchant_id, PRICES, price_id, param)
 
@@ -351,12 +369,13 @@ async def add_price(
     merchant_id: str,
     new: NewPrice,
     param: str = "product",
+    made_with: bool = False,
 ) -> Price:
     """A new price of the merchant's active product (CreatePrice's, and a subscription item's
     price_data): NOT_FOUND naming `param` for an unknown product, PRODUCT_INACTIVE for an
-    inactive one; `price.created` recorded."""
+    inactive one (but the product just `made_with` the price); `price.created` recorded."""
     product = await require_product(connection, merchant_id, new.product_id, param)
-    if not product.active:
+    if not product.active and not made_with:
         raise ApiError(Reason.PRODUCT_INACTIVE, param=param, id=product.id)
     price_id = new_merchant_id(Prefix.PRICE, merchant_id)
     price = await PriceRepository(connection).insert(merchant_id, price_id, new)

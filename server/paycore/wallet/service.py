@@ -9,7 +9,9 @@ second copy of the money.
   accounts behind, empty, when its capture is converted into a settlement currency.
 - A balance transaction is a row pay-out's balance book writes beside each ledger transfer
   that credits or debits a balance (paycore.payout.balances): pending until available_on,
-  then available; an automatic payout names the rows it paid out (`payout`).
+  then available; an automatic payout names the rows it paid out (`payout`). A balance read
+  first settles what has come due (paycore.payout.availability's `settle`), so it never shows
+  pending what the availability job would make available on its next run.
 - A balance in which nothing has moved yet shows the payee's default currency at 0 (the first
   of its settlement currencies, else its default_currency), as Stripe's new account does.
 - A marketplace seller's wallet (`account=acct_...`) reads the seller's own balance accounts,
@@ -26,6 +28,7 @@ from paycore.errors import not_found
 from paycore.ledger import codes
 from paycore.ledger.repository import AccountRepository
 from paycore.ledger.service import LedgerService
+from paycore.payout.availability import Availability
 from paycore.payout.models import BalanceFilter, BalanceTransaction
 from paycore.payout.reading import PayoutReads
 from paycore.storage import Shards
@@ -45,13 +48,22 @@ class Balance:
 
 
 class WalletService:
-    def __init__(self, shards: Shards, ledger: LedgerService, balance_reads: PayoutReads) -> None:
+    def __init__(
+        self,
+        shards: Shards,
+        ledger: LedgerService,
+        balance_reads: PayoutReads,
+        availability: Availability,
+    ) -> None:
         self._shards = shards
         self._ledger = ledger
         self._balance_reads = balance_reads
+        self._availability = availability
 
     async def get_balance(self, merchant_id: str, seller_account: str) -> Balance:
         await self._check_seller(merchant_id, seller_account)
+        async with self._shards.transaction(merchant_id) as connection:
+            await self._availability.settle(connection, merchant_id)
         balance_codes = _balance_codes(seller_account)
         async with self._shards.read(merchant_id) as connection:
             accounts = await AccountRepository(connection).of_merchant(merchant_id, balance_codes)

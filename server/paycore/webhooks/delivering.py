@@ -94,7 +94,7 @@ class Deliverer:
         self,
         sender: Sender,
         box: SecretBox,
-        render_body: Callable[[Event], bytes],
+        render_body: Callable[[Event, bool], bytes],
         endpoint_events: Recorder[Endpoint],
         limits: DeliveryLimits,
         clock: Clock = utc_now,
@@ -298,7 +298,8 @@ class Deliverer:
                 data=dict(event["data"]),
                 previous_attributes=event["previous_attributes"],
                 created=int(event["created_at"].timestamp()),
-            )
+            ),
+            row.livemode,
         )
         if len(self._bodies) > BODY_CACHE_MAX:
             self._bodies.popitem(last=False)

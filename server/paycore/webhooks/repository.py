@@ -321,8 +321,10 @@ WITH claimed AS (
 )
 SELECT m.merchant_id, m.id AS event_id, m.type AS event_type, m.object_id, m.object_type,
   m.data, m.previous_attributes, m.created_at AS event_created_at, w.id AS endpoint_id, w.url,
-  w.secret, w.previous_secret, w.previous_secret_expires_at, w.failing_since
-FROM marked AS m LEFT JOIN webhook_endpoints AS w
+  w.secret, w.previous_secret, w.previous_secret_expires_at, w.failing_since,
+  coalesce(a.livemode, false) AS livemode
+FROM marked AS m LEFT JOIN merchants AS a ON a.merchant_id = m.merchant_id
+LEFT JOIN webhook_endpoints AS w
   ON w.merchant_id = m.merchant_id AND w.status = 'enabled' AND w.created_at <= m.created_at
   AND ('*' = ANY(w.enabled_events) OR m.type = ANY(w.enabled_events))
   AND m.type <> ALL($2::text[])
@@ -360,6 +362,7 @@ def _claimed_row(row: Any) -> ClaimedRow:
             "previous_attributes": row["previous_attributes"],
             "created_at": row["event_created_at"],
         },
+        livemode=row["livemode"],
     )
 
 
@@ -377,6 +380,8 @@ class ClaimedRow:
     """Whether the endpoint was in a run of failures when the delivery was claimed."""
     event: dict[str, Any]
     """The event row's columns: id, type, object_id, object_type, data, created_at."""
+    livemode: bool
+    """Its merchant's mode, which the body's objects carry (stripe_json.with_livemode)."""
 
 
 # Due deliveries of enabled endpoints, at most $4 per endpoint and none of the endpoints in $5
@@ -402,14 +407,15 @@ WITH scanned AS (
   FOR UPDATE OF d SKIP LOCKED
 )
 UPDATE webhook_deliveries AS d SET {D.next_attempt_at.name} = $3
-FROM chosen AS c, webhook_endpoints AS w, events AS v
+FROM chosen AS c, webhook_endpoints AS w, events AS v, merchants AS a
 WHERE d.merchant_id = c.merchant_id AND d.id = c.id
   AND w.merchant_id = d.merchant_id AND w.id = d.endpoint_id
   AND v.merchant_id = d.merchant_id AND v.id = d.event_id
+  AND a.merchant_id = d.merchant_id
 RETURNING d.merchant_id, d.id, d.event_id, d.endpoint_id, d.attempt_count, d.expires_at,
   w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.failing_since,
   v.type AS event_type, v.object_id, v.object_type, v.data, v.previous_attributes,
-  v.created_at AS event_created_at
+  v.created_at AS event_created_at, a.livemode
 """
 
 

@@ -241,6 +241,14 @@ test("checkout fulfillment: line items' price objects and the buyer's customer_d
   );
   assert.equal(lines.data[0].price.id, price.id);
   assert.equal(lines.data[0].price.product, product.id);
+  // The price_data line's inline price and product_data's product are objects of their own.
+  const inline = await stripe.prices.retrieve(lines.data[1].price.id);
+  assert.deepEqual([inline.unit_amount, inline.active, inline.type], [400, false, "one_time"]);
+  const made = await stripe.products.retrieve(inline.product);
+  assert.deepEqual([made.name, made.active], ["String", false]);
+  // Session.modify: the metadata alone.
+  const tagged = await stripe.checkout.sessions.update(session.id, { metadata: { order: "n-1" } });
+  assert.deepEqual(tagged.metadata, { order: "n-1" });
   const paid = await stripe.paymentIntents.confirm(session.payment_intent, {
     payment_method: (await card(stripe)).id,
   });

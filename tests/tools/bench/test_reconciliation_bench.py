@@ -5,14 +5,17 @@ line run quoted in the README)."""
 from __future__ import annotations
 
 from paycore.tools.bench.reconciliation import run_reconciliation_bench
+from paycore.tools.bench.self_hosted import Ports
 
 from tests.conftest import Servers
 
 
 async def test_the_bench_reconciles_a_day_and_finds_its_faults(servers: Servers) -> None:
+    ports = Ports(24160, 24169)  # the simulator listens where it is told (test_bench_ports)
     figures = await run_reconciliation_bench(
-        servers.database_urls[0], lines=2_000, with_pgbench=False
+        servers.database_urls[0], lines=2_000, with_pgbench=False, ports=ports
     )
+    assert len(ports.given) == 1 and 24160 <= min(ports.given) <= 24169
 
     # 2,000 lines, one dropped, one duplicated: 2,000 in the report; the altered amount,
     # the duplicate and the fee are not matched; the dropped line is missing_at_psp.

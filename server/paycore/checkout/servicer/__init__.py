@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from grpc import aio
 from paycore import validation
+from paycore.checkout.models import HostedPage
 from paycore.checkout.servicer import requests
 from paycore.checkout.servicer.messages import SessionMessages
 from paycore.checkout.sessions import CheckoutSessions
@@ -25,6 +26,7 @@ from paycore.runtime.servicing import (
     get_by_id,
     merchant_and_cursor,
     merchant_and_id,
+    metadata_change,
     page_response,
 )
 from paycore.storage.reads import page_after
@@ -153,6 +155,15 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
             lambda line: self._messages.line_item(line, session.created, session.currency),
         )
 
+    async def UpdateCheckoutSession(
+        self, request: checkout_pb2.UpdateCheckoutSessionRequest, context: Context
+    ) -> checkout_pb2.CheckoutSession:
+        merchant_id, session_id = merchant_and_id(request.id, Prefix.CHECKOUT_SESSION)
+        changes = metadata_change(request)
+        return await self._mutations.answer(
+            merchant_id, request, self._messages.session, self._sessions.update, session_id, changes
+        )
+
     async def ExpireCheckoutSession(
         self, request: checkout_pb2.ExpireCheckoutSessionRequest, context: Context
     ) -> checkout_pb2.CheckoutSession:
@@ -165,7 +176,19 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
         self, request: checkout_pb2.GetCheckoutPageRequest, context: Context
     ) -> checkout_pb2.CheckoutPage:
         session_id = requests.session_id(request.id)
-        page = await self._sessions.page(session_id, request.secret)
+        return self._page(await self._sessions.page(session_id, request.secret))
+
+    async def ApplyCheckoutPromotionCode(
+        self, request: checkout_pb2.ApplyCheckoutPromotionCodeRequest, context: Context
+    ) -> checkout_pb2.CheckoutPage:
+        session_id = requests.session_id(request.id)
+        code = requests.typed_code(request.promotion_code)
+        return self._page(
+            await self._sessions.apply_promotion_code(session_id, request.secret, code)
+        )
+
+    def _page(self, page: HostedPage) -> checkout_pb2.CheckoutPage:
+        """The hosted page's view, with the client_secret its script confirms the intent with."""
         session = page.session
         secret = self._client_secrets.of(session.merchant_id, session.payment_intent_id)
         return self._messages.page(page, secret)

@@ -50,6 +50,9 @@ class SessionMessages:
                 amount_discount=session.amount_discount
             ),
             client_reference_id=session.client_reference_id,
+            customer_creation=session.customer_creation,
+            locale=session.locale,
+            allow_promotion_codes=session.allow_promotion_codes,
         )
         if session.customer_details is not None:
             message.customer_details.CopyFrom(
@@ -95,9 +98,10 @@ class SessionMessages:
 
 
 def _price(item: LineItem, created: int, currency: str) -> subscription_pb2.Price:
-    """Stripe's price object of a line: the catalogue price it was made from (as then), or the
-    inline price Stripe makes for a line, named after the line ("li_X" -> "price_X")."""
-    inline = item.price_id is None
+    """Stripe's price object of a line: the catalogue price it was made from (as then), the
+    inline price made for a price_data line, or for a line of a name one named after the line
+    ("li_X" -> "price_X", no row)."""
+    inline = item.price_id is None or item.inline
     return subscription_pb2.Price(
         id=inline_price_id(item.id) if item.price_id is None else item.price_id,
         product=item.product_id or "",

@@ -8,11 +8,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from paycore import validation
-from paycore.checkout.models import INTENT_SESSION_KEY, LineItem, NewSession, SessionStatus
+from paycore.checkout.models import (
+    ALWAYS,
+    IF_REQUIRED,
+    INTENT_SESSION_KEY,
+    LineItem,
+    NewSession,
+    SessionStatus,
+)
 from paycore.errors import ApiError, Reason, invalid, missing
 from paycore.ids import Prefix
 from paycore.iso import amount_max
 from paycore.runtime.messages import by_number_or_none, member
+from paycore.subscription.models import NewProduct
 from paycore.v1 import checkout_pb2
 
 LINE_ITEMS_MAX = 100
@@ -23,6 +31,14 @@ EXPIRY_SECONDS_MAX = 24 * 3600
 """expires_at is 30 minutes to 24 hours ahead, as Stripe's."""
 STATUSES = by_number_or_none(SessionStatus, checkout_pb2.CheckoutSessionStatus)
 
+
+CUSTOMER_CREATIONS = (IF_REQUIRED, ALWAYS)
+_LOCALE_NAMES = (
+    "auto bg cs da de el en en-GB es es-419 et fi fil fr fr-CA hr hu id it ja ko lt lv ms mt nb"
+    " nl pl pt pt-BR ro ru sk sl sv th tr vi zh zh-HK zh-TW"
+)
+LOCALES = frozenset(_LOCALE_NAMES.split())
+"""Stripe's Checkout `locale`s."""
 
 MODES = ("payment",)
 """Stripe's `mode`s a session takes: payments only (no subscription or setup sessions)."""
@@ -108,7 +124,36 @@ def new_session(
             intent_data.transfer_group,
             maximum=validation.TRANSFER_GROUP_LENGTH_MAX,
         ),
+        customer_creation=customer_creation(request),
+        locale=locale(request.locale),
+        allow_promotion_codes=allow_promotion_codes(request),
     )
+
+
+def customer_creation(request: checkout_pb2.CreateCheckoutSessionRequest) -> str:
+    """Stripe's `customer_creation`: if_required (left out) or always, for a session of no
+    `customer` (whom it would make)."""
+    given = request.customer_creation
+    if given and given not in CUSTOMER_CREATIONS:
+        raise invalid("customer_creation", f"must be one of {', '.join(CUSTOMER_CREATIONS)}")
+    if given and request.customer:
+        raise invalid("customer_creation", "give customer or customer_creation, not both")
+    return given or IF_REQUIRED
+
+
+def locale(value: str) -> str:
+    if value and value not in LOCALES:
+        raise invalid("locale", "must be auto or one of Stripe's Checkout locales (en, pt-BR, ...)")
+    return value
+
+
+def allow_promotion_codes(request: checkout_pb2.CreateCheckoutSessionRequest) -> bool | None:
+    """Stripe's: kept and shown; not with `discounts`, as Stripe's."""
+    if not request.HasField("allow_promotion_codes"):
+        return None
+    if request.allow_promotion_codes and request.discounts:
+        raise invalid("allow_promotion_codes", "give allow_promotion_codes or discounts, not both")
+    return request.allow_promotion_codes
 
 
 def session_description(request: checkout_pb2.CreateCheckoutSessionRequest) -> str:
@@ -214,8 +259,18 @@ def line_items(
         )
         price = catalogue.prices.get(index)
         if price is None:
-            product = item.price_data.product or None
-            items.append(LineItem(name, unit_amount, quantity, product_id=product))
+            inline = item.HasField("price_data")
+            line = LineItem(
+                name,
+                unit_amount,
+                quantity,
+                product_id=item.price_data.product or None,
+                inline=inline,
+                product_data=_product_data(f"{param}.price_data", item.price_data, name)
+                if inline
+                else None,
+            )
+            items.append(line)
             continue
         line = LineItem(
             name,
@@ -286,12 +341,39 @@ def _price_data(
     return name, validation.required_amount(f"{param}.unit_amount", unit_amount, currency)
 
 
+def _product_data(param: str, data: checkout_pb2.CheckoutPriceData, name: str) -> NewProduct | None:
+    """The product a price_data line's `product_data` makes (None for one of a `product`):
+    inactive, as Stripe's made for a line."""
+    if data.product:
+        return None
+    given = data.product_data
+    param = f"{param}.product_data"
+    return NewProduct(
+        name=name,
+        description=validation.text(
+            f"{param}.description", given.description, maximum=validation.DESCRIPTION_LENGTH_MAX
+        ),
+        active=False,
+        metadata=validation.metadata(f"{param}.metadata", given.metadata),
+    )
+
+
 def expires_at(value: int, now: float) -> int:
     if value == 0:
         return int(now) + EXPIRY_SECONDS_MAX
     if not now + EXPIRY_SECONDS_MIN <= value <= now + EXPIRY_SECONDS_MAX:
         raise invalid("expires_at", "must be 30 minutes to 24 hours from now (unix seconds)")
     return value
+
+
+PROMOTION_CODE_LENGTH_MAX = 500
+
+
+def typed_code(value: str) -> str:
+    """A promotion code as the buyer typed it on the page (trimmed)."""
+    return validation.text(
+        "promotion_code", value, maximum=PROMOTION_CODE_LENGTH_MAX, required=True
+    )
 
 
 def session_id(value: str) -> str:

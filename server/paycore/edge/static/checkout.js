@@ -16,6 +16,10 @@
   const number = document.getElementById("card-number");
   const expiry = document.getElementById("card-expiry");
   const cvc = document.getElementById("card-cvc");
+  // A guest's email and name (absent for a session of a customer): the card's billing
+  // details, which the session shows as who paid.
+  const email = document.getElementById("buyer-email");
+  const name = document.getElementById("buyer-name");
   const error = document.getElementById("pay-error");
   const button = document.getElementById("pay-button");
   const label = button.textContent;
@@ -105,8 +109,23 @@
     incorrect_cvc: ["Your card's security code is invalid.", cvc],
   };
 
+  // The billing details typed (none left empty).
+  function billingDetails() {
+    const fields = {};
+    if (email && email.value.trim()) {
+      fields["billing_details[email]"] = email.value.trim();
+    }
+    if (name && name.value.trim()) {
+      fields["billing_details[name]"] = name.value.trim();
+    }
+    return fields;
+  }
+
   // The first problem of what was typed, as [message, field], or null.
   function problemOf(digits, exp, code) {
+    if (email && email.value.trim() && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email.value.trim())) {
+      return ["Your email address is invalid.", email];
+    }
     if (digits.length < 12 || digits.length > 19 || !luhnValid(digits)) {
       return ["Your card number is invalid.", number];
     }
@@ -157,6 +176,7 @@
           "card[exp_month]": exp.month,
           "card[exp_year]": exp.year,
           "card[cvc]": code,
+          ...billingDetails(),
         },
         randomKey(),
       );

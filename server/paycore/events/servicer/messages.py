@@ -5,7 +5,7 @@ from __future__ import annotations
 from paycore.events.models import Event
 from paycore.events.objects import packed
 from paycore.runtime.messages import converts
-from paycore.stripe_json import stripe_json
+from paycore.stripe_json import stripe_json, with_livemode
 from paycore.transcoding import dumps
 from paycore.v1 import event_pb2
 
@@ -24,7 +24,8 @@ def event_message(event: Event) -> event_pb2.Event:
     )
 
 
-def event_json(event: Event) -> bytes:
+def event_json(event: Event, livemode: bool) -> bytes:
     """The event as the REST edge answers GetEvent (the same message through the same
-    renderer, paycore.stripe_json): the body of its webhook deliveries."""
-    return dumps(stripe_json(event_message(event)))
+    renderer, paycore.stripe_json, in its merchant's mode): the body of its webhook
+    deliveries."""
+    return dumps(with_livemode(stripe_json(event_message(event)), livemode))

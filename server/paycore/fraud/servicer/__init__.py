@@ -17,21 +17,28 @@ from paycore.fraud.servicer import requests
 from paycore.fraud.servicer.messages import (
     assessment_message,
     blocklist_item_message,
+    deleted_item_message,
+    deleted_list_message,
+    early_fraud_warning_message,
     outcome_message,
     policy_message,
     removed_message,
     review_message,
+    value_list_item_message,
+    value_list_message,
 )
+from paycore.fraud.servicer.requests import VALUE_LENGTH_MAX
 from paycore.ids import HOME_LOGICAL_SHARD, Prefix, logical_shard_of, shard_account_id
 from paycore.runtime.context import current_call
 from paycore.runtime.messages import Converter
 from paycore.runtime.mutations import Mutations
 from paycore.runtime.servicing import (
+    ChangingRpcs,
     Context,
-    Rpcs,
     acting_merchant,
     add_servicer,
     cursor_of,
+    cursor_with,
     page_response,
 )
 from paycore.v1 import fraud_pb2, fraud_pb2_grpc
@@ -43,7 +50,7 @@ def register(server: aio.Server, service: domain.FraudService, mutations: Mutati
     return add_servicer(server, add, FraudServicer(service, mutations))
 
 
-rpcs: Rpcs[FraudServicer] = Rpcs()
+rpcs: ChangingRpcs[FraudServicer] = ChangingRpcs()
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,15 +163,122 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
         self._service.forget_policy(merchant_id)
         return response
 
+    # -- Radar value lists (paycore.fraud.value_lists) ---------------------------------------
+
+    CreateValueList = rpcs.change(
+        value_list_message, lambda s: s._service.value_lists.create, requests.new_value_list
+    )
+
+    async def GetValueList(
+        self, request: fraud_pb2.GetValueListRequest, context: Context
+    ) -> fraud_pb2.ValueList:
+        merchant_id = current_call().require_merchant()
+        list_id = requests.value_list_id("id", request.id)
+        return value_list_message(await self._service.value_lists.get(merchant_id, list_id))
+
+    async def UpdateValueList(
+        self, request: fraud_pb2.UpdateValueListRequest, context: Context
+    ) -> fraud_pb2.ValueList:
+        merchant_id = current_call().require_merchant()
+        list_id = requests.value_list_id("id", request.id)
+        changes = requests.value_list_changes(request)
+        return await self._mutations.answer(
+            merchant_id,
+            request,
+            value_list_message,
+            self._service.value_lists.update,
+            list_id,
+            changes,
+        )
+
+    async def DeleteValueList(
+        self, request: fraud_pb2.DeleteValueListRequest, context: Context
+    ) -> fraud_pb2.DeleteValueListResponse:
+        merchant_id = current_call().require_merchant()
+        list_id = requests.value_list_id("id", request.id)
+        return await self._mutations.answer(
+            merchant_id, request, deleted_list_message, self._service.value_lists.delete, list_id
+        )
+
+    async def ListValueLists(
+        self, request: fraud_pb2.ListValueListsRequest, context: Context
+    ) -> fraud_pb2.ListValueListsResponse:
+        merchant_id = current_call().require_merchant()
+        alias = requests.alias(request.alias) if request.alias else ""
+        contains = validation.text("contains", request.contains, maximum=VALUE_LENGTH_MAX)
+        cursor = cursor_with(
+            request, lambda param, value: requests.value_list_id(param, value, required=False)
+        )
+        page = await self._service.value_lists.list(merchant_id, cursor, alias, contains)
+        return page_response(fraud_pb2.ListValueListsResponse, page, value_list_message)
+
+    async def CreateValueListItem(
+        self, request: fraud_pb2.CreateValueListItemRequest, context: Context
+    ) -> fraud_pb2.ValueListItem:
+        merchant_id = current_call().require_merchant()
+        lists = self._service.value_lists
+        list_id = requests.value_list_id("value_list", request.value_list)
+        kind = (await lists.get(merchant_id, list_id, "value_list")).item_type
+        value = requests.blocklist_value("value", kind, request.value)
+
+        async def change(connection: Any) -> BlocklistItem:
+            held = await lists.held(connection, merchant_id, list_id)
+            return await self._service.add_blocklist_item(
+                connection, merchant_id, held.item_type, value, "", {}, held.stored_id
+            )
+
+        return await self._mutations.for_merchant(
+            merchant_id, request, value_list_item_message, change
+        )
+
+    GetValueListItem = rpcs.get(
+        Prefix.BLOCKLIST_ITEM, lambda s: s._service.value_lists.item, value_list_item_message
+    )
+    DeleteValueListItem = rpcs.change_by_id(
+        Prefix.BLOCKLIST_ITEM, deleted_item_message, lambda s: s._service.value_lists.remove_item
+    )
+
+    async def ListValueListItems(
+        self, request: fraud_pb2.ListValueListItemsRequest, context: Context
+    ) -> fraud_pb2.ListValueListItemsResponse:
+        merchant_id = current_call().require_merchant()
+        list_id = requests.value_list_id("value_list", request.value_list)
+        value = validation.text("value", request.value, maximum=VALUE_LENGTH_MAX)
+        cursor = cursor_of(request, Prefix.BLOCKLIST_ITEM)
+        page = await self._service.value_lists.items(merchant_id, list_id, cursor, value)
+        return page_response(fraud_pb2.ListValueListItemsResponse, page, value_list_item_message)
+
+    # -- early fraud warnings (paycore.fraud.early_warnings) --------------------------------
+
+    GetEarlyFraudWarning = rpcs.get(
+        Prefix.EARLY_FRAUD_WARNING,
+        lambda s: s._service.early_warnings.get,
+        early_fraud_warning_message,
+    )
+
+    async def ListEarlyFraudWarnings(
+        self, request: fraud_pb2.ListEarlyFraudWarningsRequest, context: Context
+    ) -> fraud_pb2.ListEarlyFraudWarningsResponse:
+        merchant_id = current_call().require_merchant()
+        charge = validation.charge_id("charge", request.charge, required=False)
+        payment_intent = validation.object_id(
+            "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
+        )
+        cursor = cursor_of(request, Prefix.EARLY_FRAUD_WARNING)
+        page = await self._service.early_warnings.list(merchant_id, cursor, charge, payment_intent)
+        return page_response(
+            fraud_pb2.ListEarlyFraudWarningsResponse, page, early_fraud_warning_message
+        )
+
     GetReview = rpcs.get_acting(Prefix.REVIEW, lambda s: s._service.get_review, review_message)
 
     async def ListReviews(
         self, request: fraud_pb2.ListReviewsRequest, context: Context
     ) -> fraud_pb2.ListReviewsResponse:
         status = requests.review_status(request)
-        merchant_id = requests.merchant(request.merchant)
+        merchant_id = requests.listed_merchant(request.merchant)
         page = await self._service.list_reviews(
-            merchant_id or acting_merchant(), cursor_of(request, Prefix.REVIEW), status
+            merchant_id, cursor_of(request, Prefix.REVIEW), status
         )
         return page_response(fraud_pb2.ListReviewsResponse, page, review_message)
 

@@ -64,3 +64,35 @@ def assessment_message(scored: Scored) -> fraud_pb2.RiskAssessment:
         decision=scored.decision,
         review=scored.review,
     )
+
+
+@converts(fraud_pb2.ValueList)
+def value_list_message(value_list: models.ValueList) -> fraud_pb2.ValueList:
+    return message_of(
+        fraud_pb2.ValueList,
+        value_list,
+        item_type=models.STRIPE_ITEM_TYPES[value_list.item_type],
+        created_by="",
+    )
+
+
+@converts(fraud_pb2.ValueListItem)
+def value_list_item_message(item: models.BlocklistItem) -> fraud_pb2.ValueListItem:
+    """A blocklist item as the item of its value list (a default list's, when on none)."""
+    default = f"{models.DEFAULT_LIST_PREFIX}{models.STRIPE_ITEM_TYPES[item.type]}"
+    return message_of(
+        fraud_pb2.ValueListItem, item, value_list=item.value_list or default, created_by=""
+    )
+
+
+early_fraud_warning_message = derived(models.EarlyFraudWarning, fraud_pb2.EarlyFraudWarning)
+
+
+@converts(fraud_pb2.DeleteValueListResponse)
+def deleted_list_message(list_id: str) -> fraud_pb2.DeleteValueListResponse:
+    return fraud_pb2.DeleteValueListResponse(id=list_id, deleted=True)
+
+
+@converts(fraud_pb2.DeleteValueListItemResponse)
+def deleted_item_message(item_id: str) -> fraud_pb2.DeleteValueListItemResponse:
+    return fraud_pb2.DeleteValueListItemResponse(id=item_id, deleted=True)

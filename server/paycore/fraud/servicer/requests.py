@@ -9,7 +9,13 @@ import re
 from paycore import validation
 from paycore.errors import ApiError, Reason, invalid, missing
 from paycore.fraud.features import FEATURE_NAMES, PaymentFacts
-from paycore.fraud.models import BlocklistType, OutcomeLabel, ReviewStatus
+from paycore.fraud.models import (
+    BlocklistType,
+    NewValueList,
+    OutcomeLabel,
+    ReviewStatus,
+    ValueListChanges,
+)
 from paycore.fraud.rules import (
     ALLOW_MAX,
     ALLOWABLE_TYPES,
@@ -30,13 +36,17 @@ from paycore.fraud.servicer.messages import (
     OUTCOME_LABELS_BY_NUMBER,
     REVIEW_STATUSES_BY_NUMBER,
 )
+from paycore.fraud.value_lists import ALIAS, ITEM_TYPES, LIST_FEATURE, is_default_id
 from paycore.ids import MalformedId, Prefix, new_merchant_id, remembered_logical_shard_of
+from paycore.runtime.context import current_call
 from paycore.runtime.messages import member
+from paycore.runtime.servicing import acting_merchant, metadata_change
 from paycore.v1 import fraud_pb2
 
 FINGERPRINT = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 BRAND = re.compile(r"^[a-z_ ]{1,20}$")
 USER_AGENT_LENGTH_MAX = 500
+LIST_NAME_MAX = 100
 FUTURE_SLACK_S = 86_400
 PAYMENT_PREFIXES = (Prefix.PAYMENT, Prefix.PAYMENT_INTENT)
 NOTE_LENGTH_MAX = 500
@@ -147,6 +157,23 @@ def merchant(value: str) -> str:
     return validation.object_id("merchant", value, Prefix.ACCOUNT, required=False)
 
 
+def listed_merchant(value: str) -> str | None:
+    """A List's `merchant` filter: an operator's, else the merchant it acts for, else None
+    (every merchant's); a merchant key's own merchant (another's is PERMISSION_DENIED naming
+    `merchant`)."""
+    merchant_id = merchant(value)
+    caller = current_call().caller
+    if caller is None or caller.is_operator:
+        return merchant_id or acting_merchant()
+    if merchant_id and merchant_id != caller.merchant_id:
+        raise ApiError(
+            Reason.PERMISSION_DENIED,
+            param="merchant",
+            detail="a merchant key lists its own merchant's reviews only",
+        )
+    return caller.merchant_id
+
+
 def listed_value(kind: BlocklistType | None, value: str) -> str:
     """The listing's `value` filter in the form items are stored in: as AddBlocklistItem reads
     it when the type is given; without one, an email lowercased and an IP canonical (their
@@ -225,10 +252,14 @@ def _rule(param: str, rule: fraud_pb2.RiskRule) -> Rule:
     if not 1 <= len(rule.conditions) <= CONDITIONS_MAX:
         raise invalid(f"{param}.conditions", f"1 to {CONDITIONS_MAX} conditions")
     for index, condition in enumerate(rule.conditions):
-        if condition.feature not in FEATURE_NAMES:
+        named_list = condition.feature.startswith(LIST_FEATURE) and ALIAS.match(
+            condition.feature.removeprefix(LIST_FEATURE)
+        )
+        if condition.feature not in FEATURE_NAMES and not named_list:
             raise invalid(
                 f"{param}.conditions[{index}].feature",
-                f"{condition.feature[:40]!r} is not a feature (docs/fraud.md)",
+                f"{condition.feature[:40]!r} is not a feature nor @<value list alias>"
+                " (docs/fraud.md)",
             )
     action = _ACTIONS.get(rule.action)
     if action is None:
@@ -239,4 +270,50 @@ def _rule(param: str, rule: fraud_pb2.RiskRule) -> Rule:
         name=rule.name,
         conditions=tuple(Condition(c.feature, c.above) for c in rule.conditions),
         action=action,
+    )
+
+
+def value_list_id(param: str, value: str, *, required: bool = True) -> str:
+    """An "rsl_..." of the merchant's, or a default list's "rsl_block_<item_type>"."""
+    if is_default_id(value):
+        return value
+    return validation.object_id(param, value, Prefix.VALUE_LIST, required=required)
+
+
+def alias(value: str) -> str:
+    if not ALIAS.match(value):
+        raise invalid("alias", "1 to 100 letters, digits or '_'")
+    return value
+
+
+def list_name(value: str) -> str:
+    return validation.text("name", value, maximum=LIST_NAME_MAX, required=True)
+
+
+def item_type(value: str) -> BlocklistType:
+    if not value:
+        raise missing("item_type")
+    kind = ITEM_TYPES.get(value)
+    if kind is None:
+        raise invalid(
+            "item_type",
+            f"one of {', '.join(ITEM_TYPES)} (the values paycore matches payments on)",
+        )
+    return kind
+
+
+def new_value_list(request: fraud_pb2.CreateValueListRequest) -> NewValueList:
+    return NewValueList(
+        alias(request.alias),
+        list_name(request.name),
+        item_type(request.item_type),
+        validation.metadata("metadata", request.metadata),
+    )
+
+
+def value_list_changes(request: fraud_pb2.UpdateValueListRequest) -> ValueListChanges:
+    return ValueListChanges(
+        alias=alias(request.alias) if request.HasField("alias") else None,
+        name=list_name(request.name) if request.HasField("name") else None,
+        metadata=metadata_change(request),
     )

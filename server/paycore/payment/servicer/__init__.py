@@ -60,7 +60,6 @@ from paycore.runtime.servicing import (
     add_servicer,
     merchant_and_cursor,
     merchant_and_id,
-    metadata_change,
     page_response,
     search_cursor,
     search_response,
@@ -323,7 +322,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         the intent's paid charge), and its refunds are none (None)."""
         if not request.charge:
             return request
-        charge_id = requests.charge_id("charge", request.charge)
+        charge_id = validation.charge_id("charge", request.charge)
         if request.payment_intent or request.payment_order:
             raise invalid("charge", "give one of charge, payment_intent and payment_order")
         charge = await self._pay_in.charges.get(merchant_id, charge_id, param="charge")
@@ -347,13 +346,17 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         Prefix.REFUND, refund_message, lambda s: s._pay_in.refunds.update
     )
 
+    CancelRefund = rpcs.change_by_id(
+        Prefix.REFUND, refund_message, lambda s: s._pay_in.refunds.cancel
+    )
+
     # -- charges (paycore.payment.charges): named by the PSP's ch_ ids --------------------------
 
     async def GetCharge(
         self, request: payment_pb2.GetChargeRequest, context: Context
     ) -> payment_pb2.Charge:
         merchant_id = current_call().require_merchant()
-        charge_id = requests.charge_id("id", request.id)
+        charge_id = validation.charge_id("id", request.id)
         return charge_message(await self._pay_in.charges.get(merchant_id, charge_id))
 
     async def UpdateCharge(
@@ -438,16 +441,12 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             payment_pb2.ListApplicationFeeRefundsResponse, page, fee_refund_message
         )
 
-    async def UpdateApplicationFeeRefund(
-        self, request: payment_pb2.UpdateApplicationFeeRefundRequest, context: Context
-    ) -> payment_pb2.FeeRefund:
-        merchant_id, fee_id = merchant_and_id(request.id, Prefix.APPLICATION_FEE)
-        refund_id = validation.object_id("refund", request.refund, Prefix.APPLICATION_FEE_REFUND)
-        change = metadata_change(request)
-        fees = self._pay_in.application_fees
-        return await self._mutations.answer(
-            merchant_id, request, fee_refund_message, fees.update_refund, fee_id, refund_id, change
-        )
+    UpdateApplicationFeeRefund = rpcs.change_held_metadata(
+        Prefix.APPLICATION_FEE,
+        ("refund", Prefix.APPLICATION_FEE_REFUND),
+        fee_refund_message,
+        lambda s: s._pay_in.application_fees.update_refund,
+    )
 
     async def GetApplicationFeeRefund(
         self, request: payment_pb2.GetApplicationFeeRefundRequest, context: Context

@@ -5,7 +5,6 @@ read the merchant's state (the customer, the seller account, an exchange rate) g
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from paycore import validation
@@ -44,6 +43,7 @@ from paycore.runtime.messages import (
 from paycore.runtime.servicing import cursor_with, metadata_change
 from paycore.storage.reads import Cursor
 from paycore.v1 import payment_pb2
+from paycore.validation import charge_id
 
 CLIENT_ID_LENGTH_MAX = 255
 ORDERS_MAX = 50
@@ -480,21 +480,6 @@ def intent_filters(
 
 def _customer_filter(value: str) -> str:
     return validation.object_id("customer", value, Prefix.CUSTOMER, required=False)
-
-
-CHARGE_ID = re.compile(r"^ch_[A-Za-z0-9]{1,250}$")
-"""The PSP's charge ids (Stripe's shape): not paycore's own, so with no shard nor time in them."""
-
-
-def charge_id(param: str, value: str, *, required: bool = True) -> str:
-    """A "ch_..." (INVALID_ARGUMENT ID_MALFORMED naming `param` otherwise)."""
-    if not value:
-        if required:
-            raise missing(param)
-        return value
-    if not CHARGE_ID.match(value):
-        raise ApiError(Reason.ID_MALFORMED, param=param, prefix="ch")
-    return value
 
 
 def charge_changes(request: payment_pb2.UpdateChargeRequest) -> tuple[str, ChargeChanges]:

@@ -136,6 +136,10 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
 
     CancelPayout = rpcs.change_by_id(Prefix.PAYOUT, payout_message, lambda s: s._payouts.cancel)
 
+    ReversePayout = rpcs.change_metadata(
+        Prefix.PAYOUT, payout_message, lambda s: s._payouts.reverse
+    )
+
     async def GetPayoutSchedule(
         self, request: payout_pb2.GetPayoutScheduleRequest, context: Context
     ) -> payout_pb2.PayoutSchedule:
@@ -194,6 +198,13 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
         return page_response(
             payout_pb2.ListTransferReversalsResponse, found, transfer_reversal_message
         )
+
+    UpdateTransferReversal = rpcs.change_held_metadata(
+        Prefix.TRANSFER,
+        ("reversal", Prefix.TRANSFER_REVERSAL),
+        transfer_reversal_message,
+        lambda s: s._transfers.update_reversal,
+    )
 
     async def GetTransferReversal(
         self, request: payout_pb2.GetTransferReversalRequest, context: Context

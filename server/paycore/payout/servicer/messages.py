@@ -31,9 +31,15 @@ def bank_account_message(bank_account: BankAccount) -> payout_pb2.BankAccount:
 
 @converts(payout_pb2.Payout)
 def payout_message(payout: Payout) -> payout_pb2.Payout:
-    """Every field by its name, and Stripe's `type`: what the destination is."""
+    """Every field by its name, and Stripe's `type` (what the destination is) and
+    `reconciliation_status` (an automatic payout's rows are assigned when it is made)."""
     to_card = payout.destination.startswith(f"{Prefix.PAYMENT_METHOD.value}_")
-    return message_of(payout_pb2.Payout, payout, type="card" if to_card else "bank_account")
+    return message_of(
+        payout_pb2.Payout,
+        payout,
+        type="card" if to_card else "bank_account",
+        reconciliation_status="completed" if payout.automatic else "not_applicable",
+    )
 
 
 payout_card_message = derived(PayoutCard, payout_pb2.PayoutCard)

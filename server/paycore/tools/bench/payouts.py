@@ -40,12 +40,19 @@ from paycore.ledger.models import TransferRequest
 from paycore.payout.calendar import day_of
 from paycore.payout.models import BalanceType
 from paycore.payout.repository import BalanceTransactionRepository
-from paycore.runtime.process import free_port, split_address
+from paycore.runtime.process import split_address
 from paycore.secret import Secret
 from paycore.storage.migrate import migrate_all
 from paycore.storage.schema import bank_accounts, ledger_accounts, merchants, payout_schedules
 from paycore.tools.bench.scratch import pgbench_line, scratch_databases, scratch_settings
-from paycore.tools.bench.self_hosted import add_server_arguments, module_main, run_and_print
+from paycore.tools.bench.self_hosted import (
+    Ports,
+    add_ports_argument,
+    add_server_arguments,
+    default_ports,
+    module_main,
+    run_and_print,
+)
 from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
@@ -292,8 +299,8 @@ async def _measure(
         await platform.close()
 
 
-async def _start_bank(data_dir: Path) -> tuple[asyncio.subprocess.Process, str]:
-    address = f"127.0.0.1:{free_port()}"
+async def _start_bank(data_dir: Path, ports: Ports) -> tuple[asyncio.subprocess.Process, str]:
+    address = ports.address()
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "paycore.cli", "psp", "--addr", address, "--data-dir", str(data_dir),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
@@ -317,12 +324,15 @@ async def run_payouts_bench(
     merchants: int = 10_000,
     rows_per_merchant: int = 10,
     with_pgbench: bool = True,
+    ports: Ports | None = None,
 ) -> PayoutFigures:
+    """`ports`: where its bank simulator listens (default: PAYCORE_BENCH_PORTS, else
+    DEFAULT_PORTS)."""
     bank, psp_url = None, ""
     async with scratch_databases(database_url) as scratch:
         try:
             with tempfile.TemporaryDirectory(prefix="paycore-bench-bank-") as data_dir:
-                bank, psp_url = await _start_bank(Path(data_dir))
+                bank, psp_url = await _start_bank(Path(data_dir), ports or default_ports())
                 availability, scheduler, payouts, at_bank = await _measure(
                     scratch.urls, redis_url, psp_url, merchants, rows_per_merchant
                 )
@@ -346,6 +356,7 @@ async def run_payouts_bench(
 
 def add_arguments(parser: argparse.ArgumentParser, database_url: str, redis_url: str) -> None:
     add_server_arguments(parser, database_url, redis_url)
+    add_ports_argument(parser)
     parser.add_argument("--merchants", type=int, default=10_000, help="merchants (10,000)")
     parser.add_argument(
         "--rows-per-merchant", type=int, default=10, help="due balance transactions each (10)"
@@ -353,7 +364,7 @@ def add_arguments(parser: argparse.ArgumentParser, database_url: str, redis_url:
 
 
 def run_from_arguments(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> None:
-    run_and_print(parser, arguments, run_payouts_bench, ("merchants", "rows_per_merchant"))
+    run_and_print(parser, arguments, run_payouts_bench, ("merchants", "rows_per_merchant", "ports"))
 
 
 def main() -> None:

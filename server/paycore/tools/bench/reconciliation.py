@@ -33,13 +33,19 @@ from paycore.ids import Prefix, new_id
 from paycore.ledger.service import LedgerService
 from paycore.reconciliation.build import build_reconciliation
 from paycore.reconciliation.models import Run, Source
-from paycore.runtime.process import free_port
 from paycore.storage import Shards
 from paycore.storage.migrate import migrate_all
 from paycore.storage.raw import driver_of
 from paycore.tools.bench.runner import run_here
 from paycore.tools.bench.scratch import pgbench_line, scratch_databases, scratch_settings
-from paycore.tools.bench.self_hosted import add_server_arguments, module_main, require_servers
+from paycore.tools.bench.self_hosted import (
+    Ports,
+    add_ports_argument,
+    add_server_arguments,
+    default_ports,
+    module_main,
+    require_servers,
+)
 from paycore.tools.psp.settlement import FEE_BASIS_POINTS
 from paycore.tools.psp.simulator import stored_control_token
 from paycore.tools.psp.store import DATABASE_FILE, Store
@@ -230,8 +236,8 @@ def _write_psp(data_dir: Path, merchants: list[str], lines: int) -> None:
         connection.close()
 
 
-async def _start_simulator(data_dir: Path) -> tuple[asyncio.subprocess.Process, str]:
-    port = free_port()
+async def _start_simulator(data_dir: Path, ports: Ports) -> tuple[asyncio.subprocess.Process, str]:
+    port = ports.take()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -281,10 +287,15 @@ async def _alter(url: str, control_token: str, lines: int) -> None:
 
 
 async def run_reconciliation_bench(
-    database_url: str, *, lines: int = 1_000_000, with_pgbench: bool = True
+    database_url: str,
+    *,
+    lines: int = 1_000_000,
+    with_pgbench: bool = True,
+    ports: Ports | None = None,
 ) -> ReconciliationFigures:
+    """`ports`: where its simulator listens (default: PAYCORE_BENCH_PORTS, else DEFAULT_PORTS)."""
     async with scratch_databases(database_url) as scratch:
-        finished, seconds = await _reconcile(scratch.urls, lines)
+        finished, seconds = await _reconcile(scratch.urls, lines, ports or default_ports())
         pgbench = await scratch.pgbench_tps() if with_pgbench else None
     return ReconciliationFigures(
         lines=finished.record_count,
@@ -296,7 +307,7 @@ async def run_reconciliation_bench(
     )
 
 
-async def _reconcile(urls: tuple[str, ...], lines: int) -> tuple[Run, float]:
+async def _reconcile(urls: tuple[str, ...], lines: int, ports: Ports) -> tuple[Run, float]:
     """The day's run on fresh databases at `urls` against a simulator serving its report: the
     finished run and the seconds it took."""
     process = None
@@ -309,7 +320,7 @@ async def _reconcile(urls: tuple[str, ...], lines: int) -> tuple[Run, float]:
                 _write_paycore(urls, merchants, lines),
                 asyncio.to_thread(_write_psp, data_dir, merchants, lines),
             )
-            process, psp_url = await _start_simulator(data_dir)
+            process, psp_url = await _start_simulator(data_dir, ports)
             await _alter(psp_url, stored_control_token(data_dir), lines)
             settings = scratch_settings(urls, "redis://unused", psp_url=psp_url)
             shards = Shards(settings)
@@ -338,6 +349,7 @@ async def _reconcile(urls: tuple[str, ...], lines: int) -> tuple[Run, float]:
 def add_arguments(parser: argparse.ArgumentParser, database_url: str, redis_url: str) -> None:
     """`redis_url` is unused: a run needs no Redis (the signature every self-hosted bench has)."""
     add_server_arguments(parser, database_url, None)
+    add_ports_argument(parser)
     parser.add_argument(
         "--lines", type=int, default=1_000_000, help="settlement lines in the day (1,000,000)"
     )
@@ -355,6 +367,7 @@ def run_from_arguments(parser: argparse.ArgumentParser, arguments: argparse.Name
             arguments.database_url,
             lines=arguments.lines,
             with_pgbench=not arguments.no_pgbench,
+            ports=arguments.ports,
         )
     )
     if arguments.json:

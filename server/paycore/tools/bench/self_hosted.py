@@ -1,11 +1,15 @@
 """What every self-hosted bench (`paycore bench ledger|fraud|payouts|webhooks|reconciliation`)
-shares: the servers it defaults to, and running it as `python -m paycore.tools.bench.<name>`."""
+shares: the servers it defaults to, the ports its own servers listen on, and running it as
+`python -m paycore.tools.bench.<name>`."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import socket
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from paycore.tools.bench.runner import run_here
@@ -34,6 +38,96 @@ def add_server_arguments(
     if redis_url is not None:
         parser.add_argument("--redis-url", default=redis_url, help="default: PAYCORE_REDIS_URL")
     parser.add_argument("--no-pgbench", action="store_true", help="skip pgbench's TPC-B")
+
+
+BENCH_PORTS = "PAYCORE_BENCH_PORTS"
+DEFAULT_PORTS = "29100-29199"
+"""Where a bench's own servers listen by default (its PSP simulator, webhook receiver, worker
+metrics, ledger server): below the kernel's ephemeral range (32768-60999 on Linux), from which
+the OS hands ports to every outgoing connection and to `:0` binds, so a bench never takes a
+port another program was just given, nor the other way round."""
+EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+PORTS_PER_RANGE = 100
+"""A range given by its first port alone: that many ports."""
+
+
+@dataclass
+class Ports:
+    """The ports `first`..`last` a bench's own servers take: each the first one free now and
+    not given before."""
+
+    first: int
+    last: int
+    given: set[int] = field(default_factory=set)
+
+    def take(self, host: str = "127.0.0.1") -> int:
+        for port in range(self.first, self.last + 1):
+            if port not in self.given and _bindable(host, port):
+                self.given.add(port)
+                return port
+        raise RuntimeError(
+            f"no free port in {self.first}-{self.last}: choose others with --ports or {BENCH_PORTS}"
+        )
+
+    def address(self, host: str = "127.0.0.1") -> str:
+        return f"{host}:{self.take(host)}"
+
+
+def _bindable(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def ephemeral_range() -> tuple[int, int]:
+    """The kernel's ephemeral ports (Linux's file; its default 32768-60999 elsewhere)."""
+    try:
+        low, high = EPHEMERAL_RANGE_FILE.read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def ports_argument(text: str) -> Ports:
+    """--ports FIRST-LAST (or FIRST: PORTS_PER_RANGE ports from it), outside the kernel's
+    ephemeral range; argparse names --ports in the error otherwise."""
+    first_text, _, last_text = text.strip().partition("-")
+    try:
+        first = int(first_text)
+        last = int(last_text) if last_text else first + PORTS_PER_RANGE - 1
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not FIRST-LAST (e.g. {DEFAULT_PORTS})"
+        ) from error
+    if not 1024 <= first <= last <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r}: ports are 1024..65535, first <= last")
+    low, high = ephemeral_range()
+    if first <= high and last >= low:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} overlaps the kernel's ephemeral ports {low}-{high}, which any connection"
+            " may be given: choose ports outside them"
+        )
+    return Ports(first, last)
+
+
+def default_ports() -> Ports:
+    return ports_argument(os.environ.get(BENCH_PORTS, DEFAULT_PORTS))
+
+
+def add_ports_argument(parser: argparse.ArgumentParser) -> None:
+    """--ports: where the bench's own servers listen (default: PAYCORE_BENCH_PORTS, else
+    DEFAULT_PORTS)."""
+    parser.add_argument(
+        "--ports",
+        type=ports_argument,
+        default=os.environ.get(BENCH_PORTS, DEFAULT_PORTS),
+        metavar="FIRST-LAST",
+        help="ports the bench's own servers (simulator, receiver, metrics) listen on, outside"
+        f" the kernel's ephemeral range (default: {BENCH_PORTS}, else {DEFAULT_PORTS})",
+    )
 
 
 def add_duration_argument(parser: argparse.ArgumentParser, what: str) -> None:

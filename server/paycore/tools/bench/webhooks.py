@@ -39,7 +39,6 @@ from paycore.customer.vault import Vault
 from paycore.events.outbox import prepare_event
 from paycore.ids import Prefix, new_id, new_merchant_id
 from paycore.invariants import violated
-from paycore.runtime.process import free_port
 from paycore.storage import Shards
 from paycore.storage.migrate import migrate_all
 from paycore.storage.reads import Reads
@@ -48,8 +47,11 @@ from paycore.tools.bench.histogram import nearest_rank
 from paycore.tools.bench.ledger import _CpuMeter
 from paycore.tools.bench.scratch import pgbench_line, scratch_databases, scratch_settings
 from paycore.tools.bench.self_hosted import (
+    Ports,
     add_duration_argument,
+    add_ports_argument,
     add_server_arguments,
+    default_ports,
     module_main,
     run_and_print,
 )
@@ -157,11 +159,11 @@ class _Receiving(asyncio.Protocol):
         self._transport.write(_OK)
 
 
-def _receiver_process(sending: Connection) -> None:
+def _receiver_process(sending: Connection, port: int) -> None:
     async def main() -> None:
         arrivals: dict[str, float] = {}
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: _Receiving(arrivals), "127.0.0.1", 0)
+        server = await loop.create_server(lambda: _Receiving(arrivals), "127.0.0.1", port)
         sending.send(server.sockets[0].getsockname()[1])
         stop = asyncio.Event()
         loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -351,14 +353,20 @@ async def run_webhook_bench(
     endpoints: int,
     duration_seconds: float,
     with_pgbench: bool = True,
+    ports: Ports | None = None,
 ) -> WebhookFigures:
+    """`ports`: where its receiver and its worker's metrics listen (default:
+    PAYCORE_BENCH_PORTS, else DEFAULT_PORTS)."""
+    ports = ports or default_ports()
     async with scratch_databases(database_url) as scratch:
         settings = scratch_settings(
             scratch.urls, redis_url, redis_key_prefix=f"paycore-bench-{scratch.run}:"
         )
         context = multiprocessing.get_context("spawn")
         receiving, sending = context.Pipe(duplex=False)
-        receiver = context.Process(target=_receiver_process, args=(sending,), daemon=True)
+        receiver = context.Process(
+            target=_receiver_process, args=(sending, ports.take()), daemon=True
+        )
         worker: subprocess.Popen[bytes] | None = None
         try:
             await migrate_all(settings.database_urls)
@@ -366,7 +374,7 @@ async def run_webhook_bench(
             port = await asyncio.to_thread(receiving.recv)
             receiver_url = f"http://127.0.0.1:{port}/hooks"
             merchant_ids = await _make_endpoints(settings, merchants, endpoints, receiver_url)
-            metrics_port = free_port()
+            metrics_port = ports.take()
             worker = subprocess.Popen(  # noqa: ASYNC220 (started once, before the measuring)
                 [sys.executable, "-m", "paycore.cli", "worker"],
                 env=_worker_environment(settings, metrics_port),
@@ -437,11 +445,15 @@ def add_arguments(parser: argparse.ArgumentParser, database_url: str, redis_url:
         "--endpoints", type=int, default=4, help="endpoints per merchant (4): deliveries per event"
     )
     add_duration_argument(parser, "measured")
+    add_ports_argument(parser)
 
 
 def run_from_arguments(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> None:
     run_and_print(
-        parser, arguments, run_webhook_bench, ("rate", "merchants", "endpoints", "duration_seconds")
+        parser,
+        arguments,
+        run_webhook_bench,
+        ("rate", "merchants", "endpoints", "duration_seconds", "ports"),
     )
 
 

@@ -38,10 +38,11 @@ requires_action, every off-session charge is declined `authentication_required`.
 AUTHENTICATING_CARDS = frozenset({CARD_AUTHENTICATION_REQUIRED, CARD_AUTHENTICATION_ALWAYS})
 
 # Disputes (issue 22): captured, then disputed by the buyer's bank after the simulator's
-# dispute delay (paycore.tools.psp.disputes). Stripe's numbers, plus one of ours (duplicate).
+# dispute delay (paycore.tools.psp.disputes). Stripe's numbers, plus one of ours (duplicate:
+# 4000000000005423 until Stripe's early fraud warning card took it back).
 CARD_DISPUTE_FRAUDULENT = "4000000000000259"
 CARD_DISPUTE_PRODUCT_NOT_RECEIVED = "4000000000002685"
-CARD_DISPUTE_DUPLICATE = "4000000000005423"
+CARD_DISPUTE_DUPLICATE = "4000000000008419"
 CARD_DISPUTE_INQUIRY = "4000000000001976"
 """An inquiry (reason fraudulent): no money moves unless it escalates to a chargeback."""
 
@@ -52,6 +53,11 @@ DISPUTES = {
     CARD_DISPUTE_INQUIRY: ("fraudulent", True),
 }
 """number -> (reason, inquiry) of the cards whose captured charges are disputed."""
+CARD_EARLY_FRAUD_WARNING = "4000000000005423"
+"""Stripe's early fraud warning card: the charge succeeds, then the issuer warns that it may be
+fraudulent (an early fraud warning, fraud_type `made_with_stolen_card`, on the simulator's
+early fraud warnings feed at once)."""
+EARLY_FRAUD_TYPE = "made_with_stolen_card"
 DISPUTE_DELAY_SECONDS_DEFAULT = 60
 """How long after capture they are disputed, unless configured (--dispute-delay-seconds)."""
 DISPUTE_RESPONSE_SECONDS_DEFAULT = 7 * 86_400

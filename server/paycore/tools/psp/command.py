@@ -37,7 +37,8 @@ Test cards (any future expiry, any cvc):
   4000000000009821  charged and recorded, then the connection is dropped (answer lost)
   4000000000000077  succeeds, its captured funds available at once (bypass pending)
   4000000000000259  disputed --dispute-delay-seconds after capture: fraudulent
-  4000000000002685  ... product_not_received;  4000000000005423  ... duplicate
+  4000000000002685  ... product_not_received;  4000000000008419  ... duplicate
+  4000000000005423  succeeds, then an early fraud warning (made_with_stolen_card)
   4000000000001976  an inquiry (warning_needs_response), reason fraudulent
   4100000000000019, 4000000000004954, 4000000000009235  succeed here: Stripe's Radar test
   cards, blocked / blocked / held for review by paycore's fraud scoring (docs/fraud.md)

@@ -21,8 +21,10 @@ from paycore.ids import random_base62
 from paycore.tools.psp import authentication as three_ds
 from paycore.tools.psp.cards import (
     CARD_BYPASS_PENDING,
+    CARD_EARLY_FRAUD_WARNING,
     DECLINE_MESSAGES,
     DISPUTES,
+    EARLY_FRAUD_TYPE,
     Outcome,
     brand_of,
     outcome_of,
@@ -135,6 +137,8 @@ class Processor:
             disputed = DISPUTES.get(card.number)
             if disputed is not None and not declined:
                 self.store.plan_dispute(charge.id, *disputed)
+            if card.number == CARD_EARLY_FRAUD_WARNING and not declined:
+                self.store.warn_early(charge.id, EARLY_FRAUD_TYPE, now_ms)
             body = charge_body(charge, bypass_pending=self._bypasses_pending(charge))
             return Answer(HTTP_DECLINED if declined else HTTP_OK, dumps(body))
 

@@ -18,6 +18,7 @@
                                         (paycore.tools.psp.wallets)
     GET  /v1/dispute_events?after=N&limit=M     the disputes feed (paycore.tools.psp.disputes)
     GET  /v1/authentication_events?after=N&limit=M   the buyers' 3-D Secure answers, in order
+    GET  /v1/early_fraud_warning_events?after=N&limit=M   the issuers' early fraud warnings
                                         (paycore.tools.psp.authentication)
     GET  /v1/disputes/{id}              a dispute as it is now
     POST /v1/disputes/{id}/evidence     the merchant's evidence, once (idempotency_key)
@@ -65,7 +66,7 @@ from paycore.tools.psp.cards import (
 )
 from paycore.tools.psp.disputes import FEED_LIMIT_MAX, Disputes
 from paycore.tools.psp.fx import rates_at
-from paycore.tools.psp.processing import Answer, Processor, failure_body
+from paycore.tools.psp.processing import Answer, Processor, dumps, failure_body
 from paycore.tools.psp.report_faults import BANK_ACTIONS, Alteration, parse_alterations
 from paycore.tools.psp.requests import (
     PspFailure,
@@ -368,6 +369,12 @@ class Simulator:
         limit = _query_integer(request, "limit", 100, 1, FEED_LIMIT_MAX)
         return _json(200, self.disputes.feed(after, limit))
 
+    async def early_fraud_warning_events(self, request: web.Request) -> web.StreamResponse:
+        after = _query_integer(request, "after", 0, 0, 2**62)
+        limit = _query_integer(request, "limit", 100, 1, FEED_LIMIT_MAX)
+        found = self.processor.store.early_fraud_warnings(after, limit + 1)
+        return _json(200, dumps({"data": found[:limit], "has_more": len(found) > limit}))
+
     async def authentication_events(self, request: web.Request) -> web.StreamResponse:
         after = _query_integer(request, "after", 0, 0, 2**62)
         limit = _query_integer(request, "limit", 100, 1, FEED_LIMIT_MAX)
@@ -448,6 +455,7 @@ def build_app(simulator: Simulator) -> web.Application:
     app.router.add_post("/v1/wallet_tokens", simulator.wallet_token)
     app.router.add_get("/v1/dispute_events", simulator.dispute_events)
     app.router.add_get("/v1/authentication_events", simulator.authentication_events)
+    app.router.add_get("/v1/early_fraud_warning_events", simulator.early_fraud_warning_events)
     app.router.add_get("/v1/disputes/{id}", simulator.get_dispute)
     app.router.add_post("/v1/disputes/{id}/evidence", simulator.dispute_evidence)
     app.router.add_post("/v1/disputes/{id}/close", simulator.close_dispute)

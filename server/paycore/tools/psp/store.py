@@ -23,6 +23,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from paycore.ids import random_base62
+
 DATABASE_FILE = "psp.sqlite3"
 KEY_FILE = "fingerprint.key"
 BUSY_TIMEOUT_MS = 5000
@@ -140,6 +142,13 @@ create table if not exists authentications (
     used_by text not null,
     created_ms integer not null
 ) without rowid;
+create table if not exists early_fraud_warnings (
+    sequence integer primary key autoincrement,
+    id text not null unique,
+    charge text not null unique references charges (id),
+    fraud_type text not null,
+    created_ms integer not null
+);
 create table if not exists authentication_events (
     sequence integer primary key autoincrement,
     authentication text not null references authentications (id),
@@ -394,6 +403,27 @@ class Store:
             (status, authentication_id),
         ).rowcount
         return changed == 1
+
+    def warn_early(self, charge_id: str, fraud_type: str, now_ms: int) -> None:
+        """The issuer's early fraud warning of the charge, as the next line of its feed."""
+        self._connection.execute(
+            "insert into early_fraud_warnings (id, charge, fraud_type, created_ms)"
+            " values (?, ?, ?, ?)",
+            ("issfr_" + random_base62(24), charge_id, fraud_type, now_ms),
+        )
+
+    def early_fraud_warnings(self, after: int, limit: int) -> list[dict[str, Any]]:
+        """The warnings feed's lines after `after`, oldest first."""
+        rows = self._connection.execute(
+            "select w.sequence, w.id, w.charge, c.merchant, c.reference, w.fraud_type,"
+            " w.created_ms from early_fraud_warnings w join charges c on c.id = w.charge"
+            " where w.sequence > ? order by w.sequence limit ?",
+            (after, limit),
+        ).fetchall()
+        names = ("sequence", "id", "charge", "merchant", "reference", "fraud_type")
+        return [
+            {**dict(zip(names, row[:6], strict=True)), "created": row[6] // 1000} for row in rows
+        ]
 
     def record_authentication_answer(self, authentication_id: str, now_ms: int) -> None:
         """The buyer's answer, as the next line of the authentications feed."""

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0051"
-down_revision = "0050"
+down_revision = "0060"
 
 NULLABLE = ("invoices", "invoice_lines", "invoice_items")
 MOMENTS = ("finalized_at", "voided_at", "marked_uncollectible_at")
