@@ -214,6 +214,8 @@ CONVERTERS: list[ConverterCase] = [
         sample_of(checkout.Session),
         {
             "line_items.price.recurring": "a session's prices are one-time: never recurring",
+            "line_items.price.lookup_key": "a line keeps its price's amount, nickname and"
+            " metadata as when the session was made, not its lookup key (null)",
             "line_items.price.active": "the sample's line is a price_data line (`inline`), "
             "whose price is made inactive",
             "total_details.amount_shipping": "Stripe's: a session collects no shipping, always 0",
@@ -255,6 +257,12 @@ CONVERTERS: list[ConverterCase] = [
             (subscription_messages.settings_message, subscription.BillingSettings),
             (subscription_messages.item_message, subscription.InvoiceItem),
             (subscription_messages.deleted_item_message, subscription.InvoiceItem),
+            (subscription_messages.deleted_invoice_message, subscription.Invoice),
+            (subscription_messages.placed_item_message, subscription.PlacedItem),
+            (
+                subscription_messages.deleted_subscription_item_message,
+                subscription.SubscriptionItem,
+            ),
             (subscription_messages.line_message, subscription.InvoiceLine),
             (subscription_messages.coupon_message, subscription.Coupon),
             (subscription_messages.deleted_coupon_message, subscription.Coupon),

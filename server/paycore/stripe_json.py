@@ -72,6 +72,8 @@ OBJECT_NAMES = {
     "paycore.v1.DeleteCouponResponse": "coupon",
     "paycore.v1.DeleteSubscriptionDiscountResponse": "discount",
     "paycore.v1.DeleteInvoiceItemResponse": "invoiceitem",
+    "paycore.v1.DeleteInvoiceResponse": "invoice",
+    "paycore.v1.DeleteSubscriptionItemResponse": "subscription_item",
     "paycore.v1.RemoveBlocklistItemResponse": "blocklist_item",
     "paycore.v1.ValueList": "radar.value_list",
     "paycore.v1.EarlyFraudWarning": "radar.early_fraud_warning",
@@ -140,6 +142,10 @@ NULL_WHEN_ZERO = frozenset(
         "paycore.v1.Subscription.ended_at",
         "paycore.v1.Invoice.next_payment_attempt",
         "paycore.v1.Invoice.paid_at",
+        "paycore.v1.Invoice.StatusTransitions.finalized_at",
+        "paycore.v1.Invoice.StatusTransitions.marked_uncollectible_at",
+        "paycore.v1.Invoice.StatusTransitions.paid_at",
+        "paycore.v1.Invoice.StatusTransitions.voided_at",
         "paycore.v1.DisputeEvidenceDetails.submitted_at",
         "paycore.v1.WebhookDelivery.last_attempt",
         "paycore.v1.WebhookDelivery.next_attempt",
@@ -199,11 +205,12 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     "paycore.v1.PromotionCode": ("max_redemptions", "expires_at"),
     # A discount without an end (once, forever).
     "paycore.v1.Discount": ("end",),
-    # A draft invoice (a preview too) is not numbered yet; a preview and its lines have no id.
-    "paycore.v1.Invoice": ("number", "id"),
+    # A draft invoice (a preview too) is not numbered yet; a preview and its lines have no id;
+    # an invoice without a memo has no description.
+    "paycore.v1.Invoice": ("number", "id", "description"),
     "paycore.v1.Invoice.LineItem": ("id",),
     # A price made without a nickname, a product without a description.
-    "paycore.v1.Price": ("nickname",),
+    "paycore.v1.Price": ("nickname", "lookup_key"),
     "paycore.v1.Product": ("description",),
     # A refund or a payout that did not fail; a payout without a description.
     "paycore.v1.Refund": ("failure_reason",),

@@ -51,6 +51,7 @@ async def test_checkout_sessions_over_http(http: ClientSession, settings_admin_t
         "nickname": None,
         "created": session["created"],
         "metadata": {},
+        "lookup_key": None,
     }
     assert {key: value for key, value in line.items() if key not in ("id", "created", "price")} == {
         "object": "item",

@@ -126,6 +126,30 @@ async def _invoice_item(http: ClientSession, key: str, metadata: str) -> str:
     return f"/v1/invoiceitems/{created.body['id']}"
 
 
+async def _invoice(http: ClientSession, key: str, metadata: str) -> str:
+    customer = await call(http, "POST", "/v1/customers", key=key, form="name=Ada")
+    form = f"customer={customer.body['id']}&{metadata}"
+    created = await call(http, "POST", "/v1/invoices", key=key, form=form)
+    assert created.status == 200, created.body
+    return f"/v1/invoices/{created.body['id']}"
+
+
+async def _subscription_item(http: ClientSession, key: str, metadata: str) -> str:
+    subscription = await _subscription(http, key, "")
+    read = await call(http, "GET", subscription, key=key)
+    price = await call(
+        http,
+        "POST",
+        "/v1/prices",
+        key=key,
+        form="product_data[name]=Seat&unit_amount=500&currency=usd&recurring[interval]=month",
+    )
+    form = f"subscription={read.body['id']}&price={price.body['id']}&{metadata}"
+    created = await call(http, "POST", "/v1/subscription_items", key=key, form=form)
+    assert created.status == 200, created.body
+    return f"/v1/subscription_items/{created.body['id']}"
+
+
 async def _checkout_session(http: ClientSession, key: str, metadata: str) -> str:
     form = f"amount=1500&currency=usd&success_url=https://shop.test/ok&{metadata}"
     created = await call(http, "POST", "/v1/checkout/sessions", key=key, form=form)
@@ -145,6 +169,8 @@ CREATES: dict[str, Create] = {
     "UpdateProduct": _product,
     "UpdatePrice": _price,
     "UpdateInvoiceItem": _invoice_item,
+    "UpdateInvoice": _invoice,
+    "UpdateSubscriptionItem": _subscription_item,
     "UpdateCheckoutSession": _checkout_session,
     "UpdateValueList": _value_list,
 }

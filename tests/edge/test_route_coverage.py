@@ -78,6 +78,8 @@ _COUPONS = "test_coupons::test_coupons_with_stripe_python"
 _INVOICE_ITEM_CHANGES = (
     "test_invoice_items::test_invoice_items_listed_modified_and_deleted_with_stripe_python"
 )
+_ONE_OFF_INVOICES = "test_one_off_invoices::test_a_one_off_invoice_with_stripe_python"
+_SUBSCRIPTION_ITEMS = "test_subscription_item_routes::test_subscription_items_with_stripe_python"
 _CUSTOMER_DISCOUNTS = "test_customer_discounts::test_customer_discounts_with_stripe_python"
 _INVOICE_PREVIEW = "test_invoice_preview::test_invoice_create_preview_with_stripe_python"
 _PROMOTION_CODES = "test_coupons::test_promotion_codes_with_stripe_python"
@@ -256,6 +258,14 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/invoiceitems"): _INVOICE_ITEM_CHANGES,
     ("POST", "/v1/invoiceitems/{id}"): _INVOICE_ITEM_CHANGES,
     ("DELETE", "/v1/invoiceitems/{id}"): _INVOICE_ITEM_CHANGES,
+    ("POST", "/v1/invoices"): _ONE_OFF_INVOICES,
+    ("GET", "/v1/subscription_items/{id}"): _SUBSCRIPTION_ITEMS,
+    ("POST", "/v1/subscription_items"): _SUBSCRIPTION_ITEMS,
+    ("POST", "/v1/subscription_items/{id}"): _SUBSCRIPTION_ITEMS,
+    ("DELETE", "/v1/subscription_items/{id}"): _SUBSCRIPTION_ITEMS,
+    ("POST", "/v1/invoices/{id}"): _ONE_OFF_INVOICES,
+    ("DELETE", "/v1/invoices/{id}"): _ONE_OFF_INVOICES,
+    ("POST", "/v1/invoices/{id}/finalize"): _ONE_OFF_INVOICES,
     ("GET", "/v1/invoices/{id}"): _BILLING,
     ("POST", "/v1/invoices/{id}/pay"): _BILLING,
     ("POST", "/v1/invoices/{id}/void"): _BILLING,

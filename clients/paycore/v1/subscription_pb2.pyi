@@ -195,6 +195,8 @@ class _InvoiceBillingReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_
     INVOICE_BILLING_REASON_SUBSCRIPTION_CREATE: _InvoiceBillingReason.ValueType  # 1
     INVOICE_BILLING_REASON_SUBSCRIPTION_CYCLE: _InvoiceBillingReason.ValueType  # 2
     INVOICE_BILLING_REASON_SUBSCRIPTION_UPDATE: _InvoiceBillingReason.ValueType  # 3
+    INVOICE_BILLING_REASON_MANUAL: _InvoiceBillingReason.ValueType  # 4
+    """A one-off invoice the merchant made (CreateInvoice)."""
 
 class InvoiceBillingReason(_InvoiceBillingReason, metaclass=_InvoiceBillingReasonEnumTypeWrapper): ...
 
@@ -202,6 +204,8 @@ INVOICE_BILLING_REASON_UNSPECIFIED: InvoiceBillingReason.ValueType  # 0
 INVOICE_BILLING_REASON_SUBSCRIPTION_CREATE: InvoiceBillingReason.ValueType  # 1
 INVOICE_BILLING_REASON_SUBSCRIPTION_CYCLE: InvoiceBillingReason.ValueType  # 2
 INVOICE_BILLING_REASON_SUBSCRIPTION_UPDATE: InvoiceBillingReason.ValueType  # 3
+INVOICE_BILLING_REASON_MANUAL: InvoiceBillingReason.ValueType  # 4
+"""A one-off invoice the merchant made (CreateInvoice)."""
 Global___InvoiceBillingReason: _TypeAlias = InvoiceBillingReason  # noqa: Y015
 
 class _CouponDuration:
@@ -602,6 +606,7 @@ class Price(_message.Message):
     NICKNAME_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    LOOKUP_KEY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"price_..." """
     product: _builtins.str
@@ -614,6 +619,10 @@ class Price(_message.Message):
     nickname: _builtins.str
     """Internal label, not shown to customers."""
     created: _builtins.int
+    lookup_key: _builtins.str
+    """The merchant's name for the price (Stripe's lookup_key), unique among its prices; ""
+    (REST null) for none.
+    """
     @_builtins.property
     def recurring(self) -> Global___Recurring:
         """Set when type is PRICE_TYPE_RECURRING."""
@@ -633,10 +642,11 @@ class Price(_message.Message):
         nickname: _builtins.str = ...,
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        lookup_key: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["recurring", b"recurring"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "created", b"created", "currency", b"currency", "id", b"id", "metadata", b"metadata", "nickname", b"nickname", "product", b"product", "recurring", b"recurring", "type", b"type", "unit_amount", b"unit_amount"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "created", b"created", "currency", b"currency", "id", b"id", "lookup_key", b"lookup_key", "metadata", b"metadata", "nickname", b"nickname", "product", b"product", "recurring", b"recurring", "type", b"type", "unit_amount", b"unit_amount"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -726,6 +736,8 @@ class CreatePriceRequest(_message.Message):
     NICKNAME_FIELD_NUMBER: _builtins.int
     ACTIVE_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    LOOKUP_KEY_FIELD_NUMBER: _builtins.int
+    TRANSFER_LOOKUP_KEY_FIELD_NUMBER: _builtins.int
     product: _builtins.str
     """Required unless product_data is given: "prod_...", active."""
     unit_amount: _builtins.int
@@ -738,6 +750,12 @@ class CreatePriceRequest(_message.Message):
     """At most 250 characters."""
     active: _builtins.bool
     """Absent means true."""
+    lookup_key: _builtins.str
+    """At most 200 characters. Held by another price: INVALID_ARGUMENT naming it, unless
+    transfer_lookup_key.
+    """
+    transfer_lookup_key: _builtins.bool
+    """The lookup key moves here from the price holding it (price.updated for that one)."""
     @_builtins.property
     def product_data(self) -> Global___PriceProductData:
         """Instead of `product` (not both): the product made with the price, as Stripe's
@@ -761,10 +779,12 @@ class CreatePriceRequest(_message.Message):
         nickname: _builtins.str = ...,
         active: _builtins.bool | None = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        lookup_key: _builtins.str = ...,
+        transfer_lookup_key: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "_unit_amount", b"_unit_amount", "active", b"active", "product_data", b"product_data", "recurring", b"recurring", "unit_amount", b"unit_amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "_unit_amount", b"_unit_amount", "active", b"active", "currency", b"currency", "metadata", b"metadata", "nickname", b"nickname", "product", b"product", "product_data", b"product_data", "recurring", b"recurring", "unit_amount", b"unit_amount"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "_unit_amount", b"_unit_amount", "active", b"active", "currency", b"currency", "lookup_key", b"lookup_key", "metadata", b"metadata", "nickname", b"nickname", "product", b"product", "product_data", b"product_data", "recurring", b"recurring", "transfer_lookup_key", b"transfer_lookup_key", "unit_amount", b"unit_amount"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__active: _TypeAlias = _typing.Literal["active"]  # noqa: Y015
     _WhichOneofArgType__active: _TypeAlias = _typing.Literal["_active", b"_active"]  # noqa: Y015
@@ -825,6 +845,8 @@ class UpdatePriceRequest(_message.Message):
     NICKNAME_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     CLEAR_METADATA_FIELD_NUMBER: _builtins.int
+    LOOKUP_KEY_FIELD_NUMBER: _builtins.int
+    TRANSFER_LOOKUP_KEY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"price_...", required."""
     active: _builtins.bool
@@ -834,6 +856,12 @@ class UpdatePriceRequest(_message.Message):
     """Removes every key of the stored metadata before `metadata` is merged (Stripe's
     `metadata=`, which the REST edge turns into this).
     """
+    lookup_key: _builtins.str
+    """At most 200 characters; "" removes it. Held by another price: INVALID_ARGUMENT naming
+    it, unless transfer_lookup_key.
+    """
+    transfer_lookup_key: _builtins.bool
+    """The lookup key moves here from the price holding it (price.updated for that one)."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Merged into the existing metadata; a key with an empty value is removed."""
@@ -846,17 +874,23 @@ class UpdatePriceRequest(_message.Message):
         nickname: _builtins.str | None = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         clear_metadata: _builtins.bool = ...,
+        lookup_key: _builtins.str | None = ...,
+        transfer_lookup_key: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "_nickname", b"_nickname", "active", b"active", "nickname", b"nickname"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "_lookup_key", b"_lookup_key", "_nickname", b"_nickname", "active", b"active", "lookup_key", b"lookup_key", "nickname", b"nickname"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "_nickname", b"_nickname", "active", b"active", "clear_metadata", b"clear_metadata", "id", b"id", "metadata", b"metadata", "nickname", b"nickname"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "_lookup_key", b"_lookup_key", "_nickname", b"_nickname", "active", b"active", "clear_metadata", b"clear_metadata", "id", b"id", "lookup_key", b"lookup_key", "metadata", b"metadata", "nickname", b"nickname", "transfer_lookup_key", b"transfer_lookup_key"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__active: _TypeAlias = _typing.Literal["active"]  # noqa: Y015
     _WhichOneofArgType__active: _TypeAlias = _typing.Literal["_active", b"_active"]  # noqa: Y015
+    _WhichOneofReturnType__lookup_key: _TypeAlias = _typing.Literal["lookup_key"]  # noqa: Y015
+    _WhichOneofArgType__lookup_key: _TypeAlias = _typing.Literal["_lookup_key", b"_lookup_key"]  # noqa: Y015
     _WhichOneofReturnType__nickname: _TypeAlias = _typing.Literal["nickname"]  # noqa: Y015
     _WhichOneofArgType__nickname: _TypeAlias = _typing.Literal["_nickname", b"_nickname"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__active) -> _WhichOneofReturnType__active | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__lookup_key) -> _WhichOneofReturnType__lookup_key | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__nickname) -> _WhichOneofReturnType__nickname | None: ...
 
@@ -872,6 +906,7 @@ class ListPricesRequest(_message.Message):
     PRODUCT_FIELD_NUMBER: _builtins.int
     ACTIVE_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
+    LOOKUP_KEYS_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     ending_before: _builtins.str
@@ -886,6 +921,10 @@ class ListPricesRequest(_message.Message):
     def created(self) -> _common_pb2.TimestampRange:
         """Only those created in this range of unix seconds (REST `created[gte]=...`, as Stripe's)."""
 
+    @_builtins.property
+    def lookup_keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only the prices holding one of these lookup keys (REST `lookup_keys[]=...`; at most 10)."""
+
     def __init__(
         self,
         *,
@@ -895,10 +934,11 @@ class ListPricesRequest(_message.Message):
         product: _builtins.str = ...,
         active: _builtins.bool | None = ...,
         created: _common_pb2.TimestampRange | None = ...,
+        lookup_keys: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active", "created", b"created"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active", "created", b"created", "ending_before", b"ending_before", "limit", b"limit", "product", b"product", "starting_after", b"starting_after"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active", "created", b"created", "ending_before", b"ending_before", "limit", b"limit", "lookup_keys", b"lookup_keys", "product", b"product", "starting_after", b"starting_after"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__active: _TypeAlias = _typing.Literal["active"]  # noqa: Y015
     _WhichOneofArgType__active: _TypeAlias = _typing.Literal["_active", b"_active"]  # noqa: Y015
@@ -1868,6 +1908,198 @@ class ListSubscriptionItemsResponse(_message.Message):
 Global___ListSubscriptionItemsResponse: _TypeAlias = ListSubscriptionItemsResponse  # noqa: Y015
 
 @_typing.final
+class GetSubscriptionItemRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"si_...", required."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSubscriptionItemRequest: _TypeAlias = GetSubscriptionItemRequest  # noqa: Y015
+
+@_typing.final
+class CreateSubscriptionItemRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    PRICE_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    PRORATION_BEHAVIOR_FIELD_NUMBER: _builtins.int
+    subscription: _builtins.str
+    """"sub_...", required; not ended."""
+    price: _builtins.str
+    """"price_...", required: recurring, active, at the subscription's currency and interval,
+    not already on it.
+    """
+    quantity: _builtins.int
+    """Absent: 1."""
+    proration_behavior: Global___ProrationBehavior.ValueType
+    """PRORATION_BEHAVIOR_UNSPECIFIED means PRORATION_BEHAVIOR_CREATE_PRORATIONS."""
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        subscription: _builtins.str = ...,
+        price: _builtins.str = ...,
+        quantity: _builtins.int | None = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        proration_behavior: Global___ProrationBehavior.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "quantity", b"quantity"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "metadata", b"metadata", "price", b"price", "proration_behavior", b"proration_behavior", "quantity", b"quantity", "subscription", b"subscription"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__quantity: _TypeAlias = _typing.Literal["quantity"]  # noqa: Y015
+    _WhichOneofArgType__quantity: _TypeAlias = _typing.Literal["_quantity", b"_quantity"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__quantity) -> _WhichOneofReturnType__quantity | None: ...
+
+Global___CreateSubscriptionItemRequest: _TypeAlias = CreateSubscriptionItemRequest  # noqa: Y015
+
+@_typing.final
+class UpdateSubscriptionItemRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    PRICE_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    CLEAR_METADATA_FIELD_NUMBER: _builtins.int
+    PRORATION_BEHAVIOR_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"si_...", required."""
+    price: _builtins.str
+    """"price_..." the item moves to; empty keeps its price."""
+    quantity: _builtins.int
+    """Absent keeps the item's quantity."""
+    clear_metadata: _builtins.bool
+    """Removes every key of the stored metadata before `metadata` is merged (Stripe's
+    `metadata=`, which the REST edge turns into this).
+    """
+    proration_behavior: Global___ProrationBehavior.ValueType
+    """PRORATION_BEHAVIOR_UNSPECIFIED means PRORATION_BEHAVIOR_CREATE_PRORATIONS."""
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Merged into the existing metadata; a key with an empty value is removed."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        price: _builtins.str = ...,
+        quantity: _builtins.int | None = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        clear_metadata: _builtins.bool = ...,
+        proration_behavior: Global___ProrationBehavior.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "quantity", b"quantity"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "clear_metadata", b"clear_metadata", "id", b"id", "metadata", b"metadata", "price", b"price", "proration_behavior", b"proration_behavior", "quantity", b"quantity"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__quantity: _TypeAlias = _typing.Literal["quantity"]  # noqa: Y015
+    _WhichOneofArgType__quantity: _TypeAlias = _typing.Literal["_quantity", b"_quantity"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__quantity) -> _WhichOneofReturnType__quantity | None: ...
+
+Global___UpdateSubscriptionItemRequest: _TypeAlias = UpdateSubscriptionItemRequest  # noqa: Y015
+
+@_typing.final
+class DeleteSubscriptionItemRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    PRORATION_BEHAVIOR_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"si_...", required."""
+    proration_behavior: Global___ProrationBehavior.ValueType
+    """PRORATION_BEHAVIOR_UNSPECIFIED means PRORATION_BEHAVIOR_CREATE_PRORATIONS."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        proration_behavior: Global___ProrationBehavior.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "proration_behavior", b"proration_behavior"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteSubscriptionItemRequest: _TypeAlias = DeleteSubscriptionItemRequest  # noqa: Y015
+
+@_typing.final
+class DeleteSubscriptionItemResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    DELETED_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    deleted: _builtins.bool
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        deleted: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deleted", b"deleted", "id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteSubscriptionItemResponse: _TypeAlias = DeleteSubscriptionItemResponse  # noqa: Y015
+
+@_typing.final
 class UpdateSubscriptionRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -2136,6 +2368,8 @@ class Invoice(_message.Message):
         ID_FIELD_NUMBER: _builtins.int
         CREATED_FIELD_NUMBER: _builtins.int
         DISCOUNT_AMOUNTS_FIELD_NUMBER: _builtins.int
+        TYPE_FIELD_NUMBER: _builtins.int
+        SUBSCRIPTION_FIELD_NUMBER: _builtins.int
         amount: _builtins.int
         """Minor units; negative for a proration credit."""
         currency: _builtins.str
@@ -2153,6 +2387,12 @@ class Invoice(_message.Message):
         id: _builtins.str
         """"il_...": ListInvoiceLines' starting_after."""
         created: _builtins.int
+        type: _builtins.str
+        """Stripe's source of the line: "subscription" (an item's charge for a period) or
+        "invoiceitem" (a one-off invoice item, a proration, an amount carried forward).
+        """
+        subscription: _builtins.str
+        """"sub_..." of the invoice; "" (REST null) on a one-off invoice."""
         @_builtins.property
         def period(self) -> Global___Invoice.Period:
             """The same period as Stripe's line shows it (`period.start`, `period.end`)."""
@@ -2177,10 +2417,44 @@ class Invoice(_message.Message):
             id: _builtins.str = ...,
             created: _builtins.int = ...,
             discount_amounts: _abc.Iterable[Global___DiscountAmount] | None = ...,
+            type: _builtins.str = ...,
+            subscription: _builtins.str = ...,
         ) -> None: ...
         _HasFieldArgType: _TypeAlias = _typing.Literal["period", b"period"]  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "created", b"created", "currency", b"currency", "description", b"description", "discount_amounts", b"discount_amounts", "id", b"id", "period", b"period", "period_end", b"period_end", "period_start", b"period_start", "price", b"price", "proration", b"proration", "quantity", b"quantity", "subscription_item", b"subscription_item"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "created", b"created", "currency", b"currency", "description", b"description", "discount_amounts", b"discount_amounts", "id", b"id", "period", b"period", "period_end", b"period_end", "period_start", b"period_start", "price", b"price", "proration", b"proration", "quantity", b"quantity", "subscription", b"subscription", "subscription_item", b"subscription_item", "type", b"type"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class StatusTransitions(_message.Message):
+        """When the invoice moved (Stripe's status_transitions)."""
+
+        DESCRIPTOR: _descriptor.Descriptor
+
+        FINALIZED_AT_FIELD_NUMBER: _builtins.int
+        MARKED_UNCOLLECTIBLE_AT_FIELD_NUMBER: _builtins.int
+        PAID_AT_FIELD_NUMBER: _builtins.int
+        VOIDED_AT_FIELD_NUMBER: _builtins.int
+        finalized_at: _builtins.int
+        """Unix seconds; 0 until it is finalized."""
+        marked_uncollectible_at: _builtins.int
+        """Unix seconds; 0 until it is marked uncollectible."""
+        paid_at: _builtins.int
+        """Unix seconds; 0 until it is paid."""
+        voided_at: _builtins.int
+        """Unix seconds; 0 until it is voided."""
+        def __init__(
+            self,
+            *,
+            finalized_at: _builtins.int = ...,
+            marked_uncollectible_at: _builtins.int = ...,
+            paid_at: _builtins.int = ...,
+            voided_at: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["finalized_at", b"finalized_at", "marked_uncollectible_at", b"marked_uncollectible_at", "paid_at", b"paid_at", "voided_at", b"voided_at"]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2252,6 +2526,10 @@ class Invoice(_message.Message):
     DISCOUNTS_FIELD_NUMBER: _builtins.int
     PAID_FIELD_NUMBER: _builtins.int
     ATTEMPTED_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    AUTO_ADVANCE_FIELD_NUMBER: _builtins.int
+    COLLECTION_METHOD_FIELD_NUMBER: _builtins.int
+    STATUS_TRANSITIONS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"in_..." """
     customer: _builtins.str
@@ -2298,6 +2576,14 @@ class Invoice(_message.Message):
     """Stripe's `attempted`: a payment was attempted (attempt_count above 0), or the invoice was
     paid without one (Stripe marks an invoice it closed as paid attempted).
     """
+    description: _builtins.str
+    """The memo; "" (REST null) for none."""
+    auto_advance: _builtins.bool
+    """Whether billing moves it on by itself: a subscription's invoices (true); a one-off
+    invoice is finalized and paid when the merchant asks, whatever it says.
+    """
+    collection_method: _builtins.str
+    """Always "charge_automatically" (send_invoice is not supported)."""
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___Invoice.LineItem]: ...
     @_builtins.property
@@ -2310,6 +2596,8 @@ class Invoice(_message.Message):
     def discounts(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """"di_..." of the discount the invoice took (Stripe's `discounts`)."""
 
+    @_builtins.property
+    def status_transitions(self) -> Global___Invoice.StatusTransitions: ...
     def __init__(
         self,
         *,
@@ -2339,10 +2627,14 @@ class Invoice(_message.Message):
         discounts: _abc.Iterable[_builtins.str] | None = ...,
         paid: _builtins.bool = ...,
         attempted: _builtins.bool = ...,
+        description: _builtins.str = ...,
+        auto_advance: _builtins.bool = ...,
+        collection_method: _builtins.str = ...,
+        status_transitions: Global___Invoice.StatusTransitions | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["status_transitions", b"status_transitions"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_due", b"amount_due", "amount_paid", b"amount_paid", "amount_remaining", b"amount_remaining", "attempt_count", b"attempt_count", "attempted", b"attempted", "billing_reason", b"billing_reason", "created", b"created", "currency", b"currency", "customer", b"customer", "discounts", b"discounts", "id", b"id", "lines", b"lines", "metadata", b"metadata", "next_payment_attempt", b"next_payment_attempt", "number", b"number", "paid", b"paid", "paid_at", b"paid_at", "payment_intent", b"payment_intent", "period_end", b"period_end", "period_start", b"period_start", "status", b"status", "subscription", b"subscription", "subtotal", b"subtotal", "test_clock", b"test_clock", "total", b"total", "total_discount_amounts", b"total_discount_amounts"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_due", b"amount_due", "amount_paid", b"amount_paid", "amount_remaining", b"amount_remaining", "attempt_count", b"attempt_count", "attempted", b"attempted", "auto_advance", b"auto_advance", "billing_reason", b"billing_reason", "collection_method", b"collection_method", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "discounts", b"discounts", "id", b"id", "lines", b"lines", "metadata", b"metadata", "next_payment_attempt", b"next_payment_attempt", "number", b"number", "paid", b"paid", "paid_at", b"paid_at", "payment_intent", b"payment_intent", "period_end", b"period_end", "period_start", b"period_start", "status", b"status", "status_transitions", b"status_transitions", "subscription", b"subscription", "subtotal", b"subtotal", "test_clock", b"test_clock", "total", b"total", "total_discount_amounts", b"total_discount_amounts"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2961,6 +3253,209 @@ class PayInvoiceRequest(_message.Message):
 Global___PayInvoiceRequest: _TypeAlias = PayInvoiceRequest  # noqa: Y015
 
 @_typing.final
+class CreateInvoiceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    AUTO_ADVANCE_FIELD_NUMBER: _builtins.int
+    COLLECTION_METHOD_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    PENDING_INVOICE_ITEMS_BEHAVIOR_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    customer: _builtins.str
+    """Required: "cus_..."."""
+    auto_advance: _builtins.bool
+    """Unset: false (Stripe's default for an invoice made through the API)."""
+    collection_method: _builtins.str
+    """"charge_automatically" (the default); "send_invoice" is refused."""
+    description: _builtins.str
+    """At most 500 characters."""
+    pending_invoice_items_behavior: _builtins.str
+    """"exclude" (the default, Stripe's since API 2022-08-01) or "include": the customer's
+    pending invoice items that no subscription bills (those of the invoice's currency).
+    """
+    currency: _builtins.str
+    """Lowercase ISO 4217; unset: the oldest included pending item's, else usd."""
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        customer: _builtins.str = ...,
+        auto_advance: _builtins.bool | None = ...,
+        collection_method: _builtins.str = ...,
+        description: _builtins.str = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        pending_invoice_items_behavior: _builtins.str = ...,
+        currency: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_auto_advance", b"_auto_advance", "auto_advance", b"auto_advance"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_auto_advance", b"_auto_advance", "auto_advance", b"auto_advance", "collection_method", b"collection_method", "currency", b"currency", "customer", b"customer", "description", b"description", "metadata", b"metadata", "pending_invoice_items_behavior", b"pending_invoice_items_behavior"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__auto_advance: _TypeAlias = _typing.Literal["auto_advance"]  # noqa: Y015
+    _WhichOneofArgType__auto_advance: _TypeAlias = _typing.Literal["_auto_advance", b"_auto_advance"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__auto_advance) -> _WhichOneofReturnType__auto_advance | None: ...
+
+Global___CreateInvoiceRequest: _TypeAlias = CreateInvoiceRequest  # noqa: Y015
+
+@_typing.final
+class UpdateInvoiceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    AUTO_ADVANCE_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    CLEAR_METADATA_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"in_...", required."""
+    description: _builtins.str
+    """Draft only; at most 500 characters; "" clears it."""
+    auto_advance: _builtins.bool
+    """Draft only."""
+    clear_metadata: _builtins.bool
+    """Removes every key of the stored metadata before `metadata` is merged (Stripe's
+    `metadata=`, which the REST edge turns into this).
+    """
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Merged into the existing metadata; a key with an empty value is removed."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        description: _builtins.str | None = ...,
+        auto_advance: _builtins.bool | None = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        clear_metadata: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_auto_advance", b"_auto_advance", "_description", b"_description", "auto_advance", b"auto_advance", "description", b"description"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_auto_advance", b"_auto_advance", "_description", b"_description", "auto_advance", b"auto_advance", "clear_metadata", b"clear_metadata", "description", b"description", "id", b"id", "metadata", b"metadata"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__auto_advance: _TypeAlias = _typing.Literal["auto_advance"]  # noqa: Y015
+    _WhichOneofArgType__auto_advance: _TypeAlias = _typing.Literal["_auto_advance", b"_auto_advance"]  # noqa: Y015
+    _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
+    _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__auto_advance) -> _WhichOneofReturnType__auto_advance | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
+
+Global___UpdateInvoiceRequest: _TypeAlias = UpdateInvoiceRequest  # noqa: Y015
+
+@_typing.final
+class DeleteInvoiceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"in_...", required: a draft one-off invoice."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteInvoiceRequest: _TypeAlias = DeleteInvoiceRequest  # noqa: Y015
+
+@_typing.final
+class DeleteInvoiceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    DELETED_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    deleted: _builtins.bool
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        deleted: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deleted", b"deleted", "id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteInvoiceResponse: _TypeAlias = DeleteInvoiceResponse  # noqa: Y015
+
+@_typing.final
+class FinalizeInvoiceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    AUTO_ADVANCE_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"in_...", required: a draft."""
+    auto_advance: _builtins.bool
+    """Sets the invoice's auto_advance as it is finalized."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        auto_advance: _builtins.bool | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_auto_advance", b"_auto_advance", "auto_advance", b"auto_advance"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_auto_advance", b"_auto_advance", "auto_advance", b"auto_advance", "id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__auto_advance: _TypeAlias = _typing.Literal["auto_advance"]  # noqa: Y015
+    _WhichOneofArgType__auto_advance: _TypeAlias = _typing.Literal["_auto_advance", b"_auto_advance"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__auto_advance) -> _WhichOneofReturnType__auto_advance | None: ...
+
+Global___FinalizeInvoiceRequest: _TypeAlias = FinalizeInvoiceRequest  # noqa: Y015
+
+@_typing.final
 class VoidInvoiceRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -3363,7 +3858,10 @@ class InvoiceItem(_message.Message):
     customer: _builtins.str
     """"cus_..." """
     subscription: _builtins.str
-    """"sub_...": the item goes on this subscription's next invoice."""
+    """"sub_...": the item goes on this subscription's next invoice; "" (REST null): on the
+    customer's next one-off invoice (CreateInvoice with pending_invoice_items_behavior
+    include).
+    """
     price: _builtins.str
     """A one-time "price_...", or empty when the amount was given."""
     amount: _builtins.int
@@ -3431,10 +3929,13 @@ class CreateInvoiceItemRequest(_message.Message):
     CURRENCY_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    INVOICE_FIELD_NUMBER: _builtins.int
     customer: _builtins.str
     """Required: "cus_..."."""
     subscription: _builtins.str
-    """Required: "sub_..." of that customer, not ended."""
+    """"sub_..." of that customer, not ended: the item waits for its next invoice. Unset: the
+    item waits for the customer's next one-off invoice (or goes on `invoice`).
+    """
     price: _builtins.str
     """A one-time, active "price_..."; or give amount and currency instead."""
     quantity: _builtins.int
@@ -3442,9 +3943,13 @@ class CreateInvoiceItemRequest(_message.Message):
     amount: _builtins.int
     """Without price: required (PARAMETER_MISSING), non-zero minor units; negative is a credit."""
     currency: _builtins.str
-    """Must equal the subscription's currency."""
+    """Must equal the subscription's (or `invoice`'s) currency."""
     description: _builtins.str
     """At most 500 characters."""
+    invoice: _builtins.str
+    """"in_..." of the customer's draft invoice: the item is added to it at once (its totals
+    follow). Not draft: FAILED_PRECONDITION INVOICE_UNEXPECTED_STATE naming `invoice`.
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     def __init__(
@@ -3458,10 +3963,11 @@ class CreateInvoiceItemRequest(_message.Message):
         currency: _builtins.str = ...,
         description: _builtins.str = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        invoice: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "currency", b"currency", "customer", b"customer", "description", b"description", "metadata", b"metadata", "price", b"price", "quantity", b"quantity", "subscription", b"subscription"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "currency", b"currency", "customer", b"customer", "description", b"description", "invoice", b"invoice", "metadata", b"metadata", "price", b"price", "quantity", b"quantity", "subscription", b"subscription"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
     _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015

@@ -94,6 +94,26 @@ class SubscriptionServiceStub:
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.ListSubscriptionItemsRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_subscription__pb2.ListSubscriptionItemsResponse.FromString,
                 _registered_method=True)
+        self.GetSubscriptionItem = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/GetSubscriptionItem',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.GetSubscriptionItemRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.SubscriptionItem.FromString,
+                _registered_method=True)
+        self.CreateSubscriptionItem = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/CreateSubscriptionItem',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.CreateSubscriptionItemRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.SubscriptionItem.FromString,
+                _registered_method=True)
+        self.UpdateSubscriptionItem = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/UpdateSubscriptionItem',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.UpdateSubscriptionItemRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.SubscriptionItem.FromString,
+                _registered_method=True)
+        self.DeleteSubscriptionItem = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/DeleteSubscriptionItem',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.DeleteSubscriptionItemRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.DeleteSubscriptionItemResponse.FromString,
+                _registered_method=True)
         self.UpdateSubscription = channel.unary_unary(
                 '/paycore.v1.SubscriptionService/UpdateSubscription',
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.UpdateSubscriptionRequest.SerializeToString,
@@ -127,6 +147,26 @@ class SubscriptionServiceStub:
         self.CreateInvoicePreview = channel.unary_unary(
                 '/paycore.v1.SubscriptionService/CreateInvoicePreview',
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.CreateInvoicePreviewRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.Invoice.FromString,
+                _registered_method=True)
+        self.CreateInvoice = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/CreateInvoice',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.CreateInvoiceRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.Invoice.FromString,
+                _registered_method=True)
+        self.UpdateInvoice = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/UpdateInvoice',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.UpdateInvoiceRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.Invoice.FromString,
+                _registered_method=True)
+        self.DeleteInvoice = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/DeleteInvoice',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.DeleteInvoiceRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.DeleteInvoiceResponse.FromString,
+                _registered_method=True)
+        self.FinalizeInvoice = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/FinalizeInvoice',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.FinalizeInvoiceRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_subscription__pb2.Invoice.FromString,
                 _registered_method=True)
         self.PayInvoice = channel.unary_unary(
@@ -337,6 +377,39 @@ class SubscriptionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSubscriptionItem(self, request, context):
+        """One item of a subscription (Stripe's SubscriptionItem.retrieve).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateSubscriptionItem(self, request, context):
+        """Adds a price to a subscription (Stripe's SubscriptionItem.create): UpdateSubscription's
+        item added, prorated as proration_behavior says (always_invoice: billed and charged in
+        the call); refusals name this request's fields (`price`, `quantity`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateSubscriptionItem(self, request, context):
+        """Changes an item's price, quantity or metadata (Stripe's SubscriptionItem.modify), as
+        UpdateSubscription's item change, prorated alike.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSubscriptionItem(self, request, context):
+        """Removes an item (Stripe's SubscriptionItem.delete), as UpdateSubscription's `deleted`,
+        prorated alike (an always_invoice invoice is charged by the billing job, at once); the
+        last item stays (INVALID_ARGUMENT naming `id`: cancel the subscription instead).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UpdateSubscription(self, request, context):
         """Changes items (price or quantity), the default payment method or cancel_at_period_end;
         proration_behavior says how the change mid-period is billed.
@@ -388,6 +461,41 @@ class SubscriptionServiceServicer:
         items, carried credit, the discount in force then), optionally as it would be after the
         proposed `subscription_details` (prorations at `proration_date`). Nothing is stored or
         charged; the invoice has no id. None to come: NOT_FOUND INVOICE_UPCOMING_NONE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateInvoice(self, request, context):
+        """Stripe's Invoice.create: a draft one-off invoice of the customer's (billing_reason manual,
+        no subscription), empty unless pending_invoice_items_behavior is "include" (Stripe's
+        default since API 2022-08-01 is "exclude"); add items with CreateInvoiceItem's `invoice`,
+        then FinalizeInvoice and PayInvoice. invoice.created.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateInvoice(self, request, context):
+        """Stripe's Invoice.modify: metadata on any invoice; description and auto_advance while it is
+        a draft (otherwise FAILED_PRECONDITION INVOICE_UNEXPECTED_STATE naming the field).
+        invoice.updated when something changed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteInvoice(self, request, context):
+        """Deletes a draft one-off invoice (invoice.deleted); the invoice items it took are pending
+        again. Any other invoice: FAILED_PRECONDITION INVOICE_UNEXPECTED_STATE (void it instead).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FinalizeInvoice(self, request, context):
+        """Stripe's Invoice.finalize_invoice: a draft invoice numbered and open (invoice.finalized;
+        paid at once with nothing due). Anything but a draft: INVOICE_UNEXPECTED_STATE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -633,6 +741,26 @@ def add_SubscriptionServiceServicer_to_server(servicer, server):
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.ListSubscriptionItemsRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_subscription__pb2.ListSubscriptionItemsResponse.SerializeToString,
             ),
+            'GetSubscriptionItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSubscriptionItem,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.GetSubscriptionItemRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.SubscriptionItem.SerializeToString,
+            ),
+            'CreateSubscriptionItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSubscriptionItem,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.CreateSubscriptionItemRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.SubscriptionItem.SerializeToString,
+            ),
+            'UpdateSubscriptionItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateSubscriptionItem,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.UpdateSubscriptionItemRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.SubscriptionItem.SerializeToString,
+            ),
+            'DeleteSubscriptionItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSubscriptionItem,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.DeleteSubscriptionItemRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.DeleteSubscriptionItemResponse.SerializeToString,
+            ),
             'UpdateSubscription': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateSubscription,
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.UpdateSubscriptionRequest.FromString,
@@ -666,6 +794,26 @@ def add_SubscriptionServiceServicer_to_server(servicer, server):
             'CreateInvoicePreview': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateInvoicePreview,
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.CreateInvoicePreviewRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.Invoice.SerializeToString,
+            ),
+            'CreateInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateInvoice,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.CreateInvoiceRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.Invoice.SerializeToString,
+            ),
+            'UpdateInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateInvoice,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.UpdateInvoiceRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.Invoice.SerializeToString,
+            ),
+            'DeleteInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteInvoice,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.DeleteInvoiceRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.DeleteInvoiceResponse.SerializeToString,
+            ),
+            'FinalizeInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.FinalizeInvoice,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.FinalizeInvoiceRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_subscription__pb2.Invoice.SerializeToString,
             ),
             'PayInvoice': grpc.unary_unary_rpc_method_handler(
@@ -1124,6 +1272,114 @@ class SubscriptionService:
             _registered_method=True)
 
     @staticmethod
+    def GetSubscriptionItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/GetSubscriptionItem',
+            paycore_dot_v1_dot_subscription__pb2.GetSubscriptionItemRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.SubscriptionItem.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSubscriptionItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/CreateSubscriptionItem',
+            paycore_dot_v1_dot_subscription__pb2.CreateSubscriptionItemRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.SubscriptionItem.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateSubscriptionItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/UpdateSubscriptionItem',
+            paycore_dot_v1_dot_subscription__pb2.UpdateSubscriptionItemRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.SubscriptionItem.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSubscriptionItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/DeleteSubscriptionItem',
+            paycore_dot_v1_dot_subscription__pb2.DeleteSubscriptionItemRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.DeleteSubscriptionItemResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def UpdateSubscription(request,
             target,
             options=(),
@@ -1301,6 +1557,114 @@ class SubscriptionService:
             target,
             '/paycore.v1.SubscriptionService/CreateInvoicePreview',
             paycore_dot_v1_dot_subscription__pb2.CreateInvoicePreviewRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.Invoice.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/CreateInvoice',
+            paycore_dot_v1_dot_subscription__pb2.CreateInvoiceRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.Invoice.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/UpdateInvoice',
+            paycore_dot_v1_dot_subscription__pb2.UpdateInvoiceRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.Invoice.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/DeleteInvoice',
+            paycore_dot_v1_dot_subscription__pb2.DeleteInvoiceRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.DeleteInvoiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FinalizeInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/FinalizeInvoice',
+            paycore_dot_v1_dot_subscription__pb2.FinalizeInvoiceRequest.SerializeToString,
             paycore_dot_v1_dot_subscription__pb2.Invoice.FromString,
             options,
             channel_credentials,

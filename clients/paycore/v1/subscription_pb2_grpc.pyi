@@ -61,6 +61,22 @@ class SubscriptionServiceStub:
     """A subscription's items in its order: the list a subscription's `items` names as its `url`
     at the REST edge (Stripe's `SubscriptionItem.list(subscription=...)`).
     """
+    GetSubscriptionItem: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.GetSubscriptionItemRequest, _subscription_pb2.SubscriptionItem]
+    """One item of a subscription (Stripe's SubscriptionItem.retrieve)."""
+    CreateSubscriptionItem: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.CreateSubscriptionItemRequest, _subscription_pb2.SubscriptionItem]
+    """Adds a price to a subscription (Stripe's SubscriptionItem.create): UpdateSubscription's
+    item added, prorated as proration_behavior says (always_invoice: billed and charged in
+    the call); refusals name this request's fields (`price`, `quantity`).
+    """
+    UpdateSubscriptionItem: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.UpdateSubscriptionItemRequest, _subscription_pb2.SubscriptionItem]
+    """Changes an item's price, quantity or metadata (Stripe's SubscriptionItem.modify), as
+    UpdateSubscription's item change, prorated alike.
+    """
+    DeleteSubscriptionItem: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.DeleteSubscriptionItemRequest, _subscription_pb2.DeleteSubscriptionItemResponse]
+    """Removes an item (Stripe's SubscriptionItem.delete), as UpdateSubscription's `deleted`,
+    prorated alike (an always_invoice invoice is charged by the billing job, at once); the
+    last item stays (INVALID_ARGUMENT naming `id`: cancel the subscription instead).
+    """
     UpdateSubscription: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.UpdateSubscriptionRequest, _subscription_pb2.Subscription]
     """Changes items (price or quantity), the default payment method or cancel_at_period_end;
     proration_behavior says how the change mid-period is billed.
@@ -86,6 +102,25 @@ class SubscriptionServiceStub:
     items, carried credit, the discount in force then), optionally as it would be after the
     proposed `subscription_details` (prorations at `proration_date`). Nothing is stored or
     charged; the invoice has no id. None to come: NOT_FOUND INVOICE_UPCOMING_NONE.
+    """
+    CreateInvoice: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.CreateInvoiceRequest, _subscription_pb2.Invoice]
+    """Stripe's Invoice.create: a draft one-off invoice of the customer's (billing_reason manual,
+    no subscription), empty unless pending_invoice_items_behavior is "include" (Stripe's
+    default since API 2022-08-01 is "exclude"); add items with CreateInvoiceItem's `invoice`,
+    then FinalizeInvoice and PayInvoice. invoice.created.
+    """
+    UpdateInvoice: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.UpdateInvoiceRequest, _subscription_pb2.Invoice]
+    """Stripe's Invoice.modify: metadata on any invoice; description and auto_advance while it is
+    a draft (otherwise FAILED_PRECONDITION INVOICE_UNEXPECTED_STATE naming the field).
+    invoice.updated when something changed.
+    """
+    DeleteInvoice: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.DeleteInvoiceRequest, _subscription_pb2.DeleteInvoiceResponse]
+    """Deletes a draft one-off invoice (invoice.deleted); the invoice items it took are pending
+    again. Any other invoice: FAILED_PRECONDITION INVOICE_UNEXPECTED_STATE (void it instead).
+    """
+    FinalizeInvoice: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.FinalizeInvoiceRequest, _subscription_pb2.Invoice]
+    """Stripe's Invoice.finalize_invoice: a draft invoice numbered and open (invoice.finalized;
+    paid at once with nothing due). Anything but a draft: INVOICE_UNEXPECTED_STATE.
     """
     PayInvoice: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.PayInvoiceRequest, _subscription_pb2.Invoice]
     """Attempts payment of an open invoice now, outside the dunning schedule."""
@@ -187,6 +222,22 @@ class SubscriptionServiceAsyncStub(SubscriptionServiceStub):
     """A subscription's items in its order: the list a subscription's `items` names as its `url`
     at the REST edge (Stripe's `SubscriptionItem.list(subscription=...)`).
     """
+    GetSubscriptionItem: _aio.UnaryUnaryMultiCallable[_subscription_pb2.GetSubscriptionItemRequest, _subscription_pb2.SubscriptionItem]  # type: ignore[assignment]
+    """One item of a subscription (Stripe's SubscriptionItem.retrieve)."""
+    CreateSubscriptionItem: _aio.UnaryUnaryMultiCallable[_subscription_pb2.CreateSubscriptionItemRequest, _subscription_pb2.SubscriptionItem]  # type: ignore[assignment]
+    """Adds a price to a subscription (Stripe's SubscriptionItem.create): UpdateSubscription's
+    item added, prorated as proration_behavior says (always_invoice: billed and charged in
+    the call); refusals name this request's fields (`price`, `quantity`).
+    """
+    UpdateSubscriptionItem: _aio.UnaryUnaryMultiCallable[_subscription_pb2.UpdateSubscriptionItemRequest, _subscription_pb2.SubscriptionItem]  # type: ignore[assignment]
+    """Changes an item's price, quantity or metadata (Stripe's SubscriptionItem.modify), as
+    UpdateSubscription's item change, prorated alike.
+    """
+    DeleteSubscriptionItem: _aio.UnaryUnaryMultiCallable[_subscription_pb2.DeleteSubscriptionItemRequest, _subscription_pb2.DeleteSubscriptionItemResponse]  # type: ignore[assignment]
+    """Removes an item (Stripe's SubscriptionItem.delete), as UpdateSubscription's `deleted`,
+    prorated alike (an always_invoice invoice is charged by the billing job, at once); the
+    last item stays (INVALID_ARGUMENT naming `id`: cancel the subscription instead).
+    """
     UpdateSubscription: _aio.UnaryUnaryMultiCallable[_subscription_pb2.UpdateSubscriptionRequest, _subscription_pb2.Subscription]  # type: ignore[assignment]
     """Changes items (price or quantity), the default payment method or cancel_at_period_end;
     proration_behavior says how the change mid-period is billed.
@@ -212,6 +263,25 @@ class SubscriptionServiceAsyncStub(SubscriptionServiceStub):
     items, carried credit, the discount in force then), optionally as it would be after the
     proposed `subscription_details` (prorations at `proration_date`). Nothing is stored or
     charged; the invoice has no id. None to come: NOT_FOUND INVOICE_UPCOMING_NONE.
+    """
+    CreateInvoice: _aio.UnaryUnaryMultiCallable[_subscription_pb2.CreateInvoiceRequest, _subscription_pb2.Invoice]  # type: ignore[assignment]
+    """Stripe's Invoice.create: a draft one-off invoice of the customer's (billing_reason manual,
+    no subscription), empty unless pending_invoice_items_behavior is "include" (Stripe's
+    default since API 2022-08-01 is "exclude"); add items with CreateInvoiceItem's `invoice`,
+    then FinalizeInvoice and PayInvoice. invoice.created.
+    """
+    UpdateInvoice: _aio.UnaryUnaryMultiCallable[_subscription_pb2.UpdateInvoiceRequest, _subscription_pb2.Invoice]  # type: ignore[assignment]
+    """Stripe's Invoice.modify: metadata on any invoice; description and auto_advance while it is
+    a draft (otherwise FAILED_PRECONDITION INVOICE_UNEXPECTED_STATE naming the field).
+    invoice.updated when something changed.
+    """
+    DeleteInvoice: _aio.UnaryUnaryMultiCallable[_subscription_pb2.DeleteInvoiceRequest, _subscription_pb2.DeleteInvoiceResponse]  # type: ignore[assignment]
+    """Deletes a draft one-off invoice (invoice.deleted); the invoice items it took are pending
+    again. Any other invoice: FAILED_PRECONDITION INVOICE_UNEXPECTED_STATE (void it instead).
+    """
+    FinalizeInvoice: _aio.UnaryUnaryMultiCallable[_subscription_pb2.FinalizeInvoiceRequest, _subscription_pb2.Invoice]  # type: ignore[assignment]
+    """Stripe's Invoice.finalize_invoice: a draft invoice numbered and open (invoice.finalized;
+    paid at once with nothing due). Anything but a draft: INVOICE_UNEXPECTED_STATE.
     """
     PayInvoice: _aio.UnaryUnaryMultiCallable[_subscription_pb2.PayInvoiceRequest, _subscription_pb2.Invoice]  # type: ignore[assignment]
     """Attempts payment of an open invoice now, outside the dunning schedule."""
@@ -384,6 +454,46 @@ class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
         """
 
     @_abc_1.abstractmethod
+    def GetSubscriptionItem(
+        self,
+        request: _subscription_pb2.GetSubscriptionItemRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.SubscriptionItem, _abc.Awaitable[_subscription_pb2.SubscriptionItem]]:
+        """One item of a subscription (Stripe's SubscriptionItem.retrieve)."""
+
+    @_abc_1.abstractmethod
+    def CreateSubscriptionItem(
+        self,
+        request: _subscription_pb2.CreateSubscriptionItemRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.SubscriptionItem, _abc.Awaitable[_subscription_pb2.SubscriptionItem]]:
+        """Adds a price to a subscription (Stripe's SubscriptionItem.create): UpdateSubscription's
+        item added, prorated as proration_behavior says (always_invoice: billed and charged in
+        the call); refusals name this request's fields (`price`, `quantity`).
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateSubscriptionItem(
+        self,
+        request: _subscription_pb2.UpdateSubscriptionItemRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.SubscriptionItem, _abc.Awaitable[_subscription_pb2.SubscriptionItem]]:
+        """Changes an item's price, quantity or metadata (Stripe's SubscriptionItem.modify), as
+        UpdateSubscription's item change, prorated alike.
+        """
+
+    @_abc_1.abstractmethod
+    def DeleteSubscriptionItem(
+        self,
+        request: _subscription_pb2.DeleteSubscriptionItemRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.DeleteSubscriptionItemResponse, _abc.Awaitable[_subscription_pb2.DeleteSubscriptionItemResponse]]:
+        """Removes an item (Stripe's SubscriptionItem.delete), as UpdateSubscription's `deleted`,
+        prorated alike (an always_invoice invoice is charged by the billing job, at once); the
+        last item stays (INVALID_ARGUMENT naming `id`: cancel the subscription instead).
+        """
+
+    @_abc_1.abstractmethod
     def UpdateSubscription(
         self,
         request: _subscription_pb2.UpdateSubscriptionRequest,
@@ -449,6 +559,49 @@ class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
         items, carried credit, the discount in force then), optionally as it would be after the
         proposed `subscription_details` (prorations at `proration_date`). Nothing is stored or
         charged; the invoice has no id. None to come: NOT_FOUND INVOICE_UPCOMING_NONE.
+        """
+
+    @_abc_1.abstractmethod
+    def CreateInvoice(
+        self,
+        request: _subscription_pb2.CreateInvoiceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.Invoice, _abc.Awaitable[_subscription_pb2.Invoice]]:
+        """Stripe's Invoice.create: a draft one-off invoice of the customer's (billing_reason manual,
+        no subscription), empty unless pending_invoice_items_behavior is "include" (Stripe's
+        default since API 2022-08-01 is "exclude"); add items with CreateInvoiceItem's `invoice`,
+        then FinalizeInvoice and PayInvoice. invoice.created.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateInvoice(
+        self,
+        request: _subscription_pb2.UpdateInvoiceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.Invoice, _abc.Awaitable[_subscription_pb2.Invoice]]:
+        """Stripe's Invoice.modify: metadata on any invoice; description and auto_advance while it is
+        a draft (otherwise FAILED_PRECONDITION INVOICE_UNEXPECTED_STATE naming the field).
+        invoice.updated when something changed.
+        """
+
+    @_abc_1.abstractmethod
+    def DeleteInvoice(
+        self,
+        request: _subscription_pb2.DeleteInvoiceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.DeleteInvoiceResponse, _abc.Awaitable[_subscription_pb2.DeleteInvoiceResponse]]:
+        """Deletes a draft one-off invoice (invoice.deleted); the invoice items it took are pending
+        again. Any other invoice: FAILED_PRECONDITION INVOICE_UNEXPECTED_STATE (void it instead).
+        """
+
+    @_abc_1.abstractmethod
+    def FinalizeInvoice(
+        self,
+        request: _subscription_pb2.FinalizeInvoiceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.Invoice, _abc.Awaitable[_subscription_pb2.Invoice]]:
+        """Stripe's Invoice.finalize_invoice: a draft invoice numbered and open (invoice.finalized;
+        paid at once with nothing due). Anything but a draft: INVOICE_UNEXPECTED_STATE.
         """
 
     @_abc_1.abstractmethod

@@ -93,6 +93,8 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "customer.subscription.updated",
         "customer.subscription.deleted",
         "invoice.created",
+        "invoice.updated",
+        "invoice.deleted",
         "invoice.finalized",
         "invoice.paid",
         "invoice.payment_succeeded",

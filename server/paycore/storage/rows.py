@@ -42,6 +42,16 @@ def stored_moment(seconds: int | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
+def null_when_empty(value: str) -> str | None:
+    """A text field whose "" means none, as stored: NULL (a unique index skips it)."""
+    return value or None
+
+
+def empty_when_null(value: str | None) -> str:
+    """That field read back: "" for NULL."""
+    return value or ""
+
+
 def _stored_type(hint: Any) -> type | None:
     """The type whose stored form differs from the driver's value (an Enum, a tuple read as a
     list, an int, bool or dict taken as such) that the annotation `hint` names, or None."""

@@ -616,6 +616,16 @@ prices = _owned(
     *_metadata_and_created_at(),
     # ListPrices' product filter, newest first.
     Index("prices_product_idx", "merchant_id", "product_id", "id"),
+    # The merchant's name for the price (Stripe's lookup_key), unique per merchant; null: none
+    # (migration 0052).
+    Column("lookup_key", Text),
+    Index(
+        "prices_lookup_key_idx",
+        "merchant_id",
+        "lookup_key",
+        unique=True,
+        postgresql_where=text("lookup_key IS NOT NULL"),
+    ),
 )
 
 test_clocks = _owned(
@@ -693,7 +703,10 @@ subscription_items = _owned(
 
 invoices = _owned(
     "invoices",
-    *_required(Text, "id", "subscription_id", "customer_id"),
+    *_required(Text, "id"),
+    # Null: a one-off invoice of the customer's (Invoice.create), no subscription (0051).
+    Column("subscription_id", Text),
+    Column("customer_id", Text, nullable=False),
     # draft | open | paid | uncollectible | void
     Column("status", Text, nullable=False),
     # subscription_create | subscription_cycle | subscription_update
@@ -722,6 +735,13 @@ invoices = _owned(
     # The customer's failed payment of it (default_incomplete: declined, or their
     # authentication failed) was reported, invoice.payment_failed, once (migration 0039).
     Column("failure_reported", Boolean, nullable=False, server_default=text("false")),
+    # The memo ("" for none) and whether billing advances it by itself (migration 0051).
+    Column("description", Text, nullable=False, server_default=text("''")),
+    Column("auto_advance", Boolean, nullable=False, server_default=text("true")),
+    # Unix seconds of the moves (Stripe's status_transitions), null until they happen (0051).
+    Column("finalized_at", BigInteger),
+    Column("voided_at", BigInteger),
+    Column("marked_uncollectible_at", BigInteger),
     Index("invoices_subscription_idx", "merchant_id", "subscription_id", "id"),
     Index("invoices_customer_idx", "merchant_id", "customer_id", "id"),
     # A renewal is billed once: one period invoice per subscription and period start.
@@ -745,7 +765,9 @@ invoices = _owned(
 
 invoice_lines = _owned(
     "invoice_lines",
-    *_required(Text, "id", "subscription_id"),
+    Column("id", Text, nullable=False),
+    # Null: a line of a one-off invoice (migration 0051).
+    Column("subscription_id", Text),
     # Null: a pending proration line, taken by the subscription's next invoice.
     Column("invoice_id", Text),
     Column("amount", BigInteger, nullable=False),
@@ -769,11 +791,14 @@ invoice_lines = _owned(
     ),
 )
 
-# One-off charges (or credits) for a subscription's next invoice; invoice_id is null while pending
-# and set by the transaction that creates that invoice, so an item is billed once.
+# One-off charges (or credits) for a subscription's next invoice, or (subscription_id null,
+# migration 0051) for the customer's next one-off invoice; invoice_id is null while pending and
+# set by the transaction that creates (or, given `invoice`, adds it to) that invoice, so an item
+# is billed once.
 invoice_items = _owned(
     "invoice_items",
-    *_required(Text, "id", "customer_id", "subscription_id"),
+    *_required(Text, "id", "customer_id"),
+    Column("subscription_id", Text),
     Column("price_id", Text),
     Column("amount", BigInteger, nullable=False),
     Column("currency", Text, nullable=False),

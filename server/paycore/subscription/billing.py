@@ -86,7 +86,36 @@ class Billing:
                 done += await self._advance(engine, merchant_id, subscription_id)
             except Exception:  # one subscription's failure must not stop the others' billing
                 log.exception("billing %s failed; it is retried on a later run", subscription_id)
-        return done + await self._ready_clocks(engine)
+        return done + await self._settle_one_off(engine, limit) + await self._ready_clocks(engine)
+
+    async def _settle_one_off(self, engine: AsyncEngine, limit: int) -> int:
+        """One-off invoices (no subscription to claim) whose charge was answered while nobody
+        was settling it (PayInvoice's call gave up waiting for the PSP): the outcome applied.
+        Settling twice is harmless (paycore.subscription.collection.Collection.settle)."""
+        i, pi = invoices, payment_intents
+        answered = (
+            select(i.c.merchant_id, i.c.id)
+            .select_from(
+                i.join(
+                    pi, and_(pi.c.merchant_id == i.c.merchant_id, pi.c.id == i.c.payment_intent_id)
+                )
+            )
+            .where(
+                i.c.subscription_id.is_(None),
+                i.c.charging.is_(True),
+                pi.c.status != IntentStatus.PROCESSING.value,
+            )
+            .limit(limit)
+        )
+        async with engine.connect() as connection:
+            found = [(row.merchant_id, row.id) for row in await connection.execute(answered)]
+        settled = 0
+        for merchant_id, invoice_id in found:
+            try:
+                settled += await self._collection.settle(engine, merchant_id, invoice_id)
+            except Exception:  # one invoice's failure must not stop the others'
+                log.exception("settling %s failed; it is retried on a later run", invoice_id)
+        return settled
 
     async def _claim(self, engine: AsyncEngine, limit: int) -> list[tuple[str, str]]:
         """Due subscriptions (by the due index), then dunned ones with a new card to try, then

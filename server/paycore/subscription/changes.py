@@ -54,6 +54,15 @@ class ItemChange:
     price_data: NewPrice | None = None
     """Stripe's price_data instead of a price id: the price is made inline (inactive) for the
     item."""
+    metadata: MetadataChange | None = None
+    """The item's metadata change (SubscriptionItem's routes); None leaves it."""
+    prefix: str | None = None
+    """What refusals put before a field's name: None for `items[<n>].` (UpdateSubscription's),
+    "" for a SubscriptionItem route's own fields (`price`, `quantity`)."""
+
+    def param(self, index: int, name: str) -> str:
+        prefix = f"items[{index}]." if self.prefix is None else self.prefix
+        return f"{prefix}{name}"
 
 
 @dataclass(frozen=True)
@@ -239,7 +248,7 @@ async def _new_items(
     shard = logical_shard_of(subscription.merchant_id, Prefix.ACCOUNT)
     for index, change in enumerate(changes):
         if change.price_data is not None and not change.deleted:
-            param = f"items[{index}].price_data"
+            param = change.param(index, "price_data")
             made = await add_price(
                 connection, events, subscription.merchant_id, change.price_data, f"{param}.product"
             )
@@ -247,7 +256,7 @@ async def _new_items(
         if change.item_id is not None:
             current = items.get(change.item_id)
             if current is None:
-                raise not_found("subscription_item", change.item_id, f"items[{index}].id")
+                raise not_found("subscription_item", change.item_id, change.param(index, "id"))
             if change.deleted:
                 del items[current.id]
                 continue
@@ -256,10 +265,15 @@ async def _new_items(
                 price = await _price(connection, subscription, change, index)
                 price_id = price.id
             quantity = current.quantity if change.quantity is None else change.quantity
-            items[current.id] = replace(current, price_id=price_id, quantity=quantity)
+            metadata = current.metadata
+            if change.metadata is not None:
+                metadata = change.metadata.applied_to(metadata)
+            items[current.id] = replace(
+                current, price_id=price_id, quantity=quantity, metadata=metadata
+            )
         else:
             if not change.price_id:
-                raise missing(f"items[{index}].price")
+                raise missing(change.param(index, "price"))
             price = await _price(connection, subscription, change, index)
             new_item_id = new_id(Prefix.SUBSCRIPTION_ITEM, shard)
             items[new_item_id] = SubscriptionItem(
@@ -268,13 +282,17 @@ async def _new_items(
                 price_id=price.id,
                 quantity=change.quantity or 1,
                 created=now,
-                metadata={},
+                metadata={} if change.metadata is None else change.metadata.applied_to({}),
             )
+    routed = any(change.prefix is not None for change in changes)  # a SubscriptionItem route
     prices = [item.price_id for item in items.values()]
     if len(set(prices)) != len(prices):
-        raise invalid("items", "each item must have a different price")
+        raise invalid("price" if routed else "items", "each item must have a different price")
     if not items:
-        raise invalid("items", "a subscription keeps at least one item (cancel it instead)")
+        raise invalid(
+            "id" if routed else "items",
+            "a subscription keeps at least one item (cancel it instead)",
+        )
     return tuple(sorted(items.values(), key=lambda item: item.id))
 
 
@@ -284,7 +302,7 @@ async def _price(
     """A price an item may move to: recurring, active (or made for the item by its
     price_data), the subscription's currency and interval."""
     inline = change.price_data is not None
-    param = f"items[{index}].price_data" if inline else f"items[{index}].price"
+    param = change.param(index, "price_data" if inline else "price")
     price_id = change.price_id or ""
     price = await require_price(connection, subscription.merchant_id, price_id, param=param)
     if price.recurring is None:
@@ -324,7 +342,7 @@ async def _proration_lines(
         was, becomes = old.get(item_id), new.get(item_id)
         was_amount = 0 if was is None else _amount(prices, was)
         becomes_amount = 0 if becomes is None else _amount(prices, becomes)
-        if was == becomes:
+        if _billed(was) == _billed(becomes):  # unchanged, or its metadata alone
             continue
         proration = prorate(period, now, was_amount, becomes_amount, unit)
         if was is not None and proration.credit:
@@ -334,6 +352,11 @@ async def _proration_lines(
             line = _line(prices[becomes.price_id], becomes, proration.charge, remaining)
             lines.append(replace(line, description=f"Remaining time on {line.description} {when}"))
     return tuple(lines)
+
+
+def _billed(item: SubscriptionItem | None) -> tuple[str, int] | None:
+    """What of an item a proration bills: its price and quantity (None: no item)."""
+    return None if item is None else (item.price_id, item.quantity)
 
 
 def _amount(prices: dict[str, Price], item: SubscriptionItem) -> int:

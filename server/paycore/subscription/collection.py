@@ -78,7 +78,7 @@ class Collection:
     async def start(
         self,
         connection: AsyncConnection,
-        subscription: Subscription,
+        subscription: Subscription | None,
         invoice: Invoice,
         at: int,
         *,
@@ -92,8 +92,9 @@ class Collection:
         `save_payment_method`: once paid, the method charged becomes the subscription's
         default (payment_settings.save_default_payment_method=on_subscription).
         `off_session` False: the customer is present (PayInvoice off_session=false), so a card
-        that must authenticate leaves the intent in requires_action (settle)."""
-        method = payment_method_id or await self.payment_method(connection, subscription)
+        that must authenticate leaves the intent in requires_action (settle). `subscription`
+        None: a one-off invoice, charged to the customer's default; no dunning follows."""
+        method = payment_method_id or await self.payment_method(connection, subscription or invoice)
         attempt = replace(
             invoice,
             attempt_count=invoice.attempt_count + 1,
@@ -114,9 +115,10 @@ class Collection:
             )
         if method is None:
             await invoices.save(connection, self.events, attempt, INVOICE_PAYMENT_FAILED)
-            await dunning.failed(
-                connection, self.events, subscription, attempt, scheduled=scheduled
-            )
+            if subscription is not None:
+                await dunning.failed(
+                    connection, self.events, subscription, attempt, scheduled=scheduled
+                )
             return attempt
         intent = await self.charges.record(
             connection,
@@ -324,12 +326,10 @@ class Collection:
         if intent is None or intent.status is IntentStatus.PROCESSING:
             return False
         async with engine.begin() as connection:
-            subscription = await SubscriptionRepository(connection).get(
-                merchant_id, invoice.subscription_id, lock=True
-            )
+            subscription = await invoice_subscription(connection, invoice)
             current = await InvoiceRepository(connection).get(merchant_id, invoice_id, lock=True)
-            if subscription is None or current is None:
-                violated(f"invoice {invoice_id} or its subscription vanished")
+            if current is None:
+                violated(f"invoice {invoice_id} vanished")
             if not current.charging or current.payment_intent_id != intent.id:
                 return True  # someone else settled it
             scheduled = intent.metadata.get(ATTEMPT_KEY) == SCHEDULED
@@ -358,9 +358,10 @@ class Collection:
                     await self.events.invoice.record(
                         connection, INVOICE_PAYMENT_ACTION_REQUIRED, settled
                     )
-                await dunning.failed(
-                    connection, self.events, subscription, settled, scheduled=scheduled
-                )
+                if subscription is not None:
+                    await dunning.failed(
+                        connection, self.events, subscription, settled, scheduled=scheduled
+                    )
         return True
 
     async def settle_within(
@@ -405,15 +406,14 @@ class Collection:
         return None
 
     async def payment_method(
-        self, connection: AsyncConnection, subscription: Subscription
+        self, connection: AsyncConnection, payer: Subscription | Invoice
     ) -> str | None:
         """What an attempt on the subscription's invoices charges: its default payment method,
-        else its customer's invoice default; None for nothing to charge."""
-        if subscription.default_payment_method_id:
-            return subscription.default_payment_method_id
-        customer = await CustomerRepository(connection).get(
-            subscription.merchant_id, subscription.customer_id
-        )
+        else its customer's invoice default; None for nothing to charge. A one-off invoice
+        (`payer` the invoice) charges its customer's invoice default."""
+        if isinstance(payer, Subscription) and payer.default_payment_method_id:
+            return payer.default_payment_method_id
+        customer = await CustomerRepository(connection).get(payer.merchant_id, payer.customer_id)
         return None if customer is None else customer.default_payment_method
 
 
@@ -440,7 +440,7 @@ async def expire_incomplete(
     error_if_incomplete create): its open invoices void, the subscription
     incomplete_expired (terminal)."""
     for invoice in open_invoices:
-        await invoices.close(connection, events, invoice, InvoiceStatus.VOID)
+        await invoices.close(connection, events, invoice, InvoiceStatus.VOID, at)
     expired = replace(subscription, status=SubscriptionStatus.INCOMPLETE_EXPIRED, ended_at=at)
     await lifecycle.save(connection, events, subscription, expired)
 
@@ -485,19 +485,35 @@ def saved_payment_method(intent: Intent) -> str | None:
     return intent.payment_method_id
 
 
+async def invoice_subscription(
+    connection: AsyncConnection, invoice: Invoice
+) -> Subscription | None:
+    """The invoice's subscription, locked (None for a one-off invoice: it has none)."""
+    if not invoice.subscription_id:
+        return None
+    subscription = await SubscriptionRepository(connection).get(
+        invoice.merchant_id, invoice.subscription_id, lock=True
+    )
+    if subscription is None:
+        violated(f"invoice {invoice.id}'s subscription vanished")
+    return subscription
+
+
 async def paid(
     connection: AsyncConnection,
     events: SubscriptionEvents,
-    subscription: Subscription,
+    subscription: Subscription | None,
     invoice: Invoice,
     at: int,
     *,
     saving: str | None = None,
-) -> Subscription:
+) -> Subscription | None:
     """The invoice is paid: the subscription is active again unless it has ended or another
-    invoice of it is still being dunned. `saving`: a payment method that becomes the
-    subscription's default."""
+    invoice of it is still being dunned (None: a one-off invoice). `saving`: a payment method
+    that becomes the subscription's default."""
     await invoices.mark_paid(connection, events, invoice, at)
+    if subscription is None:
+        return None
     paying = replace(subscription, default_payment_method_id=saving) if saving else subscription
     return await lifecycle.save(
         connection, events, subscription, await after_payment(connection, paying)

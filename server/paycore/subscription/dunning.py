@@ -63,7 +63,7 @@ async def failed(
             subscription,
             replace(subscription, status=SubscriptionStatus.UNPAID),
         )
-    await invoices.close(connection, events, invoice, InvoiceStatus.UNCOLLECTIBLE)
+    await invoices.close(connection, events, invoice, InvoiceStatus.UNCOLLECTIBLE, at)
     return await lifecycle.save(
         connection,
         events,

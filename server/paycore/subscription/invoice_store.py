@@ -11,7 +11,7 @@ from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.payment.models import IntentStatus
 from paycore.storage.keys import merchant_row
 from paycore.storage.reads import Kind, matching
-from paycore.storage.rows import Decoder, Encoder
+from paycore.storage.rows import Decoder, Encoder, empty_when_null, null_when_empty
 from paycore.storage.schema import invoice_lines, invoice_numbers, invoices, payment_intents
 from paycore.subscription.models import (
     BillingReason,
@@ -84,7 +84,7 @@ class InvoiceRepository:
                     **_periods(line.period),
                     "merchant_id": merchant_id,
                     "id": new_id(Prefix.INVOICE_LINE, shard),
-                    "subscription_id": subscription_id,
+                    "subscription_id": subscription_id or None,
                     "invoice_id": invoice_id,
                 }
                 for line in lines
@@ -174,6 +174,18 @@ class InvoiceRepository:
             .values(**_invoice_values(invoice))
         )
 
+    async def delete(self, merchant_id: str, invoice_id: str) -> None:
+        """A draft invoice and its lines removed (its items released by the caller)."""
+        lines = invoice_lines
+        await self._connection.execute(
+            delete(lines).where(
+                lines.c.merchant_id == merchant_id, lines.c.invoice_id == invoice_id
+            )
+        )
+        await self._connection.execute(
+            delete(invoices).where(merchant_row(invoices, merchant_id, invoice_id))
+        )
+
     async def next_number(self, merchant_id: str) -> str:
         """The merchant's next invoice number, taken in the caller's transaction: the counter
         row stays locked until it commits, and a rollback gives the number back (no gaps)."""
@@ -216,22 +228,26 @@ def _period(row: Row[Any]) -> Period:
     return Period(row.period_start, row.period_end)
 
 
-def _number_stored(number: str) -> str | None:
-    return number or None  # NULL until numbered: the numbers are unique
+ABSENT_AS_NULL: dict[str, Any] = {"subscription_id": null_when_empty}
+"""How "" (none) is stored: NULL (an invoice's or invoice item's subscription)."""
+ABSENT_AS_EMPTY: dict[str, Any] = {"subscription_id": empty_when_null}
 
 
-_encode_line: Encoder[InvoiceLine] = Encoder(invoice_lines, InvoiceLine)
-_encode_invoice: Encoder[Invoice] = Encoder(invoices, Invoice, convert={"number": _number_stored})
+_encode_line: Encoder[InvoiceLine] = Encoder(invoice_lines, InvoiceLine, convert=ABSENT_AS_NULL)
+_encode_invoice: Encoder[Invoice] = Encoder(
+    invoices, Invoice, convert={**ABSENT_AS_NULL, "number": null_when_empty}
+)
 _line: Decoder[InvoiceLine] = Decoder(
     invoice_lines,
     InvoiceLine,
     columns={"created": "created_at"},
+    convert=ABSENT_AS_EMPTY,
     derive={"period": _period},
 )
 _decode_invoice: Decoder[Invoice] = Decoder(
     invoices,
     Invoice,
-    convert={"number": lambda number: number or ""},
+    convert={**ABSENT_AS_EMPTY, "number": empty_when_null},
     derive={"period": _period},
     skip=("lines",),
 )

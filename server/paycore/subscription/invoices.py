@@ -13,12 +13,12 @@ minimum charge carried forward" (Stripe adds it to the customer's balance for th
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TypeVar
 
 from paycore.currency.rules import CurrencyRules
-from paycore.errors import ApiError, Reason
+from paycore.errors import invalid
 from paycore.ids import Prefix, new_merchant_id
 from paycore.invariants import violated
-from paycore.iso import amount_max
 from paycore.subscription import discounts, invoice_items
 from paycore.subscription.events import (
     INVOICE_CREATED,
@@ -29,6 +29,7 @@ from paycore.subscription.events import (
     INVOICE_VOIDED,
     SubscriptionEvents,
 )
+from paycore.subscription.invoice_items import check_collectable as check_collectable
 from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.models import (
     BillingReason,
@@ -94,14 +95,6 @@ def item_line(
     )
 
 
-def check_collectable(currency: str, amount: int, param: str = "items") -> None:
-    """AMOUNT_TOO_LARGE naming `param` when an invoice of `amount` could not be collected by
-    a payment intent (above the currency's largest amount, paycore.iso.amount_max)."""
-    maximum = amount_max(currency)
-    if amount > maximum:
-        raise ApiError(Reason.AMOUNT_TOO_LARGE, param=param, maximum=maximum, currency=currency)
-
-
 def describe(price: Price) -> str:
     return price.nickname or price.id
 
@@ -142,16 +135,61 @@ async def create_invoice(
                 period=period,
             ),
         )
+    invoice = draft(
+        invoice_id=invoice_id,
+        merchant_id=merchant_id,
+        customer_id=subscription.customer_id,
+        reason=reason,
+        currency=subscription.currency,
+        period=period,
+        lines=lines,
+        at=at,
+        subscription_id=subscription.id,
+        test_clock_id=subscription.test_clock_id,
+        discount_id=None if discount is None else discount.id,
+        total_discount=taken,
+    )
+    total = invoice.total
+    await repository.drop_pending(merchant_id, subscription.id)
+    await repository.insert(invoice)
+    await events.invoice.record(connection, INVOICE_CREATED, invoice)
+    return invoice, replace(
+        await discounts.after_invoice(connection, events, subscription, at, taken),
+        credit_balance=min(total, 0),
+        latest_invoice_id=invoice.id,
+    )
+
+
+def draft(
+    *,
+    invoice_id: str,
+    merchant_id: str,
+    customer_id: str,
+    reason: BillingReason,
+    currency: str,
+    period: Period,
+    lines: tuple[InvoiceLine, ...],
+    at: int,
+    subscription_id: str = "",
+    test_clock_id: str | None = None,
+    discount_id: str | None = None,
+    total_discount: int = 0,
+    metadata: dict[str, str] | None = None,
+    description: str = "",
+    auto_advance: bool = True,
+) -> Invoice:
+    """A new draft invoice of `lines` made at `at`: its totals (the lines' sum less
+    `total_discount`, amount due never negative), nothing attempted or paid yet."""
     subtotal = sum(line.amount for line in lines)
-    total = subtotal - taken
-    invoice = Invoice(
+    total = subtotal - total_discount
+    return Invoice(
         id=invoice_id,
         merchant_id=merchant_id,
-        subscription_id=subscription.id,
-        customer_id=subscription.customer_id,
+        subscription_id=subscription_id,
+        customer_id=customer_id,
         status=InvoiceStatus.DRAFT,
         billing_reason=reason,
-        currency=subscription.currency,
+        currency=currency,
         number="",
         subtotal=subtotal,
         total=total,
@@ -165,41 +203,49 @@ async def create_invoice(
         charging=False,
         period=period,
         paid_at=None,
-        test_clock_id=subscription.test_clock_id,
+        test_clock_id=test_clock_id,
         created=at,
-        metadata={},
+        metadata=metadata or {},
         lines=lines,
-        discount_id=None if discount is None else discount.id,
-        total_discount=taken,
+        discount_id=discount_id,
+        total_discount=total_discount,
+        description=description,
+        auto_advance=auto_advance,
     )
-    await repository.drop_pending(merchant_id, subscription.id)
-    await repository.insert(invoice)
-    await events.invoice.record(connection, INVOICE_CREATED, invoice)
-    return invoice, replace(
-        await discounts.after_invoice(connection, events, subscription, at, taken),
-        credit_balance=min(total, 0),
-        latest_invoice_id=invoice.id,
-    )
+
+
+# A subscription's invoice, or None for a one-off invoice (no subscription).
+Owner = TypeVar("Owner", bound=Subscription | None)
 
 
 async def finalize(
     connection: AsyncConnection,
     events: SubscriptionEvents,
     rules: CurrencyRules,
-    subscription: Subscription,
+    subscription: Owner,
     invoice: Invoice,
     at: int,
-) -> tuple[Invoice, Subscription]:
-    """Draft -> open with the merchant's next number; an invoice with nothing due is paid at
-    once (no charge), and so is one whose amount due is below the currency's least charge,
-    which no charge could collect: that amount is carried to the subscription's next invoice
-    (the subscription answered owes it; the caller saves it)."""
+) -> tuple[Invoice, Owner]:
+    """Draft -> open with the merchant's next number (finalized_at `at`); an invoice with
+    nothing due is paid at once (no charge), and so is one whose amount due is below the
+    currency's least charge, which no charge could collect: that amount is carried to the
+    subscription's next invoice (the subscription answered owes it; the caller saves it). A
+    one-off invoice has no next invoice to carry it to: INVALID_ARGUMENT naming `id`, before
+    anything changes."""
+    minimum = rules.rule(invoice.currency).minimum_charge
+    if subscription is None and 0 < invoice.amount_due < minimum:
+        raise invalid(
+            "id",
+            f"the invoice's amount due, {invoice.amount_due}, is below the least charge of"
+            f" {invoice.currency} ({minimum} minor units), and a one-off invoice has no next"
+            " invoice to carry it to",
+        )
     number = await InvoiceRepository(connection).next_number(invoice.merchant_id)
-    finalized = replace(invoice, status=InvoiceStatus.OPEN, number=number)
+    finalized = replace(invoice, status=InvoiceStatus.OPEN, number=number, finalized_at=at)
     await save(connection, events, finalized, INVOICE_FINALIZED)
     if finalized.amount_due == 0:
         return await mark_paid(connection, events, finalized, at), subscription
-    if finalized.amount_due < rules.rule(finalized.currency).minimum_charge:
+    if subscription is not None and finalized.amount_due < minimum:
         paid = await mark_paid(connection, events, finalized, at, collected=0)
         carried = subscription.credit_balance + finalized.amount_due
         return paid, replace(subscription, credit_balance=carried)
@@ -242,10 +288,21 @@ CLOSED_EVENTS = {
 
 
 async def close(
-    connection: AsyncConnection, events: SubscriptionEvents, invoice: Invoice, status: InvoiceStatus
+    connection: AsyncConnection,
+    events: SubscriptionEvents,
+    invoice: Invoice,
+    status: InvoiceStatus,
+    at: int,
 ) -> Invoice:
-    """The invoice uncollectible or void (`status`): no attempt follows."""
-    changed = replace(invoice, status=status, next_payment_attempt=None)
+    """The invoice uncollectible or void (`status`) at `at`: no attempt follows."""
+    voided = status is InvoiceStatus.VOID
+    changed = replace(
+        invoice,
+        status=status,
+        next_payment_attempt=None,
+        voided_at=at if voided else invoice.voided_at,
+        marked_uncollectible_at=invoice.marked_uncollectible_at if voided else at,
+    )
     await save(connection, events, changed, CLOSED_EVENTS[status])
     return changed
 

@@ -64,6 +64,8 @@ class NewPrice:
     nickname: str
     active: bool
     metadata: dict[str, str]
+    lookup_key: str = ""
+    """The merchant's name for it (Stripe's), unique among its prices; "" for none."""
 
 
 @dataclass(frozen=True)
@@ -232,6 +234,10 @@ class PriceChanges:
     active: bool | None
     nickname: str | None
     metadata: MetadataChange
+    lookup_key: str | None = None
+    """"" removes it."""
+    transfer_lookup_key: bool = False
+    """Stripe's: the lookup key moves here from the price holding it (else that is refused)."""
 
 
 @dataclass(frozen=True)
@@ -269,6 +275,8 @@ class BillingReason(Enum):
     SUBSCRIPTION_CREATE = "subscription_create"
     SUBSCRIPTION_CYCLE = "subscription_cycle"
     SUBSCRIPTION_UPDATE = "subscription_update"
+    MANUAL = "manual"
+    """A one-off invoice the merchant made (Invoice.create): no subscription."""
 
 
 class ProrationBehavior(Enum):
@@ -298,6 +306,30 @@ class SubscriptionItem:
     quantity: int
     created: int
     metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class PlacedItem:
+    """A subscription item with its subscription's current period, which its message shows
+    (SubscriptionItem's routes answer it)."""
+
+    item: SubscriptionItem
+    period: Period
+
+    @property
+    def id(self) -> str:
+        return self.item.id
+
+
+@dataclass(frozen=True)
+class NewSubscriptionItem:
+    """CreateSubscriptionItem's: a price added to a subscription, prorated as `proration`."""
+
+    subscription_id: str
+    price_id: str
+    quantity: int
+    metadata: dict[str, str]
+    proration: ProrationBehavior
 
 
 @dataclass(frozen=True)
@@ -399,11 +431,22 @@ class InvoiceLine:
     """What the invoice's discount took off this line (minor units, the line's sign)."""
     discount_id: str | None = None
     """That discount's "di_..." (None: none)."""
+    subscription_id: str = ""
+    """The "sub_..." of the invoice it is on ("" on a one-off invoice, and until stored)."""
+
+    @property
+    def type(self) -> str:
+        """Stripe's source of the line: an item's charge for a period ("subscription"), or an
+        invoice item ("invoiceitem": a one-off item, a proration, an amount carried)."""
+        if self.subscription_item_id and not self.proration:
+            return "subscription"
+        return "invoiceitem"
 
 
 @dataclass(frozen=True)
 class Invoice(Stored):
     subscription_id: str
+    """"sub_..."; "" for a one-off invoice (billing_reason manual)."""
     customer_id: str
     status: InvoiceStatus
     billing_reason: BillingReason
@@ -430,12 +473,48 @@ class Invoice(Stored):
     """The sum of the lines' discount_amount: total = subtotal - total_discount."""
     # The customer's failed payment of it was reported (invoice.payment_failed), once.
     failure_reported: bool = False
+    description: str = ""
+    """The memo (Stripe's description); "" for none."""
+    auto_advance: bool = True
+    """Stripe's auto_advance: billing moves it on by itself (a subscription's invoices); a
+    one-off invoice is finalized and paid when the merchant asks."""
+    finalized_at: int | None = None
+    """Unix seconds of the move (Stripe's status_transitions; paid_at is the fourth); None
+    until it happens."""
+    voided_at: int | None = None
+    marked_uncollectible_at: int | None = None
+
+
+@dataclass(frozen=True)
+class NewInvoice:
+    """Invoice.create's: a one-off invoice of the customer's, draft, with (`include_pending`,
+    Stripe's pending_invoice_items_behavior=include) the customer's pending invoice items that
+    no subscription bills."""
+
+    customer_id: str
+    auto_advance: bool
+    description: str
+    metadata: dict[str, str]
+    include_pending: bool
+    currency: str = ""
+    """"" for the customer's pending items' currency, else usd (Stripe's default currency)."""
+
+
+@dataclass(frozen=True)
+class InvoiceChanges:
+    """UpdateInvoice's: None leaves a field as it is. Metadata changes on any invoice; the
+    others only on a draft."""
+
+    description: str | None
+    auto_advance: bool | None
+    metadata: MetadataChange
 
 
 @dataclass(frozen=True)
 class NewInvoiceItem:
     customer_id: str
     subscription_id: str
+    """"sub_..." whose next invoice bills it; "" for the customer's next one-off invoice."""
     price_id: str | None
     quantity: int
     # Without a price: non-zero minor units in `currency`.

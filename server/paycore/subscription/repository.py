@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from paycore.storage.reads import Decode, Kind, matching
-from paycore.storage.rows import Decoder, Encoder, epoch_seconds, stored_moment
+from paycore.storage.rows import (
+    Decoder,
+    Encoder,
+    empty_when_null,
+    epoch_seconds,
+    null_when_empty,
+    stored_moment,
+)
 from paycore.storage.schema import prices, products, test_clocks
 from paycore.subscription.models import (
     Interval,
@@ -65,8 +72,14 @@ def products_query(merchant_id: str, active: bool | None) -> Select[Any]:
     return matching(products, merchant_id=merchant_id, active=active)
 
 
-def prices_query(merchant_id: str, product_id: str, active: bool | None) -> Select[Any]:
-    return matching(prices, merchant_id=merchant_id, product_id=product_id, active=active)
+def prices_query(
+    merchant_id: str, product_id: str, active: bool | None, lookup_keys: tuple[str, ...] = ()
+) -> Select[Any]:
+    """ListPrices' filters: a product's, active or not, those with one of `lookup_keys`."""
+    query = matching(prices, merchant_id=merchant_id, product_id=product_id, active=active)
+    if lookup_keys:
+        query = query.where(prices.c.lookup_key.in_(lookup_keys))
+    return query
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +106,25 @@ class PriceRepository:
         await self._connection.execute(
             update(t)
             .where(t.c.merchant_id == price.merchant_id, t.c.id == price.id)
-            .values(active=price.active, nickname=price.nickname, metadata=price.metadata)
+            .values(
+                active=price.active,
+                nickname=price.nickname,
+                metadata=price.metadata,
+                lookup_key=null_when_empty(price.lookup_key),
+            )
         )
+
+    async def with_lookup_key(self, merchant_id: str, lookup_key: str) -> Price | None:
+        """The merchant's price holding `lookup_key`, locked."""
+        t = prices
+        row = (
+            await self._connection.execute(
+                select(t)
+                .where(t.c.merchant_id == merchant_id, t.c.lookup_key == lookup_key)
+                .with_for_update()
+            )
+        ).first()
+        return None if row is None else decode_price(row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,11 +196,18 @@ def _recurring(row: Row[Any]) -> Recurring | None:
 
 _AT = {"created": "created_at"}
 _encode_product: Encoder[NewProduct] = Encoder(products, NewProduct)
-_encode_price: Encoder[NewPrice] = Encoder(prices, NewPrice)
+_LOOKUP_KEY_STORED = {"lookup_key": null_when_empty}
+_encode_price: Encoder[NewPrice] = Encoder(prices, NewPrice, convert=_LOOKUP_KEY_STORED)
 """A new price's columns but its recurrence (two columns: `PriceRepository.insert`)."""
 _encode_test_clock: Encoder[NewTestClock] = Encoder(test_clocks, NewTestClock)
 decode_product: Decoder[Product] = Decoder(products, Product, columns=_AT)
-decode_price: Decoder[Price] = Decoder(prices, Price, columns=_AT, derive={"recurring": _recurring})
+decode_price: Decoder[Price] = Decoder(
+    prices,
+    Price,
+    columns=_AT,
+    convert={"lookup_key": empty_when_null},
+    derive={"recurring": _recurring},
+)
 decode_test_clock: Decoder[TestClock] = Decoder(test_clocks, TestClock, columns=_AT)
 # The read path's kinds (paycore.storage.reads).
 PRODUCTS = Kind("product", products, decode_product)

@@ -112,7 +112,7 @@ class SubscriptionService:
             active=_or(changes.active, found.active),
             metadata=changes.metadata.applied_to(found.metadata),
         )
-        return await _saved_if_changed(
+        return await saved_if_changed(
             connection, products, self._events.product, PRODUCT_UPDATED, found, changed
         )
 
@@ -124,10 +124,15 @@ class SubscriptionService:
         merchant_id: str,
         new: NewPrice,
         product: NewProduct | None = None,
+        transfer_lookup_key: bool = False,
     ) -> Price:
         """NOT_FOUND (param "product") for an unknown or another merchant's product,
         PRODUCT_INACTIVE for an inactive one. With `product` (Stripe's `product_data`) that
-        product is made first, in the same transaction, and the price is its."""
+        product is made first, in the same transaction, and the price is its. A lookup key
+        another price holds: see free_lookup_key."""
+        await free_lookup_key(
+            connection, self._events, merchant_id, new.lookup_key, "", transfer_lookup_key
+        )
         if product is None:
             return await add_price(connection, self._events, merchant_id, new)
         made = await self.create_product(connection, merchant_id, product)
@@ -156,10 +161,16 @@ class SubscriptionService:
         return await self._reads.one(merchant_id, PRICES, price_id, param)
 
     async def list_prices(
-        self, merchant_id: str, cursor: Cursor, product_id: str, active: bool | None
+        self,
+        merchant_id: str,
+        cursor: Cursor,
+        product_id: str,
+        active: bool | None,
+        lookup_keys: tuple[str, ...] = (),
     ) -> Page[Price]:
-        """`product_id` "" lists every product's prices; an unknown one is RESOURCE_MISSING."""
-        query = prices_query(merchant_id, product_id, active)
+        """`product_id` "" lists every product's prices; an unknown one is RESOURCE_MISSING.
+        `lookup_keys`: only the prices holding one of them (none: every price)."""
+        query = prices_query(merchant_id, product_id, active, lookup_keys)
         named = [Named("product", PRODUCTS, product_id)]
         return await self._reads.page(merchant_id, PRICES, cursor, query, named)
 
@@ -173,13 +184,23 @@ class SubscriptionService:
         found = await prices.get(merchant_id, price_id, lock=True)
         if found is None:
             raise not_found(PRICES.name, price_id)
+        if changes.lookup_key:
+            await free_lookup_key(
+                connection,
+                self._events,
+                merchant_id,
+                changes.lookup_key,
+                found.id,
+                changes.transfer_lookup_key,
+            )
         changed = replace(
             found,
             active=_or(changes.active, found.active),
             nickname=_or(changes.nickname, found.nickname),
             metadata=changes.metadata.applied_to(found.metadata),
+            lookup_key=_or(changes.lookup_key, found.lookup_key),
         )
-        return await _saved_if_changed(
+        return await saved_if_changed(
             connection, prices, self._events.price, PRICE_UPDATED, found, changed
         )
 
@@ -243,7 +264,7 @@ class SubscriptionService:
             name=_or(changes.name, found.name),
             metadata=changes.metadata.applied_to(found.metadata),
         )
-        return await _saved_if_changed(
+        return await saved_if_changed(
             connection, coupons, self._events.coupon, COUPON_UPDATED, found, changed
         )
 
@@ -325,7 +346,7 @@ class _Saves(Protocol[Saved_contra]):
     async def save(self, changed: Saved_contra, /) -> None: ...
 
 
-async def _saved_if_changed(
+async def saved_if_changed(
     connection: AsyncConnection,
     store: _Saves[Owned],
     recorder: Recorder[Owned],
@@ -360,6 +381,40 @@ async def add_price(
     price = await PriceRepository(connection).insert(merchant_id, price_id, new)
     await events.price.record(connection, PRICE_CREATED, price)
     return price
+
+
+def lookup_key_lock_name(merchant_id: str, lookup_key: str) -> str:
+    """The advisory lock two writers of one lookup key take turns on (a create has no row to
+    lock before its insert)."""
+    return f"price_lookup_key:{merchant_id}:{lookup_key}"
+
+
+async def free_lookup_key(
+    connection: AsyncConnection,
+    events: SubscriptionEvents,
+    merchant_id: str,
+    lookup_key: str,
+    owner_id: str,
+    transfer: bool,
+) -> None:
+    """Makes `lookup_key` free for the price `owner_id` ("" for one being made): another price
+    holding it loses it with `transfer` (Stripe's transfer_lookup_key; price.updated for it),
+    else INVALID_ARGUMENT naming `lookup_key`. Holds the key's lock until commit."""
+    if not lookup_key:
+        return
+    await lock_until_commit(connection, lookup_key_lock_name(merchant_id, lookup_key))
+    prices = PriceRepository(connection)
+    holder = await prices.with_lookup_key(merchant_id, lookup_key)
+    if holder is None or holder.id == owner_id:
+        return
+    if not transfer:
+        raise invalid(
+            "lookup_key",
+            f"the price {holder.id} already uses the lookup key {lookup_key!r}: give"
+            " transfer_lookup_key=true to move it",
+        )
+    released = replace(holder, lookup_key="")
+    await saved_if_changed(connection, prices, events.price, PRICE_UPDATED, holder, released)
 
 
 async def require_product(

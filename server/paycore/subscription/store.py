@@ -187,6 +187,8 @@ _decode_subscription: Decoder[Subscription] = Decoder(
     skip=("items", "discount"),
 )
 _item: Decoder[SubscriptionItem] = Decoder(subscription_items, SubscriptionItem)
+SUBSCRIPTION_ITEMS = Kind("subscription_item", subscription_items, _item)
+"""The read path's kind of one item (GetSubscriptionItem)."""
 SUBSCRIPTIONS = Kind("subscription", subscriptions, _decode_subscription, complete=_with_items)
 """The read path's kind (paycore.storage.reads): a subscription with its items."""
 

@@ -18,8 +18,8 @@ from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Named, Page, Reads, page_after
 from paycore.subscription import changes as changes_module
-from paycore.subscription import invoice_items, invoices, lifecycle, preview
-from paycore.subscription.changes import SubscriptionChanges
+from paycore.subscription import invoice_items, invoices, lifecycle, one_off, preview
+from paycore.subscription.changes import ItemChange, SubscriptionChanges
 from paycore.subscription.clock_deletion import DeleteCustomer, delete_test_clock
 from paycore.subscription.collection import (
     PAID_OTHERWISE,
@@ -37,13 +37,17 @@ from paycore.subscription.models import (
     Discount,
     FinalAction,
     Invoice,
+    InvoiceChanges,
     InvoiceItem,
     InvoiceLine,
     InvoiceStatus,
+    NewInvoice,
     NewInvoiceItem,
     NewSubscription,
+    NewSubscriptionItem,
     PaymentBehavior,
     Period,
+    PlacedItem,
     ProrationBehavior,
     Subscription,
     SubscriptionItem,
@@ -51,10 +55,12 @@ from paycore.subscription.models import (
     TestClock,
     TestClockStatus,
 )
+from paycore.subscription.one_off import locked_invoice, unexpected
 from paycore.subscription.periods import SECONDS_PER_DAY
 from paycore.subscription.preview import PreviewRequest
 from paycore.subscription.repository import PRICES, TestClockRepository
 from paycore.subscription.store import (
+    SUBSCRIPTION_ITEMS,
     SUBSCRIPTIONS,
     BillingSettingsRepository,
     SubscriptionRepository,
@@ -224,6 +230,104 @@ class Subscriptions:
         page = page_after(items, [item.id for item in items], cursor, "subscription")
         return page, subscription.current_period
 
+    # --- subscription items (Stripe's SubscriptionItem routes: UpdateSubscription's path) ----
+
+    async def get_item(self, merchant_id: str, item_id: str) -> PlacedItem:
+        item = await self._reads.one(merchant_id, SUBSCRIPTION_ITEMS, item_id)
+        subscription = await self.get(merchant_id, item.subscription_id)
+        return PlacedItem(item, subscription.current_period)
+
+    def create_item(self, merchant_id: str, new: NewSubscriptionItem) -> Phases[PlacedItem]:
+        """The price added to the subscription as UpdateSubscription adds an item (prorated
+        as `new.proration` says; an always_invoice invoice charged in the call)."""
+        change = ItemChange(
+            item_id=None,
+            price_id=new.price_id,
+            quantity=new.quantity,
+            deleted=False,
+            metadata=MetadataChange(new.metadata),
+            prefix="",
+        )
+
+        async def record(connection: AsyncConnection) -> PlacedItem:
+            updated = await self._item_changed(
+                connection, merchant_id, new.subscription_id, change, new.proration
+            )
+            await self._hold(connection, merchant_id, updated.id)
+            added = next(item for item in updated.items if item.price_id == new.price_id)
+            return PlacedItem(added, updated.current_period)
+
+        return Phases(record, self._item_settled(merchant_id))
+
+    def update_item(
+        self, merchant_id: str, item_id: str, change: ItemChange, proration: ProrationBehavior
+    ) -> Phases[PlacedItem]:
+        """The item's price, quantity or metadata changed as UpdateSubscription changes it."""
+
+        async def record(connection: AsyncConnection) -> PlacedItem:
+            item = await self._item_of(connection, merchant_id, item_id)
+            updated = await self._item_changed(
+                connection, merchant_id, item.subscription_id, change, proration
+            )
+            await self._hold(connection, merchant_id, updated.id)
+            changed = next(each for each in updated.items if each.id == item_id)
+            return PlacedItem(changed, updated.current_period)
+
+        return Phases(record, self._item_settled(merchant_id))
+
+    async def delete_item(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        item_id: str,
+        proration: ProrationBehavior,
+    ) -> SubscriptionItem:
+        """The item removed as UpdateSubscription removes one (its proration credit as
+        `proration` says; an always_invoice invoice is charged by the billing job, the
+        subscription due at once). A subscription keeps at least one item."""
+        item = await self._item_of(connection, merchant_id, item_id)
+        change = ItemChange(item_id=item_id, price_id=None, quantity=None, deleted=True, prefix="")
+        await self._item_changed(connection, merchant_id, item.subscription_id, change, proration)
+        return item
+
+    async def _item_of(
+        self, connection: AsyncConnection, merchant_id: str, item_id: str
+    ) -> SubscriptionItem:
+        item = await SUBSCRIPTION_ITEMS.fetch(connection, merchant_id, item_id)
+        if item is None:
+            raise not_found(SUBSCRIPTION_ITEMS.name, item_id)
+        return item
+
+    async def _item_changed(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        subscription_id: str,
+        change: ItemChange,
+        proration: ProrationBehavior,
+    ) -> Subscription:
+        changes = SubscriptionChanges(
+            items=(change,),
+            proration=proration,
+            cancel_at_period_end=None,
+            default_payment_method_id=None,
+            metadata=MetadataChange(),
+        )
+        return await changes_module.update(
+            connection, self.collection, merchant_id, subscription_id, changes
+        )
+
+    def _item_settled(self, merchant_id: str) -> Complete[PlacedItem]:
+        """An item call's second phase: the charges its subscription's change started
+        settled, the item read again."""
+
+        async def complete(item_id: str, final: FinalAnswer[PlacedItem]) -> PlacedItem:
+            placed = await self.get_item(merchant_id, item_id)
+            await self.settle_charging(merchant_id, placed.item.subscription_id)
+            return placed
+
+        return complete
+
     def settled(self, merchant_id: str) -> Complete[Subscription]:
         """The second phase of a subscription call: settles the charges it started."""
 
@@ -263,9 +367,39 @@ class Subscriptions:
     # --- invoices ----------------------------------------------------------------------------
 
     async def create_invoice_item(
-        self, connection: AsyncConnection, merchant_id: str, new: NewInvoiceItem
+        self, connection: AsyncConnection, merchant_id: str, new: NewInvoiceItem, invoice_id: str
     ) -> InvoiceItem:
-        return await invoice_items.create(connection, self._events, merchant_id, new)
+        return await invoice_items.create(connection, self._events, merchant_id, new, invoice_id)
+
+    async def create_invoice(
+        self, connection: AsyncConnection, merchant_id: str, new: NewInvoice
+    ) -> Invoice:
+        return await one_off.create(connection, self._events, merchant_id, new)
+
+    async def update_invoice(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        invoice_id: str,
+        changes: InvoiceChanges,
+    ) -> Invoice:
+        return await one_off.update(connection, self._events, merchant_id, invoice_id, changes)
+
+    async def delete_invoice(
+        self, connection: AsyncConnection, merchant_id: str, invoice_id: str
+    ) -> Invoice:
+        return await one_off.delete(connection, self._events, merchant_id, invoice_id)
+
+    async def finalize_invoice(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        invoice_id: str,
+        auto_advance: bool | None,
+    ) -> Invoice:
+        return await one_off.finalize(
+            connection, self._events, self.collection.rules, merchant_id, invoice_id, auto_advance
+        )
 
     async def get_invoice_item(self, merchant_id: str, item_id: str) -> InvoiceItem:
         return await self._reads.one(merchant_id, invoice_items.INVOICE_ITEMS, item_id)
@@ -353,7 +487,7 @@ class Subscriptions:
             subscription, invoice = await self._payable_invoice(
                 connection, merchant_id, invoice_id, "paid", PAID_OTHERWISE
             )
-            now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
+            now = await lifecycle.clock_now(connection, merchant_id, invoice.test_clock_id)
             before = subscription
             if invoice.status is InvoiceStatus.DRAFT:
                 invoice, subscription = await invoices.finalize(
@@ -364,50 +498,67 @@ class Subscriptions:
                     connection, self._events, invoice, now, out_of_band=True
                 )
             if invoice.status is InvoiceStatus.PAID:
-                await lifecycle.save(
-                    connection,
-                    self._events,
-                    before,
-                    await after_payment(connection, subscription),
-                )
+                if before is not None and subscription is not None:
+                    await lifecycle.save(
+                        connection,
+                        self._events,
+                        before,
+                        await after_payment(connection, subscription),
+                    )
                 return invoice
-            method = payment_method_id
-            if is_test_payment_method(method):
-                card = await self._cards.test_card(merchant_id, method, "payment_method")
-                await self._cards.save_test_card(connection, merchant_id, card)
-                method = card.payment_method_id
-            elif method:
-                await require_attached(
-                    connection, merchant_id, method, invoice.customer_id, "payment_method"
-                )
-            elif await self.collection.payment_method(connection, subscription) is None:
-                # Nothing to charge: refused, and the transaction (a finalized draft with it)
-                # rolled back; only a scheduled attempt counts a failure for it (dunning).
-                raise ApiError(
-                    Reason.INVOICE_NO_PAYMENT_METHOD, param="payment_method", id=invoice.id
-                )
+            method = await self._method_given(
+                connection, invoice, subscription or invoice, payment_method_id
+            )
             started = await self.collection.start(
                 connection,
                 subscription,
                 replace(invoice, status=InvoiceStatus.OPEN),
                 now,
                 scheduled=False,
-                payment_method_id=method or None,
+                payment_method_id=method,
                 off_session=off_session,
             )
-            await lifecycle.save(connection, self._events, subscription, subscription)
-            await self._hold(connection, merchant_id, subscription.id)
+            if subscription is not None:
+                await lifecycle.save(connection, self._events, subscription, subscription)
+                await self._hold(connection, merchant_id, subscription.id)
             return started
 
         async def complete(paid_id: str, final: FinalAnswer[Invoice]) -> Invoice:
             engine = self._shards.engine_for_merchant(merchant_id)
             await self.collection.settle_within(engine, merchant_id, paid_id, SETTLE_WAIT)
             invoice = await self.get_invoice(merchant_id, paid_id)
-            await self._release(merchant_id, invoice.subscription_id)
+            if invoice.subscription_id:
+                await self._release(merchant_id, invoice.subscription_id)
             await self._refuse_declined(merchant_id, invoice, payment_method_id)
             return invoice
 
         return Phases(record, complete)
+
+    async def _method_given(
+        self,
+        connection: AsyncConnection,
+        invoice: Invoice,
+        payer: Subscription | Invoice,
+        payment_method_id: str,
+    ) -> str | None:
+        """The payment method PayInvoice charges: the one given (a test payment method's name
+        made a card; else one attached to the invoice's customer), None for the `payer`'s
+        default (its subscription's, else its customer's). Nothing to charge: refused
+        INVOICE_NO_PAYMENT_METHOD, and the transaction (a finalized draft with it) rolled
+        back; only a scheduled attempt counts a failure for it (dunning)."""
+        merchant_id = invoice.merchant_id
+        if is_test_payment_method(payment_method_id):
+            card = await self._cards.test_card(merchant_id, payment_method_id, "payment_method")
+            await self._cards.save_test_card(connection, merchant_id, card)
+            return card.payment_method_id
+        if payment_method_id:
+            await require_attached(
+                connection, merchant_id, payment_method_id, invoice.customer_id, "payment_method"
+            )
+            return payment_method_id
+        if await self.collection.payment_method(connection, payer) is None:
+            raise ApiError(Reason.INVOICE_NO_PAYMENT_METHOD, param="payment_method", id=invoice.id)
+        return None
 
     async def _refuse_declined(
         self, merchant_id: str, invoice: Invoice, payment_method_id: str
@@ -423,14 +574,14 @@ class Subscriptions:
         if invoice.payment_intent_id is None:
             return
         async with self._shards.read(merchant_id) as connection:
-            subscription = await SubscriptionRepository(connection).get(
-                merchant_id, invoice.subscription_id
-            )
-            if subscription is None:
+            payer: Subscription | Invoice | None = invoice
+            if invoice.subscription_id:
+                payer = await SubscriptionRepository(connection).get(
+                    merchant_id, invoice.subscription_id
+                )
+            if payer is None:
                 violated(f"invoice {invoice.id}'s subscription vanished")
-            charged = payment_method_id or await self.collection.payment_method(
-                connection, subscription
-            )
+            charged = payment_method_id or await self.collection.payment_method(connection, payer)
         intent = await self.collection.charges.intent(merchant_id, invoice.payment_intent_id)
         if charged is None or intent is None or not requested(intent):
             return
@@ -444,7 +595,8 @@ class Subscriptions:
         subscription, invoice = await self._payable_invoice(
             connection, merchant_id, invoice_id, "voided", VOID_INVOICE
         )
-        voided = await invoices.close(connection, self._events, invoice, InvoiceStatus.VOID)
+        now = await lifecycle.clock_now(connection, merchant_id, invoice.test_clock_id)
+        voided = await invoices.close(connection, self._events, invoice, InvoiceStatus.VOID, now)
         await self._after_closing(connection, subscription)
         return voided
 
@@ -458,16 +610,22 @@ class Subscriptions:
             connection, merchant_id, invoice_id, "marked uncollectible", VOID_INVOICE
         )
         if invoice.status is not InvoiceStatus.OPEN:  # the refusal rolls the withdrawal back
-            raise _unexpected(invoice, "marked uncollectible")
+            raise unexpected(invoice, "marked uncollectible")
+        now = await lifecycle.clock_now(connection, merchant_id, invoice.test_clock_id)
         marked = await invoices.close(
-            connection, self._events, invoice, InvoiceStatus.UNCOLLECTIBLE
+            connection, self._events, invoice, InvoiceStatus.UNCOLLECTIBLE, now
         )
         await self._after_closing(connection, subscription)
         return marked
 
-    async def _after_closing(self, connection: AsyncConnection, subscription: Subscription) -> None:
+    async def _after_closing(
+        self, connection: AsyncConnection, subscription: Subscription | None
+    ) -> None:
         """A past_due or unpaid subscription whose invoice closed unpaid moves on as after a
-        payment (Stripe's rule for a latest invoice paid, voided or marked uncollectible)."""
+        payment (Stripe's rule for a latest invoice paid, voided or marked uncollectible).
+        Nothing for a one-off invoice (None)."""
+        if subscription is None:
+            return
         if subscription.status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID):
             await lifecycle.save(
                 connection,
@@ -485,32 +643,16 @@ class Subscriptions:
         invoice_id: str,
         action: str,
         withdrawn_because: str,
-    ) -> tuple[Subscription, Invoice]:
+    ) -> tuple[Subscription | None, Invoice]:
         """The invoice (locked, with its subscription) if it can be paid or voided now: draft
         or open and no charge in flight. Its intent left for the customer (default_incomplete)
         is canceled for `withdrawn_because`; one the customer has confirmed already counts as
         a charge in flight (INVOICE_UNEXPECTED_STATE, status charging)."""
-        subscription, invoice = await self._locked_invoice(connection, merchant_id, invoice_id)
+        subscription, invoice = await locked_invoice(connection, merchant_id, invoice_id)
         if invoice.status not in PAYABLE or invoice.charging:
-            raise _unexpected(invoice, action)
+            raise unexpected(invoice, action)
         if not await self.collection.withdraw_from_customer(connection, invoice, withdrawn_because):
-            raise _unexpected(replace(invoice, charging=True), action)
-        return subscription, invoice
-
-    async def _locked_invoice(
-        self, connection: AsyncConnection, merchant_id: str, invoice_id: str
-    ) -> tuple[Subscription, Invoice]:
-        """The invoice and its subscription, locked in that order (the order settle uses)."""
-        repository = InvoiceRepository(connection)
-        found = await repository.get(merchant_id, invoice_id)
-        if found is None:
-            raise not_found("invoice", invoice_id)
-        subscription = await SubscriptionRepository(connection).get(
-            merchant_id, found.subscription_id, lock=True
-        )
-        invoice = await repository.get(merchant_id, invoice_id, lock=True)
-        if subscription is None or invoice is None:
-            violated(f"invoice {invoice_id} or its subscription vanished")
+            raise unexpected(replace(invoice, charging=True), action)
         return subscription, invoice
 
     # --- test clocks and settings ------------------------------------------------------------
@@ -557,10 +699,3 @@ class Subscriptions:
         )
         await repository.put(merchant_id, changed)
         return changed
-
-
-def _unexpected(invoice: Invoice, action: str) -> ApiError:
-    status = "charging" if invoice.charging else invoice.status.value
-    return ApiError(
-        Reason.INVOICE_UNEXPECTED_STATE, param="id", id=invoice.id, status=status, action=action
-    )

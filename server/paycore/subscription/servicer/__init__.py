@@ -33,10 +33,13 @@ from paycore.subscription.servicer.messages import (
     deleted_clock_message,
     deleted_coupon_message,
     deleted_discount_message,
+    deleted_invoice_message,
     deleted_item_message,
+    deleted_subscription_item_message,
     invoice_message,
     item_message,
     line_message,
+    placed_item_message,
     price_message,
     product_message,
     promotion_code_message,
@@ -48,16 +51,22 @@ from paycore.subscription.servicer.requests import (
     FINAL_ACTIONS,
     INVOICE_STATUSES,
     LISTED_STATUSES,
+    auto_advance,
     coupon_changes,
     coupon_id,
     frozen_time,
+    invoice_changes,
     invoice_item,
     invoice_item_changes,
+    item_removal,
+    lookup_keys,
     new_coupon,
+    new_invoice,
     new_price,
     new_product,
     new_promotion_code,
     new_subscription,
+    new_subscription_item,
     new_test_clock,
     preview_request,
     price_changes,
@@ -65,6 +74,7 @@ from paycore.subscription.servicer.requests import (
     promotion_code_changes,
     retry_schedule,
     subscription_changes,
+    subscription_item_change,
 )
 from paycore.subscription.subscriptions import Subscriptions
 from paycore.v1 import subscription_pb2, subscription_pb2_grpc
@@ -136,6 +146,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             cursor,
             validation.object_id("product", request.product, Prefix.PRODUCT, required=False),
             request.active if request.HasField("active") else None,
+            lookup_keys(request.lookup_keys),
         )
         return page_response(subscription_pb2.ListPricesResponse, page, price_message)
 
@@ -281,6 +292,32 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             lambda item: subscription_item_message(item, period),
         )
 
+    GetSubscriptionItem = rpcs.get(
+        Prefix.SUBSCRIPTION_ITEM, lambda s: s._billing.get_item, placed_item_message
+    )
+
+    async def CreateSubscriptionItem(
+        self, request: subscription_pb2.CreateSubscriptionItemRequest, context: Context
+    ) -> subscription_pb2.SubscriptionItem:
+        merchant_id = current_call().require_merchant()
+        phases = self._billing.create_item(merchant_id, new_subscription_item(request))
+        return await self._mutations.resumable(merchant_id, request, placed_item_message, phases)
+
+    async def UpdateSubscriptionItem(
+        self, request: subscription_pb2.UpdateSubscriptionItemRequest, context: Context
+    ) -> subscription_pb2.SubscriptionItem:
+        merchant_id, item_id = merchant_and_id(request.id, Prefix.SUBSCRIPTION_ITEM)
+        change, proration = subscription_item_change(request, item_id)
+        phases = self._billing.update_item(merchant_id, item_id, change, proration)
+        return await self._mutations.resumable(merchant_id, request, placed_item_message, phases)
+
+    DeleteSubscriptionItem = rpcs.update(
+        Prefix.SUBSCRIPTION_ITEM,
+        deleted_subscription_item_message,
+        lambda s: s._billing.delete_item,
+        item_removal,
+    )
+
     async def UpdateSubscription(
         self, request: subscription_pb2.UpdateSubscriptionRequest, context: Context
     ) -> subscription_pb2.Subscription:
@@ -321,9 +358,25 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         return await self._mutations.answer_checked(
             request,
             item_message,
-            self._billing.create_invoice_item,
+            lambda connection, merchant_id, checked: self._billing.create_invoice_item(
+                connection, merchant_id, *checked
+            ),
             lambda checked: invoice_item(checked, self._rules),
         )
+
+    CreateInvoice = rpcs.change(invoice_message, lambda s: s._billing.create_invoice, new_invoice)
+
+    UpdateInvoice = rpcs.update(
+        Prefix.INVOICE, invoice_message, lambda s: s._billing.update_invoice, invoice_changes
+    )
+
+    DeleteInvoice = rpcs.change_by_id(
+        Prefix.INVOICE, deleted_invoice_message, lambda s: s._billing.delete_invoice
+    )
+
+    FinalizeInvoice = rpcs.update(
+        Prefix.INVOICE, invoice_message, lambda s: s._billing.finalize_invoice, auto_advance
+    )
 
     GetInvoiceItem = rpcs.get(
         Prefix.INVOICE_ITEM, lambda s: s._billing.get_invoice_item, item_message

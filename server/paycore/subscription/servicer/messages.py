@@ -3,6 +3,8 @@ composition root builds paycore.subscription.events.SubscriptionEvents' recorder
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from paycore.runtime.messages import converts, derived, message_of
 from paycore.subscription.models import (
     PERCENT_SCALE,
@@ -14,6 +16,7 @@ from paycore.subscription.models import (
     InvoiceLine,
     InvoiceStatus,
     Period,
+    PlacedItem,
     Price,
     Product,
     PromotionCode,
@@ -27,6 +30,8 @@ product_message = derived(Product, subscription_pb2.Product)
 clock_message = derived(TestClock, subscription_pb2.TestClock)
 settings_message = derived(BillingSettings, subscription_pb2.BillingSettings)
 item_message = derived(InvoiceItem, subscription_pb2.InvoiceItem)
+CHARGE_AUTOMATICALLY = "charge_automatically"
+"""Every invoice's collection_method (send_invoice is not supported)."""
 
 
 @converts(subscription_pb2.DeleteInvoiceItemResponse)
@@ -122,6 +127,18 @@ def subscription_message(subscription: Subscription) -> subscription_pb2.Subscri
     )
 
 
+@converts(subscription_pb2.SubscriptionItem)
+def placed_item_message(placed: PlacedItem) -> subscription_pb2.SubscriptionItem:
+    return subscription_item_message(placed.item, placed.period)
+
+
+@converts(subscription_pb2.DeleteSubscriptionItemResponse)
+def deleted_subscription_item_message(
+    item: SubscriptionItem,
+) -> subscription_pb2.DeleteSubscriptionItemResponse:
+    return subscription_pb2.DeleteSubscriptionItemResponse(id=item.id, deleted=True)
+
+
 def subscription_item_message(
     item: SubscriptionItem, period: Period
 ) -> subscription_pb2.SubscriptionItem:
@@ -143,6 +160,7 @@ def line_message(line: InvoiceLine) -> subscription_pb2.Invoice.LineItem:
         period_start=line.period.start,
         period_end=line.period.end,
         discount_amounts=_discount_amounts(line.discount_amount, line.discount_id, line.currency),
+        type=line.type,
     )
 
 
@@ -159,7 +177,11 @@ def invoice_message(invoice: Invoice) -> subscription_pb2.Invoice:
     return message_of(
         subscription_pb2.Invoice,
         invoice,
-        lines=[line_message(line) for line in invoice.lines],
+        # A line not stored (a preview's) names the invoice's subscription as a stored one.
+        lines=[
+            line_message(replace(line, subscription_id=invoice.subscription_id))
+            for line in invoice.lines
+        ],
         total_discount_amounts=_discount_amounts(
             invoice.total_discount, invoice.discount_id, invoice.currency
         ),
@@ -173,4 +195,16 @@ def invoice_message(invoice: Invoice) -> subscription_pb2.Invoice:
         period_end=invoice.period.end,
         paid=invoice.status is InvoiceStatus.PAID,
         attempted=invoice.attempt_count > 0 or invoice.status is InvoiceStatus.PAID,
+        collection_method=CHARGE_AUTOMATICALLY,
+        status_transitions=subscription_pb2.Invoice.StatusTransitions(
+            finalized_at=invoice.finalized_at or 0,
+            marked_uncollectible_at=invoice.marked_uncollectible_at or 0,
+            paid_at=invoice.paid_at or 0,
+            voided_at=invoice.voided_at or 0,
+        ),
     )
+
+
+@converts(subscription_pb2.DeleteInvoiceResponse)
+def deleted_invoice_message(invoice: Invoice) -> subscription_pb2.DeleteInvoiceResponse:
+    return subscription_pb2.DeleteInvoiceResponse(id=invoice.id, deleted=True)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from paycore import validation
 from paycore.currency.rules import CurrencyRules, Purpose
 from paycore.customer.test_methods import attached_payment_method_id
-from paycore.errors import invalid, missing
+from paycore.errors import ApiError, Reason, invalid, missing
 from paycore.ids import Prefix
 from paycore.runtime.messages import by_number, by_number_or_none, member, value_names
 from paycore.runtime.servicing import metadata_change
@@ -26,13 +26,16 @@ from paycore.subscription.models import (
     CouponDuration,
     FinalAction,
     Interval,
+    InvoiceChanges,
     InvoiceStatus,
     NewCoupon,
+    NewInvoice,
     NewInvoiceItem,
     NewPrice,
     NewProduct,
     NewPromotionCode,
     NewSubscription,
+    NewSubscriptionItem,
     NewTestClock,
     PaymentBehavior,
     PriceChanges,
@@ -62,6 +65,8 @@ RETRY_DAYS_MAX = 30
 # The proto's limits (subscription.proto), Stripe's where Stripe has one.
 PRODUCT_NAME_LENGTH_MAX = 250
 NICKNAME_LENGTH_MAX = 250
+LOOKUP_KEY_LENGTH_MAX = 200
+LOOKUP_KEYS_MAX = 10
 CLOCK_NAME_LENGTH_MAX = 300
 # Stripe's groups of statuses that ListSubscriptions' `status` may name beside one status.
 _STATUS_GROUPS = {
@@ -121,14 +126,34 @@ def price_changes(request: subscription_pb2.UpdatePriceRequest) -> PriceChanges:
         if request.HasField("nickname")
         else None,
         metadata=metadata_change(request),
+        lookup_key=lookup_key("lookup_key", request.lookup_key)
+        if request.HasField("lookup_key")
+        else None,
+        transfer_lookup_key=request.transfer_lookup_key,
     )
+
+
+def lookup_key(param: str, value: str) -> str:
+    return validation.text(param, value, maximum=LOOKUP_KEY_LENGTH_MAX)
+
+
+def lookup_keys(values: Sequence[str]) -> tuple[str, ...]:
+    """ListPrices' `lookup_keys` (at most LOOKUP_KEYS_MAX, none empty)."""
+    if len(values) > LOOKUP_KEYS_MAX:
+        raise invalid("lookup_keys", f"give at most {LOOKUP_KEYS_MAX}")
+    for index, value in enumerate(values):
+        if not value:
+            raise invalid(f"lookup_keys[{index}]", "must not be empty")
+        lookup_key(f"lookup_keys[{index}]", value)
+    return tuple(values)
 
 
 def new_price(
     request: subscription_pb2.CreatePriceRequest, rules: CurrencyRules
-) -> tuple[NewPrice, NewProduct | None]:
-    """The price, and the product made with it (Stripe's `product_data`, in place of
-    `product`: then the price's product_id is "" until the domain makes the product). The unit
+) -> tuple[NewPrice, NewProduct | None, bool]:
+    """The price, the product made with it (Stripe's `product_data`, in place of
+    `product`: then the price's product_id is "" until the domain makes the product) and
+    whether its lookup key moves from the price holding it (transfer_lookup_key). The unit
     amount is one the processors take in a charge (the currency's multiple: a bhd amount ends
     in 0); the least charge is the invoice's to meet, as quantities add up
     (paycore.subscription.invoices.finalize)."""
@@ -145,13 +170,18 @@ def new_price(
             active=data.active if data.HasField("active") else True,
             metadata=validation.metadata("product_data.metadata", data.metadata),
         )
-    return NewPrice(
-        **_price_fields("", request, rules, product_given=product is not None),
-        recurring=recurring(request.recurring) if request.HasField("recurring") else None,
-        nickname=validation.text("nickname", request.nickname, maximum=NICKNAME_LENGTH_MAX),
-        active=request.active if request.HasField("active") else True,
-        metadata=validation.metadata("metadata", request.metadata),
-    ), product
+    return (
+        NewPrice(
+            **_price_fields("", request, rules, product_given=product is not None),
+            recurring=recurring(request.recurring) if request.HasField("recurring") else None,
+            nickname=validation.text("nickname", request.nickname, maximum=NICKNAME_LENGTH_MAX),
+            active=request.active if request.HasField("active") else True,
+            metadata=validation.metadata("metadata", request.metadata),
+            lookup_key=lookup_key("lookup_key", request.lookup_key),
+        ),
+        product,
+        request.transfer_lookup_key,
+    )
 
 
 def price_data(param: str, message: subscription_pb2.PriceData, rules: CurrencyRules) -> NewPrice:
@@ -293,12 +323,7 @@ def subscription_changes(
             "default_payment_method", request.default_payment_method, required=False
         )
     cancel = request.cancel_at_period_end if request.HasField("cancel_at_period_end") else None
-    behavior = member(
-        "proration_behavior",
-        request.proration_behavior,
-        PRORATIONS,
-        subscription_pb2.ProrationBehavior,
-    )
+    behavior = proration_of(request)
     discount = discount_of(request)
     if request.clear_discounts and (discount["coupon_id"] or discount["promotion_code_id"]):
         raise invalid("discounts", "cannot be given with clear_discounts")
@@ -316,6 +341,66 @@ def subscription_changes(
         trial_end_now=request.trial_end_now,
         **discount,
     )
+
+
+class _Prorated(Protocol):
+    @property
+    def proration_behavior(self) -> int: ...
+
+
+def proration_of(request: _Prorated) -> ProrationBehavior:
+    """A request's proration_behavior (unset: create_prorations, Stripe's default)."""
+    return member(
+        "proration_behavior",
+        request.proration_behavior,
+        PRORATIONS,
+        subscription_pb2.ProrationBehavior,
+    )
+
+
+def item_removal(request: subscription_pb2.DeleteSubscriptionItemRequest) -> ProrationBehavior:
+    """DeleteSubscriptionItem's proration_behavior (how the removed item's unused time is
+    credited)."""
+    return proration_of(request)
+
+
+def new_subscription_item(
+    request: subscription_pb2.CreateSubscriptionItemRequest,
+) -> NewSubscriptionItem:
+    """CreateSubscriptionItem's shape checks (the price's and the subscription's are
+    UpdateSubscription's, paycore.subscription.changes)."""
+    subscription_id = validation.object_id(
+        "subscription", request.subscription, Prefix.SUBSCRIPTION
+    )
+    price_id = validation.object_id("price", request.price, Prefix.PRICE)
+    quantity = request.quantity if request.HasField("quantity") else None
+    return NewSubscriptionItem(
+        subscription_id=subscription_id,
+        price_id=price_id,
+        quantity=item_quantity("quantity", quantity),
+        metadata=validation.metadata("metadata", request.metadata),
+        proration=proration_of(request),
+    )
+
+
+def subscription_item_change(
+    request: subscription_pb2.UpdateSubscriptionItemRequest, item_id: str
+) -> tuple[ItemChange, ProrationBehavior]:
+    """UpdateSubscriptionItem's change of the item (UpdateSubscription's, naming the fields
+    without `items[n].`) and how it is prorated."""
+    price_id = validation.object_id("price", request.price, Prefix.PRICE, required=False)
+    quantity = None
+    if request.HasField("quantity"):
+        quantity = item_quantity("quantity", request.quantity)
+    change = ItemChange(
+        item_id=item_id,
+        price_id=price_id or None,
+        quantity=quantity,
+        deleted=False,
+        metadata=metadata_change(request),
+        prefix="",
+    )
+    return change, proration_of(request)
 
 
 def item_changes(
@@ -380,13 +465,15 @@ def retry_schedule(days: Sequence[int]) -> tuple[int, ...] | None:
 
 def invoice_item(
     request: subscription_pb2.CreateInvoiceItemRequest, rules: CurrencyRules
-) -> NewInvoiceItem:
+) -> tuple[NewInvoiceItem, str]:
     """A price (one-time; quantity 0 means 1) or a non-zero amount (negative: a credit) with
-    its currency; the subscription's checks are paycore.subscription.invoice_items.create's."""
+    its currency, and the draft invoice to add it to ("" for none); the subscription's and
+    the invoice's checks are paycore.subscription.invoice_items.create's."""
     customer_id = validation.object_id("customer", request.customer, Prefix.CUSTOMER)
     subscription_id = validation.object_id(
-        "subscription", request.subscription, Prefix.SUBSCRIPTION
+        "subscription", request.subscription, Prefix.SUBSCRIPTION, required=False
     )
+    invoice_id = validation.object_id("invoice", request.invoice, Prefix.INVOICE, required=False)
     price_id = validation.object_id("price", request.price, Prefix.PRICE, required=False)
     if request.quantity < 0:
         raise invalid("quantity", "must be 0 (meaning 1) or more")
@@ -406,7 +493,7 @@ def invoice_item(
             raise invalid("amount", "must not be zero (negative is a credit)")
         validation.amount("amount", abs(request.amount), currency)
         rules.check("amount", abs(request.amount), currency, Purpose.AMOUNT)
-    return NewInvoiceItem(
+    new = NewInvoiceItem(
         customer_id=customer_id,
         subscription_id=subscription_id,
         price_id=price_id or None,
@@ -417,6 +504,58 @@ def invoice_item(
             "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
         ),
         metadata=validation.metadata("metadata", request.metadata),
+    )
+    return new, invoice_id
+
+
+# Invoice.create's pending_invoice_items_behavior -> whether the pending items are included
+# ("" is Stripe's default since API 2022-08-01: exclude).
+PENDING_ITEMS = {"": False, "exclude": False, "include": True}
+COLLECTION_METHODS = ("charge_automatically",)
+
+
+def new_invoice(request: subscription_pb2.CreateInvoiceRequest) -> NewInvoice:
+    """CreateInvoice's shape checks (the customer's are paycore.subscription.one_off's)."""
+    customer_id = validation.object_id("customer", request.customer, Prefix.CUSTOMER)
+    behavior = request.pending_invoice_items_behavior
+    if behavior not in PENDING_ITEMS:
+        raise unknown_value("pending_invoice_items_behavior", behavior, ("exclude", "include"))
+    if request.collection_method and request.collection_method not in COLLECTION_METHODS:
+        raise unknown_value("collection_method", request.collection_method, COLLECTION_METHODS)
+    return NewInvoice(
+        customer_id=customer_id,
+        auto_advance=request.auto_advance,
+        description=invoice_description(request.description),
+        metadata=validation.metadata("metadata", request.metadata),
+        include_pending=PENDING_ITEMS[behavior],
+        currency=validation.currency("currency", request.currency) if request.currency else "",
+    )
+
+
+def invoice_changes(request: subscription_pb2.UpdateInvoiceRequest) -> InvoiceChanges:
+    """UpdateInvoice's shape checks (which fields the invoice's status allows are
+    paycore.subscription.one_off.update's)."""
+    return InvoiceChanges(
+        description=(
+            invoice_description(request.description) if request.HasField("description") else None
+        ),
+        auto_advance=request.auto_advance if request.HasField("auto_advance") else None,
+        metadata=metadata_change(request),
+    )
+
+
+def auto_advance(request: subscription_pb2.FinalizeInvoiceRequest) -> bool | None:
+    """FinalizeInvoice's auto_advance (None: left as it is)."""
+    return request.auto_advance if request.HasField("auto_advance") else None
+
+
+def invoice_description(value: str) -> str:
+    return validation.text("description", value, maximum=DESCRIPTION_LENGTH_MAX)
+
+
+def unknown_value(param: str, value: str, accepted: Sequence[str]) -> ApiError:
+    return ApiError(
+        Reason.PARAMETER_UNKNOWN_ENUM, param=param, accepted=", ".join(accepted), value=value
     )
 
 
