@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0051"
+revision = "0061"
 down_revision = "0060"
 
 NULLABLE = ("invoices", "invoice_lines", "invoice_items")
