@@ -333,3 +333,46 @@ async def test_a_subscriptions_first_invoice_waits_for_the_customers_authenticat
 
     await asyncio.to_thread(scenario)
     await assert_books_balance(payin.admin, stripe_module)
+
+
+async def test_a_declined_confirmation_names_its_payment_method(
+    stripe_module: str, payin: PayIn
+) -> None:
+    """Stripe's error of a declined confirmation carries the payment method, which its
+    save-a-card samples read to bring the customer back on-session
+    (`err.raw.payment_method.id`, `.card.last4`, `err.raw.payment_intent.client_secret`)."""
+
+    def scenario() -> None:
+        customer = stripe.Customer.create(email="cy@example.com")
+        card = stripe.PaymentMethod.create(
+            type="card",
+            card={"number": "4000002760003184", "exp_month": 12, "exp_year": 2040, "cvc": "123"},
+        )
+        stripe.PaymentMethod.attach(card.id, customer=customer.id)
+        with pytest.raises(stripe.CardError) as raised:
+            stripe.PaymentIntent.create(
+                amount=2000,
+                currency="usd",
+                customer=customer.id,
+                payment_method=card.id,
+                off_session=True,
+                confirm=True,
+            )
+        error = raised.value.error
+        assert error is not None and error.payment_intent is not None
+        assert error.payment_intent["client_secret"].startswith(error.payment_intent["id"])
+        assert error.payment_method is not None
+        assert error.payment_method["id"] == card.id
+        assert error.payment_method["card"]["last4"] == "3184"
+        with pytest.raises(stripe.CardError) as declined:
+            stripe.PaymentIntent.create(
+                amount=500, currency="usd", payment_method="pm_card_chargeDeclined", confirm=True
+            )
+        named = declined.value.error
+        assert named is not None and named.payment_method is not None
+        assert named.payment_intent is not None
+        assert named.payment_method["id"] == named.payment_intent["payment_method"]
+        assert named.payment_method["card"]["last4"] == "0002"
+
+    await asyncio.to_thread(scenario)
+
