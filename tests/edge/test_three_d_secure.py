@@ -376,3 +376,48 @@ async def test_a_declined_confirmation_names_its_payment_method(
 
     await asyncio.to_thread(scenario)
 
+
+@pytest.mark.parametrize(
+    ("name", "number"),
+    [
+        ("pm_card_threeDSecure2Required", "4000000000003220"),
+        ("pm_card_threeDSecureRequired", "4000000000003063"),
+    ],
+)
+async def test_stripes_3d_secure_test_cards_ask_for_authentication(
+    stripe_module: str, name: str, number: str
+) -> None:
+    """Stripe's 3-D Secure test cards (docs.stripe.com/testing, "3D Secure"): by name or by
+    number, a confirmation answers requires_action; off-session it is declined
+    `authentication_required`. 4000000000003055 (`pm_card_threeDSecureOptional`) supports 3-D
+    Secure without requiring it: it is charged at once."""
+
+    def scenario() -> None:
+        card = stripe.PaymentMethod.create(
+            type="card", card={"number": number, "exp_month": 12, "exp_year": 2040, "cvc": "123"}
+        )
+        for payment_method in (name, card.id):
+            intent = stripe.PaymentIntent.create(
+                amount=2000,
+                currency="usd",
+                payment_method=payment_method,
+                confirm=True,
+                return_url=RETURN_URL,
+            )
+            assert intent.status == "requires_action", payment_method
+            assert intent.next_action is not None and intent.next_action.type == "redirect_to_url"
+        with pytest.raises(stripe.CardError) as raised:
+            stripe.PaymentIntent.create(
+                amount=2000, currency="usd", payment_method=name, off_session=True, confirm=True
+            )
+        assert raised.value.code == "authentication_required"
+        optional = stripe.PaymentIntent.create(
+            amount=2000,
+            currency="usd",
+            payment_method="pm_card_threeDSecureOptional",
+            confirm=True,
+            return_url=RETURN_URL,
+        )
+        assert optional.status == "succeeded"
+
+    await asyncio.to_thread(scenario)
