@@ -163,7 +163,7 @@ class Edge:
         try:
             response = await call
         except aio.AioRpcError as error:
-            raise from_rpc_error(error, what, route.path_fields) from None
+            raise from_rpc_error(error, what, variables) from None
         replayed = replay_headers(dict(await call.trailing_metadata() or ()))
         rendered = stripe_json(response, list_url=request.rel_url.path)
         if route.response_body:
