@@ -421,3 +421,49 @@ async def test_stripes_3d_secure_test_cards_ask_for_authentication(
         assert optional.status == "succeeded"
 
     await asyncio.to_thread(scenario)
+
+
+async def test_the_last_errors_say_their_type(stripe_module: str) -> None:
+    """`last_payment_error.type` and `last_setup_error.type`, as Stripe's (Stripe.js's
+    quickstart shows the message of a `card_error` and a generic one otherwise)."""
+
+    def scenario() -> None:
+        with pytest.raises(stripe.CardError) as raised:
+            stripe.PaymentIntent.create(
+                amount=500,
+                currency="usd",
+                payment_method="pm_card_chargeDeclinedInsufficientFunds",
+                confirm=True,
+            )
+        error = raised.value.error
+        assert error is not None and error.payment_intent is not None
+        assert error.payment_intent["last_payment_error"]["type"] == "card_error"
+        failed = stripe.PaymentIntent.retrieve(error.payment_intent["id"])
+        assert failed.last_payment_error is not None
+        assert (failed.last_payment_error.type, failed.last_payment_error.decline_code) == (
+            "card_error",
+            "insufficient_funds",
+        )
+        customer = stripe.Customer.create(email="di@example.com")
+        with pytest.raises(stripe.CardError) as refused:
+            stripe.PaymentIntent.create(
+                amount=500,
+                currency="usd",
+                customer=customer.id,
+                payment_method="pm_card_authenticationRequired",
+                off_session=True,
+                confirm=True,
+            )
+        assert refused.value.error is not None and refused.value.error.payment_intent is not None
+        assert refused.value.error.payment_intent["last_payment_error"]["type"] == "card_error"
+        with pytest.raises(stripe.CardError) as setup_refused:
+            stripe.SetupIntent.create(
+                customer=customer.id, payment_method="pm_card_chargeDeclined", confirm=True
+            )
+        setup_error = setup_refused.value.error
+        assert setup_error is not None and setup_error.setup_intent is not None
+        setup = stripe.SetupIntent.retrieve(setup_error.setup_intent["id"])
+        assert setup.last_setup_error is not None
+        assert setup.last_setup_error.type == "card_error"
+
+    await asyncio.to_thread(scenario)
