@@ -246,7 +246,12 @@ be null."""
 PSP_KINDS = {"charge": "ch"}
 """Objects of the PSP's that answers name by id, by kind and id prefix: a payment intent's
 `latest_charge` and a dispute's `charge` are the PSP's "ch_...", as Stripe's are its own."""
-_OBJECT_KINDS = tuple(sorted([*(prefix.name.lower() for prefix in Prefix), *PSP_KINDS]))
+KIND_OF_PREFIX = {
+    **{prefix.value: prefix.name.lower() for prefix in Prefix},
+    **{prefix: kind for kind, prefix in PSP_KINDS.items()},
+}
+"""An id's prefix -> the kind of object it names (`pi` -> `payment_intent`, `ch` -> `charge`)."""
+_OBJECT_KINDS = tuple(sorted(KIND_OF_PREFIX.values()))
 REFERENCE_NAMES = frozenset({"merchant", "destination", "transfer_destination"})
 """Fields that hold another object's id everywhere, under a name that is not its kind's
 (`merchant` is an `acct_...`, a `destination` an `acct_...` or a `ba_...`)."""

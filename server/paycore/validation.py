@@ -59,6 +59,17 @@ def transfer_group(value: str) -> str:
     return text("transfer_group", value, maximum=TRANSFER_GROUP_LENGTH_MAX)
 
 
+ID_PREFIX_METADATA = "prefix"
+"""ID_MALFORMED's metadata: the prefix the id should have had (`pi`), by which the edge names the
+kind of an id in its path that names nothing ("No such payment_intent: 'pi_123'")."""
+
+
+def malformed_id(param: str, prefix: str) -> ApiError:
+    return ApiError(
+        Reason.ID_MALFORMED, param=param, prefix=prefix, metadata={ID_PREFIX_METADATA: prefix}
+    )
+
+
 def object_id(param: str, value: str, prefix: Prefix, *, required: bool = True) -> str:
     if not value:
         if required:
@@ -67,7 +78,7 @@ def object_id(param: str, value: str, prefix: Prefix, *, required: bool = True) 
     try:
         remembered_logical_shard_of(value, prefix)
     except MalformedId:
-        raise ApiError(Reason.ID_MALFORMED, param=param, prefix=prefix.value) from None
+        raise malformed_id(param, prefix.value) from None
     return value
 
 
@@ -82,7 +93,7 @@ def charge_id(param: str, value: str, *, required: bool = True) -> str:
             raise missing(param)
         return value
     if not CHARGE_ID.match(value):
-        raise ApiError(Reason.ID_MALFORMED, param=param, prefix="ch")
+        raise malformed_id(param, "ch")
     return value
 
 

@@ -83,7 +83,11 @@ async def test_charges_read_and_listed_over_http(payin_http: ClientSession, payi
         "payment_intent",
     )
     malformed = await call(http, "GET", "/v1/charges/pi_123", key=key)
-    assert (malformed.status, malformed.error["param"]) == (400, "id")
+    assert (malformed.status, malformed.error["code"], malformed.error["param"]) == (
+        404,
+        "resource_missing",
+        "id",
+    )
     both = await call(
         http, "GET", f"/v1/charges?starting_after={body['id']}&ending_before={body['id']}", key=key
     )

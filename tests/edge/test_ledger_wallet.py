@@ -213,7 +213,11 @@ async def test_ledger_errors_and_idempotent_replays(
     no_transfer = await call(http, "GET", f"/v1/ledger/transfers/lt_{NOT_FOUND_ID}", key=admin)
     assert no_transfer.status == 404, no_transfer.body
     malformed = await call(http, "GET", "/v1/ledger/transfers/acct_1", key=admin)
-    assert (malformed.status, malformed.error["param"]) == (400, "id")
+    assert (malformed.status, malformed.error["code"], malformed.error["param"]) == (
+        404,
+        "resource_missing",
+        "id",
+    )
     empty = await _post(http, admin)
     assert (empty.status, empty.error["param"]) == (400, "transfers")
     bad_type = await call(

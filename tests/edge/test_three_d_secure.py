@@ -333,3 +333,137 @@ async def test_a_subscriptions_first_invoice_waits_for_the_customers_authenticat
 
     await asyncio.to_thread(scenario)
     await assert_books_balance(payin.admin, stripe_module)
+
+
+async def test_a_declined_confirmation_names_its_payment_method(
+    stripe_module: str, payin: PayIn
+) -> None:
+    """Stripe's error of a declined confirmation carries the payment method, which its
+    save-a-card samples read to bring the customer back on-session
+    (`err.raw.payment_method.id`, `.card.last4`, `err.raw.payment_intent.client_secret`)."""
+
+    def scenario() -> None:
+        customer = stripe.Customer.create(email="cy@example.com")
+        card = stripe.PaymentMethod.create(
+            type="card",
+            card={"number": "4000002760003184", "exp_month": 12, "exp_year": 2040, "cvc": "123"},
+        )
+        stripe.PaymentMethod.attach(card.id, customer=customer.id)
+        with pytest.raises(stripe.CardError) as raised:
+            stripe.PaymentIntent.create(
+                amount=2000,
+                currency="usd",
+                customer=customer.id,
+                payment_method=card.id,
+                off_session=True,
+                confirm=True,
+            )
+        error = raised.value.error
+        assert error is not None and error.payment_intent is not None
+        assert error.payment_intent["client_secret"].startswith(error.payment_intent["id"])
+        assert error.payment_method is not None
+        assert error.payment_method["id"] == card.id
+        assert error.payment_method["card"]["last4"] == "3184"
+        with pytest.raises(stripe.CardError) as declined:
+            stripe.PaymentIntent.create(
+                amount=500, currency="usd", payment_method="pm_card_chargeDeclined", confirm=True
+            )
+        named = declined.value.error
+        assert named is not None and named.payment_method is not None
+        assert named.payment_intent is not None
+        assert named.payment_method["id"] == named.payment_intent["payment_method"]
+        assert named.payment_method["card"]["last4"] == "0002"
+
+    await asyncio.to_thread(scenario)
+
+
+@pytest.mark.parametrize(
+    ("name", "number"),
+    [
+        ("pm_card_threeDSecure2Required", "4000000000003220"),
+        ("pm_card_threeDSecureRequired", "4000000000003063"),
+    ],
+)
+async def test_stripes_3d_secure_test_cards_ask_for_authentication(
+    stripe_module: str, name: str, number: str
+) -> None:
+    """Stripe's 3-D Secure test cards (docs.stripe.com/testing, "3D Secure"): by name or by
+    number, a confirmation answers requires_action; off-session it is declined
+    `authentication_required`. 4000000000003055 (`pm_card_threeDSecureOptional`) supports 3-D
+    Secure without requiring it: it is charged at once."""
+
+    def scenario() -> None:
+        card = stripe.PaymentMethod.create(
+            type="card", card={"number": number, "exp_month": 12, "exp_year": 2040, "cvc": "123"}
+        )
+        for payment_method in (name, card.id):
+            intent = stripe.PaymentIntent.create(
+                amount=2000,
+                currency="usd",
+                payment_method=payment_method,
+                confirm=True,
+                return_url=RETURN_URL,
+            )
+            assert intent.status == "requires_action", payment_method
+            assert intent.next_action is not None and intent.next_action.type == "redirect_to_url"
+        with pytest.raises(stripe.CardError) as raised:
+            stripe.PaymentIntent.create(
+                amount=2000, currency="usd", payment_method=name, off_session=True, confirm=True
+            )
+        assert raised.value.code == "authentication_required"
+        optional = stripe.PaymentIntent.create(
+            amount=2000,
+            currency="usd",
+            payment_method="pm_card_threeDSecureOptional",
+            confirm=True,
+            return_url=RETURN_URL,
+        )
+        assert optional.status == "succeeded"
+
+    await asyncio.to_thread(scenario)
+
+
+async def test_the_last_errors_say_their_type(stripe_module: str) -> None:
+    """`last_payment_error.type` and `last_setup_error.type`, as Stripe's (Stripe.js's
+    quickstart shows the message of a `card_error` and a generic one otherwise)."""
+
+    def scenario() -> None:
+        with pytest.raises(stripe.CardError) as raised:
+            stripe.PaymentIntent.create(
+                amount=500,
+                currency="usd",
+                payment_method="pm_card_chargeDeclinedInsufficientFunds",
+                confirm=True,
+            )
+        error = raised.value.error
+        assert error is not None and error.payment_intent is not None
+        assert error.payment_intent["last_payment_error"]["type"] == "card_error"
+        failed = stripe.PaymentIntent.retrieve(error.payment_intent["id"])
+        assert failed.last_payment_error is not None
+        assert (failed.last_payment_error.type, failed.last_payment_error.decline_code) == (
+            "card_error",
+            "insufficient_funds",
+        )
+        customer = stripe.Customer.create(email="di@example.com")
+        with pytest.raises(stripe.CardError) as refused:
+            stripe.PaymentIntent.create(
+                amount=500,
+                currency="usd",
+                customer=customer.id,
+                payment_method="pm_card_authenticationRequired",
+                off_session=True,
+                confirm=True,
+            )
+        assert refused.value.error is not None and refused.value.error.payment_intent is not None
+        assert refused.value.error.payment_intent["last_payment_error"]["type"] == "card_error"
+        with pytest.raises(stripe.CardError) as setup_refused:
+            stripe.SetupIntent.create(
+                customer=customer.id, payment_method="pm_card_chargeDeclined", confirm=True
+            )
+        setup_error = setup_refused.value.error
+        assert setup_error is not None and setup_error.setup_intent is not None
+        setup = stripe.SetupIntent.retrieve(setup_error.setup_intent["id"])
+        assert setup.last_setup_error is not None
+        assert setup.last_setup_error.type == "card_error"
+
+    await asyncio.to_thread(scenario)

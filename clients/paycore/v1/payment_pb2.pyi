@@ -871,22 +871,28 @@ class PaymentIntent(_message.Message):
         CODE_FIELD_NUMBER: _builtins.int
         DECLINE_CODE_FIELD_NUMBER: _builtins.int
         MESSAGE_FIELD_NUMBER: _builtins.int
+        TYPE_FIELD_NUMBER: _builtins.int
         code: _builtins.str
         """Lowercase stable code, e.g. "card_declined", "expired_card", "processing_error"."""
         decline_code: _builtins.str
         """The issuer's reason when code is "card_declined", e.g. "insufficient_funds"."""
         message: _builtins.str
         """Human-readable, safe to show to the buyer."""
+        type: _builtins.str
+        """Stripe's error type: "card_error" for a failure of the card (declined, not
+        authenticated, refused as fraud), "invalid_request_error" or "api_error" otherwise.
+        """
         def __init__(
             self,
             *,
             code: _builtins.str = ...,
             decline_code: _builtins.str = ...,
             message: _builtins.str = ...,
+            type: _builtins.str = ...,
         ) -> None: ...
         _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "decline_code", b"decline_code", "message", b"message"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "decline_code", b"decline_code", "message", b"message", "type", b"type"]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1978,22 +1984,26 @@ class SetupIntent(_message.Message):
         CODE_FIELD_NUMBER: _builtins.int
         DECLINE_CODE_FIELD_NUMBER: _builtins.int
         MESSAGE_FIELD_NUMBER: _builtins.int
+        TYPE_FIELD_NUMBER: _builtins.int
         code: _builtins.str
         """Lowercase stable code, e.g. "card_declined", "expired_card"."""
         decline_code: _builtins.str
         """The issuer's reason when code is "card_declined", e.g. "generic_decline"."""
         message: _builtins.str
         """Human-readable, safe to show to the customer."""
+        type: _builtins.str
+        """Stripe's error type, as PaymentIntent.LastPaymentError.type."""
         def __init__(
             self,
             *,
             code: _builtins.str = ...,
             decline_code: _builtins.str = ...,
             message: _builtins.str = ...,
+            type: _builtins.str = ...,
         ) -> None: ...
         _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "decline_code", b"decline_code", "message", b"message"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "decline_code", b"decline_code", "message", b"message", "type", b"type"]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 

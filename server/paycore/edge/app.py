@@ -23,7 +23,7 @@ from grpc import aio
 from paycore import contracts
 from paycore.account.keys import API_KEY_PREFIXES
 from paycore.client.tls import Tls
-from paycore.edge.declines import declined
+from paycore.edge.declines import declined, with_payment_method
 from paycore.edge.errors import (
     JSON,
     EdgeError,
@@ -163,17 +163,19 @@ class Edge:
         try:
             response = await call
         except aio.AioRpcError as error:
-            raise from_rpc_error(error, what, route.path_fields) from None
+            raise from_rpc_error(error, what, variables) from None
         replayed = replay_headers(dict(await call.trailing_metadata() or ()))
         rendered = stripe_json(response, list_url=request.rel_url.path)
         if route.response_body:
             rendered = rendered[route.response_body]
+        fetch = functools.partial(self._fetch, metadata)
         if expand:
-            fetch = functools.partial(self._fetch, metadata)
             await self._expander.expand(rendered, expand_paths(expand), fetch)
         with_livemode(rendered, _livemode(metadata))
         problem = declined(route.rpc_method, rendered)
         if problem is not None:
+            await with_payment_method(problem, self._expander, fetch)
+            with_livemode(problem.extra, _livemode(metadata))
             problem.headers.update(replayed)
             raise problem
         return web.Response(

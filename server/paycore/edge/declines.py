@@ -2,13 +2,15 @@
 intent (or the setup intent) in it, which the SDKs raise as CardError (`error.payment_intent`,
 `error.setup_intent`). On gRPC the same call succeeds with the intent in
 `requires_payment_method` and its `last_payment_error` (`last_setup_error`): the decline is a
-result there."""
+result there. The error also carries the declined payment method (`error.payment_method`, the
+object, as Stripe's: its save-a-card samples read `err.raw.payment_method.card.last4`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from paycore.edge.errors import PAYMENT_REQUIRED, EdgeError
+from paycore.edge.expand import Expander, Fetch
 from paycore.errors import ErrorType
 
 # The confirming methods: the error's field naming the intent, the intent's field of the decline.
@@ -34,5 +36,18 @@ def declined(rpc_method: str, intent: dict[str, Any]) -> EdgeError | None:
         type=ErrorType.CARD,
         code=failure["code"],
         message=failure.get("message") or "Your card was declined.",
-        extra={"decline_code": failure.get("decline_code") or None, named: intent},
+        extra={
+            "decline_code": failure.get("decline_code") or None,
+            named: intent,
+            "payment_method": intent.get("payment_method"),
+        },
     )
+
+
+async def with_payment_method(problem: EdgeError, expander: Expander, fetch: Fetch) -> None:
+    """The decline's `payment_method` id replaced by its object, read with the caller's
+    credentials; left out when they may not read it."""
+    try:
+        await expander.expand(problem.extra, ["payment_method"], fetch)
+    except EdgeError:
+        problem.extra.pop("payment_method")

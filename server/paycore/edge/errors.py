@@ -24,8 +24,14 @@ from grpc import aio
 from paycore.errors import ErrorType, Reason
 from paycore.runtime.interceptors.errors import RETRY_AFTER_HEADER, STATUS_DETAILS_HEADER
 from paycore.runtime.interceptors.idempotency import REPLAYED_HEADER
+from paycore.stripe_json import KIND_OF_PREFIX
 from paycore.transcoding import dumps, sent_enum_names
-from paycore.validation import ENUM_ACCEPTED_METADATA, ENUM_METADATA, ENUM_VALUE_METADATA
+from paycore.validation import (
+    ENUM_ACCEPTED_METADATA,
+    ENUM_METADATA,
+    ENUM_VALUE_METADATA,
+    ID_PREFIX_METADATA,
+)
 
 HTTP_STATUS: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.CANCELLED: 499,
@@ -165,30 +171,21 @@ def error_response(error: EdgeError, request_id: str) -> web.Response:
 
 
 def from_rpc_error(
-    error: aio.AioRpcError, what: str, path_fields: tuple[str, ...] = ()
+    error: aio.AioRpcError, what: str, path: Mapping[str, str] | None = None
 ) -> EdgeError:
     """The HTTP answer for a failed gRPC call; `what` ("POST /v1/payments") names the route in
     messages the server did not write itself. A missing object the server answered as a bad
     argument (400 `resource_missing`: a filter of a List) is 404 where the route's path
-    (`path_fields`) names it: `/v1/customers/{customer}/payment_methods`."""
+    (`path`: its variables and their values) names it: `/v1/customers/{customer}/payment_methods`;
+    so is a malformed id there, as Stripe's (`_not_found_in_path`)."""
+    path = path or {}
     code = error.code()
     trailing = {key: value for key, value in error.trailing_metadata() or ()}
     info = _error_info(trailing.get(STATUS_DETAILS_HEADER))
     reason = _REASONS.get(info.reason) if info is not None else None
-    status = HTTP_STATUS.get(code, 500)
     error_type = reason.error_type if reason else _TYPE_BY_STATUS.get(code, ErrorType.API)
-    if error_type == ErrorType.CARD and code in _CARD_ERROR_STATUSES:
-        status = PAYMENT_REQUIRED
-    if reason is Reason.REQUEST_TOO_LARGE:
-        # gRPC's RESOURCE_EXHAUSTED for a message over the method's size limit: a body too
-        # large, as the edge's own limit answers it; 429 would have clients retry the same body.
-        status = PAYLOAD_TOO_LARGE
     param = info.metadata.get("param", "") if info is not None else ""
-    if (
-        reason is Reason.RESOURCE_MISSING
-        and re.split(r"[.\[]", param, maxsplit=1)[0] in path_fields
-    ):
-        status = HTTP_STATUS[grpc.StatusCode.NOT_FOUND]
+    status = _http_status(code, error_type, reason, param, path)
     message = error.details() or code.name.lower()
     if info is None:
         message = _plain_message(code, what, message)
@@ -199,8 +196,11 @@ def from_rpc_error(
         type=error_type,
         code=info.reason.lower() if info is not None and info.reason else code.name.lower(),
         message=message,
-        param=info.metadata.get("param", "") if info is not None else "",
+        param=param,
     )
+    missing = _not_found_in_path(reason, param, path, info.metadata if info is not None else {})
+    if missing is not None:
+        result.status, result.code, result.message = missing
     if error_type == ErrorType.CARD and info is not None:
         # A declined charge's own code (PayInvoice: expired_card, incorrect_cvc...), as its
         # payment intent's last_payment_error has it, and the issuer's reason.
@@ -214,6 +214,38 @@ def from_rpc_error(
         result.headers["Retry-After"] = str(max(1, math.ceil(int(retry_after_ms) / 1000)))
     result.headers.update(replay_headers(trailing))
     return result
+
+
+def _http_status(
+    code: grpc.StatusCode,
+    error_type: ErrorType,
+    reason: Reason | None,
+    param: str,
+    path: Mapping[str, str],
+) -> int:
+    if error_type == ErrorType.CARD and code in _CARD_ERROR_STATUSES:
+        return PAYMENT_REQUIRED
+    if reason is Reason.REQUEST_TOO_LARGE:
+        # gRPC's RESOURCE_EXHAUSTED for a message over the method's size limit: a body too
+        # large, as the edge's own limit answers it; 429 would have clients retry the same body.
+        return PAYLOAD_TOO_LARGE
+    if reason is Reason.RESOURCE_MISSING and re.split(r"[.\[]", param, maxsplit=1)[0] in path:
+        return HTTP_STATUS[grpc.StatusCode.NOT_FOUND]
+    return HTTP_STATUS.get(code, 500)
+
+
+def _not_found_in_path(
+    reason: Reason | None, param: str, path: Mapping[str, str], metadata: Mapping[str, str]
+) -> tuple[int, str, str] | None:
+    """(status, code, message) of a malformed id in the path, as Stripe answers any id there
+    that names nothing: 404 `resource_missing` "No such payment_intent: 'pi_123'". None for
+    another error, or when the server did not say which kind of id it wanted
+    (ID_PREFIX_METADATA)."""
+    kind = KIND_OF_PREFIX.get(metadata.get(ID_PREFIX_METADATA, ""))
+    if reason is not Reason.ID_MALFORMED or param not in path or kind is None:
+        return None
+    message = Reason.RESOURCE_MISSING.template.format(object=kind, id=path[param])
+    return HTTP_STATUS[grpc.StatusCode.NOT_FOUND], Reason.RESOURCE_MISSING.name.lower(), message
 
 
 def _enum_message(param: str, metadata: Mapping[str, str]) -> str | None:

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from paycore.customer.models import Address, CardWallet
+from paycore.errors import ErrorType, Reason
 from paycore.records import MetadataChange, Stored
 from paycore.search import FieldKind
 
@@ -75,6 +76,18 @@ class PaymentError:
 
     def to_json(self) -> dict[str, str]:
         return {"code": self.code, "decline_code": self.decline_code, "message": self.message}
+
+    @property
+    def type(self) -> str:
+        """Stripe's error type (`last_payment_error.type`, what Stripe.js's quickstart tells a
+        message to show by): the catalogue's for its codes, else `card_error` for the card's
+        own failures (CARD_FAILURES, or any with a decline code), else `api_error`."""
+        reason = Reason.__members__.get(self.code)
+        if reason is not None:
+            return reason.error_type.value
+        if self.decline_code or self.code in CARD_FAILURES:
+            return ErrorType.CARD.value
+        return ErrorType.API.value
 
 
 @dataclass(frozen=True)
@@ -421,6 +434,15 @@ OWN_DECLINE_CODES = {
     # Off-session, a card that must authenticate (Stripe: code and decline_code alike).
     "authentication_required": "AUTHENTICATION_REQUIRED",
 }
+CARD_FAILURES = frozenset(
+    {
+        *OWN_DECLINE_CODES.values(),
+        FRAUD_SUSPECTED,
+        "PAYMENT_INTENT_AUTHENTICATION_FAILURE",
+        "SETUP_INTENT_AUTHENTICATION_FAILURE",
+    }
+)
+"""The codes of a card's own failures that the error catalogue does not list: `card_error`."""
 
 
 class ChargeStatus(StrEnum):

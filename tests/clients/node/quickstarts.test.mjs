@@ -143,7 +143,7 @@ test("save a card and charge it later (docs.stripe.com/payments/save-and-reuse)"
   const cleared = await stripe.customers.update(customer.id, { name: null }); // sent as name=
   assert.deepEqual([customer.name, cleared.name], ["Jenny Rosen", null]);
 
-  // The guide wraps this in a try/catch for cards that ask to authenticate: paycore's never do.
+  // The guide wraps this in a try/catch for cards that ask to authenticate (below).
   const paymentIntent = await stripe.paymentIntents.create({
     amount: 1099,
     currency: "usd",
@@ -163,6 +163,38 @@ test("save a card and charge it later (docs.stripe.com/payments/save-and-reuse)"
     expand: ["data.payment_method"],
   });
   assert.deepEqual(charged.data.map((intent) => intent.payment_method.card.last4), ["4242"]);
+
+  // The guide's catch: a card that must authenticate is declined off-session; the error names
+  // the intent to bring the customer back to, and the payment method (its samples show
+  // `err.raw.payment_method.card.last4`).
+  const mustAuthenticate = await stripe.paymentMethods.attach("pm_card_authenticationRequired", {
+    customer: customer.id,
+  });
+  const err = await stripe.paymentIntents
+    .create({
+      amount: 1099,
+      currency: "usd",
+      customer: customer.id,
+      payment_method: mustAuthenticate.id,
+      off_session: true,
+      confirm: true,
+    })
+    .then(
+      () => assert.fail("an off-session charge of a card that must authenticate succeeded"),
+      (error) => error,
+    );
+  assert.deepEqual(
+    [err.type, err.statusCode, err.code, err.decline_code],
+    ["StripeCardError", 402, "authentication_required", "authentication_required"],
+  );
+  const paymentIntentRetrieved = await stripe.paymentIntents.retrieve(err.raw.payment_intent.id);
+  assert.equal(paymentIntentRetrieved.status, "requires_payment_method");
+  assert.equal(err.raw.payment_intent.client_secret, paymentIntentRetrieved.client_secret);
+  assert.deepEqual(
+    [err.raw.payment_method.id, err.raw.payment_method.card.last4],
+    [mustAuthenticate.id, "3184"],
+  );
+  await stripe.paymentMethods.detach(mustAuthenticate.id);
 
   const withDefault = await stripe.customers.retrieve(customer.id, {
     expand: ["invoice_settings.default_payment_method"],

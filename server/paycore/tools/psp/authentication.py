@@ -2,7 +2,8 @@
 authentication they answer on the simulator's page, and what a later charge or setup that
 names it may do.
 
-A card of `AUTHENTICATING_CARDS` (Stripe's 4000002500003155 and 4000002760003184):
+A card of `AUTHENTICATING_CARDS` (Stripe's 4000002500003155, 4000002760003184 and its 3-D
+Secure cards 4000000000003220 and 4000000000003063):
 
 - 4000002500003155 that the merchant set up before with an authentication that succeeded
   (`card_setups`): no authentication, on-session or off ("no further authentication is

@@ -35,7 +35,20 @@ authentication before (a setup that authenticated), then it goes on without one.
 CARD_AUTHENTICATION_ALWAYS = "4000002760003184"
 """Stripe's "always authenticate" card: every on-session charge and setup answers
 requires_action, every off-session charge is declined `authentication_required`."""
-AUTHENTICATING_CARDS = frozenset({CARD_AUTHENTICATION_REQUIRED, CARD_AUTHENTICATION_ALWAYS})
+CARD_THREE_D_SECURE_2_REQUIRED = "4000000000003220"
+CARD_THREE_D_SECURE_REQUIRED = "4000000000003063"
+"""Stripe's 3-D Secure test cards ("authentication must be completed for the payment to be
+successful"): as 4000002760003184, every on-session charge and setup answers requires_action,
+every off-session charge is declined `authentication_required`. Its 4000000000003055 (3-D
+Secure supported, not required) succeeds as any other number."""
+AUTHENTICATING_CARDS = frozenset(
+    {
+        CARD_AUTHENTICATION_REQUIRED,
+        CARD_AUTHENTICATION_ALWAYS,
+        CARD_THREE_D_SECURE_2_REQUIRED,
+        CARD_THREE_D_SECURE_REQUIRED,
+    }
+)
 
 # Disputes (issue 22): captured, then disputed by the buyer's bank after the simulator's
 # dispute delay (paycore.tools.psp.disputes). Stripe's numbers, plus two of ours (duplicate).
