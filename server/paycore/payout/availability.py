@@ -56,6 +56,11 @@ class Availability:
         is left as it is, for the job to postpone, so that calling this again changes nothing."""
         return await self._settle(connection, merchant_id, BATCH_MAX, postpone=False)
 
+    async def any_due(self, connection: AsyncConnection, merchant_id: str) -> bool:
+        """Whether `settle` has anything to do for the merchant (a read, for a reader)."""
+        repository = BalanceTransactionRepository(connection)
+        return await repository.any_due(merchant_id, self._book.now())
+
     async def _settle(
         self, connection: AsyncConnection, merchant_id: str, limit: int, *, postpone: bool
     ) -> int:

@@ -104,6 +104,13 @@ ORDER BY {bt.c.available_on.name}
 LIMIT $2
 FOR UPDATE SKIP LOCKED
 """
+_ANY_DUE = f"""
+SELECT EXISTS (
+  SELECT 1 FROM {bt.name}
+  WHERE {bt.c.merchant_id.name} = $1 AND {bt.c.status.name} = 'pending'
+    AND {bt.c.available_on.name} <= $2
+)
+"""
 _CLAIM_DUE_OF_MERCHANT = _CLAIM_DUE.replace("WHERE ", f"WHERE {bt.c.merchant_id.name} = $3 AND ", 1)
 _MARK_AVAILABLE = f"""
 UPDATE {bt.name} SET {bt.c.status.name} = 'available'
@@ -300,6 +307,11 @@ class BalanceTransactionRepository:
             query = query.where(bt.c.account == account)
         row = (await self._connection.execute(query.limit(1))).first()
         return None if row is None else decode_balance_transaction(row)
+
+    async def any_due(self, merchant_id: str, now: int) -> bool:
+        """Whether one of the merchant's pending rows has come due (a read: no lock)."""
+        driver = await driver_of(self._connection)
+        return bool(await driver.fetchval(_ANY_DUE, merchant_id, now))
 
     async def claim_due(self, now: int, limit: int, merchant_id: str = "") -> list[DueRow]:
         """Pending rows whose day has come (of one merchant when it is named), locked (SKIP

@@ -7,7 +7,7 @@ import ipaddress
 import re
 
 from paycore import validation
-from paycore.errors import ApiError, Reason, invalid, missing
+from paycore.errors import ApiError, Reason, invalid, missing, not_found
 from paycore.fraud.features import FEATURE_NAMES, PaymentFacts
 from paycore.fraud.models import (
     BlocklistType,
@@ -159,18 +159,14 @@ def merchant(value: str) -> str:
 
 def listed_merchant(value: str) -> str | None:
     """A List's `merchant` filter: an operator's, else the merchant it acts for, else None
-    (every merchant's); a merchant key's own merchant (another's is PERMISSION_DENIED naming
-    `merchant`)."""
+    (every merchant's); a merchant key's own merchant (another's is missing, naming
+    `merchant`, as any object of another merchant's named by a field is)."""
     merchant_id = merchant(value)
     caller = current_call().caller
     if caller is None or caller.is_operator:
         return merchant_id or acting_merchant()
     if merchant_id and merchant_id != caller.merchant_id:
-        raise ApiError(
-            Reason.PERMISSION_DENIED,
-            param="merchant",
-            detail="a merchant key lists its own merchant's reviews only",
-        )
+        raise not_found("account", merchant_id, param="merchant")
     return caller.merchant_id
 
 
