@@ -171,13 +171,14 @@ class Edge:
         fetch = functools.partial(self._fetch, metadata)
         if expand:
             await self._expander.expand(rendered, expand_paths(expand), fetch)
-        with_livemode(rendered, _livemode(metadata))
+        livemode = _livemode(metadata)
         problem = declined(route.rpc_method, rendered)
         if problem is not None:
             await with_payment_method(problem, self._expander, fetch)
-            with_livemode(problem.extra, _livemode(metadata))
+            with_livemode(problem.extra, livemode)  # the intent and its payment method
             problem.headers.update(replayed)
             raise problem
+        with_livemode(rendered, livemode)
         return web.Response(
             body=dumps(rendered), content_type=JSON, headers={"Request-Id": request_id, **replayed}
         )
