@@ -100,10 +100,12 @@ SELECT {bt.c.merchant_id.name}, {bt.c.id.name}, {bt.c.account.name}, {bt.c.curre
        {bt.c.net.name}, {bt.c.type.name}, {bt.c.source.name}
 FROM {bt.name}
 WHERE {bt.c.status.name} = 'pending' AND {bt.c.available_on.name} <= $1
+  AND ($3 = '' OR {bt.c.merchant_id.name} = $3)
 ORDER BY {bt.c.available_on.name}
 LIMIT $2
 FOR UPDATE SKIP LOCKED
 """
+# $3: one merchant's rows, or "" for every merchant's (the due index serves both).
 _ANY_DUE = f"""
 SELECT EXISTS (
   SELECT 1 FROM {bt.name}
@@ -111,7 +113,6 @@ SELECT EXISTS (
     AND {bt.c.available_on.name} <= $2
 )
 """
-_CLAIM_DUE_OF_MERCHANT = _CLAIM_DUE.replace("WHERE ", f"WHERE {bt.c.merchant_id.name} = $3 AND ", 1)
 _MARK_AVAILABLE = f"""
 UPDATE {bt.name} SET {bt.c.status.name} = 'available'
 FROM unnest($1::text[], $2::text[]) AS u(merchant_id, id)
@@ -317,10 +318,7 @@ class BalanceTransactionRepository:
         """Pending rows whose day has come (of one merchant when it is named), locked (SKIP
         LOCKED) for this transaction."""
         driver = await driver_of(self._connection)
-        if merchant_id:
-            records = await driver.fetch(_CLAIM_DUE_OF_MERCHANT, now, limit, merchant_id)
-        else:
-            records = await driver.fetch(_CLAIM_DUE, now, limit)
+        records = await driver.fetch(_CLAIM_DUE, now, limit, merchant_id)
         return [
             DueRow(
                 r["merchant_id"],
