@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import socket
 import sqlite3
 import subprocess
@@ -31,6 +32,7 @@ from paycore.config import Settings
 from paycore.psp.client import PspClient
 from paycore.runtime.context import CallContext, Caller, CallerKind, begin_call
 from paycore.runtime.process import free_port as any_free_port
+from paycore.tools.bench.scratch import admin_sql, with_database
 from paycore.tools.psp.simulator import SimulatorServer
 from paycore.tools.psp.store import DATABASE_FILE
 from paycore.v1 import account_pb2, event_pb2
@@ -180,6 +182,20 @@ async def serving(settings: Settings) -> AsyncIterator[str]:
     finally:
         await server.stop(1)
         await platform.close()
+
+
+@asynccontextmanager
+async def fresh_databases(urls: tuple[str, ...]) -> AsyncIterator[tuple[str, ...]]:
+    """Empty databases beside `urls` (one per shard), dropped afterwards: for a test whose
+    processes sweep every merchant (the worker) or that restores a backup."""
+    names = [f"paycore_fresh_{secrets.token_hex(4)}_{index}" for index in range(len(urls))]
+    for url, name in zip(urls, names, strict=True):
+        await admin_sql(url, f'CREATE DATABASE "{name}"')
+    try:
+        yield tuple(with_database(url, name) for url, name in zip(urls, names, strict=True))
+    finally:
+        for url, name in zip(urls, names, strict=True):
+            await admin_sql(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # The PSP simulator (tests/conftest.py's `psp` fixture runs one in-process per test).

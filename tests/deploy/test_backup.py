@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import secrets
 import subprocess
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -17,12 +14,11 @@ from paycore.app import build_platform, start_server
 from paycore.client import Paycore, connect
 from paycore.config import Settings
 from paycore.storage.schema import metadata
-from paycore.tools.bench.scratch import admin_sql, with_database
 from paycore.v1 import account_pb2, customer_pb2, ledger_pb2, subscription_pb2
 from prometheus_client import CollectorRegistry
 
 from tests.deploy.support import DEPLOY, binary
-from tests.helpers import MerchantFixture
+from tests.helpers import MerchantFixture, fresh_databases
 from tests.ledger.support import account, post, transfer_id
 
 
@@ -76,18 +72,6 @@ async def row_counts(urls: tuple[str, ...]) -> list[dict[str, int]]:
         finally:
             await connection.close()
     return counts
-
-
-@asynccontextmanager
-async def fresh_databases(urls: tuple[str, ...]) -> AsyncIterator[tuple[str, ...]]:
-    names = [f"paycore_restore_{secrets.token_hex(4)}_{index}" for index in range(len(urls))]
-    for url, name in zip(urls, names, strict=True):
-        await admin_sql(url, f'CREATE DATABASE "{name}"')
-    try:
-        yield tuple(with_database(url, name) for url, name in zip(urls, names, strict=True))
-    finally:
-        for url, name in zip(urls, names, strict=True):
-            await admin_sql(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def test_a_restored_backup_is_sound_and_complete(

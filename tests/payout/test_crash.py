@@ -13,18 +13,26 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
+import pytest_asyncio
 from grpc import aio
 from paycore.app import Platform, build_platform, start_server
 from paycore.client import connect
 from paycore.config import Settings
 from paycore.executor.models import ExecutionState
 from paycore.psp.client import PspClient
+from paycore.storage.migrate import migrate_all
 from paycore.tools.psp.store import bank_payout_rows
 from paycore.v1 import payout_pb2
 from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 
-from tests.helpers import PspSimulator, free_port, server_environment, serving_process
+from tests.helpers import (
+    PspSimulator,
+    free_port,
+    fresh_databases,
+    server_environment,
+    serving_process,
+)
 from tests.payment.shop import NO_LIMITS
 from tests.payout.support import DAY, Clock, PayoutShop, World
 
@@ -132,19 +140,28 @@ async def _funded_shops(world: World, count: int, amount: int) -> list[PayoutSho
     return shops
 
 
+@pytest_asyncio.fixture
+async def alone(migrated: Settings) -> AsyncIterator[Settings]:
+    """Databases of the test's own: the worker sweeps every merchant, so on the session's
+    databases it would send other tests' due payouts to this test's bank too."""
+    async with fresh_databases(migrated.database_urls) as urls:
+        await migrate_all(urls)
+        yield migrated.with_overrides(database_urls=urls)
+
+
 async def test_sigkill_of_the_server_mid_payout_then_recovery_pays_each_once(
-    migrated: Settings, psp: PspSimulator
+    alone: Settings, psp: PspSimulator
 ) -> None:
-    async with three_days_ago(migrated, psp) as world:
+    async with three_days_ago(alone, psp) as world:
         [shop] = await _funded_shops(world, 1, 50_000)
         merchant_id, secret_key = shop.id, shop.merchant.secret_key
         await shop.close()
-    await settle_today(migrated)
+    await settle_today(alone)
     await psp.set_faults(latency_ms=500)  # so that the kill lands while payouts are in flight
     extra = {"PAYCORE_PSP_URL": psp.url, "PAYCORE_RATE_LIMITS": "other=0", **LEASE}
     keys = [f"crash-payout-{index}" for index in range(PAYOUTS)]
     request = P.CreatePayoutRequest(amount=1000, currency="usd", method=P.PAYOUT_METHOD_INSTANT)
-    async with serving_process(migrated, **extra) as (process, port, _):
+    async with serving_process(alone, **extra) as (process, port, _):
         client = connect(f"127.0.0.1:{port}", secret_key)
         calls = [
             asyncio.ensure_future(
@@ -152,7 +169,7 @@ async def test_sigkill_of_the_server_mid_payout_then_recovery_pays_each_once(
             )
             for key in keys
         ]
-        await until_in_flight(migrated, [merchant_id])
+        await until_in_flight(alone, [merchant_id])
         process.send_signal(signal.SIGKILL)
         outcomes = await asyncio.gather(*calls, return_exceptions=True)
         await client.close()
@@ -160,9 +177,9 @@ async def test_sigkill_of_the_server_mid_payout_then_recovery_pays_each_once(
 
     await psp.set_faults(latency_ms=0)
     await asyncio.sleep(1.6)  # the dead runner's leases run out
-    await run_worker_once(migrated, psp)
+    await run_worker_once(alone, psp)
     async with (
-        serving_process(migrated, **extra) as (_, port, _),
+        serving_process(alone, **extra) as (_, port, _),
         connect(f"127.0.0.1:{port}", secret_key) as client,
     ):
         retried = [
@@ -174,13 +191,13 @@ async def test_sigkill_of_the_server_mid_payout_then_recovery_pays_each_once(
     assert sorted(p.id for p in listed.data) == sorted(p.id for p in retried)
     assert {p.status for p in listed.data} == {P.PAYOUT_STATUS_PAID}
     await assert_sent_once(psp, [p.id for p in retried])
-    await _assert_clean(migrated, [merchant_id])
+    await _assert_clean(alone, [merchant_id])
 
 
 async def test_sigkill_of_the_worker_mid_automatic_payouts_then_recovery_pays_each_once(
-    migrated: Settings, psp: PspSimulator
+    alone: Settings, psp: PspSimulator
 ) -> None:
-    async with three_days_ago(migrated, psp) as world:
+    async with three_days_ago(alone, psp) as world:
         shops = await _funded_shops(world, 6, 3000)
         for shop in shops:
             await shop.schedule(P.PAYOUT_SCHEDULE_INTERVAL_DAILY)
@@ -188,10 +205,10 @@ async def test_sigkill_of_the_worker_mid_automatic_payouts_then_recovery_pays_ea
         for shop in shops:
             await shop.close()
         # The schedules were set "three days ago": their next run is that day, due now.
-    await settle_today(migrated)
+    await settle_today(alone)
     await psp.set_faults(latency_ms=700)
     environment = server_environment(
-        migrated,
+        alone,
         free_port(),
         free_port(),
         PAYCORE_WORKER_METRICS_ADDR=f"127.0.0.1:{free_port()}",
@@ -202,16 +219,16 @@ async def test_sigkill_of_the_worker_mid_automatic_payouts_then_recovery_pays_ea
         sys.executable, "-m", "paycore.cli", "worker", env=environment
     )
     try:
-        await until_in_flight(migrated, merchant_ids)
+        await until_in_flight(alone, merchant_ids)
     finally:
         worker.send_signal(signal.SIGKILL)
         await worker.wait()
     await psp.set_faults(latency_ms=0)
     await asyncio.sleep(1.6)
-    await run_worker_once(migrated, psp)
-    await run_worker_once(migrated, psp)  # a second pass finds nothing more to do
+    await run_worker_once(alone, psp)
+    await run_worker_once(alone, psp)  # a second pass finds nothing more to do
 
-    platform = build_platform(migrated, CollectorRegistry())
+    platform = build_platform(alone, CollectorRegistry())
     try:
         payout_ids = []
         for merchant_id in merchant_ids:
@@ -228,7 +245,7 @@ async def test_sigkill_of_the_worker_mid_automatic_payouts_then_recovery_pays_ea
     finally:
         await platform.close()
     await assert_sent_once(psp, payout_ids)
-    await _assert_clean(migrated, merchant_ids)
+    await _assert_clean(alone, merchant_ids)
 
 
 async def _assert_clean(settings: Settings, merchant_ids: list[str]) -> None:
