@@ -333,3 +333,41 @@ async def test_a_payout_schedule_is_updated_in_part(
     assert (day[1]["interval"], day[1]["monthly_anchor"], day[1]["delay_days"]) == (
         "monthly", 20, 6,
     )  # fmt: skip
+
+
+async def test_an_anchor_the_interval_does_not_use_is_refused_naming_it(
+    world: World, world_http: ClientSession
+) -> None:
+    """`interval=daily&weekly_anchor=friday` answered 200 with `weekly_anchor: null`: the
+    anchor the merchant asked for was dropped without a word. Stripe's anchors are "required
+    and applicable only" for their interval: an anchor the schedule left would not use is 400
+    `parameter_invalid` naming it, and the schedule is unchanged."""
+    http = world_http
+    key = (await new_merchant(http, world.admin_token))["secret_key"]
+
+    async def update(form: str) -> tuple[int, dict[str, object]]:
+        answer = await call(http, "POST", "/v1/payout_schedule", key=key, form=form)
+        return answer.status, answer.body
+
+    before = await update("interval=weekly&weekly_anchor=monday")
+    assert before[0] == 200, before
+    for form, param in (
+        ("interval=daily&weekly_anchor=friday", "weekly_anchor"),
+        ("interval=daily&monthly_anchor=5", "monthly_anchor"),
+        ("interval=manual&weekly_anchor=friday", "weekly_anchor"),
+        ("interval=weekly&weekly_anchor=friday&monthly_anchor=5", "monthly_anchor"),
+        ("interval=monthly&monthly_anchor=5&weekly_anchor=friday", "weekly_anchor"),
+        ("monthly_anchor=5", "monthly_anchor"),  # the kept interval is weekly
+    ):
+        status, body = await update(form)
+        error = body.get("error")
+        assert status == 400 and isinstance(error, dict), (form, status, body)
+        assert (error["code"], error["param"]) == ("parameter_invalid", param), (form, body)
+        assert "weekly" in error["message"] or "monthly" in error["message"], body
+    kept = await call(http, "GET", "/v1/payout_schedule", key=key)
+    assert kept.body == before[1], kept.body
+    # The anchor of the interval given, with it, still goes through.
+    daily = await update("interval=daily")
+    assert (daily[0], daily[1]["interval"], daily[1]["weekly_anchor"]) == (200, "daily", None)
+    weekly = await update("weekly_anchor=friday")
+    assert weekly[0] == 400, weekly  # daily now: the anchor would be dropped

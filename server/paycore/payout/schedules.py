@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
-from paycore.errors import missing
+from paycore.errors import invalid, missing
 from paycore.payout.balances import Clock
 from paycore.payout.bank_accounts import require_account
 from paycore.payout.calendar import day_of, next_run_after
@@ -75,8 +75,21 @@ class Schedules:
 def cadence(current: Schedule, change: ScheduleChange) -> tuple[Interval, int, int]:
     """The interval and the weekly and monthly anchors `change` leaves: each given, else the
     current one; the anchor the interval uses given, or kept from the same interval
-    (PARAMETER_MISSING naming it otherwise), the other 1."""
+    (PARAMETER_MISSING naming it otherwise), the other 1. An anchor given for an interval that
+    does not use it (`interval=daily&weekly_anchor=friday`) is PARAMETER_INVALID naming it,
+    as Stripe's anchors are "required and applicable only" for their interval: it was dropped
+    without a word."""
     interval = change.interval or current.interval
+    for param, given, uses in (
+        ("weekly_anchor", change.weekly_anchor, Interval.WEEKLY),
+        ("monthly_anchor", change.monthly_anchor, Interval.MONTHLY),
+    ):
+        if given is not None and interval is not uses:
+            raise invalid(
+                param,
+                f"applies only to a {uses.value} schedule; this one is {interval.value}"
+                f" (give interval={uses.value} with it)",
+            )
     same = interval is current.interval
     weekly = change.weekly_anchor or (current.weekly_anchor if same else None)
     monthly = change.monthly_anchor or (current.monthly_anchor if same else None)
