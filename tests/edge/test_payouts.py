@@ -371,3 +371,37 @@ async def test_an_anchor_the_interval_does_not_use_is_refused_naming_it(
     assert (daily[0], daily[1]["interval"], daily[1]["weekly_anchor"]) == (200, "daily", None)
     weekly = await update("weekly_anchor=friday")
     assert weekly[0] == 400, weekly  # daily now: the anchor would be dropped
+
+
+async def test_a_currency_minimum_is_set_and_removed_on_its_own(
+    world: World, world_http: ClientSession
+) -> None:
+    """`minimum_amounts[kwd]=50` on a schedule holding a usd minimum dropped the usd one (the
+    map given replaced the schedule's), and no minimum could be removed once set (`0` was
+    refused, the empty map is "not given"). As metadata's keys at Stripe: the currencies given
+    are set, the others kept, and 0 removes a currency's minimum."""
+    http = world_http
+    key = (await new_merchant(http, world.admin_token))["secret_key"]
+
+    async def update(form: str) -> dict[str, object]:
+        answer = await call(http, "POST", "/v1/payout_schedule", key=key, form=form)
+        assert answer.status == 200, (form, answer.body)
+        body: dict[str, object] = answer.body
+        return body
+
+    both = await update("interval=daily&minimum_amounts[usd]=5000&minimum_amounts[jpy]=1000")
+    assert both["minimum_amounts"] == {"usd": 5000, "jpy": 1000}, both
+    kwd = await update("minimum_amounts[kwd]=50")
+    assert kwd["minimum_amounts"] == {"usd": 5000, "jpy": 1000, "kwd": 50}, kwd
+    changed = await update("minimum_amounts[usd]=7000")
+    assert changed["minimum_amounts"] == {"usd": 7000, "jpy": 1000, "kwd": 50}, changed
+    removed = await update("minimum_amounts[jpy]=0&minimum_amounts[kwd]=0")
+    assert removed["minimum_amounts"] == {"usd": 7000}, removed
+    cleared = await update("minimum_amounts[usd]=0")
+    assert cleared["minimum_amounts"] == {}, cleared
+    read = await call(http, "GET", "/v1/payout_schedule", key=key)
+    assert read.body == cleared
+    negative = await call(
+        http, "POST", "/v1/payout_schedule", key=key, form="minimum_amounts[usd]=-1"
+    )
+    assert (negative.status, negative.error["param"]) == (400, "minimum_amounts[usd]")

@@ -56,11 +56,7 @@ class Schedules:
             delay_days=current.delay_days if change.delay_days is None else change.delay_days,
             weekly_anchor=weekly_anchor,
             monthly_anchor=monthly_anchor,
-            minimum_amounts=(
-                current.minimum_amounts
-                if change.minimum_amounts is None
-                else change.minimum_amounts
-            ),
+            minimum_amounts=minimums(current.minimum_amounts, change.minimum_amounts),
         )
         next_run_on = (
             current.next_run_on
@@ -70,6 +66,14 @@ class Schedules:
         updated = replace(updated, next_run_on=next_run_on)
         await repository.put(merchant_id, updated, int(self._clock()))
         return updated
+
+
+def minimums(current: dict[str, int], given: dict[str, int] | None) -> dict[str, int]:
+    """The schedule's minimum per currency after a change: the currencies given set (0 removes
+    one's minimum), the others kept, as metadata's keys at Stripe. The map given replaced the
+    schedule's (a kwd minimum dropped the usd one) and none could be removed."""
+    merged = {**current, **(given or {})}
+    return {currency: minimum for currency, minimum in merged.items() if minimum}
 
 
 def cadence(current: Schedule, change: ScheduleChange) -> tuple[Interval, int, int]:
