@@ -8,7 +8,7 @@ from aiohttp import ClientSession
 
 from tests.edge.helpers import call, card_method, charge, new_merchant
 from tests.payment.shop import fee, good_card
-from tests.payout.support import PAID, ROUTING, World
+from tests.payout.support import NO_ACCOUNT, PAID, ROUTING, World
 
 
 async def test_bank_accounts_schedules_payouts_and_balance_transactions_over_http(
@@ -405,3 +405,55 @@ async def test_a_currency_minimum_is_set_and_removed_on_its_own(
         http, "POST", "/v1/payout_schedule", key=key, form="minimum_amounts[usd]=-1"
     )
     assert (negative.status, negative.error["param"]) == (400, "minimum_amounts[usd]")
+
+
+async def test_a_new_bank_account_replaces_an_errored_default(
+    world: World, world_http: ClientSession
+) -> None:
+    """After a payout to the currency's default bank account failed (errored), the answer
+    said "add a new bank account to replace it"; the new one, made as the first was (without
+    `default_for_currency`), was not the default, so payouts without a destination and the
+    automatic ones still went nowhere. A new bank account takes over from an errored default,
+    as the first of a currency is its default."""
+    http = world_http
+    key = (await new_merchant(http, world.admin_token))["secret_key"]
+    paid = await call(
+        http,
+        "POST",
+        "/v1/payment_intents",
+        key=key,
+        form="amount=10000&currency=usd&payment_method=pm_card_bypassPending&confirm=true",
+    )
+    assert paid.status == 200, paid.body
+
+    async def bank_account(number: str) -> dict[str, object]:
+        created = await call(
+            http,
+            "POST",
+            "/v1/bank_accounts",
+            key=key,
+            form=f"country=US&currency=usd&account_holder_name=J&routing_number={ROUTING}"
+            f"&account_number={number}",
+        )
+        assert created.status == 200, created.body
+        body: dict[str, object] = created.body
+        return body
+
+    failing = await bank_account(NO_ACCOUNT)
+    assert failing["default_for_currency"] is True
+    failed = await call(
+        http, "POST", "/v1/payouts", key=key, form="amount=1000&currency=usd&method=instant"
+    )
+    assert (failed.status, failed.body["status"]) == (200, "failed"), failed.body
+    refused = await call(http, "POST", "/v1/payouts", key=key, form="amount=1000&currency=usd")
+    assert (refused.status, refused.error["code"]) == (400, "bank_account_errored")
+
+    replacement = await bank_account(PAID)
+    assert replacement["default_for_currency"] is True, replacement
+    old = await call(http, "GET", f"/v1/bank_accounts/{failing['id']}", key=key)
+    assert (old.body["status"], old.body["default_for_currency"]) == ("errored", False), old.body
+    payout = await call(http, "POST", "/v1/payouts", key=key, form="amount=1000&currency=usd")
+    assert (payout.status, payout.body["destination"]) == (200, replacement["id"]), payout.body
+    # A further one keeps the usable default, as before.
+    third = await bank_account("000123456780")
+    assert third["default_for_currency"] is False, third
