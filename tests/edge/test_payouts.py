@@ -4,7 +4,8 @@ transactions an automatic payout contains."""
 
 from __future__ import annotations
 
-from aiohttp import ClientSession
+from aiohttp import ClientSession, CookieJar
+from paycore.edge import start_edge
 
 from tests.edge.helpers import call, card_method, charge, new_merchant
 from tests.payment.shop import fee, good_card
@@ -457,3 +458,57 @@ async def test_a_new_bank_account_replaces_an_errored_default(
     # A further one keeps the usable default, as before.
     third = await bank_account("000123456780")
     assert third["default_for_currency"] is False, third
+
+
+async def test_listing_a_manual_payouts_balance_transactions_is_refused_as_at_stripe(
+    world: World, world_http: ClientSession
+) -> None:
+    """`GET /v1/balance_transactions?payout=po_...` of a manual payout answered an empty list,
+    as if it had paid out nothing (even its own row is not listed: it is no automatic payout's).
+    Stripe's `payout` filter is for automatic payouts only, and a manual one is refused
+    ("can only be filtered on automatic payouts"): 400 `parameter_invalid` naming `payout`."""
+    http = world_http
+    key = (await new_merchant(http, world.admin_token))["secret_key"]
+    paid = await call(
+        http,
+        "POST",
+        "/v1/payment_intents",
+        key=key,
+        form="amount=10000&currency=usd&payment_method=pm_card_bypassPending&confirm=true",
+    )
+    assert paid.status == 200, paid.body
+    created = await call(
+        http,
+        "POST",
+        "/v1/bank_accounts",
+        key=key,
+        form=f"country=US&currency=usd&account_holder_name=J&routing_number={ROUTING}"
+        f"&account_number={PAID}",
+    )
+    assert created.status == 200, created.body
+    manual = await call(http, "POST", "/v1/payouts", key=key, form="amount=1000&currency=usd")
+    assert manual.status == 200, manual.body
+    listed = await call(
+        http, "GET", f"/v1/balance_transactions?payout={manual.body['id']}", key=key
+    )
+    assert (listed.status, listed.error["code"], listed.error["param"]) == (
+        400, "parameter_invalid", "payout",
+    ), listed.body  # fmt: skip
+    assert "automatic" in listed.error["message"], listed.body
+    # Its own row is found by its source, as any object's.
+    own = await call(http, "GET", f"/v1/balance_transactions?source={manual.body['id']}", key=key)
+    assert [row["id"] for row in own.body["data"]] == [manual.body["balance_transaction"]]
+    # The dashboard's page of the manual payout lists its own rows (it asked by `payout`).
+    edge = await start_edge(world.target, "127.0.0.1:0")
+    try:
+        async with ClientSession(
+            base_url=f"http://127.0.0.1:{edge.port}", cookie_jar=CookieJar(unsafe=True)
+        ) as web:
+            async with web.post("/dashboard/login", data={"key": key}) as signed_in:
+                assert signed_in.status == 200
+            async with web.get(f"/dashboard/payouts/{manual.body['id']}") as page:
+                text = await page.text()
+                assert page.status == 200, text
+            assert manual.body["balance_transaction"] in text
+    finally:
+        await edge.close()
