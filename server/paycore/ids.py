@@ -29,6 +29,10 @@ HOME_LOGICAL_SHARD = 0
 """The logical shard of what is the platform's rather than a merchant's (its physical shard is
 the home shard, `Shards.home`): reconciliation runs, the PSP dispute feed's position, the
 first copy of a platform-wide blocklist item."""
+PLATFORM_OWNER = "platform"
+"""The owner of what is the platform's rather than a merchant's, on HOME_LOGICAL_SHARD (where a
+merchant id would be): reconciliation's runs and the events it records for them
+(`reconciliation.run.completed`), which operators read naming no merchant."""
 _DIGIT_VALUES = {character: value for value, character in enumerate(BASE62_ALPHABET)}
 # Decoding two digits per dict lookup halves the Python loop: ids are decoded on every call
 # that names one, a thousand times per ledger batch (3,844 entries, about 300 KB).

@@ -4,11 +4,12 @@ transactions an automatic payout contains."""
 
 from __future__ import annotations
 
-from aiohttp import ClientSession
+from aiohttp import ClientSession, CookieJar
+from paycore.edge import start_edge
 
 from tests.edge.helpers import call, card_method, charge, new_merchant
 from tests.payment.shop import fee, good_card
-from tests.payout.support import PAID, ROUTING, World
+from tests.payout.support import NO_ACCOUNT, PAID, ROUTING, World
 
 
 async def test_bank_accounts_schedules_payouts_and_balance_transactions_over_http(
@@ -333,3 +334,181 @@ async def test_a_payout_schedule_is_updated_in_part(
     assert (day[1]["interval"], day[1]["monthly_anchor"], day[1]["delay_days"]) == (
         "monthly", 20, 6,
     )  # fmt: skip
+
+
+async def test_an_anchor_the_interval_does_not_use_is_refused_naming_it(
+    world: World, world_http: ClientSession
+) -> None:
+    """`interval=daily&weekly_anchor=friday` answered 200 with `weekly_anchor: null`: the
+    anchor the merchant asked for was dropped without a word. Stripe's anchors are "required
+    and applicable only" for their interval: an anchor the schedule left would not use is 400
+    `parameter_invalid` naming it, and the schedule is unchanged."""
+    http = world_http
+    key = (await new_merchant(http, world.admin_token))["secret_key"]
+
+    async def update(form: str) -> tuple[int, dict[str, object]]:
+        answer = await call(http, "POST", "/v1/payout_schedule", key=key, form=form)
+        return answer.status, answer.body
+
+    before = await update("interval=weekly&weekly_anchor=monday")
+    assert before[0] == 200, before
+    for form, param in (
+        ("interval=daily&weekly_anchor=friday", "weekly_anchor"),
+        ("interval=daily&monthly_anchor=5", "monthly_anchor"),
+        ("interval=manual&weekly_anchor=friday", "weekly_anchor"),
+        ("interval=weekly&weekly_anchor=friday&monthly_anchor=5", "monthly_anchor"),
+        ("interval=monthly&monthly_anchor=5&weekly_anchor=friday", "weekly_anchor"),
+        ("monthly_anchor=5", "monthly_anchor"),  # the kept interval is weekly
+    ):
+        status, body = await update(form)
+        error = body.get("error")
+        assert status == 400 and isinstance(error, dict), (form, status, body)
+        assert (error["code"], error["param"]) == ("parameter_invalid", param), (form, body)
+        assert "weekly" in error["message"] or "monthly" in error["message"], body
+    kept = await call(http, "GET", "/v1/payout_schedule", key=key)
+    assert kept.body == before[1], kept.body
+    # The anchor of the interval given, with it, still goes through.
+    daily = await update("interval=daily")
+    assert (daily[0], daily[1]["interval"], daily[1]["weekly_anchor"]) == (200, "daily", None)
+    weekly = await update("weekly_anchor=friday")
+    assert weekly[0] == 400, weekly  # daily now: the anchor would be dropped
+
+
+async def test_a_currency_minimum_is_set_and_removed_on_its_own(
+    world: World, world_http: ClientSession
+) -> None:
+    """`minimum_amounts[kwd]=50` on a schedule holding a usd minimum dropped the usd one (the
+    map given replaced the schedule's), and no minimum could be removed once set (`0` was
+    refused, the empty map is "not given"). As metadata's keys at Stripe: the currencies given
+    are set, the others kept, and 0 removes a currency's minimum."""
+    http = world_http
+    key = (await new_merchant(http, world.admin_token))["secret_key"]
+
+    async def update(form: str) -> dict[str, object]:
+        answer = await call(http, "POST", "/v1/payout_schedule", key=key, form=form)
+        assert answer.status == 200, (form, answer.body)
+        body: dict[str, object] = answer.body
+        return body
+
+    both = await update("interval=daily&minimum_amounts[usd]=5000&minimum_amounts[jpy]=1000")
+    assert both["minimum_amounts"] == {"usd": 5000, "jpy": 1000}, both
+    kwd = await update("minimum_amounts[kwd]=50")
+    assert kwd["minimum_amounts"] == {"usd": 5000, "jpy": 1000, "kwd": 50}, kwd
+    changed = await update("minimum_amounts[usd]=7000")
+    assert changed["minimum_amounts"] == {"usd": 7000, "jpy": 1000, "kwd": 50}, changed
+    removed = await update("minimum_amounts[jpy]=0&minimum_amounts[kwd]=0")
+    assert removed["minimum_amounts"] == {"usd": 7000}, removed
+    cleared = await update("minimum_amounts[usd]=0")
+    assert cleared["minimum_amounts"] == {}, cleared
+    read = await call(http, "GET", "/v1/payout_schedule", key=key)
+    assert read.body == cleared
+    negative = await call(
+        http, "POST", "/v1/payout_schedule", key=key, form="minimum_amounts[usd]=-1"
+    )
+    assert (negative.status, negative.error["param"]) == (400, "minimum_amounts[usd]")
+
+
+async def test_a_new_bank_account_replaces_an_errored_default(
+    world: World, world_http: ClientSession
+) -> None:
+    """After a payout to the currency's default bank account failed (errored), the answer
+    said "add a new bank account to replace it"; the new one, made as the first was (without
+    `default_for_currency`), was not the default, so payouts without a destination and the
+    automatic ones still went nowhere. A new bank account takes over from an errored default,
+    as the first of a currency is its default."""
+    http = world_http
+    key = (await new_merchant(http, world.admin_token))["secret_key"]
+    paid = await call(
+        http,
+        "POST",
+        "/v1/payment_intents",
+        key=key,
+        form="amount=10000&currency=usd&payment_method=pm_card_bypassPending&confirm=true",
+    )
+    assert paid.status == 200, paid.body
+
+    async def bank_account(number: str) -> dict[str, object]:
+        created = await call(
+            http,
+            "POST",
+            "/v1/bank_accounts",
+            key=key,
+            form=f"country=US&currency=usd&account_holder_name=J&routing_number={ROUTING}"
+            f"&account_number={number}",
+        )
+        assert created.status == 200, created.body
+        body: dict[str, object] = created.body
+        return body
+
+    failing = await bank_account(NO_ACCOUNT)
+    assert failing["default_for_currency"] is True
+    failed = await call(
+        http, "POST", "/v1/payouts", key=key, form="amount=1000&currency=usd&method=instant"
+    )
+    assert (failed.status, failed.body["status"]) == (200, "failed"), failed.body
+    refused = await call(http, "POST", "/v1/payouts", key=key, form="amount=1000&currency=usd")
+    assert (refused.status, refused.error["code"]) == (400, "bank_account_errored")
+
+    replacement = await bank_account(PAID)
+    assert replacement["default_for_currency"] is True, replacement
+    old = await call(http, "GET", f"/v1/bank_accounts/{failing['id']}", key=key)
+    assert (old.body["status"], old.body["default_for_currency"]) == ("errored", False), old.body
+    payout = await call(http, "POST", "/v1/payouts", key=key, form="amount=1000&currency=usd")
+    assert (payout.status, payout.body["destination"]) == (200, replacement["id"]), payout.body
+    # A further one keeps the usable default, as before.
+    third = await bank_account("000123456780")
+    assert third["default_for_currency"] is False, third
+
+
+async def test_listing_a_manual_payouts_balance_transactions_is_refused_as_at_stripe(
+    world: World, world_http: ClientSession
+) -> None:
+    """`GET /v1/balance_transactions?payout=po_...` of a manual payout answered an empty list,
+    as if it had paid out nothing (even its own row is not listed: it is no automatic payout's).
+    Stripe's `payout` filter is for automatic payouts only, and a manual one is refused
+    ("can only be filtered on automatic payouts"): 400 `parameter_invalid` naming `payout`."""
+    http = world_http
+    key = (await new_merchant(http, world.admin_token))["secret_key"]
+    paid = await call(
+        http,
+        "POST",
+        "/v1/payment_intents",
+        key=key,
+        form="amount=10000&currency=usd&payment_method=pm_card_bypassPending&confirm=true",
+    )
+    assert paid.status == 200, paid.body
+    created = await call(
+        http,
+        "POST",
+        "/v1/bank_accounts",
+        key=key,
+        form=f"country=US&currency=usd&account_holder_name=J&routing_number={ROUTING}"
+        f"&account_number={PAID}",
+    )
+    assert created.status == 200, created.body
+    manual = await call(http, "POST", "/v1/payouts", key=key, form="amount=1000&currency=usd")
+    assert manual.status == 200, manual.body
+    listed = await call(
+        http, "GET", f"/v1/balance_transactions?payout={manual.body['id']}", key=key
+    )
+    assert (listed.status, listed.error["code"], listed.error["param"]) == (
+        400, "parameter_invalid", "payout",
+    ), listed.body  # fmt: skip
+    assert "automatic" in listed.error["message"], listed.body
+    # Its own row is found by its source, as any object's.
+    own = await call(http, "GET", f"/v1/balance_transactions?source={manual.body['id']}", key=key)
+    assert [row["id"] for row in own.body["data"]] == [manual.body["balance_transaction"]]
+    # The dashboard's page of the manual payout lists its own rows (it asked by `payout`).
+    edge = await start_edge(world.target, "127.0.0.1:0")
+    try:
+        async with ClientSession(
+            base_url=f"http://127.0.0.1:{edge.port}", cookie_jar=CookieJar(unsafe=True)
+        ) as web:
+            async with web.post("/dashboard/login", data={"key": key}) as signed_in:
+                assert signed_in.status == 200
+            async with web.get(f"/dashboard/payouts/{manual.body['id']}") as page:
+                text = await page.text()
+                assert page.status == 200, text
+            assert manual.body["balance_transaction"] in text
+    finally:
+        await edge.close()

@@ -184,3 +184,33 @@ async def test_merchant_keys_cannot_reconcile(desk: Desk, merchant: object) -> N
     with pytest.raises(aio.AioRpcError) as raised:
         await client.reconciliation.ListDiscrepancies(pb.ListDiscrepanciesRequest())
     assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_operators_read_the_platforms_events_naming_no_merchant(
+    desk: Desk, admin: Paycore
+) -> None:
+    """`reconciliation.run.completed` is recorded for the platform (owner "platform"), but
+    ListEvents and GetEvent needed a merchant in `paycore-merchant` (an operator naming none:
+    PERMISSION_DENIED; naming "platform": not an acct_ id), so no caller could ever read it.
+    An operator naming no merchant reads the platform's own events."""
+    from paycore.v1 import event_pb2
+
+    day = unique_past_day()
+    await desk.writer.write(plan_day(desk.merchants, day, 4, 1, seed=3))
+    recorded = await admin.reconciliation.RunReconciliation(
+        pb.RunReconciliationRequest(date=day.isoformat()),
+        metadata=(("idempotency-key", f"run-events-{day}"),),
+    )
+    desk.clock.now = time.time() + 1
+    executed = await desk.reconciliation.runs.run_due()
+    assert executed is not None and executed.id == recorded.id
+    listed = await admin.events.ListEvents(
+        event_pb2.ListEventsRequest(type="reconciliation.run.completed", object_id=recorded.id)
+    )
+    [completed] = listed.data
+    run = pb.ReconciliationRun()
+    assert completed.data.object.Unpack(run) and run.status == (
+        pb.RECONCILIATION_RUN_STATUS_SUCCEEDED
+    )
+    read = await admin.events.GetEvent(event_pb2.GetEventRequest(id=completed.id))
+    assert read == completed

@@ -1355,7 +1355,9 @@ class UpdatePayoutScheduleRequest(_message.Message):
     """
     @_builtins.property
     def minimum_amounts(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
-        """Replaces the minimums when given (each positive, minor units)."""
+        """The currencies given set their minimum (minor units; 0 removes it), the others keep
+        theirs, as metadata's keys at Stripe.
+        """
 
     def __init__(
         self,

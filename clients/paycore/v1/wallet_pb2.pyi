@@ -305,7 +305,9 @@ class ListBalanceTransactionsRequest(_message.Message):
     source: _builtins.str
     """Only the transactions of this source ("pi_...", "po_...", ...)."""
     payout: _builtins.str
-    """Only the transactions paid out by this "po_..." (as Stripe's `payout` filter)."""
+    """Only the transactions paid out by this automatic "po_..." (as Stripe's `payout` filter: a
+    manual payout's are not known, PARAMETER_INVALID; `source` lists its own rows).
+    """
     @_builtins.property
     def created(self) -> _common_pb2.TimestampRange:
         """Only those created in this range of unix seconds (REST `created[gte]=...`, as Stripe's)."""

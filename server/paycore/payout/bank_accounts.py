@@ -105,7 +105,10 @@ class BankAccounts:
                 id=existing.id,
             )
         bank_account_id = new_merchant_id(Prefix.BANK_ACCOUNT, merchant_id)
-        first = not await repository.has_default(merchant_id, new.account, new.currency)
+        # The first of a currency is its default, and so is the replacement of an errored
+        # default (after a failed payout): without it, payouts to the default went nowhere.
+        default = await repository.default_for(merchant_id, new.account, new.currency)
+        first = default is None or default.status is BankAccountStatus.ERRORED
         bank_account = BankAccount(
             id=bank_account_id,
             merchant_id=merchant_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from paycore.account.repository import SELLER_ACCOUNTS
-from paycore.errors import not_found
+from paycore.errors import invalid, not_found
 from paycore.ids import Prefix
 from paycore.payout.models import (
     BalanceFilter,
@@ -115,6 +115,16 @@ class PayoutReads:
         self, merchant_id: str, wanted: BalanceFilter, cursor: Cursor
     ) -> Page[BalanceTransaction]:
         query = balance_transactions_query(merchant_id, wanted)
+        if wanted.payout_id:
+            # Stripe's filter is for automatic payouts only: a manual payout's rows are not
+            # known (reconciliation_status not_applicable), and it listed an empty page.
+            payout = await self._reads.one(merchant_id, PAYOUTS, wanted.payout_id, "payout")
+            if not payout.automatic:
+                raise invalid(
+                    "payout",
+                    f"balance transactions can only be filtered on automatic payouts;"
+                    f" {payout.id} is a manual payout (source={payout.id} lists its own)",
+                )
         named = [Named("payout", PAYOUTS, wanted.payout_id)]
         return await self._reads.page(merchant_id, BALANCE_TRANSACTIONS, cursor, query, named)
 

@@ -482,9 +482,6 @@ class BankAccountRepository:
             ba.c.status != BankAccountStatus.ERRORED.value,
         )
 
-    async def has_default(self, merchant_id: str, account: str, currency: str) -> bool:
-        return await self.default_for(merchant_id, account, currency) is not None
-
     async def default_for(
         self, merchant_id: str, account: str, currency: str
     ) -> BankAccount | None:

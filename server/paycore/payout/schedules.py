@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
-from paycore.errors import missing
+from paycore.errors import invalid, missing
 from paycore.payout.balances import Clock
 from paycore.payout.bank_accounts import require_account
 from paycore.payout.calendar import day_of, next_run_after
@@ -56,11 +56,7 @@ class Schedules:
             delay_days=current.delay_days if change.delay_days is None else change.delay_days,
             weekly_anchor=weekly_anchor,
             monthly_anchor=monthly_anchor,
-            minimum_amounts=(
-                current.minimum_amounts
-                if change.minimum_amounts is None
-                else change.minimum_amounts
-            ),
+            minimum_amounts=minimums(current.minimum_amounts, change.minimum_amounts),
         )
         next_run_on = (
             current.next_run_on
@@ -72,11 +68,32 @@ class Schedules:
         return updated
 
 
+def minimums(current: dict[str, int], given: dict[str, int] | None) -> dict[str, int]:
+    """The schedule's minimum per currency after a change: the currencies given set (0 removes
+    one's minimum), the others kept, as metadata's keys at Stripe. The map given replaced the
+    schedule's (a kwd minimum dropped the usd one) and none could be removed."""
+    merged = {**current, **(given or {})}
+    return {currency: minimum for currency, minimum in merged.items() if minimum}
+
+
 def cadence(current: Schedule, change: ScheduleChange) -> tuple[Interval, int, int]:
     """The interval and the weekly and monthly anchors `change` leaves: each given, else the
     current one; the anchor the interval uses given, or kept from the same interval
-    (PARAMETER_MISSING naming it otherwise), the other 1."""
+    (PARAMETER_MISSING naming it otherwise), the other 1. An anchor given for an interval that
+    does not use it (`interval=daily&weekly_anchor=friday`) is PARAMETER_INVALID naming it,
+    as Stripe's anchors are "required and applicable only" for their interval: it was dropped
+    without a word."""
     interval = change.interval or current.interval
+    for param, given, uses in (
+        ("weekly_anchor", change.weekly_anchor, Interval.WEEKLY),
+        ("monthly_anchor", change.monthly_anchor, Interval.MONTHLY),
+    ):
+        if given is not None and interval is not uses:
+            raise invalid(
+                param,
+                f"applies only to a {uses.value} schedule; this one is {interval.value}"
+                f" (give interval={uses.value} with it)",
+            )
     same = interval is current.interval
     weekly = change.weekly_anchor or (current.weekly_anchor if same else None)
     monthly = change.monthly_anchor or (current.monthly_anchor if same else None)

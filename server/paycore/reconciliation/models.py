@@ -6,9 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
+from paycore.ids import PLATFORM_OWNER
 from paycore.records import Stored
 
-RECONCILIATION_OWNER = "platform"
+RECONCILIATION_OWNER = PLATFORM_OWNER
 """The owner (merchant_id column) of platform-wide rows: runs and their parts."""
 
 

@@ -15,6 +15,7 @@ from it and handed back newest first). Ids sort by creation time, so the id is t
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Generic, TypeVar
@@ -242,9 +243,25 @@ async def fetch_optional(
 class Reads:
     _shards: Shards
 
-    async def one(self, merchant_id: str, kind: Kind[T], object_id: str, param: str = "id") -> T:
-        """The merchant's object of `kind` with id `object_id`, or NOT_FOUND naming `param`."""
-        async with self._shards.read(merchant_id) as connection:
+    def _reading(self, owner: str, logical_shard: int | None) -> AbstractAsyncContextManager[Any]:
+        """A read connection on the owner's shard: a merchant's (by its id), or the logical
+        shard given, for an owner that is no merchant (the platform's events)."""
+        if logical_shard is None:
+            return self._shards.read(owner)
+        return self._shards.read_logical(logical_shard)
+
+    async def one(
+        self,
+        merchant_id: str,
+        kind: Kind[T],
+        object_id: str,
+        param: str = "id",
+        *,
+        logical_shard: int | None = None,
+    ) -> T:
+        """The merchant's object of `kind` with id `object_id`, or NOT_FOUND naming `param`
+        (`logical_shard`: where an owner that is no merchant keeps it)."""
+        async with self._reading(merchant_id, logical_shard) as connection:
             found = await kind.fetch(connection, merchant_id, object_id)
         if found is None:
             raise not_found(kind.name, object_id, param)
@@ -257,11 +274,13 @@ class Reads:
         cursor: Cursor,
         query: Select[Any] | None = None,
         named: Sequence[Named] = (),
+        *,
+        logical_shard: int | None = None,
     ) -> Page[T]:
         """A page of the merchant's objects of `kind`: those `query` (a List's filters on
         `kind.of(merchant_id)`) selects, or all of them; first, each object a filter `named`
-        must exist (RESOURCE_MISSING naming its param)."""
-        async with self._shards.read(merchant_id) as connection:
+        must exist (RESOURCE_MISSING naming its param). `logical_shard` as `one`'s."""
+        async with self._reading(merchant_id, logical_shard) as connection:
             for each in named:
                 await each.check(connection, merchant_id)
             listed = kind.of(merchant_id) if query is None else query

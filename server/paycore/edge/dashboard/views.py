@@ -480,14 +480,17 @@ class Dashboard:
 
     async def payout(self, request: web.Request, session: SignedIn) -> web.StreamResponse:
         payout_id = request.match_info["id"]
-        payout, transactions = await ask_all(
-            session,
-            (self._stubs.payouts.GetPayout, payout_pb2.GetPayoutRequest(id=payout_id)),
-            (
-                self._stubs.wallet.ListBalanceTransactions,
-                wallet_pb2.ListBalanceTransactionsRequest(payout=payout_id, limit=100),
-            ),
+        payout = await ask(
+            self._stubs.payouts.GetPayout, payout_pb2.GetPayoutRequest(id=payout_id), session
         )
+        # What an automatic payout paid out; a manual one's own rows (the `payout` filter is
+        # for automatic payouts only, as Stripe's).
+        wanted = (
+            wallet_pb2.ListBalanceTransactionsRequest(payout=payout_id, limit=100)
+            if payout.automatic
+            else wallet_pb2.ListBalanceTransactionsRequest(source=payout_id, limit=100)
+        )
+        transactions = await ask(self._stubs.wallet.ListBalanceTransactions, wanted, session)
         return self._page(
             "payout.html",
             session,

@@ -11,14 +11,13 @@ from paycore import validation
 from paycore.events.service import EventService
 from paycore.events.servicer.messages import event_json, event_message
 from paycore.events.servicer.requests import hidden_types, type_filter
-from paycore.ids import Prefix
+from paycore.ids import PLATFORM_OWNER, Prefix
 from paycore.runtime.context import current_call
 from paycore.runtime.servicing import (
     Context,
     add_servicer,
+    cursor_of,
     joined,
-    merchant_and_cursor,
-    merchant_and_id,
     page_response,
 )
 from paycore.v1 import event_pb2, event_pb2_grpc
@@ -43,19 +42,29 @@ class EventServicer:
     async def GetEvent(
         self, request: event_pb2.GetEventRequest, context: Context
     ) -> event_pb2.Event:
-        merchant_id, event_id = merchant_and_id(request.id, Prefix.EVENT)
+        merchant_id = _owner()
+        event_id = validation.object_id("id", request.id, Prefix.EVENT)
         hidden = hidden_types(_is_operator())
         return event_message(await self._service.get_event(merchant_id, event_id, hidden))
 
     async def ListEvents(
         self, request: event_pb2.ListEventsRequest, context: Context
     ) -> event_pb2.ListEventsResponse:
-        merchant_id, cursor = merchant_and_cursor(request, Prefix.EVENT)
+        merchant_id, cursor = _owner(), cursor_of(request, Prefix.EVENT)
         object_id = validation.text("object_id", request.object_id, maximum=OBJECT_ID_LENGTH_MAX)
         types = type_filter(request.type, request.types, operator=_is_operator())
         delivered = request.delivery_success if request.HasField("delivery_success") else None
         page = await self._service.list_events(merchant_id, cursor, types, object_id, delivered)
         return page_response(event_pb2.ListEventsResponse, page, event_message)
+
+
+def _owner() -> str:
+    """Whose events are read: the caller's merchant, or for an operator naming none, the
+    platform's own (`reconciliation.run.completed`, which no caller could read)."""
+    call = current_call()
+    if call.caller is not None and call.caller.is_operator and call.caller.merchant_id is None:
+        return PLATFORM_OWNER
+    return call.require_merchant()
 
 
 def _is_operator() -> bool:

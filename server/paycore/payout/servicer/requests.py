@@ -195,7 +195,8 @@ def schedule_change(request: payout_pb2.UpdatePayoutScheduleRequest) -> Schedule
         for code, minimum in request.minimum_amounts.items():
             param = f"minimum_amounts[{code[:8]}]"
             currency = validation.currency(param, code)
-            minimums[currency] = validation.amount(param, minimum, currency)
+            # 0 removes the currency's minimum (Schedules.update merges what is given).
+            minimums[currency] = minimum and validation.amount(param, minimum, currency)
     return ScheduleChange(
         account=account(request.account),
         interval=interval,
