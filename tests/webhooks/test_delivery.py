@@ -9,10 +9,14 @@ import itertools
 import json
 from datetime import UTC, datetime, timedelta
 
+import grpc
+import pytest
+from grpc import aio
 from paycore.stripe_json import stripe_json, with_livemode
 from paycore.v1 import event_pb2
 
 from tests.events.support import record
+from tests.helpers import rich_error
 from tests.payment.shop import Shop, good_card
 from tests.webhooks.conftest import Hooks
 from tests.webhooks.receivers import (
@@ -251,3 +255,40 @@ async def test_a_resend_delivers_the_event_again_as_a_new_delivery(
     log = await deliveries(shop.client, event_id=event_id)
     assert {delivery.status for delivery in log} == {SUCCEEDED}
     assert len(log) == 2
+
+
+async def test_a_resend_goes_only_to_an_endpoint_that_wants_the_events_type(
+    hooks: Hooks, shop: Shop
+) -> None:
+    """As Stripe's: a resend targets an endpoint the event is sent to; one whose
+    enabled_events leave the type out is refused, naming `webhook_endpoint`, and nothing is
+    queued or delivered. Changing its enabled_events to take the type lets the resend go."""
+    receiver = await hooks.receiver(ok)
+    refunds_only = await endpoint(shop.client, receiver.url, ("refund.created",))
+    event_id = await record(hooks.platform, shop.id, "payment_intent.created")
+    deliverer = hooks.deliverer()
+    await hooks.deliver(deliverer)
+    with pytest.raises(aio.AioRpcError) as refused:
+        await shop.client.events.ResendEvent(
+            event_pb2.ResendEventRequest(id=event_id, webhook_endpoint=refunds_only.id)
+        )
+    error = rich_error(refused.value)
+    assert (error.code, error.param) == (grpc.StatusCode.INVALID_ARGUMENT, "webhook_endpoint")
+    assert "payment_intent.created" in (refused.value.details() or "")
+    hooks.clock.advance(seconds=60)
+    await hooks.deliver(deliverer)
+    assert receiver.event_ids() == []
+    assert await deliveries(shop.client, refunds_only.id) == []
+
+    await shop.client.events.UpdateWebhookEndpoint(
+        event_pb2.UpdateWebhookEndpointRequest(
+            id=refunds_only.id, enabled_events=["refund.created", "payment_intent.created"]
+        )
+    )
+    resent = await shop.client.events.ResendEvent(
+        event_pb2.ResendEventRequest(id=event_id, webhook_endpoint=refunds_only.id)
+    )
+    assert (resent.status, resent.event) == (PENDING, event_id)
+    hooks.clock.advance(seconds=120)
+    await hooks.deliver(deliverer)
+    assert receiver.event_ids() == [event_id]
