@@ -176,6 +176,37 @@ async def test_retry_after_is_honoured(hooks: Hooks, shop: Shop) -> None:
     assert len(receiver.accepted) == 1
 
 
+@pytest.mark.parametrize(
+    ("retry_after", "wait_seconds"),
+    [
+        ("\u00b2", 0),  # a digit to str.isdigit, not to int(): ignored, the schedule's wait
+        ("Fri, 31 Dec 99999 23:59:59 GMT", 0),  # no date: ignored
+        ("9" * 5000, 10 * 3600),  # more digits than int() takes: the longest wait honoured
+    ],
+)
+async def test_any_retry_after_is_recorded_and_retried(
+    hooks: Hooks, shop: Shop, retry_after: str, wait_seconds: int
+) -> None:
+    """Whatever a receiver answers in Retry-After, its attempt is recorded and retried on the
+    schedule (or after the wait it asks, at most 10 h). Before, "\u00b2" raised in the sender:
+    no attempt was ever recorded, and the delivery was leased again every minute, for ever,
+    never failing nor disabling anything."""
+    receiver = await hooks.receiver(statuses([503], headers={"Retry-After": retry_after}))
+    created = await endpoint(shop.client, receiver.url)
+    await record(hooks.platform, shop.id)
+    deliverer = hooks.deliverer()
+    await hooks.deliver(deliverer)
+    (first,) = await deliveries(shop.client, created.id)
+    assert first.attempt_count >= 1 and first.attempts[0].response_status == 503
+    if first.status == PENDING:  # else retried at once, as the schedule's first step says
+        assert first.next_attempt == first.last_attempt + wait_seconds
+    hooks.clock.advance(seconds=wait_seconds + 1)
+    await hooks.deliver(deliverer)
+    (done,) = await deliveries(shop.client, created.id)
+    assert (done.status, done.attempt_count) == (SUCCEEDED, 2)
+    assert [attempt.response_status for attempt in done.attempts] == [503, 200]
+
+
 async def test_410_disables_the_endpoint_with_an_event(hooks: Hooks, shop: Shop) -> None:
     gone = await hooks.receiver(statuses([410]))
     witness = await hooks.receiver(ok)

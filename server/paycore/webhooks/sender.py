@@ -123,16 +123,21 @@ class Sender:
             self._session = None
 
 
+_RETRY_AFTER_DIGITS_MAX = 9
+
+
 def retry_after_seconds(value: str | None) -> int:
-    """Retry-After as seconds from now: delta-seconds or an HTTP date; 0 when absent or bad."""
+    """Retry-After as seconds from now: delta-seconds or an HTTP date; 0 when absent or bad
+    (whatever the receiver sent: a Unicode digit, thousands of digits, a date out of range)."""
     if not value:
         return 0
     value = value.strip()
-    if value.isdigit():
-        return int(value)
+    if value.isascii() and value.isdigit():
+        # Longer than any wait honoured (capped at the schedule's longest step) is as long.
+        return int(value[:_RETRY_AFTER_DIGITS_MAX])
     try:
         when: Any = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return 0
     return max(0, int(when.timestamp() - time.time()))
 
