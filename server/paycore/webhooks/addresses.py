@@ -31,11 +31,32 @@ class ForbiddenAddress(OSError):
     """A host resolved to an address deliveries may not connect to."""
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+"""RFC 6052's well-known NAT64 prefix: the network's translator connects to the IPv4 address
+in the last 32 bits."""
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+"""RFC 8215's local-use NAT64 prefix: never a global destination."""
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+"""Deprecated IPv4-compatible addresses (::a.b.c.d)."""
+
+
 def is_forbidden(address: IpAddress) -> bool:
-    """Anything but a global unicast address (IPv4-mapped IPv6 judged as the IPv4 inside)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """Anything but a global unicast address. An IPv6 address that carries an IPv4 one
+    (IPv4-mapped, NAT64, 6to4, Teredo, IPv4-compatible) reaches that address through a
+    translator or relay, so it is judged as the IPv4 address inside too."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _NAT64_LOCAL:
+            return True
+        if any(is_forbidden(inner) for inner in _carried_ipv4(address)):
+            return True
     return not address.is_global or address.is_multicast
+
+
+def _carried_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    carried = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
+    if address in _NAT64 or address in _IPV4_COMPATIBLE:
+        carried.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return [inner for inner in carried if inner is not None]
 
 
 def ip_literal(host: str) -> IpAddress | None:
