@@ -9,6 +9,7 @@ import ipaddress
 import pytest
 from paycore.v1 import event_pb2
 from paycore.webhooks.addresses import is_forbidden
+from paycore.webhooks.sender import Sender
 
 from tests.events.support import record
 from tests.payment.shop import Shop
@@ -59,3 +60,23 @@ def test_an_ipv6_address_carrying_a_private_ipv4_one_is_forbidden(address: str) 
 )
 def test_an_ipv6_address_carrying_a_global_ipv4_one_is_allowed(address: str) -> None:
     assert not is_forbidden(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize("allow_private", [True, False])
+async def test_a_stored_url_naming_no_valid_host_is_a_failed_attempt(allow_private: bool) -> None:
+    """An endpoint saved before such hosts were refused (`paycore dev` never resolved them):
+    its attempt fails as any unreachable one does, so the delivery goes on its schedule.
+    Before, the sender raised: no attempt was recorded and the delivery was leased again every
+    minute, for ever."""
+    sender = Sender(
+        timeout_seconds=2.0,
+        connections_max=4,
+        connections_per_host_max=4,
+        allow_private=allow_private,
+    )
+    try:
+        for url in ("http://a..b/hooks", "http://" + "a" * 64 + ".example/hooks"):
+            outcome = await sender.post(url, b"{}", {})
+            assert (outcome.response_status, outcome.error) == (0, "invalid_url")
+    finally:
+        await sender.close()

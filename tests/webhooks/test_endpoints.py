@@ -97,6 +97,9 @@ async def test_the_secret_is_shown_once_and_never_replayed(merchant: MerchantFix
         "https://user:password@93.184.215.14/hooks",
         "https:///hooks",
         "https://no-such-host.invalid/hooks",
+        "https://a..b/hooks",  # an empty label: no name (the resolver's IDNA codec raised)
+        "https://" + "a" * 64 + ".example/hooks",  # a label over 63 characters
+        "https://[64:ff9b::a00:1]/hooks",  # NAT64 of 10.0.0.1
         "not a url",
         "",
     ],

@@ -80,10 +80,7 @@ def checked_url(param: str, url: str, policy: AddressPolicy) -> SplitResult:
     allowed_schemes = ("https", "http") if policy.allow_http else ("https",)
     if parts.scheme not in allowed_schemes:
         raise invalid(param, f"must be an {' or '.join(allowed_schemes)} URL")
-    if not parts.hostname:
-        raise invalid(param, "must name a host")
-    if parts.username is not None or parts.password is not None:
-        raise invalid(param, "must not carry credentials")
+    _check_host(param, parts)
     if parts.fragment:
         raise invalid(param, "must not have a fragment")
     if port == 0:
@@ -91,6 +88,21 @@ def checked_url(param: str, url: str, policy: AddressPolicy) -> SplitResult:
     if any(character.isspace() or ord(character) < 0x20 for character in url):
         raise invalid(param, "must not contain whitespace or control characters")
     return parts
+
+
+def _check_host(param: str, parts: SplitResult) -> None:
+    """A host named, without credentials, that a resolver takes (an IP literal or a name
+    whose labels the IDNA codec encodes: none empty, none over 63 characters)."""
+    host = parts.hostname
+    if not host:
+        raise invalid(param, "must name a host")
+    if parts.username is not None or parts.password is not None:
+        raise invalid(param, "must not carry credentials")
+    if ip_literal(host) is None:
+        try:
+            host.encode("idna")  # what the resolver does with it
+        except UnicodeError:
+            raise invalid(param, "does not name a valid host (a label empty or too long)") from None
 
 
 async def check_destination(param: str, url: str, policy: AddressPolicy) -> None:
