@@ -9,10 +9,14 @@ import itertools
 import json
 from datetime import UTC, datetime, timedelta
 
+import grpc
+import pytest
+from grpc import aio
 from paycore.stripe_json import stripe_json, with_livemode
 from paycore.v1 import event_pb2
 
 from tests.events.support import record
+from tests.helpers import rich_error
 from tests.payment.shop import Shop, good_card
 from tests.webhooks.conftest import Hooks
 from tests.webhooks.receivers import (
@@ -172,6 +176,37 @@ async def test_retry_after_is_honoured(hooks: Hooks, shop: Shop) -> None:
     assert len(receiver.accepted) == 1
 
 
+@pytest.mark.parametrize(
+    ("retry_after", "wait_seconds"),
+    [
+        ("\u00b2", 0),  # a digit to str.isdigit, not to int(): ignored, the schedule's wait
+        ("Fri, 31 Dec 99999 23:59:59 GMT", 0),  # no date: ignored
+        ("9" * 5000, 10 * 3600),  # more digits than int() takes: the longest wait honoured
+    ],
+)
+async def test_any_retry_after_is_recorded_and_retried(
+    hooks: Hooks, shop: Shop, retry_after: str, wait_seconds: int
+) -> None:
+    """Whatever a receiver answers in Retry-After, its attempt is recorded and retried on the
+    schedule (or after the wait it asks, at most 10 h). Before, "\u00b2" raised in the sender:
+    no attempt was ever recorded, and the delivery was leased again every minute, for ever,
+    never failing nor disabling anything."""
+    receiver = await hooks.receiver(statuses([503], headers={"Retry-After": retry_after}))
+    created = await endpoint(shop.client, receiver.url)
+    await record(hooks.platform, shop.id)
+    deliverer = hooks.deliverer()
+    await hooks.deliver(deliverer)
+    (first,) = await deliveries(shop.client, created.id)
+    assert first.attempt_count >= 1 and first.attempts[0].response_status == 503
+    if first.status == PENDING:  # else retried at once, as the schedule's first step says
+        assert first.next_attempt == first.last_attempt + wait_seconds
+    hooks.clock.advance(seconds=wait_seconds + 1)
+    await hooks.deliver(deliverer)
+    (done,) = await deliveries(shop.client, created.id)
+    assert (done.status, done.attempt_count) == (SUCCEEDED, 2)
+    assert [attempt.response_status for attempt in done.attempts] == [503, 200]
+
+
 async def test_410_disables_the_endpoint_with_an_event(hooks: Hooks, shop: Shop) -> None:
     gone = await hooks.receiver(statuses([410]))
     witness = await hooks.receiver(ok)
@@ -251,3 +286,40 @@ async def test_a_resend_delivers_the_event_again_as_a_new_delivery(
     log = await deliveries(shop.client, event_id=event_id)
     assert {delivery.status for delivery in log} == {SUCCEEDED}
     assert len(log) == 2
+
+
+async def test_a_resend_goes_only_to_an_endpoint_that_wants_the_events_type(
+    hooks: Hooks, shop: Shop
+) -> None:
+    """As Stripe's: a resend targets an endpoint the event is sent to; one whose
+    enabled_events leave the type out is refused, naming `webhook_endpoint`, and nothing is
+    queued or delivered. Changing its enabled_events to take the type lets the resend go."""
+    receiver = await hooks.receiver(ok)
+    refunds_only = await endpoint(shop.client, receiver.url, ("refund.created",))
+    event_id = await record(hooks.platform, shop.id, "payment_intent.created")
+    deliverer = hooks.deliverer()
+    await hooks.deliver(deliverer)
+    with pytest.raises(aio.AioRpcError) as refused:
+        await shop.client.events.ResendEvent(
+            event_pb2.ResendEventRequest(id=event_id, webhook_endpoint=refunds_only.id)
+        )
+    error = rich_error(refused.value)
+    assert (error.code, error.param) == (grpc.StatusCode.INVALID_ARGUMENT, "webhook_endpoint")
+    assert "payment_intent.created" in (refused.value.details() or "")
+    hooks.clock.advance(seconds=60)
+    await hooks.deliver(deliverer)
+    assert receiver.event_ids() == []
+    assert await deliveries(shop.client, refunds_only.id) == []
+
+    await shop.client.events.UpdateWebhookEndpoint(
+        event_pb2.UpdateWebhookEndpointRequest(
+            id=refunds_only.id, enabled_events=["refund.created", "payment_intent.created"]
+        )
+    )
+    resent = await shop.client.events.ResendEvent(
+        event_pb2.ResendEventRequest(id=event_id, webhook_endpoint=refunds_only.id)
+    )
+    assert (resent.status, resent.event) == (PENDING, event_id)
+    hooks.clock.advance(seconds=120)
+    await hooks.deliver(deliverer)
+    assert receiver.event_ids() == [event_id]

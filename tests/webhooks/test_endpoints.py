@@ -4,11 +4,14 @@ types, and another merchant's endpoints and deliveries NOT_FOUND."""
 
 from __future__ import annotations
 
+import typing
+
 import grpc
 import pytest
 from grpc import aio
 from paycore.client import Paycore, idempotency_key
 from paycore.v1 import event_pb2
+from paycore.webhooks.api_versions import STRIPE_API_VERSIONS
 
 from tests.events.support import record
 from tests.helpers import MerchantFixture, create_merchant, rich_error
@@ -94,6 +97,9 @@ async def test_the_secret_is_shown_once_and_never_replayed(merchant: MerchantFix
         "https://user:password@93.184.215.14/hooks",
         "https:///hooks",
         "https://no-such-host.invalid/hooks",
+        "https://a..b/hooks",  # an empty label: no name (the resolver's IDNA codec raised)
+        "https://" + "a" * 64 + ".example/hooks",  # a label over 63 characters
+        "https://[64:ff9b::a00:1]/hooks",  # NAT64 of 10.0.0.1
         "not a url",
         "",
     ],
@@ -258,3 +264,54 @@ async def test_a_rolled_secret_verifies_with_either_secret_for_the_overlap(
     assert len(standard.received[-1].headers["webhook-signature"].split()) == 1
     assert stripe.event_ids() == [during]  # refused: signed only with the new secret
     assert stripe.received[-1].event["id"] == after
+
+
+@pytest.mark.parametrize(
+    "version",
+    [
+        "2099-01-01",  # of Stripe's form, but no version Stripe released
+        "2024-02-30",  # no such day
+        "2024-06-21",  # a day with no release
+        "2025-03-31.clover",  # a real date under another release's name
+        "2025-03-31.Basil",
+        "latest",
+    ],
+)
+async def test_an_unknown_api_version_is_refused_naming_it(
+    merchant: MerchantFixture, version: str
+) -> None:
+    """Stripe answers invalid_request_error naming `api_version` for a version it never
+    released; an endpoint is not made with one."""
+    code, _, param = await _refused(
+        merchant.client.events.CreateWebhookEndpoint(
+            event_pb2.CreateWebhookEndpointRequest(
+                url=PUBLIC_URL, enabled_events=["*"], api_version=version
+            )
+        )
+    )
+    assert (code, param) == (grpc.StatusCode.INVALID_ARGUMENT, "api_version")
+    listed = await merchant.client.events.ListWebhookEndpoints(
+        event_pb2.ListWebhookEndpointsRequest()
+    )
+    assert list(listed.data) == []
+
+
+@pytest.mark.parametrize("version", ["2011-01-01", "2024-06-20", "2025-03-31.basil"])
+async def test_a_released_api_version_is_taken(merchant: MerchantFixture, version: str) -> None:
+    created = await merchant.client.events.CreateWebhookEndpoint(
+        event_pb2.CreateWebhookEndpointRequest(
+            url=PUBLIC_URL, enabled_events=["*"], api_version=version
+        )
+    )
+    assert created.api_version == version
+
+
+def test_every_version_the_stripe_sdk_knows_is_taken() -> None:
+    """The Stripe SDK's own list (its WebhookEndpoint create's `api_version` Literal) is in
+    paycore's: an SDK pinned to any of them may create an endpoint with it."""
+    from stripe.params._webhook_endpoint_create_params import WebhookEndpointCreateParams
+
+    (literal,) = typing.get_args(WebhookEndpointCreateParams.__annotations__["api_version"])
+    known = set(typing.get_args(literal))
+    assert len(known) > 100
+    assert known <= STRIPE_API_VERSIONS

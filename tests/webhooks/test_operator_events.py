@@ -72,3 +72,38 @@ async def test_a_merchant_endpoint_cannot_enable_a_reconciliation_event(
 
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert rich_error(raised.value).param == "enabled_events[1]"
+
+
+async def test_a_discrepancy_event_is_never_resent_to_a_merchants_endpoint(
+    hooks: Hooks, shop: Shop
+) -> None:
+    """A resend is a delivery like any other: an operators' event reaches no merchant
+    endpoint, `*` included. The merchant's key is told it does not exist (as GetEvent tells
+    it); nothing is queued."""
+    receiver = await hooks.receiver(ok)
+    every = await endpoint(shop.client, receiver.url)
+    hidden = await _discrepancy_event(hooks, shop.id)
+    deliverer = hooks.deliverer()
+    await hooks.deliver(deliverer)
+    with pytest.raises(aio.AioRpcError) as raised:
+        await shop.client.events.ResendEvent(
+            event_pb2.ResendEventRequest(id=hidden, webhook_endpoint=every.id)
+        )
+    assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+    assert rich_error(raised.value).reason == "RESOURCE_MISSING"
+    async with connect(hooks.target, hooks.settings.admin_token, acting_for=shop.id) as operator:
+        with pytest.raises(aio.AioRpcError) as by_operator:
+            await operator.events.ResendEvent(
+                event_pb2.ResendEventRequest(id=hidden, webhook_endpoint=every.id)
+            )
+        assert by_operator.value.code() in (
+            grpc.StatusCode.NOT_FOUND,
+            grpc.StatusCode.INVALID_ARGUMENT,
+        )
+    with pytest.raises(aio.AioRpcError) as filtered:  # as an unknown event: no hint it exists
+        await shop.client.events.ListDeliveries(event_pb2.ListDeliveriesRequest(event=hidden))
+    assert rich_error(filtered.value).reason == "RESOURCE_MISSING"
+    assert rich_error(filtered.value).param == "event"
+    hooks.clock.advance(seconds=120)
+    await hooks.deliver(deliverer)
+    assert receiver.event_ids() == []

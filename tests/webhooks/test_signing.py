@@ -12,6 +12,8 @@ from paycore.webhooks.models import SigningKeys
 from paycore.webhooks.signing import new_secret, signature_headers
 from standardwebhooks.webhooks import Webhook
 
+SUPERSCRIPT_TWO = "\u00b2"  # a digit to str.isdigit, not to int()
+ARABIC_INDIC = "\u0661\u0667" + "\u0660" * 8  # 1700000000 in Arabic-Indic digits
 BODY = b'{"id":"evt_1","type":"payment_intent.succeeded"}'
 
 
@@ -93,3 +95,30 @@ def test_the_client_helper_takes_the_stripe_signature_header_alone() -> None:
         verify(BODY, as_stripe, other.reveal())
     with pytest.raises(WebhookVerificationError):
         verify(BODY, as_stripe, secret.reveal(), now=now + 301)
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"webhook-signature": "v1,é"},  # non-ASCII: hmac.compare_digest raises TypeError
+        {"webhook-timestamp": SUPERSCRIPT_TWO},  # a digit to str.isdigit, not to int()
+        {"webhook-timestamp": ARABIC_INDIC},  # Arabic-Indic digits
+        {"webhook-id": "evt_\udcff"},  # a lone surrogate, as a lenient header decoder gives
+    ],
+)
+def test_forged_headers_are_a_verification_error_never_another_exception(
+    forged: dict[str, str],
+) -> None:
+    """A receiver catches WebhookVerificationError (the README's does) and answers 400;
+    anything else a forger can send would be its 500, retried by nobody and logged as a bug."""
+    secret = new_secret()
+    now = int(time.time())
+    headers = {**signature_headers(SigningKeys(secret), "evt_1", now, BODY), **forged}
+    with pytest.raises(WebhookVerificationError):
+        verify(BODY, headers, secret.reveal())
+    stripe_header = headers["Paycore-Signature"].replace("v1=", "v1=é", 1)
+    with pytest.raises(WebhookVerificationError):
+        verify(BODY, {"Paycore-Signature": stripe_header}, secret.reveal())
+    for timestamp in (SUPERSCRIPT_TWO, ARABIC_INDIC, " 12 "):
+        with pytest.raises(WebhookVerificationError):
+            verify(BODY, {"Stripe-Signature": f"t={timestamp},v1=00"}, secret.reveal())

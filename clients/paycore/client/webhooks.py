@@ -34,6 +34,13 @@ from typing import Any
 
 SECRET_PREFIX = "whsec_"
 TOLERANCE_SECONDS = 300
+SIGNATURE_HEADERS = (
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "paycore-signature",
+    "stripe-signature",
+)
 
 
 class WebhookVerificationError(ValueError):
@@ -54,6 +61,11 @@ def verify(
     if isinstance(body, str):
         body = body.encode()
     lowered = {name.lower(): value for name, value in headers.items()}
+    for name in SIGNATURE_HEADERS:
+        # What paycore sends there is ASCII (an id, digits, base64, hex): anything else is
+        # forged, and refused as such (not a TypeError from hmac.compare_digest).
+        if name in lowered and not lowered[name].isascii():
+            raise WebhookVerificationError(f"the {name} header is not ASCII")
     moment = time.time() if now is None else now
     # Stripe-Signature carries the same value as Paycore-Signature (Stripe's examples read it).
     stripe_scheme = lowered.get("paycore-signature", lowered.get("stripe-signature"))
@@ -110,7 +122,8 @@ def verify_stripe_scheme(
 
 
 def _timestamp(text: str, tolerance_seconds: int, now: float) -> int:
-    if not text.strip().isdigit():
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()):  # str.isdigit alone takes "\u00b2" and "\u0661"
         raise WebhookVerificationError("the timestamp is missing or not a number")
     timestamp = int(text)
     if abs(now - timestamp) > tolerance_seconds:

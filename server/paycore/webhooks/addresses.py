@@ -31,11 +31,32 @@ class ForbiddenAddress(OSError):
     """A host resolved to an address deliveries may not connect to."""
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+"""RFC 6052's well-known NAT64 prefix: the network's translator connects to the IPv4 address
+in the last 32 bits."""
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+"""RFC 8215's local-use NAT64 prefix: never a global destination."""
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+"""Deprecated IPv4-compatible addresses (::a.b.c.d)."""
+
+
 def is_forbidden(address: IpAddress) -> bool:
-    """Anything but a global unicast address (IPv4-mapped IPv6 judged as the IPv4 inside)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """Anything but a global unicast address. An IPv6 address that carries an IPv4 one
+    (IPv4-mapped, NAT64, 6to4, Teredo, IPv4-compatible) reaches that address through a
+    translator or relay, so it is judged as the IPv4 address inside too."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _NAT64_LOCAL:
+            return True
+        if any(is_forbidden(inner) for inner in _carried_ipv4(address)):
+            return True
     return not address.is_global or address.is_multicast
+
+
+def _carried_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    carried = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
+    if address in _NAT64 or address in _IPV4_COMPATIBLE:
+        carried.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return [inner for inner in carried if inner is not None]
 
 
 def ip_literal(host: str) -> IpAddress | None:
@@ -59,10 +80,7 @@ def checked_url(param: str, url: str, policy: AddressPolicy) -> SplitResult:
     allowed_schemes = ("https", "http") if policy.allow_http else ("https",)
     if parts.scheme not in allowed_schemes:
         raise invalid(param, f"must be an {' or '.join(allowed_schemes)} URL")
-    if not parts.hostname:
-        raise invalid(param, "must name a host")
-    if parts.username is not None or parts.password is not None:
-        raise invalid(param, "must not carry credentials")
+    _check_host(param, parts)
     if parts.fragment:
         raise invalid(param, "must not have a fragment")
     if port == 0:
@@ -70,6 +88,21 @@ def checked_url(param: str, url: str, policy: AddressPolicy) -> SplitResult:
     if any(character.isspace() or ord(character) < 0x20 for character in url):
         raise invalid(param, "must not contain whitespace or control characters")
     return parts
+
+
+def _check_host(param: str, parts: SplitResult) -> None:
+    """A host named, without credentials, that a resolver takes (an IP literal or a name
+    whose labels the IDNA codec encodes: none empty, none over 63 characters)."""
+    host = parts.hostname
+    if not host:
+        raise invalid(param, "must name a host")
+    if parts.username is not None or parts.password is not None:
+        raise invalid(param, "must not carry credentials")
+    if ip_literal(host) is None:
+        try:
+            host.encode("idna")  # what the resolver does with it
+        except UnicodeError:
+            raise invalid(param, "does not name a valid host (a label empty or too long)") from None
 
 
 async def check_destination(param: str, url: str, policy: AddressPolicy) -> None:

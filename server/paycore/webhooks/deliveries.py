@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from paycore.errors import ApiError, Reason, not_found
+from paycore.errors import ApiError, Reason, invalid, not_found
+from paycore.events.types import is_merchant_event_type
 from paycore.ids import Prefix, new_merchant_id
 from paycore.storage.reads import Cursor, Page, fetch_page
 from paycore.storage.schema import webhook_deliveries
@@ -63,15 +64,26 @@ class Deliveries:
         endpoint_id: str,
         now: datetime,
     ) -> Delivery:
-        endpoint = await EndpointRepository(connection).locked(merchant_id, endpoint_id)
-        if endpoint is None:
+        """A new delivery of the event to the endpoint, as Stripe's resend: only to an enabled
+        endpoint that wants the event's type (else INVALID_ARGUMENT naming `webhook_endpoint`,
+        nothing queued). An operators' event, which no merchant endpoint is ever sent, is
+        NOT_FOUND as for a missing one (as GetEvent answers a merchant's key)."""
+        row = await EndpointRepository(connection).locked(merchant_id, endpoint_id)
+        if row is None:
             raise not_found("webhook_endpoint", endpoint_id, "webhook_endpoint")
+        endpoint = repository.decode_endpoint(row)
         event_type = await repository.event_type_of(connection, merchant_id, event_id)
-        if event_type is None:
+        if event_type is None or not is_merchant_event_type(event_type):
             raise not_found("event", event_id)
         if endpoint.status != EndpointStatus.ENABLED:
             raise ApiError(
                 Reason.WEBHOOK_ENDPOINT_DISABLED, param="webhook_endpoint", id=endpoint_id
+            )
+        if not endpoint.wants(event_type):
+            raise invalid(
+                "webhook_endpoint",
+                f"{endpoint_id} is not sent {event_type} events (its enabled_events); "
+                "add the type to them to resend this event there",
             )
         delivery_id = new_merchant_id(Prefix.WEBHOOK_DELIVERY, merchant_id)
         await repository.insert_deliveries(

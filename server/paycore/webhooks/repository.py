@@ -14,7 +14,7 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from paycore.events.types import OPERATOR_EVENT_TYPES
+from paycore.events.types import OPERATOR_EVENT_TYPES, is_merchant_event_type
 from paycore.storage.locks import lock_until_commit
 from paycore.storage.raw import driver_of
 from paycore.storage.reads import Kind, matching
@@ -217,10 +217,10 @@ async def attempts_of(
 
 
 async def event_exists(connection: AsyncConnection, merchant_id: str, event_id: str) -> bool:
-    found = await connection.scalar(
-        select(V.type).where(V.merchant_id == merchant_id, V.id == event_id)
-    )
-    return found is not None
+    """Whether the merchant has the event as webhooks see events: an operators' event (never
+    sent to an endpoint, hidden from the merchant's key) is not one."""
+    found = await event_type_of(connection, merchant_id, event_id)
+    return found is not None and is_merchant_event_type(found)
 
 
 async def event_type_of(connection: AsyncConnection, merchant_id: str, event_id: str) -> str | None:

@@ -101,18 +101,8 @@ class Sender:
                 read = await response.content.read(RESPONSE_READ_MAX)
                 answered = response.status
                 retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-        except TimeoutError:
-            return failed("timeout")
-        except aiohttp.ClientConnectorError as error:
-            if isinstance(error.os_error, ForbiddenAddress):
-                return failed("address_forbidden")
-            if isinstance(error, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
-                return failed("tls_error")
-            if isinstance(error.os_error, ConnectionRefusedError):
-                return failed("connection_refused")
-            return failed("connection_error")
-        except (aiohttp.ClientError, OSError):
-            return failed("connection_error")
+        except (TimeoutError, ValueError, aiohttp.ClientError, OSError) as error:
+            return failed(_failure_of(error))
         text = read.decode("utf-8", errors="replace")[:RESPONSE_BODY_MAX]
         failure = "" if 200 <= answered < 300 else f"http_{answered}"
         return Outcome(answered, _elapsed_ms(started), text, failure, retry_after)
@@ -123,16 +113,40 @@ class Sender:
             self._session = None
 
 
+def _failure_of(error: Exception) -> str:
+    """An attempt that got no answer: why, as the delivery log says it."""
+    if isinstance(error, TimeoutError):
+        return "timeout"
+    if isinstance(error, aiohttp.ClientConnectorError):
+        if isinstance(error.os_error, ForbiddenAddress):
+            return "address_forbidden"
+        if isinstance(error, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+            return "tls_error"
+        if isinstance(error.os_error, ConnectionRefusedError):
+            return "connection_refused"
+        return "connection_error"
+    if isinstance(error, ValueError):
+        # A host no resolver takes ("a..b", a label over 63 characters: the IDNA codec's
+        # UnicodeError), or aiohttp's InvalidURL: the attempt fails as an unreachable one.
+        return "invalid_url"
+    return "connection_error"
+
+
+_RETRY_AFTER_DIGITS_MAX = 9
+
+
 def retry_after_seconds(value: str | None) -> int:
-    """Retry-After as seconds from now: delta-seconds or an HTTP date; 0 when absent or bad."""
+    """Retry-After as seconds from now: delta-seconds or an HTTP date; 0 when absent or bad
+    (whatever the receiver sent: a Unicode digit, thousands of digits, a date out of range)."""
     if not value:
         return 0
     value = value.strip()
-    if value.isdigit():
-        return int(value)
+    if value.isascii() and value.isdigit():
+        # Longer than any wait honoured (capped at the schedule's longest step) is as long.
+        return int(value[:_RETRY_AFTER_DIGITS_MAX])
     try:
         when: Any = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return 0
     return max(0, int(when.timestamp() - time.time()))
 

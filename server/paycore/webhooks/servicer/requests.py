@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from paycore import validation
@@ -13,6 +12,7 @@ from paycore.runtime.messages import by_number_or_none, member
 from paycore.runtime.servicing import metadata_change
 from paycore.v1 import event_pb2
 from paycore.webhooks.addresses import AddressPolicy, checked_url
+from paycore.webhooks.api_versions import STRIPE_API_VERSIONS
 from paycore.webhooks.models import (
     ALL_EVENTS,
     DeliveryFilter,
@@ -38,16 +38,16 @@ def new_endpoint(
     )
 
 
-API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(\.[a-z]{1,40})?")
-"""Stripe's API versions: a date, with a release's name since 2024 ("2025-03-31.basil")."""
-
-
 def api_version(param: str, value: str) -> str | None:
-    """`value` if it is of Stripe's form, None when empty; else INVALID_ARGUMENT naming it."""
+    """`value` if Stripe released that version, None when empty; else INVALID_ARGUMENT
+    naming it (as Stripe refuses a version it does not know)."""
     if not value:
         return None
-    if API_VERSION.fullmatch(value) is None:
-        raise invalid(param, "must be a Stripe API version such as 2024-06-20")
+    if value not in STRIPE_API_VERSIONS:
+        raise invalid(
+            param,
+            f"{value[:40]!r} is not a Stripe API version (such as 2024-06-20 or 2025-03-31.basil)",
+        )
     return value
 
 
