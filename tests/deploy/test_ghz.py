@@ -115,7 +115,9 @@ async def test_config_runs_with_zero_errors(
         assert set(statuses) == {payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED}
 
 
-async def settled_statuses(payin: PayIn, shop: Shop, timeout_seconds: float = 30) -> list[int]:
+async def settled_statuses(
+    payin: PayIn, shop: Shop, timeout_seconds: float = 30
+) -> list[payment_pb2.PaymentIntentStatus.ValueType]:
     """The statuses of the shop's intents once none is processing. Under load a PSP call can
     outlast the test's short PSP timeout: the intent answers `processing` and the worker's
     pass (here run in between, as `paycore worker` would) asks the PSP and finishes it
