@@ -5,13 +5,14 @@ types, and another merchant's endpoints and deliveries NOT_FOUND."""
 from __future__ import annotations
 
 import typing
+from datetime import date
 
 import grpc
 import pytest
 from grpc import aio
 from paycore.client import Paycore, idempotency_key
 from paycore.v1 import event_pb2
-from paycore.webhooks.api_versions import STRIPE_API_VERSIONS
+from paycore.webhooks.api_versions import STRIPE_API_VERSIONS, is_released
 
 from tests.events.support import record
 from tests.helpers import MerchantFixture, create_merchant, rich_error
@@ -315,3 +316,22 @@ def test_every_version_the_stripe_sdk_knows_is_taken() -> None:
     known = set(typing.get_args(literal))
     assert len(known) > 100
     assert known <= STRIPE_API_VERSIONS
+
+
+@pytest.mark.parametrize(
+    ("version", "released"),
+    [
+        ("2026-10-28.endive", True),  # listed
+        ("2026-11-25.endive", True),  # after the newest listed, before today: a newer SDK's
+        ("2026-12-08", True),  # tomorrow: a caller a time zone ahead
+        ("2026-12-09.endive", False),  # in the future
+        ("2026-10-27", False),  # before the newest listed: a day with no release
+        ("2026-11-31", False),  # no such day
+        ("2026-11-25.Endive", False),
+    ],
+)
+def test_a_version_newer_than_the_list_is_taken_unless_it_is_in_the_future(
+    version: str, released: bool
+) -> None:
+    """A caller whose Stripe SDK is newer than paycore's list is not refused for it."""
+    assert is_released(version, today=date(2026, 12, 7)) is released

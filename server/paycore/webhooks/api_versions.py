@@ -2,9 +2,16 @@
 may name (Stripe refuses any other, invalid_request_error naming `api_version`). Dates, each
 with its release's name since 2024-09-30 ("2025-03-31.basil"). The Stripe SDK's own list is
 checked to be in this one (tests/webhooks/test_endpoints.py); a newer SDK's versions are
-added here."""
+added here. A version released after the newest listed one is taken as well when it is
+well formed and not dated in the future: refusing a real version because this list is older
+than the caller's SDK would break an integration, taking a made-up one breaks nothing."""
 
 from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+_VERSION = re.compile(r"(\d{4}-\d{2}-\d{2})(?:\.[a-z]+)?")
 
 STRIPE_API_VERSIONS: frozenset[str] = frozenset(
     (
@@ -139,3 +146,21 @@ STRIPE_API_VERSIONS: frozenset[str] = frozenset(
         "2026-10-28.endive",
     )
 )
+
+_NEWEST = max(version[:10] for version in STRIPE_API_VERSIONS)
+
+
+def is_released(version: str, today: date | None = None) -> bool:
+    """Whether Stripe has released `version`: a listed one, or a well-formed one dated after
+    the newest listed and no later than tomorrow (UTC; a caller a time zone ahead)."""
+    if version in STRIPE_API_VERSIONS:
+        return True
+    shaped = _VERSION.fullmatch(version)
+    if shaped is None:
+        return False
+    try:
+        released = date.fromisoformat(shaped.group(1))
+    except ValueError:
+        return False
+    latest = (today or datetime.now(UTC).date()) + timedelta(days=1)
+    return released.isoformat() > _NEWEST and released <= latest

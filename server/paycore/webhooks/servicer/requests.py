@@ -12,7 +12,7 @@ from paycore.runtime.messages import by_number_or_none, member
 from paycore.runtime.servicing import metadata_change
 from paycore.v1 import event_pb2
 from paycore.webhooks.addresses import AddressPolicy, checked_url
-from paycore.webhooks.api_versions import STRIPE_API_VERSIONS
+from paycore.webhooks.api_versions import is_released
 from paycore.webhooks.models import (
     ALL_EVENTS,
     DeliveryFilter,
@@ -39,11 +39,11 @@ def new_endpoint(
 
 
 def api_version(param: str, value: str) -> str | None:
-    """`value` if Stripe released that version, None when empty; else INVALID_ARGUMENT
-    naming it (as Stripe refuses a version it does not know)."""
+    """`value` if Stripe released that version (api_versions.is_released), None when empty;
+    else INVALID_ARGUMENT naming it (as Stripe refuses a version it does not know)."""
     if not value:
         return None
-    if value not in STRIPE_API_VERSIONS:
+    if not is_released(value):
         raise invalid(
             param,
             f"{value[:40]!r} is not a Stripe API version (such as 2024-06-20 or 2025-03-31.basil)",
