@@ -7,6 +7,7 @@ serves /metrics, summed over the workers (prometheus-client's multiprocess mode)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -35,6 +36,7 @@ def serve(settings: Settings, workers: int = 1) -> None:
 async def serve_one(settings: Settings, *, expose_metrics: bool) -> None:
     from paycore.app import build_platform, start_server
     from paycore.runtime.server import serve_until_signalled
+    from paycore.storage.pool_metrics import publish_pool_use
 
     registry = CollectorRegistry()
     metrics_http = None
@@ -46,11 +48,41 @@ async def serve_one(settings: Settings, *, expose_metrics: bool) -> None:
         platform = build_platform(settings, registry)
         # A worker of `serve --workers N` shares the port with the others; one process alone
         # holds it (another process on it fails the start).
-        started = start_server(platform, settings.grpc_addr, share_port=WORKER_ENV in os.environ)
-        await serve_until_signalled(settings, started, platform.close)
+        worker = WORKER_ENV in os.environ
+        started = start_server(platform, settings.grpc_addr, share_port=worker)
+        # A worker's scrape-time collectors reach no one: it publishes its pools' use instead;
+        # and it stops by itself when its supervisor dies without passing SIGTERM on.
+        tasks = (
+            [
+                asyncio.ensure_future(publish_pool_use(platform.shards.engines)),
+                asyncio.ensure_future(stop_when_orphaned()),
+            ]
+            if worker
+            else []
+        )
+
+        async def close() -> None:
+            for task in tasks:
+                task.cancel()
+            await platform.close()
+
+        await serve_until_signalled(settings, started, close)
     finally:
         if metrics_http is not None:
             metrics_http.shutdown()
+
+
+async def stop_when_orphaned(interval_seconds: float = 0.5) -> None:
+    """SIGTERMs this worker once its supervisor is gone (killed outright: SIGKILL, the OOM
+    killer), so that it stops as gracefully as when told to, instead of serving the shared port
+    on beside the supervisor's next start."""
+    supervisor = os.getppid()
+    while True:  # polled: a parent's death signals nothing to a process it did not wait on
+        await asyncio.sleep(interval_seconds)
+        if os.getppid() != supervisor:
+            break
+    logger.warning("the supervisor (pid %d) is gone: stopping", supervisor)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def supervise(settings: Settings, workers: int) -> None:
