@@ -52,3 +52,25 @@ def test_the_readme_has_a_configuration_table_agreeing_with_the_docs() -> None:
     every = _settings_table((ROOT / "docs" / "configuration.md").read_text())
     assert {"PAYCORE_DATABASE_URLS", "PAYCORE_REDIS_URL", "PAYCORE_GRPC_ADDR"} <= set(table)
     assert {name: every.get(name) for name in table} == table
+
+
+def headings(markdown: str) -> set[str]:
+    return {line.lstrip("#").strip() for line in markdown.splitlines() if line.startswith("#")}
+
+
+def readme_sections_named(text: str) -> set[str]:
+    """The README sections a text sends its reader to: `README, "Security"`, `README "Figures"`."""
+    return set(re.findall(r'README,? "([^"]+)"', text))
+
+
+def test_every_readme_section_the_docs_name_exists() -> None:
+    readme = headings((ROOT / "README.md").read_text())
+    documents = [*ROOT.glob("docs/*.md"), *ROOT.glob("deploy/*.md"), *ROOT.glob("deploy/*.example")]
+    missing = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in documents
+        for name in readme_sections_named(path.read_text())
+        if name not in readme
+    }
+    assert missing == set()
+    assert readme_sections_named('refuses weak secrets (README, "Security")') == {"Security"}
