@@ -113,7 +113,7 @@ async def test_workers_stop_when_their_supervisor_is_killed(migrated: Settings) 
         assert len(children) == 2
         process.kill()
         await asyncio.to_thread(process.wait, 10)
-        _, alive = await asyncio.to_thread(psutil.wait_procs, children, 15)
+        _, alive = await asyncio.to_thread(psutil.wait_procs, children, 30)
         serving = [child for child in alive if _running(child)]
         for child in serving:
             child.kill()
