@@ -82,6 +82,65 @@ async def test_workers_share_the_port_and_their_metrics(migrated: Settings) -> N
         )
 
 
+async def test_workers_export_their_pools_use(migrated: Settings) -> None:
+    """The pool gauge behind PaycoreDbPoolSaturated and the dashboard's pool panel is read from
+    the pools at scrape time in one process; with `--workers N` the supervisor serves what the
+    workers wrote, so each worker publishes its pools' use: one series per worker (pid)."""
+    async with serving_process(migrated, "--workers", "2") as (process, port, metrics_port):
+        children = {str(child.pid) for child in psutil.Process(process.pid).children()}
+        await health_status(f"127.0.0.1:{port}", "")
+        pools: dict[tuple[str, str, str], float] = {}
+        for _ in range(50):
+            text = await asyncio.to_thread(http_get, f"http://127.0.0.1:{metrics_port}/metrics")
+            pools = _pool_samples(text)
+            if {pid for pid, _, _ in pools} == children:
+                break
+            await asyncio.sleep(0.1)
+        for pid in children:
+            for shard in range(len(migrated.database_urls)):
+                assert pools.get((pid, str(shard), "limit"), 0) > 0, pools
+                assert (pid, str(shard), "checked_out") in pools, pools
+                assert (pid, str(shard), "idle") in pools, pools
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(process.wait, 20) == 0
+
+
+async def test_workers_stop_when_their_supervisor_is_killed(migrated: Settings) -> None:
+    """A supervisor killed outright (SIGKILL, the OOM killer) cannot pass SIGTERM on: its
+    workers must not keep serving the shared port (SO_REUSEPORT) beside the next start."""
+    async with serving_process(migrated, "--workers", "2") as (process, _, _):
+        children = psutil.Process(process.pid).children()
+        assert len(children) == 2
+        process.kill()
+        await asyncio.to_thread(process.wait, 10)
+        _, alive = await asyncio.to_thread(psutil.wait_procs, children, 30)
+        serving = [child for child in alive if _running(child)]
+        for child in serving:
+            child.kill()
+        assert not serving, "the workers outlived their supervisor"
+
+
+def _running(process: psutil.Process) -> bool:
+    """Not exited (a zombie has exited: nobody reaped it yet)."""
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _pool_samples(exposition: str) -> dict[tuple[str, str, str], float]:
+    """(pid, shard, state) -> value of every paycore_db_pool_connections sample."""
+    samples = {}
+    for line in exposition.splitlines():
+        if line.startswith("paycore_db_pool_connections{"):
+            labels_text, value = line[len("paycore_db_pool_connections{") :].rsplit("} ", 1)
+            labels = dict(
+                pair.split("=", 1) for pair in labels_text.replace('"', "").split(",") if pair
+            )
+            samples[(labels.get("pid", ""), labels["shard"], labels["state"])] = float(value)
+    return samples
+
+
 def _shard_url(settings: Settings, merchant_id: str) -> str:
     from paycore.storage import Shards
 

@@ -52,3 +52,46 @@ def test_the_readme_has_a_configuration_table_agreeing_with_the_docs() -> None:
     every = _settings_table((ROOT / "docs" / "configuration.md").read_text())
     assert {"PAYCORE_DATABASE_URLS", "PAYCORE_REDIS_URL", "PAYCORE_GRPC_ADDR"} <= set(table)
     assert {name: every.get(name) for name in table} == table
+
+
+def headings(markdown: str) -> set[str]:
+    return {line.lstrip("#").strip() for line in markdown.splitlines() if line.startswith("#")}
+
+
+def readme_sections_named(text: str) -> set[str]:
+    """The README sections a text sends its reader to: `README, "Security"`, `README "Figures"`."""
+    return set(re.findall(r'README,? "([^"]+)"', text))
+
+
+def test_every_readme_section_the_docs_name_exists() -> None:
+    readme = headings((ROOT / "README.md").read_text())
+    documents = [*ROOT.glob("docs/*.md"), *ROOT.glob("deploy/*.md"), *ROOT.glob("deploy/*.example")]
+    missing = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in documents
+        for name in readme_sections_named(path.read_text())
+        if name not in readme
+    }
+    assert missing == set()
+    assert readme_sections_named('refuses weak secrets (README, "Security")') == {"Security"}
+
+
+# `python -c`/`-m` with a module only the project's environment has (not `.venv/bin/python`).
+_SYSTEM_PYTHON_WITH_PROJECT_MODULE = re.compile(
+    r"(?<![/.\w])python3? (?:-m |-c '[^']*\b)(?:paycore|google|grpc_tools|stripe)\b"
+)
+
+
+def test_commands_run_the_projects_python_for_its_modules() -> None:
+    """README: `make run` installed paycore (and grpc_tools, googleapis' protos, stripe) in
+    .venv, not in the system's Python: a command line the docs give must name .venv/bin/python,
+    or a reader's `python -c 'import google.api...'` fails (an empty PAYCORE_GOOGLEAPIS_PROTOS)."""
+    documents = [ROOT / "README.md", *ROOT.glob("deploy/*.md"), *ROOT.glob("docs/*.md")]
+    found = {
+        f"{path.relative_to(ROOT)}: {match.group(0)}"
+        for path in documents
+        for match in _SYSTEM_PYTHON_WITH_PROJECT_MODULE.finditer(path.read_text())
+    }
+    assert found == set()
+    assert _SYSTEM_PYTHON_WITH_PROJECT_MODULE.search("$(python -c 'import google.api')")
+    assert not _SYSTEM_PYTHON_WITH_PROJECT_MODULE.search("(.venv/bin/python -m paycore.x)")

@@ -10,10 +10,12 @@ in=${1:?usage: restore.sh IN_DIR}
 IFS=, read -ra urls <<< "$PAYCORE_DATABASE_URLS"
 # paycore also takes SQLAlchemy's postgresql+asyncpg://; libpq knows postgresql:// only.
 urls=("${urls[@]/#postgresql+asyncpg:\/\//postgresql://}")
+. "$(dirname "${BASH_SOURCE[0]}")/pg_tools.sh"
 for shard in "${!urls[@]}"; do
     dump="$in/shard-$shard.dump"
     [[ -f $dump ]] || { echo "missing $dump" >&2; exit 1; }
-    "${PG_BIN:+$PG_BIN/}pg_restore" --no-owner --no-privileges --exit-on-error --single-transaction \
+    tools=$(pg_tools "${urls[$shard]}")
+    "${tools:+$tools/}pg_restore" --no-owner --no-privileges --exit-on-error --single-transaction \
         --dbname "${urls[$shard]}" "$dump"
     echo "shard $shard <- $dump"
 done

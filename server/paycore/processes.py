@@ -7,6 +7,7 @@ serves /metrics, summed over the workers (prometheus-client's multiprocess mode)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -22,6 +23,7 @@ from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 
 logger = logging.getLogger(__name__)
 WORKER_ENV = "PAYCORE_WORKER"
+SUPERVISOR_ENV = "PAYCORE_WORKER_SUPERVISOR"
 
 
 def serve(settings: Settings, workers: int = 1) -> None:
@@ -34,7 +36,9 @@ def serve(settings: Settings, workers: int = 1) -> None:
 
 async def serve_one(settings: Settings, *, expose_metrics: bool) -> None:
     from paycore.app import build_platform, start_server
+    from paycore.background import spawn
     from paycore.runtime.server import serve_until_signalled
+    from paycore.storage.pool_metrics import publish_pool_use
 
     registry = CollectorRegistry()
     metrics_http = None
@@ -46,18 +50,52 @@ async def serve_one(settings: Settings, *, expose_metrics: bool) -> None:
         platform = build_platform(settings, registry)
         # A worker of `serve --workers N` shares the port with the others; one process alone
         # holds it (another process on it fails the start).
-        started = start_server(platform, settings.grpc_addr, share_port=WORKER_ENV in os.environ)
-        await serve_until_signalled(settings, started, platform.close)
+        worker = WORKER_ENV in os.environ
+        started = start_server(platform, settings.grpc_addr, share_port=worker)
+        # A worker's scrape-time collectors reach no one: it publishes its pools' use instead;
+        # and it stops by itself when its supervisor dies without passing SIGTERM on.
+        tasks = (
+            [
+                spawn(publish_pool_use(platform.shards.engines), name="pool-use"),
+                spawn(stop_when_orphaned(), name="orphan-watch"),
+            ]
+            if worker
+            else []
+        )
+
+        async def close() -> None:
+            for task in tasks:
+                task.cancel()
+            await platform.close()
+
+        await serve_until_signalled(settings, started, close)
     finally:
         if metrics_http is not None:
             metrics_http.shutdown()
+
+
+async def stop_when_orphaned(interval_seconds: float = 0.5) -> None:
+    """SIGTERMs this worker once its supervisor is gone (killed outright: SIGKILL, the OOM
+    killer), so that it stops as gracefully as when told to, instead of serving the shared port
+    on beside the supervisor's next start. The supervisor's pid comes from the environment, so
+    a worker orphaned while it was still starting notices too."""
+    supervisor = int(os.environ.get(SUPERVISOR_ENV, "0")) or os.getppid()
+    while os.getppid() == supervisor:  # noqa: ASYNC110 - a parent's death wakes no event here
+        await asyncio.sleep(interval_seconds)
+    logger.warning("the supervisor (pid %d) is gone: stopping", supervisor)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def supervise(settings: Settings, workers: int) -> None:
     """Starts the workers, serves their summed metrics, and passes SIGTERM/SIGINT on to them;
     if one dies, stops the rest and exits non-zero so that the service manager restarts us."""
     with tempfile.TemporaryDirectory(prefix="paycore-metrics-") as metrics_dir:
-        env = {**os.environ, WORKER_ENV: "1", "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
+        env = {
+            **os.environ,
+            WORKER_ENV: "1",
+            SUPERVISOR_ENV: str(os.getpid()),
+            "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
+        }
         children = [
             subprocess.Popen([sys.executable, "-m", "paycore.cli", "serve"], env=env)
             for _ in range(workers)

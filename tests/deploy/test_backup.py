@@ -3,9 +3,12 @@ ledger is sound and whose every object reads back (the procedure in deploy/READM
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import asyncpg
@@ -159,3 +162,42 @@ async def test_the_scripts_take_every_url_form_paycore_takes(
         )
         run_script("restore.sh", tmp_path, restored_as_asyncpg, tools)
         assert await row_counts(restored_urls) == await row_counts(migrated.database_urls)
+
+
+async def test_the_scripts_dump_the_embedded_default_without_pg_bin() -> None:
+    """deploy/README's Backups lines, run against `make run`'s embedded default (PostgreSQL 16
+    from the pgserver wheel) with no PG_BIN: the machine's older pg_dump refuses a newer server,
+    so the scripts take the wheel's tools by themselves."""
+    from paycore.tools.embedded import start_embedded
+
+    data_dir = Path(tempfile.mkdtemp(prefix="pcbk", dir="/tmp"))  # short: a socket path
+    try:
+        with start_embedded(data_dir / "e", shard_count=1) as servers:
+            (url,) = servers.database_urls
+            connection = await asyncpg.connect(url)
+            try:
+                await connection.execute("CREATE TABLE kept (id text primary key)")
+                await connection.execute("INSERT INTO kept VALUES ('pi_1'), ('pi_2')")
+                await connection.execute("CREATE DATABASE restored")
+            finally:
+                await connection.close()
+            restored = url.replace("/paycore_0?", "/restored?")
+            environment = {k: v for k, v in os.environ.items() if k != "PG_BIN"}
+            for script, database in (("backup.sh", url), ("restore.sh", restored)):
+                ran = await asyncio.to_thread(
+                    subprocess.run,
+                    [str(DEPLOY / "backup" / script), str(data_dir / "dumps")],
+                    env={**environment, "PAYCORE_DATABASE_URLS": database},
+                    check=False,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                )
+                assert ran.returncode == 0, ran.stderr
+            connection = await asyncpg.connect(restored)
+            try:
+                assert await connection.fetchval("SELECT count(*) FROM kept") == 2
+            finally:
+                await connection.close()
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)

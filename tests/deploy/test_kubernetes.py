@@ -255,3 +255,78 @@ def test_checkout_urls_are_ones_a_buyer_can_open(overlay: str) -> None:
             (ingress,) = of_kind(resources, "Ingress").values()
             (rule,) = ingress["spec"]["rules"]
             assert settings.pages_url == f"https://{rule['host']}", name
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """A label selector (matchLabels, matchExpressions) against a set of labels."""
+    if any(labels.get(key) != value for key, value in selector.get("matchLabels", {}).items()):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        key, operator, values = expression["key"], expression["operator"], expression.get("values")
+        if (
+            (operator == "Exists" and key not in labels)
+            or (operator == "DoesNotExist" and key in labels)
+            or (operator == "In" and labels.get(key) not in values)
+            or (operator == "NotIn" and labels.get(key) in values)
+        ):
+            return False
+    return True
+
+
+def admits(
+    policies: list[dict[str, Any]],
+    pod: dict[str, str],
+    port: int,
+    peer: dict[str, str],
+    peer_namespace: dict[str, str] | None = None,
+) -> bool:
+    """Whether the namespace's NetworkPolicies let a peer pod (in this namespace, or in one
+    labelled `peer_namespace`) reach a pod's port."""
+    applicable = [p for p in policies if selects(p["spec"]["podSelector"], pod)]
+    if not applicable:
+        return True
+    for policy in applicable:
+        for rule in policy["spec"].get("ingress", []):
+            if rule.get("ports") and port not in [entry["port"] for entry in rule["ports"]]:
+                continue
+            for source in rule.get("from", [{}]):
+                if "namespaceSelector" in source:
+                    if peer_namespace is None or not selects(
+                        source["namespaceSelector"], peer_namespace
+                    ):
+                        continue
+                elif peer_namespace is not None and source:
+                    continue
+                if selects(source.get("podSelector", {}), peer):
+                    return True
+    return False
+
+
+def test_postgresql_shards_are_reachable_under_the_default_deny() -> None:
+    """Production's CloudNativePG clusters live in paycore's namespace, where the default deny
+    refuses every ingress nothing else allows: paycore's processes must still reach 5432, the
+    instances each other (replication, 8000 for the instance manager), and the operator both
+    (CloudNativePG's networking page: ports 8000 and 5432)."""
+    resources = rendered("production")
+    policies = list(of_kind(resources, "NetworkPolicy").values())
+    clusters = of_kind(resources, "Cluster")
+    assert clusters
+    workloads = {**of_kind(resources, "Deployment"), **of_kind(resources, "Job")}
+    for name in clusters:
+        instance = {"cnpg.io/cluster": name, "cnpg.io/instanceRole": "primary"}
+        replica = {"cnpg.io/cluster": name, "cnpg.io/instanceRole": "replica"}
+        for workload in ("paycore-serve", "paycore-worker", "paycore-migrate"):
+            labels = workloads[workload]["spec"]["template"]["metadata"]["labels"]
+            assert admits(policies, instance, 5432, labels), (workload, name)
+        assert admits(policies, instance, 5432, replica), name
+        assert admits(policies, instance, 8000, replica), name
+        operator = {"app.kubernetes.io/name": "cloudnative-pg"}
+        namespace = {"kubernetes.io/metadata.name": "cnpg-system"}
+        assert admits(policies, instance, 8000, operator, namespace), name
+        assert admits(policies, instance, 5432, operator, namespace), name
+        assert not admits(policies, instance, 5432, {"app": "anything-else"}), name
+        assert not admits(policies, instance, 5432, {}, {"kubernetes.io/metadata.name": "x"})
+    edge = workloads["paycore-edge"]["spec"]["template"]["metadata"]["labels"]
+    assert admits(policies, edge, 8080, {}, {"kubernetes.io/metadata.name": "ingress"})
+    serve = workloads["paycore-serve"]["spec"]["template"]["metadata"]["labels"]
+    assert not admits(policies, serve, 50051, {}, {"kubernetes.io/metadata.name": "ingress"})

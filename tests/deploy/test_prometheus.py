@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
+
+import yaml
 
 from tests.deploy.support import DEPLOY, binary
 
@@ -35,3 +38,28 @@ def test_a_wrong_expectation_fails(tmp_path: Path) -> None:
     (tmp_path / "rules_test.yaml").write_text(broken)
     tested = promtool("test", "rules", "rules_test.yaml", folder=tmp_path)
     assert tested.returncode != 0
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor of a markdown heading."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_every_runbook_link_reaches_a_section() -> None:
+    rules = yaml.safe_load((RULES / "rules.yaml").read_text())
+    runbooks = [
+        rule["annotations"]["runbook"]
+        for group in rules["groups"]
+        for rule in group["rules"]
+        if "runbook" in rule.get("annotations", {})
+    ]
+    assert runbooks
+    for runbook in runbooks:
+        document, anchor = re.match(r"([\w/.-]+\.md)#([\w-]+)", runbook).groups()  # type: ignore[union-attr]
+        text = (DEPLOY.parent / document).read_text()
+        anchors = {slug(line.lstrip("#")) for line in text.splitlines() if line.startswith("#")}
+        assert anchor in anchors, runbook
+    assert slug("More shards: moving a logical shard online") == (
+        "more-shards-moving-a-logical-shard-online"
+    )
