@@ -10,12 +10,17 @@ import json
 import re
 import shlex
 import sys
+import time
 from pathlib import Path
 
+import aiohttp
 import pytest
+from paycore.webhooks.models import SigningKeys
+from paycore.webhooks.signing import new_secret, signature_headers
 
 from tests.clients.conftest import EdgeMerchant
 from tests.deploy.test_ghz import GHZ, needs_ghz
+from tests.helpers import free_port
 from tests.payment.shop import PayIn, Shop
 from tests.payment.shop import good_card as good_card_number
 
@@ -113,3 +118,46 @@ async def test_the_ghz_lines(payin: PayIn, shop: Shop) -> None:
 
 
 pytestmark = pytest.mark.timeout(300)
+
+
+async def test_the_webhook_receiver_example() -> None:
+    """The receiver runs as written (its secret and port filled in): a delivery signed as the
+    worker signs it is taken (200, its id and type printed); a tampered body is refused (400)."""
+    (code,) = python_blocks("Receivers")
+    secret = new_secret()
+    port = free_port()
+    concrete = code.replace("whsec_...", secret.reveal()).replace("port=4242", f"port={port}")
+    assert "..." not in concrete.replace("# ", "")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        concrete,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        body = json.dumps({"id": "evt_1", "object": "event", "type": "customer.created"}).encode()
+        headers = signature_headers(SigningKeys(secret), "evt_1", int(time.time()), body)
+        url = f"http://127.0.0.1:{port}/hooks"
+        async with aiohttp.ClientSession() as http:
+            for _ in range(100):  # until it listens
+                try:
+                    async with http.post(url, data=body, headers=headers) as answer:
+                        taken = answer.status
+                    break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the receiver never listened")
+            async with http.post(url, data=body + b" ", headers=headers) as answer:
+                refused = answer.status
+        assert (taken, refused) == (200, 400)
+        assert process.stdout is not None
+        printed: list[str] = []
+        while not printed or not printed[-1].startswith("evt_"):  # after aiohttp's banner
+            line = await asyncio.wait_for(process.stdout.readline(), 10)
+            printed.append(line.decode().strip())
+        assert printed[-1].split() == ["evt_1", "customer.created"]
+    finally:
+        process.terminate()
+        await process.wait()

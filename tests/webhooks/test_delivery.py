@@ -207,6 +207,18 @@ async def test_any_retry_after_is_recorded_and_retried(
     assert [attempt.response_status for attempt in done.attempts] == [503, 200]
 
 
+async def test_retry_after_is_honoured_only_on_429_and_503(hooks: Hooks, shop: Shop) -> None:
+    """As the docs say (and Standard Webhooks): another failure's Retry-After is not a wait the
+    receiver may ask for; its retry follows the schedule (the first at once)."""
+    receiver = await hooks.receiver(statuses([500], headers={"Retry-After": "120"}))
+    created = await endpoint(shop.client, receiver.url)
+    await record(hooks.platform, shop.id)
+    await hooks.deliver(hooks.deliverer())
+    (done,) = await deliveries(shop.client, created.id)
+    assert (done.status, done.attempt_count) == (SUCCEEDED, 2)  # retried at once
+    assert [attempt.response_status for attempt in done.attempts] == [500, 200]
+
+
 async def test_410_disables_the_endpoint_with_an_event(hooks: Hooks, shop: Shop) -> None:
     gone = await hooks.receiver(statuses([410]))
     witness = await hooks.receiver(ok)

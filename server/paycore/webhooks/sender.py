@@ -100,7 +100,11 @@ class Sender:
             ) as response:
                 read = await response.content.read(RESPONSE_READ_MAX)
                 answered = response.status
-                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+                retry_after = (
+                    retry_after_seconds(response.headers.get("Retry-After"))
+                    if answered in RETRY_AFTER_STATUSES
+                    else 0
+                )
         except (TimeoutError, ValueError, aiohttp.ClientError, OSError) as error:
             return failed(_failure_of(error))
         text = read.decode("utf-8", errors="replace")[:RESPONSE_BODY_MAX]
@@ -132,6 +136,9 @@ def _failure_of(error: Exception) -> str:
     return "connection_error"
 
 
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+"""The answers whose Retry-After is honoured (too many requests, unavailable); another
+failure's is not a wait the receiver asks for, and its retry follows the schedule."""
 _RETRY_AFTER_DIGITS_MAX = 9
 
 
