@@ -76,6 +76,8 @@ seller_accounts = _owned(
     *_metadata_and_created_at(),
     # Stripe's standard | express | custom (migration 0045).
     Column("type", Text, nullable=False, server_default="custom"),
+    # Stripe's capabilities requested at creation, name -> "active" (migration 0064).
+    Column("capabilities", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
 )
 
 api_keys = _owned(
