@@ -1056,6 +1056,8 @@ payouts = _owned(
     # ReversePayout: the po_ a reversal reverses, and the po_ that reversed a payout; "" none.
     Column("original_payout", Text, nullable=False, server_default=""),
     Column("reversed_by", Text, nullable=False, server_default=""),
+    # Stripe's statement_descriptor of a payout; "" none (migration 0064).
+    Column("statement_descriptor", Text, nullable=False, server_default=""),
     Index("payouts_id_idx", "id", unique=True),
     # One automatic payout per account, currency and period, however many workers run.
     Index(

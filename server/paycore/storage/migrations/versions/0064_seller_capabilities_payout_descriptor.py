@@ -1,6 +1,7 @@
 """`seller_accounts.capabilities` (Stripe's `capabilities[<name>][requested]` of a connected
 account, docs/connect.md): the capabilities a platform requested for its seller at creation,
-name -> "active"; existing sellers have none.
+name -> "active"; existing sellers have none. And `payouts.statement_descriptor` (Stripe's
+`statement_descriptor` of a payout, "" none).
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ def upgrade() -> None:
             server_default=sa.text("'{}'::jsonb"),
         ),
     )
+    op.add_column(
+        "payouts",
+        sa.Column("statement_descriptor", sa.Text(), nullable=False, server_default=""),
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("payouts", "statement_descriptor")
     op.drop_column("seller_accounts", "capabilities")
