@@ -214,7 +214,12 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     "paycore.v1.Product": ("description",),
     # A refund or a payout that did not fail; a payout without a description.
     "paycore.v1.Refund": ("failure_reason",),
-    "paycore.v1.Payout": ("failure_code", "failure_message", "description"),
+    "paycore.v1.Payout": (
+        "failure_code",
+        "failure_message",
+        "description",
+        "statement_descriptor",
+    ),
     # An IBAN's bank account has no routing number; paycore knows no bank's name. A schedule
     # that is not monthly has no monthly anchor (its weekly one is an enum: null already).
     "paycore.v1.BankAccount": ("routing_number", "bank_name"),

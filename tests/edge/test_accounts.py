@@ -14,6 +14,7 @@ from paycore.edge import start_edge
 
 from tests.edge.helpers import MERCHANT, call, new_merchant
 from tests.helpers import serving
+from tests.payout.support import World
 
 
 async def test_admin_creates_a_merchant_which_reads_itself(
@@ -404,3 +405,40 @@ async def test_a_key_naming_another_merchant_in_paycore_merchant_is_refused(
         headers={"Paycore-Merchant": merchant["id"]},
     )
     assert own.status == 200, own.body
+
+
+async def test_a_seller_account_takes_stripes_capabilities(
+    world: World, world_http: ClientSession
+) -> None:
+    """Stripe's Connect guides create a custom account with `capabilities[transfers]
+    [requested]=true` (Stripe requires it of custom accounts); paycore answered 400
+    parameter_unknown, so a platform written for Stripe could not create its sellers. The
+    capabilities requested are taken and shown on the account, each `active` (paycore verifies
+    nothing: a seller receives transfers and destination charges at once); a name that is no
+    capability's shape is refused naming it."""
+    http = world_http
+    key = (await new_merchant(http, world.admin_token))["secret_key"]
+    created = await call(
+        http,
+        "POST",
+        "/v1/accounts",
+        key=key,
+        form="type=custom&country=US&email=s@example.com"
+        "&capabilities[card_payments][requested]=true"
+        "&capabilities[transfers][requested]=true"
+        "&capabilities[us_bank_account_ach_payments][requested]=false",
+    )
+    assert created.status == 200, created.body
+    assert created.body["capabilities"] == {"card_payments": "active", "transfers": "active"}
+    read = await call(http, "GET", f"/v1/accounts/{created.body['id']}", key=key)
+    assert read.body["capabilities"] == created.body["capabilities"]
+    plain = await call(http, "POST", "/v1/accounts", key=key, form="country=US")
+    assert (plain.status, plain.body["capabilities"]) == (200, {}), plain.body
+    bad = await call(
+        http,
+        "POST",
+        "/v1/accounts",
+        key=key,
+        form="country=US&capabilities[Bad-Name][requested]=true",
+    )
+    assert (bad.status, bad.error["param"]) == (400, "capabilities[Bad-Name]"), bad.body

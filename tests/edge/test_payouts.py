@@ -512,3 +512,56 @@ async def test_listing_a_manual_payouts_balance_transactions_is_refused_as_at_st
             assert manual.body["balance_transaction"] in text
     finally:
         await edge.close()
+
+
+async def test_a_payout_takes_stripes_statement_descriptor_and_source_type(
+    world: World, world_http: ClientSession
+) -> None:
+    """Stripe's Payout.create takes `statement_descriptor` (up to 22 characters, shown on the
+    payee's bank statement) and `source_type` (which balance pays it: `card` for card
+    payments' funds); paycore answered 400 parameter_unknown to both, and its payouts had
+    neither field. The descriptor is kept and shown (null when none), `source_type` is `card`
+    (the one balance paycore keeps); a longer descriptor or another source is refused naming
+    the field."""
+    http = world_http
+    key = (await new_merchant(http, world.admin_token))["secret_key"]
+    paid = await call(
+        http,
+        "POST",
+        "/v1/payment_intents",
+        key=key,
+        form="amount=10000&currency=usd&payment_method=pm_card_bypassPending&confirm=true",
+    )
+    assert paid.status == 200, paid.body
+    created = await call(
+        http,
+        "POST",
+        "/v1/bank_accounts",
+        key=key,
+        form=f"country=US&currency=usd&account_holder_name=J&routing_number={ROUTING}"
+        f"&account_number={PAID}",
+    )
+    assert created.status == 200, created.body
+    described = await call(
+        http,
+        "POST",
+        "/v1/payouts",
+        key=key,
+        form="amount=1000&currency=usd&statement_descriptor=SHOP+WEEK+49&source_type=card",
+    )
+    assert described.status == 200, described.body
+    assert (described.body["statement_descriptor"], described.body["source_type"]) == (
+        "SHOP WEEK 49", "card",
+    )  # fmt: skip
+    read = await call(http, "GET", f"/v1/payouts/{described.body['id']}", key=key)
+    assert read.body["statement_descriptor"] == "SHOP WEEK 49"
+    plain = await call(http, "POST", "/v1/payouts", key=key, form="amount=1000&currency=usd")
+    assert (plain.body["statement_descriptor"], plain.body["source_type"]) == (None, "card")
+    for form, param in (
+        ("statement_descriptor=" + "X" * 23, "statement_descriptor"),
+        ("source_type=bank_account", "source_type"),
+    ):
+        refused = await call(
+            http, "POST", "/v1/payouts", key=key, form=f"amount=1000&currency=usd&{form}"
+        )
+        assert (refused.status, refused.error["param"]) == (400, param), refused.body

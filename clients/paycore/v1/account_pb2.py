@@ -26,7 +26,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from paycore.v1 import common_pb2 as paycore_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18paycore/v1/account.proto\x12\npaycore.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17paycore/v1/common.proto\"\x95\x02\n\x08Merchant\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x04 \x01(\t\x12\x18\n\x10\x64\x65\x66\x61ult_currency\x18\x05 \x01(\t\x12\x10\n\x08livemode\x18\x06 \x01(\x08\x12\x0f\n\x07\x63reated\x18\x07 \x01(\x03\x12\x34\n\x08metadata\x18\x08 \x03(\x0b\x32\".paycore.v1.Merchant.MetadataEntry\x12\x12\n\nsecret_key\x18\t \x01(\t\x12\x17\n\x0fpublishable_key\x18\n \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x84\x02\n\x15\x43reateMerchantRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x03 \x01(\t\x12\x18\n\x10\x64\x65\x66\x61ult_currency\x18\x04 \x01(\t\x12\x10\n\x08livemode\x18\x05 \x01(\x08\x12\x41\n\x08metadata\x18\x06 \x03(\x0b\x32/.paycore.v1.CreateMerchantRequest.MetadataEntry\x12\x1d\n\x15settlement_currencies\x18\x07 \x03(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\" \n\x12GetMerchantRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xa8\x02\n\rSellerAccount\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08merchant\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x15\n\rbusiness_name\x18\x04 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x05 \x01(\t\x12\x18\n\x10\x64\x65\x66\x61ult_currency\x18\x06 \x01(\t\x12\x0f\n\x07\x63reated\x18\x07 \x01(\x03\x12\x39\n\x08metadata\x18\x08 \x03(\x0b\x32\'.paycore.v1.SellerAccount.MetadataEntry\x12+\n\x04type\x18\t \x01(\x0e\x32\x1d.paycore.v1.SellerAccountType\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xb2\x02\n\x1a\x43reateSellerAccountRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x15\n\rbusiness_name\x18\x02 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x03 \x01(\t\x12\x18\n\x10\x64\x65\x66\x61ult_currency\x18\x04 \x01(\t\x12\x46\n\x08metadata\x18\x05 \x03(\x0b\x32\x34.paycore.v1.CreateSellerAccountRequest.MetadataEntry\x12\x1d\n\x15settlement_currencies\x18\x06 \x03(\t\x12+\n\x04type\x18\x07 \x01(\x0e\x32\x1d.paycore.v1.SellerAccountType\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"%\n\x17GetSellerAccountRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x86\x01\n\x19ListSellerAccountsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x16\n\x0estarting_after\x18\x02 \x01(\t\x12\x15\n\rending_before\x18\x03 \x01(\t\x12+\n\x07\x63reated\x18\x04 \x01(\x0b\x32\x1a.paycore.v1.TimestampRange\"W\n\x1aListSellerAccountsResponse\x12\'\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x19.paycore.v1.SellerAccount\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"\xad\x01\n\x06\x41piKey\x12\n\n\x02id\x18\x01 \x01(\t\x12$\n\x04type\x18\x02 \x01(\x0e\x32\x16.paycore.v1.ApiKeyType\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06scopes\x18\x04 \x03(\t\x12\x10\n\x08redacted\x18\x05 \x01(\t\x12\x0f\n\x07\x63reated\x18\x06 \x01(\x03\x12\x0f\n\x07revoked\x18\x07 \x01(\x03\x12\x0e\n\x06secret\x18\x08 \x01(\t\x12\x0f\n\x07\x65xpires\x18\t \x01(\x03\"3\n\x13\x43reateApiKeyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06scopes\x18\x02 \x03(\t\"!\n\x13RevokeApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\";\n\x11RollApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1a\n\x12\x65xpires_in_seconds\x18\x02 \x01(\x03\"\xa5\x01\n\x12ListApiKeysRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x16\n\x0estarting_after\x18\x02 \x01(\t\x12\x15\n\rending_before\x18\x04 \x01(\t\x12$\n\x04type\x18\x03 \x01(\x0e\x32\x16.paycore.v1.ApiKeyType\x12+\n\x07\x63reated\x18\x05 \x01(\x0b\x32\x1a.paycore.v1.TimestampRange\"I\n\x13ListApiKeysResponse\x12 \n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x12.paycore.v1.ApiKey\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"`\n\x07\x46\x65\x65Plan\x12\x10\n\x08merchant\x18\x01 \x01(\t\x12\x1c\n\x14percent_basis_points\x18\x02 \x01(\x05\x12\x14\n\x0c\x66ixed_amount\x18\x03 \x01(\x03\x12\x0f\n\x07\x64\x65\x66\x61ult\x18\x04 \x01(\x08\"%\n\x11GetFeePlanRequest\x12\x10\n\x08merchant\x18\x01 \x01(\t\"\\\n\x14UpdateFeePlanRequest\x12\x10\n\x08merchant\x18\x01 \x01(\t\x12\x1c\n\x14percent_basis_points\x18\x02 \x01(\x05\x12\x14\n\x0c\x66ixed_amount\x18\x03 \x01(\x03*\x9b\x01\n\x11SellerAccountType\x12#\n\x1fSELLER_ACCOUNT_TYPE_UNSPECIFIED\x10\x00\x12 \n\x1cSELLER_ACCOUNT_TYPE_STANDARD\x10\x01\x12\x1f\n\x1bSELLER_ACCOUNT_TYPE_EXPRESS\x10\x02\x12\x1e\n\x1aSELLER_ACCOUNT_TYPE_CUSTOM\x10\x03*~\n\nApiKeyType\x12\x1c\n\x18\x41PI_KEY_TYPE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41PI_KEY_TYPE_SECRET\x10\x01\x12\x1c\n\x18\x41PI_KEY_TYPE_PUBLISHABLE\x10\x02\x12\x1b\n\x17\x41PI_KEY_TYPE_RESTRICTED\x10\x03\x32\xac\x0b\n\x0e\x41\x63\x63ountService\x12m\n\x0e\x43reateMerchant\x12!.paycore.v1.CreateMerchantRequest\x1a\x14.paycore.v1.Merchant\"\"\x8a\xb5\x18\x06\x08\x03\x18\x01 \x01\x82\xd3\xe4\x93\x02\x12\"\r/v1/merchants:\x01*\x12\x85\x01\n\x0bGetMerchant\x12\x1e.paycore.v1.GetMerchantRequest\x1a\x14.paycore.v1.Merchant\"@\x8a\xb5\x18\x13\x08\x01\x12\raccounts:read\x18\x01\x82\xd3\xe4\x93\x02#\x12\x12/v1/merchants/{id}Z\r\x12\x0b/v1/account\x12\x8b\x01\n\x13\x43reateSellerAccount\x12&.paycore.v1.CreateSellerAccountRequest\x1a\x19.paycore.v1.SellerAccount\"1\x8a\xb5\x18\x16\x08\x01\x12\x0e\x61\x63\x63ounts:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x11\"\x0c/v1/accounts:\x01*\x12\x84\x01\n\x10GetSellerAccount\x12#.paycore.v1.GetSellerAccountRequest\x1a\x19.paycore.v1.SellerAccount\"0\x8a\xb5\x18\x13\x08\x01\x12\raccounts:read\x18\x01\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/accounts/{id}\x12\x90\x01\n\x12ListSellerAccounts\x12%.paycore.v1.ListSellerAccountsRequest\x1a&.paycore.v1.ListSellerAccountsResponse\"+\x8a\xb5\x18\x13\x08\x01\x12\raccounts:read\x18\x01\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/accounts\x12v\n\x0c\x43reateApiKey\x12\x1f.paycore.v1.CreateApiKeyRequest\x1a\x12.paycore.v1.ApiKey\"1\x8a\xb5\x18\x16\x08\x01\x12\x0e\x61pi_keys:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x11\"\x0c/v1/api_keys:\x01*\x12\x82\x01\n\x0cRevokeApiKey\x12\x1f.paycore.v1.RevokeApiKeyRequest\x1a\x12.paycore.v1.ApiKey\"=\x8a\xb5\x18\x16\x08\x01\x12\x0e\x61pi_keys:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/api_keys/{id}/revoke:\x01*\x12|\n\nRollApiKey\x12\x1d.paycore.v1.RollApiKeyRequest\x1a\x12.paycore.v1.ApiKey\";\x8a\xb5\x18\x16\x08\x01\x12\x0e\x61pi_keys:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/api_keys/{id}/roll:\x01*\x12{\n\x0bListApiKeys\x12\x1e.paycore.v1.ListApiKeysRequest\x1a\x1f.paycore.v1.ListApiKeysResponse\"+\x8a\xb5\x18\x13\x08\x01\x12\rapi_keys:read\x18\x01\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/api_keys\x12\x82\x01\n\nGetFeePlan\x12\x1d.paycore.v1.GetFeePlanRequest\x1a\x13.paycore.v1.FeePlan\"@\x8a\xb5\x18\x13\x08\x01\x12\raccounts:read\x18\x01\x82\xd3\xe4\x93\x02#\x12!/v1/merchants/{merchant}/fee_plan\x12~\n\rUpdateFeePlan\x12 .paycore.v1.UpdateFeePlanRequest\x1a\x13.paycore.v1.FeePlan\"6\x8a\xb5\x18\x06\x08\x03\x18\x01 \x01\x82\xd3\xe4\x93\x02&\"!/v1/merchants/{merchant}/fee_plan:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18paycore/v1/account.proto\x12\npaycore.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17paycore/v1/common.proto\"\x95\x02\n\x08Merchant\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x04 \x01(\t\x12\x18\n\x10\x64\x65\x66\x61ult_currency\x18\x05 \x01(\t\x12\x10\n\x08livemode\x18\x06 \x01(\x08\x12\x0f\n\x07\x63reated\x18\x07 \x01(\x03\x12\x34\n\x08metadata\x18\x08 \x03(\x0b\x32\".paycore.v1.Merchant.MetadataEntry\x12\x12\n\nsecret_key\x18\t \x01(\t\x12\x17\n\x0fpublishable_key\x18\n \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x84\x02\n\x15\x43reateMerchantRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x03 \x01(\t\x12\x18\n\x10\x64\x65\x66\x61ult_currency\x18\x04 \x01(\t\x12\x10\n\x08livemode\x18\x05 \x01(\x08\x12\x41\n\x08metadata\x18\x06 \x03(\x0b\x32/.paycore.v1.CreateMerchantRequest.MetadataEntry\x12\x1d\n\x15settlement_currencies\x18\x07 \x03(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\" \n\x12GetMerchantRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xa0\x03\n\rSellerAccount\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08merchant\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x15\n\rbusiness_name\x18\x04 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x05 \x01(\t\x12\x18\n\x10\x64\x65\x66\x61ult_currency\x18\x06 \x01(\t\x12\x0f\n\x07\x63reated\x18\x07 \x01(\x03\x12\x39\n\x08metadata\x18\x08 \x03(\x0b\x32\'.paycore.v1.SellerAccount.MetadataEntry\x12+\n\x04type\x18\t \x01(\x0e\x32\x1d.paycore.v1.SellerAccountType\x12\x41\n\x0c\x63\x61pabilities\x18\n \x03(\x0b\x32+.paycore.v1.SellerAccount.CapabilitiesEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x33\n\x11\x43\x61pabilitiesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\",\n\x17SellerCapabilityRequest\x12\x11\n\trequested\x18\x01 \x01(\x08\"\xdc\x03\n\x1a\x43reateSellerAccountRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x15\n\rbusiness_name\x18\x02 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x03 \x01(\t\x12\x18\n\x10\x64\x65\x66\x61ult_currency\x18\x04 \x01(\t\x12\x46\n\x08metadata\x18\x05 \x03(\x0b\x32\x34.paycore.v1.CreateSellerAccountRequest.MetadataEntry\x12\x1d\n\x15settlement_currencies\x18\x06 \x03(\t\x12+\n\x04type\x18\x07 \x01(\x0e\x32\x1d.paycore.v1.SellerAccountType\x12N\n\x0c\x63\x61pabilities\x18\x08 \x03(\x0b\x32\x38.paycore.v1.CreateSellerAccountRequest.CapabilitiesEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1aX\n\x11\x43\x61pabilitiesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x32\n\x05value\x18\x02 \x01(\x0b\x32#.paycore.v1.SellerCapabilityRequest:\x02\x38\x01\"%\n\x17GetSellerAccountRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x86\x01\n\x19ListSellerAccountsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x16\n\x0estarting_after\x18\x02 \x01(\t\x12\x15\n\rending_before\x18\x03 \x01(\t\x12+\n\x07\x63reated\x18\x04 \x01(\x0b\x32\x1a.paycore.v1.TimestampRange\"W\n\x1aListSellerAccountsResponse\x12\'\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x19.paycore.v1.SellerAccount\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"\xad\x01\n\x06\x41piKey\x12\n\n\x02id\x18\x01 \x01(\t\x12$\n\x04type\x18\x02 \x01(\x0e\x32\x16.paycore.v1.ApiKeyType\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06scopes\x18\x04 \x03(\t\x12\x10\n\x08redacted\x18\x05 \x01(\t\x12\x0f\n\x07\x63reated\x18\x06 \x01(\x03\x12\x0f\n\x07revoked\x18\x07 \x01(\x03\x12\x0e\n\x06secret\x18\x08 \x01(\t\x12\x0f\n\x07\x65xpires\x18\t \x01(\x03\"3\n\x13\x43reateApiKeyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06scopes\x18\x02 \x03(\t\"!\n\x13RevokeApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\";\n\x11RollApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1a\n\x12\x65xpires_in_seconds\x18\x02 \x01(\x03\"\xa5\x01\n\x12ListApiKeysRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x16\n\x0estarting_after\x18\x02 \x01(\t\x12\x15\n\rending_before\x18\x04 \x01(\t\x12$\n\x04type\x18\x03 \x01(\x0e\x32\x16.paycore.v1.ApiKeyType\x12+\n\x07\x63reated\x18\x05 \x01(\x0b\x32\x1a.paycore.v1.TimestampRange\"I\n\x13ListApiKeysResponse\x12 \n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x12.paycore.v1.ApiKey\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"`\n\x07\x46\x65\x65Plan\x12\x10\n\x08merchant\x18\x01 \x01(\t\x12\x1c\n\x14percent_basis_points\x18\x02 \x01(\x05\x12\x14\n\x0c\x66ixed_amount\x18\x03 \x01(\x03\x12\x0f\n\x07\x64\x65\x66\x61ult\x18\x04 \x01(\x08\"%\n\x11GetFeePlanRequest\x12\x10\n\x08merchant\x18\x01 \x01(\t\"\\\n\x14UpdateFeePlanRequest\x12\x10\n\x08merchant\x18\x01 \x01(\t\x12\x1c\n\x14percent_basis_points\x18\x02 \x01(\x05\x12\x14\n\x0c\x66ixed_amount\x18\x03 \x01(\x03*\x9b\x01\n\x11SellerAccountType\x12#\n\x1fSELLER_ACCOUNT_TYPE_UNSPECIFIED\x10\x00\x12 \n\x1cSELLER_ACCOUNT_TYPE_STANDARD\x10\x01\x12\x1f\n\x1bSELLER_ACCOUNT_TYPE_EXPRESS\x10\x02\x12\x1e\n\x1aSELLER_ACCOUNT_TYPE_CUSTOM\x10\x03*~\n\nApiKeyType\x12\x1c\n\x18\x41PI_KEY_TYPE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41PI_KEY_TYPE_SECRET\x10\x01\x12\x1c\n\x18\x41PI_KEY_TYPE_PUBLISHABLE\x10\x02\x12\x1b\n\x17\x41PI_KEY_TYPE_RESTRICTED\x10\x03\x32\xac\x0b\n\x0e\x41\x63\x63ountService\x12m\n\x0e\x43reateMerchant\x12!.paycore.v1.CreateMerchantRequest\x1a\x14.paycore.v1.Merchant\"\"\x8a\xb5\x18\x06\x08\x03\x18\x01 \x01\x82\xd3\xe4\x93\x02\x12\"\r/v1/merchants:\x01*\x12\x85\x01\n\x0bGetMerchant\x12\x1e.paycore.v1.GetMerchantRequest\x1a\x14.paycore.v1.Merchant\"@\x8a\xb5\x18\x13\x08\x01\x12\raccounts:read\x18\x01\x82\xd3\xe4\x93\x02#\x12\x12/v1/merchants/{id}Z\r\x12\x0b/v1/account\x12\x8b\x01\n\x13\x43reateSellerAccount\x12&.paycore.v1.CreateSellerAccountRequest\x1a\x19.paycore.v1.SellerAccount\"1\x8a\xb5\x18\x16\x08\x01\x12\x0e\x61\x63\x63ounts:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x11\"\x0c/v1/accounts:\x01*\x12\x84\x01\n\x10GetSellerAccount\x12#.paycore.v1.GetSellerAccountRequest\x1a\x19.paycore.v1.SellerAccount\"0\x8a\xb5\x18\x13\x08\x01\x12\raccounts:read\x18\x01\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/accounts/{id}\x12\x90\x01\n\x12ListSellerAccounts\x12%.paycore.v1.ListSellerAccountsRequest\x1a&.paycore.v1.ListSellerAccountsResponse\"+\x8a\xb5\x18\x13\x08\x01\x12\raccounts:read\x18\x01\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/accounts\x12v\n\x0c\x43reateApiKey\x12\x1f.paycore.v1.CreateApiKeyRequest\x1a\x12.paycore.v1.ApiKey\"1\x8a\xb5\x18\x16\x08\x01\x12\x0e\x61pi_keys:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x11\"\x0c/v1/api_keys:\x01*\x12\x82\x01\n\x0cRevokeApiKey\x12\x1f.paycore.v1.RevokeApiKeyRequest\x1a\x12.paycore.v1.ApiKey\"=\x8a\xb5\x18\x16\x08\x01\x12\x0e\x61pi_keys:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/api_keys/{id}/revoke:\x01*\x12|\n\nRollApiKey\x12\x1d.paycore.v1.RollApiKeyRequest\x1a\x12.paycore.v1.ApiKey\";\x8a\xb5\x18\x16\x08\x01\x12\x0e\x61pi_keys:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/api_keys/{id}/roll:\x01*\x12{\n\x0bListApiKeys\x12\x1e.paycore.v1.ListApiKeysRequest\x1a\x1f.paycore.v1.ListApiKeysResponse\"+\x8a\xb5\x18\x13\x08\x01\x12\rapi_keys:read\x18\x01\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/api_keys\x12\x82\x01\n\nGetFeePlan\x12\x1d.paycore.v1.GetFeePlanRequest\x1a\x13.paycore.v1.FeePlan\"@\x8a\xb5\x18\x13\x08\x01\x12\raccounts:read\x18\x01\x82\xd3\xe4\x93\x02#\x12!/v1/merchants/{merchant}/fee_plan\x12~\n\rUpdateFeePlan\x12 .paycore.v1.UpdateFeePlanRequest\x1a\x13.paycore.v1.FeePlan\"6\x8a\xb5\x18\x06\x08\x03\x18\x01 \x01\x82\xd3\xe4\x93\x02&\"!/v1/merchants/{merchant}/fee_plan:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,8 +39,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATEMERCHANTREQUEST_METADATAENTRY']._serialized_options = b'8\001'
   _globals['_SELLERACCOUNT_METADATAENTRY']._loaded_options = None
   _globals['_SELLERACCOUNT_METADATAENTRY']._serialized_options = b'8\001'
+  _globals['_SELLERACCOUNT_CAPABILITIESENTRY']._loaded_options = None
+  _globals['_SELLERACCOUNT_CAPABILITIESENTRY']._serialized_options = b'8\001'
   _globals['_CREATESELLERACCOUNTREQUEST_METADATAENTRY']._loaded_options = None
   _globals['_CREATESELLERACCOUNTREQUEST_METADATAENTRY']._serialized_options = b'8\001'
+  _globals['_CREATESELLERACCOUNTREQUEST_CAPABILITIESENTRY']._loaded_options = None
+  _globals['_CREATESELLERACCOUNTREQUEST_CAPABILITIESENTRY']._serialized_options = b'8\001'
   _globals['_ACCOUNTSERVICE'].methods_by_name['CreateMerchant']._loaded_options = None
   _globals['_ACCOUNTSERVICE'].methods_by_name['CreateMerchant']._serialized_options = b'\212\265\030\006\010\003\030\001 \001\202\323\344\223\002\022\"\r/v1/merchants:\001*'
   _globals['_ACCOUNTSERVICE'].methods_by_name['GetMerchant']._loaded_options = None
@@ -63,10 +67,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ACCOUNTSERVICE'].methods_by_name['GetFeePlan']._serialized_options = b'\212\265\030\023\010\001\022\raccounts:read\030\001\202\323\344\223\002#\022!/v1/merchants/{merchant}/fee_plan'
   _globals['_ACCOUNTSERVICE'].methods_by_name['UpdateFeePlan']._loaded_options = None
   _globals['_ACCOUNTSERVICE'].methods_by_name['UpdateFeePlan']._serialized_options = b'\212\265\030\006\010\003\030\001 \001\202\323\344\223\002&\"!/v1/merchants/{merchant}/fee_plan:\001*'
-  _globals['_SELLERACCOUNTTYPE']._serialized_start=2345
-  _globals['_SELLERACCOUNTTYPE']._serialized_end=2500
-  _globals['_APIKEYTYPE']._serialized_start=2502
-  _globals['_APIKEYTYPE']._serialized_end=2628
+  _globals['_SELLERACCOUNTTYPE']._serialized_start=2681
+  _globals['_SELLERACCOUNTTYPE']._serialized_end=2836
+  _globals['_APIKEYTYPE']._serialized_start=2838
+  _globals['_APIKEYTYPE']._serialized_end=2964
   _globals['_MERCHANT']._serialized_start=96
   _globals['_MERCHANT']._serialized_end=373
   _globals['_MERCHANT_METADATAENTRY']._serialized_start=326
@@ -78,37 +82,43 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETMERCHANTREQUEST']._serialized_start=638
   _globals['_GETMERCHANTREQUEST']._serialized_end=670
   _globals['_SELLERACCOUNT']._serialized_start=673
-  _globals['_SELLERACCOUNT']._serialized_end=969
+  _globals['_SELLERACCOUNT']._serialized_end=1089
   _globals['_SELLERACCOUNT_METADATAENTRY']._serialized_start=326
   _globals['_SELLERACCOUNT_METADATAENTRY']._serialized_end=373
-  _globals['_CREATESELLERACCOUNTREQUEST']._serialized_start=972
-  _globals['_CREATESELLERACCOUNTREQUEST']._serialized_end=1278
+  _globals['_SELLERACCOUNT_CAPABILITIESENTRY']._serialized_start=1038
+  _globals['_SELLERACCOUNT_CAPABILITIESENTRY']._serialized_end=1089
+  _globals['_SELLERCAPABILITYREQUEST']._serialized_start=1091
+  _globals['_SELLERCAPABILITYREQUEST']._serialized_end=1135
+  _globals['_CREATESELLERACCOUNTREQUEST']._serialized_start=1138
+  _globals['_CREATESELLERACCOUNTREQUEST']._serialized_end=1614
   _globals['_CREATESELLERACCOUNTREQUEST_METADATAENTRY']._serialized_start=326
   _globals['_CREATESELLERACCOUNTREQUEST_METADATAENTRY']._serialized_end=373
-  _globals['_GETSELLERACCOUNTREQUEST']._serialized_start=1280
-  _globals['_GETSELLERACCOUNTREQUEST']._serialized_end=1317
-  _globals['_LISTSELLERACCOUNTSREQUEST']._serialized_start=1320
-  _globals['_LISTSELLERACCOUNTSREQUEST']._serialized_end=1454
-  _globals['_LISTSELLERACCOUNTSRESPONSE']._serialized_start=1456
-  _globals['_LISTSELLERACCOUNTSRESPONSE']._serialized_end=1543
-  _globals['_APIKEY']._serialized_start=1546
-  _globals['_APIKEY']._serialized_end=1719
-  _globals['_CREATEAPIKEYREQUEST']._serialized_start=1721
-  _globals['_CREATEAPIKEYREQUEST']._serialized_end=1772
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1774
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1807
-  _globals['_ROLLAPIKEYREQUEST']._serialized_start=1809
-  _globals['_ROLLAPIKEYREQUEST']._serialized_end=1868
-  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1871
-  _globals['_LISTAPIKEYSREQUEST']._serialized_end=2036
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=2038
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=2111
-  _globals['_FEEPLAN']._serialized_start=2113
-  _globals['_FEEPLAN']._serialized_end=2209
-  _globals['_GETFEEPLANREQUEST']._serialized_start=2211
-  _globals['_GETFEEPLANREQUEST']._serialized_end=2248
-  _globals['_UPDATEFEEPLANREQUEST']._serialized_start=2250
-  _globals['_UPDATEFEEPLANREQUEST']._serialized_end=2342
-  _globals['_ACCOUNTSERVICE']._serialized_start=2631
-  _globals['_ACCOUNTSERVICE']._serialized_end=4083
+  _globals['_CREATESELLERACCOUNTREQUEST_CAPABILITIESENTRY']._serialized_start=1526
+  _globals['_CREATESELLERACCOUNTREQUEST_CAPABILITIESENTRY']._serialized_end=1614
+  _globals['_GETSELLERACCOUNTREQUEST']._serialized_start=1616
+  _globals['_GETSELLERACCOUNTREQUEST']._serialized_end=1653
+  _globals['_LISTSELLERACCOUNTSREQUEST']._serialized_start=1656
+  _globals['_LISTSELLERACCOUNTSREQUEST']._serialized_end=1790
+  _globals['_LISTSELLERACCOUNTSRESPONSE']._serialized_start=1792
+  _globals['_LISTSELLERACCOUNTSRESPONSE']._serialized_end=1879
+  _globals['_APIKEY']._serialized_start=1882
+  _globals['_APIKEY']._serialized_end=2055
+  _globals['_CREATEAPIKEYREQUEST']._serialized_start=2057
+  _globals['_CREATEAPIKEYREQUEST']._serialized_end=2108
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=2110
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=2143
+  _globals['_ROLLAPIKEYREQUEST']._serialized_start=2145
+  _globals['_ROLLAPIKEYREQUEST']._serialized_end=2204
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=2207
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=2372
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=2374
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=2447
+  _globals['_FEEPLAN']._serialized_start=2449
+  _globals['_FEEPLAN']._serialized_end=2545
+  _globals['_GETFEEPLANREQUEST']._serialized_start=2547
+  _globals['_GETFEEPLANREQUEST']._serialized_end=2584
+  _globals['_UPDATEFEEPLANREQUEST']._serialized_start=2586
+  _globals['_UPDATEFEEPLANREQUEST']._serialized_end=2678
+  _globals['_ACCOUNTSERVICE']._serialized_start=2967
+  _globals['_ACCOUNTSERVICE']._serialized_end=4419
 # @@protoc_insertion_point(module_scope)

@@ -249,6 +249,26 @@ class SellerAccount(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
+    @_typing.final
+    class CapabilitiesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     ID_FIELD_NUMBER: _builtins.int
     MERCHANT_FIELD_NUMBER: _builtins.int
     EMAIL_FIELD_NUMBER: _builtins.int
@@ -258,6 +278,7 @@ class SellerAccount(_message.Message):
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     TYPE_FIELD_NUMBER: _builtins.int
+    CAPABILITIES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"acct_..." """
     merchant: _builtins.str
@@ -271,6 +292,12 @@ class SellerAccount(_message.Message):
     """Stripe's connected account type, as created (custom when it was left out)."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def capabilities(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Stripe's capabilities requested at creation, each "active" (paycore verifies nothing: a
+        seller receives transfers and destination charges at once); empty when none was.
+        """
+
     def __init__(
         self,
         *,
@@ -283,14 +310,37 @@ class SellerAccount(_message.Message):
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         type: Global___SellerAccountType.ValueType = ...,
+        capabilities: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_name", b"business_name", "country", b"country", "created", b"created", "default_currency", b"default_currency", "email", b"email", "id", b"id", "merchant", b"merchant", "metadata", b"metadata", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_name", b"business_name", "capabilities", b"capabilities", "country", b"country", "created", b"created", "default_currency", b"default_currency", "email", b"email", "id", b"id", "merchant", b"merchant", "metadata", b"metadata", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SellerAccount: _TypeAlias = SellerAccount  # noqa: Y015
+
+@_typing.final
+class SellerCapabilityRequest(_message.Message):
+    """One of Stripe's `capabilities[<name>]` of a new connected account."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUESTED_FIELD_NUMBER: _builtins.int
+    requested: _builtins.bool
+    """True: the seller has the capability (shown "active"); false: not requested."""
+    def __init__(
+        self,
+        *,
+        requested: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["requested", b"requested"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SellerCapabilityRequest: _TypeAlias = SellerCapabilityRequest  # noqa: Y015
 
 @_typing.final
 class CreateSellerAccountRequest(_message.Message):
@@ -316,6 +366,27 @@ class CreateSellerAccountRequest(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
+    @_typing.final
+    class CapabilitiesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> Global___SellerCapabilityRequest: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: Global___SellerCapabilityRequest | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     EMAIL_FIELD_NUMBER: _builtins.int
     BUSINESS_NAME_FIELD_NUMBER: _builtins.int
     COUNTRY_FIELD_NUMBER: _builtins.int
@@ -323,6 +394,7 @@ class CreateSellerAccountRequest(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     SETTLEMENT_CURRENCIES_FIELD_NUMBER: _builtins.int
     TYPE_FIELD_NUMBER: _builtins.int
+    CAPABILITIES_FIELD_NUMBER: _builtins.int
     email: _builtins.str
     """At most 254 characters; "" none."""
     business_name: _builtins.str
@@ -341,6 +413,13 @@ class CreateSellerAccountRequest(_message.Message):
     def settlement_currencies(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """As CreateMerchantRequest.settlement_currencies, for the seller's balance."""
 
+    @_builtins.property
+    def capabilities(self) -> _containers.MessageMap[_builtins.str, Global___SellerCapabilityRequest]:
+        """Stripe's capabilities (`capabilities[transfers][requested]=true`, which Stripe requires of
+        custom accounts), by name (lowercase letters, digits and underscores, at most 64; at most
+        50 of them).
+        """
+
     def __init__(
         self,
         *,
@@ -351,10 +430,11 @@ class CreateSellerAccountRequest(_message.Message):
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         settlement_currencies: _abc.Iterable[_builtins.str] | None = ...,
         type: Global___SellerAccountType.ValueType = ...,
+        capabilities: _abc.Mapping[_builtins.str, Global___SellerCapabilityRequest] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_name", b"business_name", "country", b"country", "default_currency", b"default_currency", "email", b"email", "metadata", b"metadata", "settlement_currencies", b"settlement_currencies", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_name", b"business_name", "capabilities", b"capabilities", "country", b"country", "default_currency", b"default_currency", "email", b"email", "metadata", b"metadata", "settlement_currencies", b"settlement_currencies", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

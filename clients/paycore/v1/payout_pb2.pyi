@@ -679,6 +679,8 @@ class Payout(_message.Message):
     ORIGINAL_PAYOUT_FIELD_NUMBER: _builtins.int
     REVERSED_BY_FIELD_NUMBER: _builtins.int
     RECONCILIATION_STATUS_FIELD_NUMBER: _builtins.int
+    STATEMENT_DESCRIPTOR_FIELD_NUMBER: _builtins.int
+    SOURCE_TYPE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"po_..." """
     account: _builtins.str
@@ -719,6 +721,12 @@ class Payout(_message.Message):
     Stripe's: completed for an automatic payout (from its creation), not applicable for a
     manual one.
     """
+    statement_descriptor: _builtins.str
+    """Stripe's: what the payee's bank statement shows (at most 22 characters); "" none."""
+    source_type: _builtins.str
+    """Stripe's: the balance it is paid from, "card" (card payments' funds: the one balance
+    paycore keeps).
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     def __init__(
@@ -745,10 +753,12 @@ class Payout(_message.Message):
         original_payout: _builtins.str = ...,
         reversed_by: _builtins.str = ...,
         reconciliation_status: Global___PayoutReconciliationStatus.ValueType = ...,
+        statement_descriptor: _builtins.str = ...,
+        source_type: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "arrival_date", b"arrival_date", "automatic", b"automatic", "balance_transaction", b"balance_transaction", "created", b"created", "currency", b"currency", "description", b"description", "destination", b"destination", "failure_balance_transaction", b"failure_balance_transaction", "failure_code", b"failure_code", "failure_message", b"failure_message", "fee", b"fee", "id", b"id", "metadata", b"metadata", "method", b"method", "original_payout", b"original_payout", "reconciliation_status", b"reconciliation_status", "reversed_by", b"reversed_by", "status", b"status", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "arrival_date", b"arrival_date", "automatic", b"automatic", "balance_transaction", b"balance_transaction", "created", b"created", "currency", b"currency", "description", b"description", "destination", b"destination", "failure_balance_transaction", b"failure_balance_transaction", "failure_code", b"failure_code", "failure_message", b"failure_message", "fee", b"fee", "id", b"id", "metadata", b"metadata", "method", b"method", "original_payout", b"original_payout", "reconciliation_status", b"reconciliation_status", "reversed_by", b"reversed_by", "source_type", b"source_type", "statement_descriptor", b"statement_descriptor", "status", b"status", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -958,6 +968,8 @@ class CreatePayoutRequest(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     METHOD_FIELD_NUMBER: _builtins.int
+    STATEMENT_DESCRIPTOR_FIELD_NUMBER: _builtins.int
+    SOURCE_TYPE_FIELD_NUMBER: _builtins.int
     amount: _builtins.int
     """Required (PARAMETER_MISSING when left out; 0 is PARAMETER_INVALID), minor units, positive,
     at most the available balance in `currency`.
@@ -976,6 +988,10 @@ class CreatePayoutRequest(_message.Message):
     """At most 1000 characters."""
     method: Global___PayoutMethod.ValueType
     """Standard when unspecified; instant to a bank account that takes it, or to a debit card."""
+    statement_descriptor: _builtins.str
+    """Stripe's: what the payee's bank statement shows, at most 22 characters; "" none."""
+    source_type: _builtins.str
+    """Stripe's: the balance it is paid from; "card" (the one balance paycore keeps) or ""."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     def __init__(
@@ -988,10 +1004,12 @@ class CreatePayoutRequest(_message.Message):
         description: _builtins.str = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         method: Global___PayoutMethod.ValueType = ...,
+        statement_descriptor: _builtins.str = ...,
+        source_type: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "account", b"account", "amount", b"amount", "currency", b"currency", "description", b"description", "destination", b"destination", "metadata", b"metadata", "method", b"method"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "account", b"account", "amount", b"amount", "currency", b"currency", "description", b"description", "destination", b"destination", "metadata", b"metadata", "method", b"method", "source_type", b"source_type", "statement_descriptor", b"statement_descriptor"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
     _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015

@@ -54,6 +54,8 @@ class NewSellerAccount:
     settlement_currencies: tuple[str, ...] = field(default=(), kw_only=True)
     type: SellerAccountType = field(default=SellerAccountType.CUSTOM, kw_only=True)
     """Stripe's connected account type, stored and rendered (docs/connect.md)."""
+    capabilities: dict[str, str] = field(default_factory=dict, kw_only=True)
+    """Stripe's capabilities requested at creation, each "active" (docs/connect.md)."""
 
 
 @dataclass(frozen=True)

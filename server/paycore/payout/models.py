@@ -219,6 +219,8 @@ class NewPayout:
     method: PayoutMethod
     description: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+    statement_descriptor: str = ""
+    """Stripe's: what the payee's bank statement shows; "" none (migration 0064)."""
 
 
 @dataclass(frozen=True, kw_only=True)

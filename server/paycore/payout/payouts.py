@@ -546,6 +546,7 @@ def _pending(
         description=terms.description,
         created=now,
         metadata=terms.metadata,
+        statement_descriptor=terms.statement_descriptor,
     )
 
 

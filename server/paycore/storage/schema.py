@@ -76,6 +76,8 @@ seller_accounts = _owned(
     *_metadata_and_created_at(),
     # Stripe's standard | express | custom (migration 0045).
     Column("type", Text, nullable=False, server_default="custom"),
+    # Stripe's capabilities requested at creation, name -> "active" (migration 0064).
+    Column("capabilities", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
 )
 
 api_keys = _owned(
@@ -1054,6 +1056,8 @@ payouts = _owned(
     # ReversePayout: the po_ a reversal reverses, and the po_ that reversed a payout; "" none.
     Column("original_payout", Text, nullable=False, server_default=""),
     Column("reversed_by", Text, nullable=False, server_default=""),
+    # Stripe's statement_descriptor of a payout; "" none (migration 0064).
+    Column("statement_descriptor", Text, nullable=False, server_default=""),
     Index("payouts_id_idx", "id", unique=True),
     # One automatic payout per account, currency and period, however many workers run.
     Index(

@@ -3,6 +3,9 @@ field, raised before anything changes."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
 from paycore import validation
 from paycore.account.fee_plans import BASIS_POINTS, FIXED_AMOUNT_MAX, FeePlan
 from paycore.account.models import ApiKeyType, NewMerchant, NewSellerAccount, SellerAccountType
@@ -65,7 +68,29 @@ def new_seller_account(request: account_pb2.CreateSellerAccountRequest) -> NewSe
                 "type", request.type, _SELLER_TYPES, account_pb2.SellerAccountType
             )
         ],
+        capabilities=_capabilities(request.capabilities),
     )
+
+
+_CAPABILITY_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+CAPABILITIES_MAX = 50
+
+
+def _capabilities(
+    requested: Mapping[str, account_pb2.SellerCapabilityRequest],
+) -> dict[str, str]:
+    """Stripe's `capabilities[<name>][requested]`: each one requested is "active" (paycore
+    verifies nothing), one not requested left out; a name of another shape is refused."""
+    if len(requested) > CAPABILITIES_MAX:
+        raise invalid("capabilities", f"at most {CAPABILITIES_MAX} capabilities")
+    for name in requested:
+        if not _CAPABILITY_NAME.fullmatch(name):
+            raise invalid(
+                f"capabilities[{name[:64]}]",
+                "a capability is named by lowercase letters, digits and underscores"
+                " (card_payments, transfers)",
+            )
+    return {name: "active" for name, wanted in sorted(requested.items()) if wanted.requested}
 
 
 def key_name(request: account_pb2.CreateApiKeyRequest) -> str:

@@ -39,6 +39,7 @@ def payout_message(payout: Payout) -> payout_pb2.Payout:
         payout,
         type="card" if to_card else "bank_account",
         reconciliation_status="completed" if payout.automatic else "not_applicable",
+        source_type="card",
     )
 
 

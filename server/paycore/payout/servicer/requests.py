@@ -146,6 +146,7 @@ def new_payout(request: payout_pb2.CreatePayoutRequest, rules: CurrencyRules) ->
     amount = validation.required_amount("amount", validation.given(request, "amount"), currency)
     method = member("method", request.method, METHODS, payout_pb2.PayoutMethod)
     destination = _destination(request.destination)
+    _source_type(request.source_type)
     return NewPayout(
         account=account(request.account),
         amount=rules.check("amount", amount, currency, Purpose.PAYOUT),
@@ -154,7 +155,36 @@ def new_payout(request: payout_pb2.CreatePayoutRequest, rules: CurrencyRules) ->
         method=method,
         description=validation.description(request.description),
         metadata=validation.metadata("metadata", request.metadata),
+        statement_descriptor=_statement_descriptor(request.statement_descriptor),
     )
+
+
+STATEMENT_DESCRIPTOR_LENGTH_MAX = 22
+"""Stripe's: a payout's statement descriptor is at most 22 characters (banks cut the rest)."""
+_NOT_IN_DESCRIPTORS = frozenset("<>\\'\"*")
+
+
+def _statement_descriptor(value: str) -> str:
+    """Stripe's `statement_descriptor` of a payout, "" none."""
+    descriptor = validation.text(
+        "statement_descriptor", value, maximum=STATEMENT_DESCRIPTOR_LENGTH_MAX
+    )
+    if _NOT_IN_DESCRIPTORS.intersection(descriptor):
+        raise invalid("statement_descriptor", "may not contain < > \\ ' \" or *")
+    return descriptor
+
+
+def _source_type(value: str) -> str:
+    """Stripe's `source_type` of a payout, taken as "card" only (the one balance paycore
+    keeps): checked, never stored (every payout renders "card")."""
+    if value not in ("", SOURCE_TYPE_CARD):
+        raise invalid(
+            "source_type", "must be card: paycore pays out of card payments' balance only"
+        )
+    return value
+
+
+SOURCE_TYPE_CARD = "card"
 
 
 def payout_filter(request: payout_pb2.ListPayoutsRequest) -> PayoutFilter:
