@@ -11,6 +11,7 @@ from paycore.tools.psp import cards
 from paycore.v1 import checkout_pb2
 from playwright.async_api import Browser, expect
 
+from tests.helpers import PspSimulator
 from tests.payment.shop import good_card
 from tests.web.conftest import Storefront, screenshot_path
 from tests.web.test_checkout_page import new_session, type_card
@@ -83,3 +84,32 @@ async def test_the_pages_language_is_the_sessions_locale_else_the_browsers(
     await expect(page.get_by_role("heading", name=heading)).to_be_visible()
     await expect(page.get_by_test_id("total")).to_have_text(total)
     await context.close()
+
+
+async def test_a_failed_authentication_is_told_in_the_pages_language(
+    storefront: Storefront, browser: Browser, psp: PspSimulator
+) -> None:
+    """Back from the bank's page, the decline is rendered by the server (GetCheckoutPage's
+    last_error_code): in the page's language too; reloaded, still so."""
+    session = await new_session(storefront, locale="de")
+    page = await browser.new_page()
+    await page.goto(session.url)
+    await type_card(page, cards.CARD_AUTHENTICATION_REQUIRED)
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{psp.url}/authenticate/auth_*")
+    await page.get_by_role("button", name="Fail").click()
+    await page.wait_for_url(f"{session.url}?payment_intent=*&redirect_status=failed")
+    told = "Die Authentifizierung Ihrer Karte ist fehlgeschlagen."
+    await expect(page.locator("#pay-error")).to_have_text(told)
+    await page.reload()
+    await expect(page.locator("#pay-error")).to_have_text(told)
+    await type_card(page, cards.CARD_INSUFFICIENT_FUNDS)
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#pay-error")).to_have_text(
+        "Ihre Karte ist nicht ausreichend gedeckt."
+    )
+    await page.reload()
+    await expect(page.locator("#pay-error")).to_have_text(
+        "Ihre Karte ist nicht ausreichend gedeckt."
+    )
+    await page.close()

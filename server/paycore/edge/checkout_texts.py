@@ -338,6 +338,7 @@ DECLINES: dict[str, dict[str, str]] = {
     # English keeps the API's own message (the PSP's, as Stripe's), so none here.
     "en": {},
     "fr": {
+        "payment_intent_authentication_failure": "L'authentification de votre carte a échoué.",
         "card_declined": "Votre carte a été refusée.",
         "generic_decline": "Votre carte a été refusée.",
         "insufficient_funds": "Le solde de votre carte est insuffisant.",
@@ -349,6 +350,9 @@ DECLINES: dict[str, dict[str, str]] = {
         ),
     },
     "de": {
+        "payment_intent_authentication_failure": (
+            "Die Authentifizierung Ihrer Karte ist fehlgeschlagen."
+        ),
         "card_declined": "Ihre Karte wurde abgelehnt.",
         "generic_decline": "Ihre Karte wurde abgelehnt.",
         "insufficient_funds": "Ihre Karte ist nicht ausreichend gedeckt.",
@@ -360,6 +364,7 @@ DECLINES: dict[str, dict[str, str]] = {
         ),
     },
     "es": {
+        "payment_intent_authentication_failure": "La autenticación de su tarjeta ha fallado.",
         "card_declined": "Su tarjeta ha sido rechazada.",
         "generic_decline": "Su tarjeta ha sido rechazada.",
         "insufficient_funds": "Su tarjeta no tiene fondos suficientes.",
@@ -370,6 +375,7 @@ DECLINES: dict[str, dict[str, str]] = {
         ),
     },
     "pt": {
+        "payment_intent_authentication_failure": "A autenticação do seu cartão falhou.",
         "card_declined": "Seu cartão foi recusado.",
         "generic_decline": "Seu cartão foi recusado.",
         "insufficient_funds": "Seu cartão não tem saldo suficiente.",
@@ -380,6 +386,7 @@ DECLINES: dict[str, dict[str, str]] = {
         ),
     },
     "ja": {
+        "payment_intent_authentication_failure": "カードの認証に失敗しました。",
         "card_declined": "カードが拒否されました。",
         "generic_decline": "カードが拒否されました。",
         "insufficient_funds": "カードの残高が不足しています。",
@@ -412,6 +419,10 @@ class PageLanguage:
     @property
     def numbers(self) -> tuple[str, str]:
         return NUMBERS[self.key]
+
+    def decline(self, code: str) -> str:
+        """A decline's words by its decline_code or code; "" for the API's own message."""
+        return DECLINES[self.key].get(code, "")
 
 
 def _language(tag: str) -> str:

@@ -102,6 +102,7 @@ class CheckoutPages:
         except aio.AioRpcError as error:
             return self._failed(session_id, error)
         session = stripe_json(found.session)
+        language = page_language(session.get("locale"), request.headers.get("Accept-Language", ""))
         success_url = session["success_url"].replace(SESSION_ID_PLACEHOLDER, session["id"])
         if session["status"] == "complete" and request.query.get("redirect_status"):
             # Back from the card's authentication (paycore.edge.returns), which paid it.
@@ -114,14 +115,12 @@ class CheckoutPages:
             description=found.description,
             publishable_key=found.publishable_key,
             client_secret=found.client_secret,
-            last_error=found.last_error_message,
+            last_error=language.decline(found.last_error_code) or found.last_error_message,
             processing=found.payment_intent_status == "processing",
             authenticating=found.payment_intent_status == "requires_action",
             success_url=success_url,
             code_refused=code_refused,
-            language=page_language(
-                session.get("locale"), request.headers.get("Accept-Language", "")
-            ),
+            language=language,
         )
 
     async def apply_code(self, request: web.Request) -> web.StreamResponse:
