@@ -60,10 +60,12 @@ async def test_an_auto_advancing_draft_is_finalized_and_charged_an_hour_after_it
     assert (await billing.invoice(advancing.id)).status == S.INVOICE_STATUS_DRAFT
     assert await billing.event_count("invoice.finalized") == 0
 
-    await billing.advance(START + HOUR)  # ready only once billing has caught up
+    await billing.advance(START + 2 * HOUR)  # ready only once billing has caught up
     paid = await billing.invoice(advancing.id)
     assert (paid.status, paid.amount_paid, paid.attempt_count) == (S.INVOICE_STATUS_PAID, 1200, 1)
+    # Finalized and charged when it was due on the clock, not at the clock's new time.
     assert paid.number and paid.status_transitions.finalized_at == START + HOUR
+    assert paid.paid_at == START + HOUR
     assert paid.payment_intent.startswith("pi_")
     assert await billing.event_count("invoice.finalized") == 1
     assert await billing.event_count("invoice.paid") == 1

@@ -152,11 +152,13 @@ async def finalize(
     merchant_id: str,
     invoice_id: str,
     auto_advance: bool | None,
+    at: int | None = None,
 ) -> Invoice:
     """A draft invoice finalized (Stripe's finalize_invoice): numbered, open (invoice.finalized),
     paid at once with nothing due. A one-off invoice whose total is below 0:
     INVALID_ARGUMENT naming `id` (no credit balance to keep it in). Anything but a draft:
-    INVOICE_UNEXPECTED_STATE."""
+    INVOICE_UNEXPECTED_STATE. `at`: the clock time it is finalized at (None: now on its
+    clock)."""
     subscription, invoice = await locked_invoice(connection, merchant_id, invoice_id)
     if invoice.status is not InvoiceStatus.DRAFT:
         raise unexpected(invoice, "finalized")
@@ -166,7 +168,11 @@ async def finalize(
         )
     if auto_advance is not None:
         invoice = replace(invoice, auto_advance=auto_advance)
-    now = await lifecycle.clock_now(connection, merchant_id, invoice.test_clock_id)
+    now = (
+        at
+        if at is not None
+        else await lifecycle.clock_now(connection, merchant_id, invoice.test_clock_id)
+    )
     if subscription is None:
         finalized, _ = await invoices.finalize(connection, events, rules, None, invoice, now)
         return finalized
@@ -199,12 +205,17 @@ async def advance(
     ):
         return None
     now = await lifecycle.clock_now(connection, merchant_id, invoice.test_clock_id)
-    if now < invoice.created + AUTO_ADVANCE_SECONDS:
+    due = invoice.created + AUTO_ADVANCE_SECONDS
+    if now < due:
         return None
-    finalized = await finalize(connection, events, collection.rules, merchant_id, invoice_id, None)
+    # On a test clock advanced past it, it happened when it was due (as a renewal does).
+    at = due if invoice.test_clock_id else now
+    finalized = await finalize(
+        connection, events, collection.rules, merchant_id, invoice_id, None, at
+    )
     if finalized.status is not InvoiceStatus.OPEN:
         return finalized  # nothing due: paid as it was finalized
-    return await collection.start(connection, None, finalized, now, scheduled=True)
+    return await collection.start(connection, None, finalized, at, scheduled=True)
 
 
 async def stop_advancing(
