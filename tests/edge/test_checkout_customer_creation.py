@@ -59,7 +59,7 @@ async def test_locale_and_allow_promotion_codes_are_kept_and_echoed(
         for shown in (given, read):
             assert (shown.locale, shown.allow_promotion_codes) == ("pt-BR", True)
             assert shown.customer_creation == "always"
-        # The hosted page's language is the locale (its text stays English).
+        # The hosted page's language is the locale (tests/web/test_checkout_locale.py).
         assert '<html lang="pt-BR">' in _page(given)
         assert '<html lang="en">' in _page(plain)
         _refused("locale", locale="klingon")

@@ -1003,6 +1003,7 @@ class CheckoutPage(_message.Message):
     CLIENT_SECRET_FIELD_NUMBER: _builtins.int
     LAST_ERROR_MESSAGE_FIELD_NUMBER: _builtins.int
     PAYMENT_INTENT_STATUS_FIELD_NUMBER: _builtins.int
+    LAST_ERROR_CODE_FIELD_NUMBER: _builtins.int
     merchant_name: _builtins.str
     """The merchant's name, shown as the payee."""
     description: _builtins.str
@@ -1016,6 +1017,11 @@ class CheckoutPage(_message.Message):
     """The intent's status, lowercase ("processing" while a payment is under way or held for
     review: the page waits instead of taking another card).
     """
+    last_error_code: _builtins.str
+    """The last decline's code, with which the page tells it in its language
+    (paycore.edge.checkout_texts): its decline_code, else its code, lowercase (a fraud block:
+    card_declined, as its message); "" none.
+    """
     @_builtins.property
     def session(self) -> Global___CheckoutSession: ...
     def __init__(
@@ -1028,10 +1034,11 @@ class CheckoutPage(_message.Message):
         client_secret: _builtins.str = ...,
         last_error_message: _builtins.str = ...,
         payment_intent_status: _builtins.str = ...,
+        last_error_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["session", b"session"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_secret", b"client_secret", "description", b"description", "last_error_message", b"last_error_message", "merchant_name", b"merchant_name", "payment_intent_status", b"payment_intent_status", "publishable_key", b"publishable_key", "session", b"session"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_secret", b"client_secret", "description", b"description", "last_error_code", b"last_error_code", "last_error_message", b"last_error_message", "merchant_name", b"merchant_name", "payment_intent_status", b"payment_intent_status", "publishable_key", b"publishable_key", "session", b"session"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

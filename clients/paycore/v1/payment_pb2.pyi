@@ -872,6 +872,7 @@ class PaymentIntent(_message.Message):
         DECLINE_CODE_FIELD_NUMBER: _builtins.int
         MESSAGE_FIELD_NUMBER: _builtins.int
         TYPE_FIELD_NUMBER: _builtins.int
+        CHARGE_FIELD_NUMBER: _builtins.int
         code: _builtins.str
         """Lowercase stable code, e.g. "card_declined", "expired_card", "processing_error"."""
         decline_code: _builtins.str
@@ -882,6 +883,10 @@ class PaymentIntent(_message.Message):
         """Stripe's error type: "card_error" for a failure of the card (declined, not
         authenticated, refused as fraud), "invalid_request_error" or "api_error" otherwise.
         """
+        charge: _builtins.str
+        """Stripe's: the failed charge ("ch_...", also the intent's latest_charge until a charge
+        succeeds); "" (REST null) when the PSP named none (a fraud block, an error before it).
+        """
         def __init__(
             self,
             *,
@@ -889,10 +894,11 @@ class PaymentIntent(_message.Message):
             decline_code: _builtins.str = ...,
             message: _builtins.str = ...,
             type: _builtins.str = ...,
+            charge: _builtins.str = ...,
         ) -> None: ...
         _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "decline_code", b"decline_code", "message", b"message", "type", b"type"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["charge", b"charge", "code", b"code", "decline_code", b"decline_code", "message", b"message", "type", b"type"]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -985,7 +991,8 @@ class PaymentIntent(_message.Message):
     """
     latest_charge: _builtins.str
     """The PSP's charge ("ch_...") of this intent, as a dispute of it names it (Dispute.charge,
-    ListDisputesRequest.charge); empty until the PSP has answered a charge.
+    ListDisputesRequest.charge); while none has succeeded, the last declined one, as Stripe's
+    (last_payment_error.charge); empty until the PSP has answered a charge.
     """
     setup_future_usage: Global___SetupFutureUsage.ValueType
     """Stripe's: the payment method is saved for later payments once the intent succeeds (or is

@@ -2580,7 +2580,8 @@ class Invoice(_message.Message):
     """The memo; "" (REST null) for none."""
     auto_advance: _builtins.bool
     """Whether billing moves it on by itself: a subscription's invoices (true); a one-off
-    invoice is finalized and paid when the merchant asks, whatever it says.
+    draft with it is finalized an hour after it was made and charged to the customer's
+    default payment method (docs/subscriptions.md); without it, when the merchant asks.
     """
     collection_method: _builtins.str
     """Always "charge_automatically" (send_invoice is not supported)."""

@@ -126,3 +126,5 @@ class HostedPage:
     publishable_key: str
     last_error_message: str
     intent_status: str
+    last_error_code: str = ""
+    """The decline's decline_code, else its code, lowercase; "" none."""

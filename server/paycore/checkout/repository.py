@@ -14,7 +14,7 @@ from paycore.checkout.models import CustomerDetails, LineItem, NewSession, Sessi
 from paycore.customer.models import Address, BillingDetails
 from paycore.ids import Prefix, new_merchant_id
 from paycore.invariants import violated
-from paycore.payment.models import buyer_message
+from paycore.payment.models import FRAUD_SUSPECTED, buyer_message
 from paycore.storage.keys import merchant_row
 from paycore.storage.reads import Kind
 from paycore.storage.rows import stored_moment
@@ -215,6 +215,18 @@ def last_error_message(row: Row[Any]) -> str:
     if not isinstance(error, dict):
         return ""
     return buyer_message(str(error.get("code", "")), str(error.get("message", "")))
+
+
+def last_error_code(row: Row[Any]) -> str:
+    """The code of that failure as the page tells it in its language: its decline_code, else
+    its code, lowercase (a fraud block: card_declined, as its message)."""
+    error = row.intent_last_error
+    if not isinstance(error, dict):
+        return ""
+    code = str(error.get("code", ""))
+    if code == FRAUD_SUSPECTED:
+        return "card_declined"
+    return str(error.get("decline_code") or "") or code.lower()
 
 
 def _stored_line(merchant_id: str, item: LineItem) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from paycore.checkout.repository import (
     EXPIRABLE_INTENT_STATUSES,
     SESSIONS,
     CheckoutRepository,
+    last_error_code,
     last_error_message,
     page_query,
     payer,
@@ -236,6 +237,7 @@ class CheckoutSessions:
             publishable_key=key.reveal() if key else "",
             last_error_message=last_error_message(row),
             intent_status=row.intent_status,
+            last_error_code=last_error_code(row),
         )
 
     async def apply_promotion_code(self, session_id: str, secret: str, code: str) -> HostedPage:

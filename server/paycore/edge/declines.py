@@ -38,6 +38,7 @@ def declined(rpc_method: str, intent: dict[str, Any]) -> EdgeError | None:
         message=failure.get("message") or "Your card was declined.",
         extra={
             "decline_code": failure.get("decline_code") or None,
+            "charge": failure.get("charge") or None,
             named: intent,
             "payment_method": intent.get("payment_method"),
         },

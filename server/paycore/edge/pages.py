@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from grpc import StatusCode, aio
 from jinja2 import Environment
+from paycore.edge.checkout_texts import page_language
 from paycore.edge.errors import from_rpc_error
 from paycore.edge.web import page
 from paycore.runtime.interceptors.headers import FORWARDED_FOR_HEADER
@@ -49,7 +50,6 @@ _SECRET = re.compile(r"[0-9A-Za-z]{1,64}")
 SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
 MISSING = "Check the link you were given, or ask the seller for a new one."
 UNAVAILABLE = "paycore cannot take payments at the moment. Nothing was charged: try again soon."
-CODE_REFUSED = "This code is invalid."
 TOO_MANY = "This page was asked for too often from your network. Wait a moment, then reload it."
 
 logger = logging.getLogger(__name__)
@@ -86,8 +86,10 @@ class CheckoutPages:
         self._checkout = checkout_pb2_grpc.CheckoutServiceStub(channel)
         self._calls = calls
 
-    async def show(self, request: web.Request, code_error: str = "") -> web.StreamResponse:
-        """The page; `code_error`: why the promotion code the buyer typed was refused."""
+    async def show(self, request: web.Request, code_refused: bool = False) -> web.StreamResponse:
+        """The page, in the session's `locale` or the browser's language
+        (paycore.edge.checkout_texts); `code_refused`: the promotion code the buyer typed was
+        refused."""
         session_id, secret = request.match_info["session_id"], request.match_info.get("secret", "")
         if not self._opens(session_id, secret):
             return self._missing()
@@ -100,6 +102,7 @@ class CheckoutPages:
         except aio.AioRpcError as error:
             return self._failed(session_id, error)
         session = stripe_json(found.session)
+        language = page_language(session.get("locale"), request.headers.get("Accept-Language", ""))
         success_url = session["success_url"].replace(SESSION_ID_PLACEHOLDER, session["id"])
         if session["status"] == "complete" and request.query.get("redirect_status"):
             # Back from the card's authentication (paycore.edge.returns), which paid it.
@@ -112,11 +115,12 @@ class CheckoutPages:
             description=found.description,
             publishable_key=found.publishable_key,
             client_secret=found.client_secret,
-            last_error=found.last_error_message,
+            last_error=language.decline(found.last_error_code) or found.last_error_message,
             processing=found.payment_intent_status == "processing",
             authenticating=found.payment_intent_status == "requires_action",
             success_url=success_url,
-            code_error=code_error,
+            code_refused=code_refused,
+            language=language,
         )
 
     async def apply_code(self, request: web.Request) -> web.StreamResponse:
@@ -138,7 +142,7 @@ class CheckoutPages:
             )
         except aio.AioRpcError as error:
             if error.code() == StatusCode.INVALID_ARGUMENT:
-                return await self.show(request, CODE_REFUSED)
+                return await self.show(request, code_refused=True)
             if error.code() != StatusCode.FAILED_PRECONDITION:  # else: paid, or being paid
                 return self._failed(session_id, error)
         raise web.HTTPSeeOther(request.path)

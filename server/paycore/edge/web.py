@@ -41,14 +41,17 @@ SECURITY_HEADERS = {
 HTML = "text/html"
 
 
-def money(amount: Any, currency: str) -> str:
-    """Minor units as the currency writes them: 1234 usd -> "12.34 USD"."""
+def money(amount: Any, currency: str, marks: tuple[str, str] = (".", ",")) -> str:
+    """Minor units as the currency writes them: 1234 usd -> "12.34 USD"; `marks`, the decimal
+    and grouping marks of the page's language (a French page's "1 234,56 USD")."""
     value = int(amount or 0)
     code = (currency or "").lower()
     exponent = currency_exponent(code) if code in CURRENCY_EXPONENTS else 2
     sign = "-" if value < 0 else ""
     whole, fraction = divmod(abs(value), 10**exponent)
-    shown = f"{whole:,}" if exponent == 0 else f"{whole:,}.{fraction:0{exponent}d}"
+    decimal, grouping = marks
+    grouped = f"{whole:,}".replace(",", grouping)
+    shown = grouped if exponent == 0 else f"{grouped}{decimal}{fraction:0{exponent}d}"
     return f"{sign}{shown} {code.upper()}"
 
 

@@ -50,16 +50,20 @@ def failure_of(execution: Execution, subject: str = "payment_intent") -> Payment
     """Why the execution failed; `subject` names the object in the code of a failed
     authentication ("payment_intent" | "setup_intent")."""
     answer = execution.answer
+    # The declined charge the PSP named (a payment's; a setup moves no money: none).
+    charge = answer.reference if answer is not None and subject == "payment_intent" else ""
     if answer is not None and answer.declined and answer.decline_code == AUTHENTICATION_FAILURE:
         return PaymentError(
             code=f"{subject}_{AUTHENTICATION_FAILURE}".upper(),
             message=answer.message or "The card's authentication failed.",
+            charge=charge,
         )
     if answer is not None and answer.declined:
         return PaymentError(
             code=OWN_DECLINE_CODES.get(answer.decline_code, "CARD_DECLINED"),
             decline_code=answer.decline_code,
             message=answer.message or "The card was declined.",
+            charge=charge,
         )
     return PaymentError(
         code=(execution.failure_code or "processing_error").upper(),

@@ -73,9 +73,19 @@ class PaymentError:
     code: str
     decline_code: str = ""
     message: str = ""
+    charge: str = ""
+    """The failed charge ("ch_...": the PSP's, its attempt's, as ListCharges shows it), "" when
+    the PSP named none (a fraud block, an error before it charged). Shown as Stripe's
+    `last_payment_error.charge` and, while the intent has no paid charge, its `latest_charge`;
+    never the intent's `psp_charge` (what refunds, disputes and the books take)."""
 
     def to_json(self) -> dict[str, str]:
-        return {"code": self.code, "decline_code": self.decline_code, "message": self.message}
+        stored = {"code": self.code, "decline_code": self.decline_code, "message": self.message}
+        return {**stored, "charge": self.charge} if self.charge else stored
+
+    @property
+    def failed_charge(self) -> str | None:
+        return self.charge or None
 
     @property
     def type(self) -> str:

@@ -763,6 +763,12 @@ invoices = _owned(
         "subscription_id",
         postgresql_where=text("charging"),
     ),
+    # One-off drafts the billing job finalizes by themselves (auto_advance; migration 0066).
+    Index(
+        "invoices_auto_advance_idx",
+        "created",
+        postgresql_where=text("status = 'draft' AND auto_advance AND subscription_id IS NULL"),
+    ),
 )
 
 invoice_lines = _owned(

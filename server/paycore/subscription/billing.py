@@ -6,7 +6,9 @@ ones; then it walks each through its due actions in order of due time, one short
 per action: settle a charge in flight, expire an incomplete subscription, retry an invoice,
 cancel at period end, or renew. A renewal moves the period and creates the period's invoice in
 one transaction (unique per subscription and period start), so it happens once however many
-runs see it; its charge runs after that transaction commits. Last, test clocks that are
+runs see it; its charge runs after that transaction commits. Then one-off drafts with
+auto_advance that have come due are finalized and charged (paycore.subscription.one_off.advance,
+each locked in its transaction, so once however many runs see it). Last, test clocks that are
 advancing become ready once nothing on them is due."""
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
+from paycore.errors import ApiError
 from paycore.invariants import violated
 from paycore.payment.models import IntentStatus
 from paycore.storage.schema import (
@@ -24,7 +27,7 @@ from paycore.storage.schema import (
     test_clocks,
 )
 from paycore.subscription import invoices as invoicing
-from paycore.subscription import lifecycle
+from paycore.subscription import lifecycle, one_off
 from paycore.subscription.collection import (
     ATTEMPT_KEY,
     BY_CUSTOMER,
@@ -86,7 +89,9 @@ class Billing:
                 done += await self._advance(engine, merchant_id, subscription_id)
             except Exception:  # one subscription's failure must not stop the others' billing
                 log.exception("billing %s failed; it is retried on a later run", subscription_id)
-        return done + await self._settle_one_off(engine, limit) + await self._ready_clocks(engine)
+        done += await self._settle_one_off(engine, limit)
+        done += await self._advance_one_off(engine, limit)
+        return done + await self._ready_clocks(engine)
 
     async def _settle_one_off(self, engine: AsyncEngine, limit: int) -> int:
         """One-off invoices (no subscription to claim) whose charge was answered while nobody
@@ -117,14 +122,55 @@ class Billing:
                 log.exception("settling %s failed; it is retried on a later run", invoice_id)
         return settled
 
+    async def _advance_one_off(self, engine: AsyncEngine, limit: int) -> int:
+        """One-off drafts with auto_advance made an hour ago or more (on their clock):
+        finalized and charged, the charge settled here (a PSP that has not answered: by
+        _settle_one_off on a later run). One that cannot be finalized stops advancing."""
+        i, c = invoices, test_clocks
+        due = (
+            select(i.c.merchant_id, i.c.id)
+            .select_from(
+                i.outerjoin(
+                    c, and_(c.c.merchant_id == i.c.merchant_id, c.c.id == i.c.test_clock_id)
+                )
+            )
+            .where(
+                _auto_advancing(),
+                i.c.created + one_off.AUTO_ADVANCE_SECONDS <= _clock_now(),
+            )
+            .order_by(i.c.created)
+            .limit(limit)
+        )
+        async with engine.connect() as connection:
+            found = [(row.merchant_id, row.id) for row in await connection.execute(due)]
+        advanced = 0
+        for merchant_id, invoice_id in found:
+            try:
+                async with engine.begin() as connection:
+                    started = await one_off.advance(
+                        connection, self._events, self._collection, merchant_id, invoice_id
+                    )
+            except ApiError as refused:
+                log.warning(
+                    "invoice %s cannot be finalized (%s): it stops advancing", invoice_id, refused
+                )
+                async with engine.begin() as connection:
+                    await one_off.stop_advancing(connection, self._events, merchant_id, invoice_id)
+                continue
+            except Exception:  # one invoice's failure must not stop the others'
+                log.exception("advancing %s failed; it is retried on a later run", invoice_id)
+                continue
+            if started is None:
+                continue
+            advanced += 1
+            if started.charging:
+                await self._collection.settle(engine, merchant_id, invoice_id)
+        return advanced
+
     async def _claim(self, engine: AsyncEngine, limit: int) -> list[tuple[str, str]]:
         """Due subscriptions (by the due index), then dunned ones with a new card to try, then
         those whose charge was answered while nobody was settling it (a requeued one)."""
         s, c = subscriptions, test_clocks
-        clock_now = func.coalesce(
-            func.floor(func.extract("epoch", c.c.frozen_time)),
-            func.floor(func.extract("epoch", func.now())),
-        )
         free = or_(s.c.claimed_until.is_(None), s.c.claimed_until < func.now())
         due = (
             select(s.c.merchant_id, s.c.id)
@@ -135,7 +181,7 @@ class Billing:
             )
             .where(
                 s.c.next_action_at.is_not(None),
-                s.c.next_action_at <= clock_now,
+                s.c.next_action_at <= _clock_now(),
                 free,
                 ~_retry_awaiting_customer(),
             )
@@ -328,12 +374,19 @@ class Billing:
     async def _ready_clocks(self, engine: AsyncEngine) -> int:
         """Advancing clocks with nothing left due on them become ready, each with its
         test_helpers.test_clock.ready event in the same transaction."""
-        c, s = test_clocks, subscriptions
+        c, s, i = test_clocks, subscriptions, invoices
+        clock_now = func.floor(func.extract("epoch", c.c.frozen_time))
         pending = exists().where(
             s.c.merchant_id == c.c.merchant_id,
             s.c.test_clock_id == c.c.id,
             s.c.next_action_at.is_not(None),
-            s.c.next_action_at <= func.floor(func.extract("epoch", c.c.frozen_time)),
+            s.c.next_action_at <= clock_now,
+        )
+        drafts_due = exists().where(
+            i.c.merchant_id == c.c.merchant_id,
+            i.c.test_clock_id == c.c.id,
+            _auto_advancing(),
+            i.c.created + one_off.AUTO_ADVANCE_SECONDS <= clock_now,
         )
         async with engine.begin() as connection:
             rows = await connection.execute(
@@ -345,6 +398,7 @@ class Billing:
                             c.c.status == TestClockStatus.ADVANCING.value,
                             c.c.deleted_at.is_(None),  # deleted while advancing: it stopped
                             ~pending,
+                            ~drafts_due,
                         )
                         .with_for_update(skip_locked=True)
                     )
@@ -355,6 +409,25 @@ class Billing:
             ready = [decode_test_clock(row) for row in rows.all()]
             await self._events.test_clock.record_each(connection, TEST_CLOCK_READY, ready)
             return len(ready)
+
+
+def _clock_now() -> ColumnElement[int]:
+    """Now on the joined test clock (test_clocks), else now: unix seconds."""
+    c = test_clocks
+    return func.coalesce(
+        func.floor(func.extract("epoch", c.c.frozen_time)),
+        func.floor(func.extract("epoch", func.now())),
+    )
+
+
+def _auto_advancing() -> ColumnElement[bool]:
+    """A one-off draft that billing finalizes by itself (invoices_auto_advance_idx)."""
+    i = invoices
+    return and_(
+        i.c.status == InvoiceStatus.DRAFT.value,
+        i.c.auto_advance.is_(True),
+        i.c.subscription_id.is_(None),
+    )
 
 
 def _new_payment_method() -> ColumnElement[bool]:

@@ -476,8 +476,9 @@ class Invoice(Stored):
     description: str = ""
     """The memo (Stripe's description); "" for none."""
     auto_advance: bool = True
-    """Stripe's auto_advance: billing moves it on by itself (a subscription's invoices); a
-    one-off invoice is finalized and paid when the merchant asks."""
+    """Stripe's auto_advance: billing moves it on by itself (a subscription's invoices; a
+    one-off draft an hour after it was made: paycore.subscription.one_off.advance); without
+    it a one-off invoice is finalized and paid when the merchant asks."""
     finalized_at: int | None = None
     """Unix seconds of the move (Stripe's status_transitions; paid_at is the fourth); None
     until it happens."""

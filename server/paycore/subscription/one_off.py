@@ -8,7 +8,13 @@ and items are added to it with InvoiceItem.create's `invoice`). Finalizing numbe
 invoice.finalized); PayInvoice then charges it as any open invoice (the customer's default
 payment method unless one is given); VoidInvoice and MarkInvoiceUncollectible close it. It
 takes no discount and carries nothing: a total below the currency's least charge (but above
-0) or below 0 cannot be finalized, since there is no next invoice to carry it to."""
+0) or below 0 cannot be finalized, since there is no next invoice to carry it to.
+
+A draft made (or updated) with auto_advance is collected automatically, as Stripe's: the
+billing job finalizes it AUTO_ADVANCE_SECONDS after it was made (on its customer's test
+clock) and charges what is due to the customer's default payment method (advance). Without
+one, or declined, it is left open (invoice.payment_failed) for PayInvoice: a one-off invoice
+has no dunning. A draft that cannot be finalized stops advancing (stop_advancing)."""
 
 from __future__ import annotations
 
@@ -19,8 +25,9 @@ from paycore.customer.repository import CustomerRepository
 from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.ids import Prefix, new_merchant_id
 from paycore.invariants import violated
+from paycore.records import MetadataChange
 from paycore.subscription import invoice_items, invoices, lifecycle
-from paycore.subscription.collection import invoice_subscription
+from paycore.subscription.collection import Collection, invoice_subscription
 from paycore.subscription.events import (
     INVOICE_CREATED,
     INVOICE_DELETED,
@@ -43,6 +50,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 DEFAULT_CURRENCY = "usd"
 """A one-off invoice's currency when neither given nor taken from pending items."""
+AUTO_ADVANCE_SECONDS = 3600
+"""Stripe finalizes a draft with auto_advance about an hour after it was made."""
 
 
 async def create(
@@ -143,11 +152,13 @@ async def finalize(
     merchant_id: str,
     invoice_id: str,
     auto_advance: bool | None,
+    at: int | None = None,
 ) -> Invoice:
     """A draft invoice finalized (Stripe's finalize_invoice): numbered, open (invoice.finalized),
     paid at once with nothing due. A one-off invoice whose total is below 0:
     INVALID_ARGUMENT naming `id` (no credit balance to keep it in). Anything but a draft:
-    INVOICE_UNEXPECTED_STATE."""
+    INVOICE_UNEXPECTED_STATE. `at`: the clock time it is finalized at (None: now on its
+    clock)."""
     subscription, invoice = await locked_invoice(connection, merchant_id, invoice_id)
     if invoice.status is not InvoiceStatus.DRAFT:
         raise unexpected(invoice, "finalized")
@@ -157,7 +168,11 @@ async def finalize(
         )
     if auto_advance is not None:
         invoice = replace(invoice, auto_advance=auto_advance)
-    now = await lifecycle.clock_now(connection, merchant_id, invoice.test_clock_id)
+    now = (
+        at
+        if at is not None
+        else await lifecycle.clock_now(connection, merchant_id, invoice.test_clock_id)
+    )
     if subscription is None:
         finalized, _ = await invoices.finalize(connection, events, rules, None, invoice, now)
         return finalized
@@ -166,6 +181,59 @@ async def finalize(
     )
     await lifecycle.save(connection, events, subscription, changed)
     return finalized
+
+
+async def advance(
+    connection: AsyncConnection,
+    events: SubscriptionEvents,
+    collection: Collection,
+    merchant_id: str,
+    invoice_id: str,
+) -> Invoice | None:
+    """Automatic collection of a due one-off draft with auto_advance, in the caller's
+    transaction: finalized as FinalizeInvoice does and, with something due, its charge to the
+    customer's default payment method started (the caller settles it after commit: no payment
+    method, the attempt failed at once). None when it is no longer such a draft (finalized,
+    deleted, its auto_advance turned off, or not due yet on its clock). A draft that cannot be
+    finalized: finalize's ApiError (the caller then stops it advancing)."""
+    invoice = await InvoiceRepository(connection).get(merchant_id, invoice_id, lock=True)
+    if (
+        invoice is None
+        or invoice.subscription_id
+        or invoice.status is not InvoiceStatus.DRAFT
+        or not invoice.auto_advance
+    ):
+        return None
+    now = await lifecycle.clock_now(connection, merchant_id, invoice.test_clock_id)
+    due = invoice.created + AUTO_ADVANCE_SECONDS
+    if now < due:
+        return None
+    # On a test clock advanced past it, it happened when it was due (as a renewal does).
+    at = due if invoice.test_clock_id else now
+    finalized = await finalize(
+        connection, events, collection.rules, merchant_id, invoice_id, None, at
+    )
+    if finalized.status is not InvoiceStatus.OPEN:
+        return finalized  # nothing due: paid as it was finalized
+    return await collection.start(connection, None, finalized, at, scheduled=True)
+
+
+async def stop_advancing(
+    connection: AsyncConnection, events: SubscriptionEvents, merchant_id: str, invoice_id: str
+) -> None:
+    """A draft billing could not finalize keeps its place as a draft with auto_advance turned
+    off (invoice.updated), for the merchant to mend and finalize; billing tries it no more.
+    Nothing when it is no longer an advancing draft."""
+    found = await InvoiceRepository(connection).get(merchant_id, invoice_id, lock=True)
+    if found is None or found.status is not InvoiceStatus.DRAFT or not found.auto_advance:
+        return
+    await update(
+        connection,
+        events,
+        merchant_id,
+        invoice_id,
+        InvoiceChanges(description=None, auto_advance=False, metadata=MetadataChange()),
+    )
 
 
 async def locked_invoice(

@@ -93,6 +93,7 @@ class SessionMessages:
             publishable_key=page.publishable_key,
             client_secret=client_secret,
             last_error_message=page.last_error_message,
+            last_error_code=page.last_error_code,
             payment_intent_status=page.intent_status,
         )
 

@@ -23,6 +23,14 @@
   const error = document.getElementById("pay-error");
   const button = document.getElementById("pay-button");
   const label = button.textContent;
+  // The page's words in its language (paycore.edge.checkout_texts), and a decline's words by
+  // its decline_code or code (none on an English page: the API's own message is told).
+  const texts = JSON.parse(form.dataset.texts || "{}");
+  const declines = texts.declines || {};
+
+  function declineMessage(failure) {
+    return declines[failure.decline_code] || declines[failure.code] || failure.message;
+  }
 
   function show(message) {
     error.textContent = message;
@@ -30,7 +38,7 @@
 
   function busy(on) {
     button.disabled = on;
-    button.textContent = on ? "Processing…" : label;
+    button.textContent = on ? texts.processing_button : label;
     form.setAttribute("aria-busy", on ? "true" : "false");
   }
 
@@ -100,13 +108,13 @@
   // What a buyer is told when paycore's tokenization route refuses the card (its `code`), and
   // the field to fix; the API's own message names request fields a buyer never saw.
   const REFUSALS = {
-    invalid_number: ["Your card number is invalid.", number],
-    incorrect_number: ["Your card number is invalid.", number],
-    invalid_expiry_month: ["Your card's expiration month is invalid.", expiry],
-    invalid_expiry_year: ["Your card's expiration year is invalid.", expiry],
-    expired_card: ["Your card has expired.", expiry],
-    invalid_cvc: ["Your card's security code is invalid.", cvc],
-    incorrect_cvc: ["Your card's security code is invalid.", cvc],
+    invalid_number: [texts.invalid_number, number],
+    incorrect_number: [texts.invalid_number, number],
+    invalid_expiry_month: [texts.invalid_expiry_month, expiry],
+    invalid_expiry_year: [texts.invalid_expiry_year, expiry],
+    expired_card: [texts.expired_card, expiry],
+    invalid_cvc: [texts.invalid_cvc, cvc],
+    incorrect_cvc: [texts.invalid_cvc, cvc],
   };
 
   // The billing details typed (none left empty).
@@ -124,19 +132,19 @@
   // The first problem of what was typed, as [message, field], or null.
   function problemOf(digits, exp, code) {
     if (email && email.value.trim() && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email.value.trim())) {
-      return ["Your email address is invalid.", email];
+      return [texts.invalid_email, email];
     }
     if (digits.length < 12 || digits.length > 19 || !luhnValid(digits)) {
-      return ["Your card number is invalid.", number];
+      return [texts.invalid_number, number];
     }
     if (!exp) {
-      return ["Your card's expiration date is invalid.", expiry];
+      return [texts.invalid_expiry, expiry];
     }
     if (expired(exp)) {
-      return ["Your card has expired.", expiry];
+      return [texts.expired_card, expiry];
     }
     if (code.length < 3 || code.length > 4) {
-      return ["Enter your card's security code.", cvc];
+      return [texts.cvc_missing, cvc];
     }
     return null;
   }
@@ -194,7 +202,7 @@
         if (refusal) {
           tell(refusal);
         } else {
-          show(method.body.error ? method.body.error.message : "The card was refused.");
+          show(method.body.error ? method.body.error.message : texts.card_refused);
           number.focus();
         }
         return;
@@ -205,7 +213,7 @@
         return_url: returnUrl(),
       });
     } catch (failure) {
-      show("paycore could not be reached. Check your connection and try again.");
+      show(texts.unreachable);
     } finally {
       busy(false);
     }
@@ -230,7 +238,7 @@
       return;
     }
     if (confirmed.ok && body.status === "processing") {
-      show("Your payment is being processed. This page will update.");
+      show(texts.processing_wait);
       window.setTimeout(() => window.location.reload(), 2000);
       return;
     }
@@ -238,7 +246,7 @@
     if (confirmed.ok && body.status === "requires_action" && action && action.redirect_to_url) {
       if (authenticating && !fields.payment_method) {
         // Back without having answered: offer the page again rather than loop through it.
-        show("Your bank asks you to confirm this payment: press Pay to do so, or type another card.");
+        show(texts.authenticate);
         form.dataset.authenticationUrl = action.redirect_to_url.url;
         return;
       }
@@ -250,7 +258,7 @@
       window.location.reload();
       return;
     }
-    show(body.error ? body.error.message : "The payment failed.");
+    show(body.error ? declineMessage(body.error) : texts.payment_failed);
     number.focus();
   }
 
@@ -258,7 +266,7 @@
     // Back from the card's authentication page: the charge goes on with it.
     busy(true);
     confirm({ client_secret: clientSecret, return_url: returnUrl() })
-      .catch(() => show("paycore could not be reached. Check your connection and try again."))
+      .catch(() => show(texts.unreachable))
       .finally(() => busy(false));
   }
 })();

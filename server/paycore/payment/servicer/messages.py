@@ -47,7 +47,9 @@ def intent_message(intent: Intent) -> payment_pb2.PaymentIntent:
         cancellation_reason=intent.cancellation_reason or None,
         last_payment_error=intent.last_error,
         risk_assessment=_risk_message(intent.risk, intent.id),
-        latest_charge=intent.psp_charge,
+        # The paid charge, else (declined) the failed one, as Stripe's.
+        latest_charge=intent.psp_charge
+        or (intent.last_error.failed_charge if intent.last_error else None),
         next_action=_next_action(intent.next_action, intent.status is IntentStatus.REQUIRES_ACTION),
         transfer_data=payment_pb2.TransferData(destination=intent.transfer_destination)
         if intent.transfer_destination
