@@ -18,6 +18,7 @@ from paycore.v1 import fraud_pb2
 from sqlalchemy import select
 
 from tests.fraud.support import REVIEW_EVERYTHING, again, returning_customer
+from tests.fraud.support import in_process as in_process_facts
 from tests.helpers import MerchantFixture, rich_error
 
 OperatorFor = Callable[[str | None], Paycore]
@@ -336,3 +337,35 @@ async def test_blocklist_listing_finds_an_item_by_the_value_as_it_was_added(
             fraud_pb2.ListBlocklistItemsRequest(value=value)
         )
         assert [item.id for item in listed.data] == [address.id], value
+
+
+async def test_scoring_a_payment_again_while_its_review_is_open_opens_no_second_review(
+    merchant: MerchantFixture, admin_client_for: OperatorFor, platform: Platform
+) -> None:
+    """A retried ScorePayment (no Idempotency-Key: a timeout, a redeploy) of a payment held for
+    review answers the review already open, in process too; before, each call opened another
+    review of the same payment, which an operator could approve and another reject."""
+    operator = admin_client_for(merchant.merchant.id)
+    first = await _reviewed(merchant, operator)
+    retried = await merchant.client.fraud.ScorePayment(
+        returning_customer(merchant.merchant.id, payment=first.payment)
+    )
+    assert retried.decision == fraud_pb2.RISK_DECISION_REVIEW
+    assert retried.review == first.review
+    in_process = await platform.fraud.score_payment(
+        merchant.merchant.id,
+        in_process_facts(
+            merchant.merchant.id, returning_customer(merchant.merchant.id, payment=first.payment)
+        ),
+    )
+    assert in_process.review == first.review
+    reviews = await operator.fraud.ListReviews(fraud_pb2.ListReviewsRequest(limit=100))
+    assert [review.id for review in reviews.data if review.payment == first.payment] == [
+        first.review
+    ]
+    # Once closed, the payment scored again is a new question: a new review.
+    await operator.fraud.RejectReview(fraud_pb2.RejectReviewRequest(id=first.review))
+    later = await merchant.client.fraud.ScorePayment(
+        returning_customer(merchant.merchant.id, payment=first.payment)
+    )
+    assert later.review and later.review != first.review

@@ -46,6 +46,7 @@ from paycore.fraud.writer import AssessmentWriter
 from paycore.ids import Prefix, logical_shard_of, new_id, remembered_logical_shard_of
 from paycore.invariants import invariant
 from paycore.storage import Shards
+from paycore.storage.locks import lock_until_commit
 from paycore.storage.reads import Cursor, Page, Reads
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -109,7 +110,7 @@ class FraudService:
         # review is written first: the payment flow acts on it.
         if scored.review or not self._writer.submit(scored.assessment):
             async with self._shards.transaction(merchant_id) as connection:
-                await self.record(connection, scored)
+                scored = await self.record(connection, scored)
         return self._answered(scored)
 
     async def flush(self) -> None:
@@ -123,8 +124,7 @@ class FraudService:
         """Scores and records the payment in the caller's transaction (ScorePayment over gRPC,
         inside its idempotent mutation)."""
         scored = await self.evaluate(connection, facts)
-        await self.record(connection, scored)
-        return self._answered(scored)
+        return self._answered(await self.record(connection, scored))
 
     async def evaluate(self, connection: AsyncConnection, facts: PaymentFacts) -> Scored:
         """Counts the payment and decides; stores nothing."""
@@ -180,13 +180,22 @@ class FraudService:
             review = new_id(Prefix.REVIEW, logical_shard)
         return Scored(assessment, verdict.decision, review, started_ns)
 
-    async def record(self, connection: AsyncConnection, scored: Scored) -> None:
+    async def record(self, connection: AsyncConnection, scored: Scored) -> Scored:
+        """Stores the assessment and opens its review; a payment has at most one open review,
+        so scoring it again while one is open (a retried call) answers that review."""
         await AssessmentRepository(connection).insert(scored.assessment)
-        if scored.review:
-            opened = await ReviewRepository(connection).insert(
-                _open_review(scored.review, scored.assessment)
-            )
-            await self._review_events.record(connection, REVIEW_OPENED, opened)
+        if not scored.review:
+            return scored
+        assessment, reviews = scored.assessment, ReviewRepository(connection)
+        await lock_until_commit(
+            connection, f"fraud_review:{assessment.merchant_id}:{assessment.payment}"
+        )
+        open_review = await reviews.open_for_payment(assessment.merchant_id, assessment.payment)
+        if open_review is not None:
+            return replace(scored, review=open_review)
+        opened = await reviews.insert(_open_review(scored.review, assessment))
+        await self._review_events.record(connection, REVIEW_OPENED, opened)
+        return scored
 
     def _answered(self, scored: Scored) -> Scored:
         self._metrics.decisions.labels(decision=scored.assessment.decision).inc()
