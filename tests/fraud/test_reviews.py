@@ -17,7 +17,7 @@ from paycore.storage.schema import fraud_assessments, fraud_blocklist_items
 from paycore.v1 import fraud_pb2
 from sqlalchemy import select
 
-from tests.fraud.support import REVIEW_EVERYTHING, again, returning_customer
+from tests.fraud.support import REVIEW_EVERYTHING, again, fingerprint, returning_customer
 from tests.fraud.support import in_process as in_process_facts
 from tests.helpers import MerchantFixture, rich_error
 
@@ -369,3 +369,41 @@ async def test_scoring_a_payment_again_while_its_review_is_open_opens_no_second_
         returning_customer(merchant.merchant.id, payment=first.payment)
     )
     assert later.review and later.review != first.review
+
+
+async def test_a_fraud_label_corrected_to_legitimate_takes_its_decline_back(
+    merchant: MerchantFixture, admin_client_for: OperatorFor
+) -> None:
+    """ReportOutcome fraudulent counts a decline of the card, customer, IP and merchant; the
+    same payment relabelled legitimate (a mistaken label, a chargeback won) withdraws it.
+    Before, the corrected labels kept the card blocked (`card_declines_1h`) and every first
+    purchase at the merchant blocked (`merchant_decline_burst`) for the rest of the hour."""
+    merchant_id, operator = merchant.merchant.id, admin_client_for(merchant.merchant.id)
+    card = fingerprint()
+    labelled = []
+    for _ in range(6):
+        scored = await merchant.client.fraud.ScorePayment(
+            returning_customer(merchant_id, card_fingerprint=card)
+        )
+        labelled.append(scored.payment)
+        await operator.fraud.ReportOutcome(
+            fraud_pb2.ReportOutcomeRequest(
+                payment=scored.payment, label=fraud_pb2.OUTCOME_LABEL_FRAUDULENT
+            )
+        )
+    blocked = await merchant.client.fraud.ScorePayment(
+        returning_customer(merchant_id, card_fingerprint=card)
+    )
+    assert blocked.decision == fraud_pb2.RISK_DECISION_BLOCK
+    assert "card_declines_1h" in blocked.reasons
+    for payment in labelled:
+        await operator.fraud.ReportOutcome(
+            fraud_pb2.ReportOutcomeRequest(
+                payment=payment, label=fraud_pb2.OUTCOME_LABEL_LEGITIMATE
+            )
+        )
+    allowed = await merchant.client.fraud.ScorePayment(
+        returning_customer(merchant_id, card_fingerprint=card)
+    )
+    assert {"card_declines_1h", "merchant_decline_burst"}.isdisjoint(allowed.reasons), allowed
+    assert allowed.decision == fraud_pb2.RISK_DECISION_ALLOW, allowed

@@ -248,11 +248,15 @@ class FraudService:
 
     async def count_outcome(self, labelled: Assessment) -> None:
         """A confirmed fraud counts as a decline of its card, customer, IP and merchant, so
-        the next attempts with them score higher."""
-        if labelled.label != OutcomeLabel.FRAUDULENT.value:
-            return
+        the next attempts with them score higher; a legitimate label (an approved review, a
+        fraud label corrected) takes that decline back, if it was counted."""
         facts = replace(PaymentFacts(**labelled.facts), timestamp_ms=_now_ms())  # type: ignore[arg-type]
-        if not await self._velocity.record_decline(facts, f"{labelled.payment}:fraud"):
+        member = f"{labelled.payment}:fraud"
+        if labelled.label == OutcomeLabel.FRAUDULENT.value:
+            counted = await self._velocity.record_decline(facts, member)
+        else:
+            counted = await self._velocity.withdraw_decline(facts, member)
+        if not counted:
             self._metrics.degraded.labels(operation="outcome").inc()
 
     async def close_review(
