@@ -3,6 +3,7 @@ PostgreSQL (two shards) and Redis."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import grpc
@@ -363,6 +364,10 @@ async def test_scoring_a_payment_again_while_its_review_is_open_opens_no_second_
     assert [review.id for review in reviews.data if review.payment == first.payment] == [
         first.review
     ]
+    # Concurrent scorings of a new payment open one review between them.
+    racing = returning_customer(merchant.merchant.id)
+    raced = await asyncio.gather(*(merchant.client.fraud.ScorePayment(racing) for _ in range(6)))
+    assert len({assessment.review for assessment in raced}) == 1, raced
     # Once closed, the payment scored again is a new question: a new review.
     await operator.fraud.RejectReview(fraud_pb2.RejectReviewRequest(id=first.review))
     later = await merchant.client.fraud.ScorePayment(
