@@ -3,6 +3,7 @@ PostgreSQL (two shards) and Redis."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import grpc
@@ -17,7 +18,8 @@ from paycore.storage.schema import fraud_assessments, fraud_blocklist_items
 from paycore.v1 import fraud_pb2
 from sqlalchemy import select
 
-from tests.fraud.support import REVIEW_EVERYTHING, again, returning_customer
+from tests.fraud.support import REVIEW_EVERYTHING, again, fingerprint, returning_customer
+from tests.fraud.support import in_process as in_process_facts
 from tests.helpers import MerchantFixture, rich_error
 
 OperatorFor = Callable[[str | None], Paycore]
@@ -336,3 +338,77 @@ async def test_blocklist_listing_finds_an_item_by_the_value_as_it_was_added(
             fraud_pb2.ListBlocklistItemsRequest(value=value)
         )
         assert [item.id for item in listed.data] == [address.id], value
+
+
+async def test_scoring_a_payment_again_while_its_review_is_open_opens_no_second_review(
+    merchant: MerchantFixture, admin_client_for: OperatorFor, platform: Platform
+) -> None:
+    """A retried ScorePayment (no Idempotency-Key: a timeout, a redeploy) of a payment held for
+    review answers the review already open, in process too; before, each call opened another
+    review of the same payment, which an operator could approve and another reject."""
+    operator = admin_client_for(merchant.merchant.id)
+    first = await _reviewed(merchant, operator)
+    retried = await merchant.client.fraud.ScorePayment(
+        returning_customer(merchant.merchant.id, payment=first.payment)
+    )
+    assert retried.decision == fraud_pb2.RISK_DECISION_REVIEW
+    assert retried.review == first.review
+    in_process = await platform.fraud.score_payment(
+        merchant.merchant.id,
+        in_process_facts(
+            merchant.merchant.id, returning_customer(merchant.merchant.id, payment=first.payment)
+        ),
+    )
+    assert in_process.review == first.review
+    reviews = await operator.fraud.ListReviews(fraud_pb2.ListReviewsRequest(limit=100))
+    assert [review.id for review in reviews.data if review.payment == first.payment] == [
+        first.review
+    ]
+    # Concurrent scorings of a new payment open one review between them.
+    racing = returning_customer(merchant.merchant.id)
+    raced = await asyncio.gather(*(merchant.client.fraud.ScorePayment(racing) for _ in range(6)))
+    assert len({assessment.review for assessment in raced}) == 1, raced
+    # Once closed, the payment scored again is a new question: a new review.
+    await operator.fraud.RejectReview(fraud_pb2.RejectReviewRequest(id=first.review))
+    later = await merchant.client.fraud.ScorePayment(
+        returning_customer(merchant.merchant.id, payment=first.payment)
+    )
+    assert later.review and later.review != first.review
+
+
+async def test_a_fraud_label_corrected_to_legitimate_takes_its_decline_back(
+    merchant: MerchantFixture, admin_client_for: OperatorFor
+) -> None:
+    """ReportOutcome fraudulent counts a decline of the card, customer, IP and merchant; the
+    same payment relabelled legitimate (a mistaken label, a chargeback won) withdraws it.
+    Before, the corrected labels kept the card blocked (`card_declines_1h`) and every first
+    purchase at the merchant blocked (`merchant_decline_burst`) for the rest of the hour."""
+    merchant_id, operator = merchant.merchant.id, admin_client_for(merchant.merchant.id)
+    card = fingerprint()
+    labelled = []
+    for _ in range(6):
+        scored = await merchant.client.fraud.ScorePayment(
+            returning_customer(merchant_id, card_fingerprint=card)
+        )
+        labelled.append(scored.payment)
+        await operator.fraud.ReportOutcome(
+            fraud_pb2.ReportOutcomeRequest(
+                payment=scored.payment, label=fraud_pb2.OUTCOME_LABEL_FRAUDULENT
+            )
+        )
+    blocked = await merchant.client.fraud.ScorePayment(
+        returning_customer(merchant_id, card_fingerprint=card)
+    )
+    assert blocked.decision == fraud_pb2.RISK_DECISION_BLOCK
+    assert "card_declines_1h" in blocked.reasons
+    for payment in labelled:
+        await operator.fraud.ReportOutcome(
+            fraud_pb2.ReportOutcomeRequest(
+                payment=payment, label=fraud_pb2.OUTCOME_LABEL_LEGITIMATE
+            )
+        )
+    allowed = await merchant.client.fraud.ScorePayment(
+        returning_customer(merchant_id, card_fingerprint=card)
+    )
+    assert {"card_declines_1h", "merchant_decline_burst"}.isdisjoint(allowed.reasons), allowed
+    assert allowed.decision == fraud_pb2.RISK_DECISION_ALLOW, allowed

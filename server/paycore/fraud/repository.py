@@ -493,6 +493,18 @@ class ReviewRepository:
             query = query.where(fraud_reviews.c.merchant_id == merchant_id)
         return await fetch_optional(self._connection, query, _review)
 
+    async def open_for_payment(self, merchant_id: str, payment: str) -> str | None:
+        """The id of the payment's open review, if it has one."""
+        found = await self._connection.execute(
+            select(fraud_reviews.c.id).where(
+                fraud_reviews.c.merchant_id == merchant_id,
+                fraud_reviews.c.status == ReviewStatus.OPEN.value,
+                fraud_reviews.c.payment == payment,
+            )
+        )
+        review_id = found.scalars().first()
+        return None if review_id is None else str(review_id)
+
     async def close(
         self, merchant_id: str | None, review_id: str, status: ReviewStatus, note: str
     ) -> Review | None:

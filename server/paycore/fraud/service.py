@@ -46,6 +46,7 @@ from paycore.fraud.writer import AssessmentWriter
 from paycore.ids import Prefix, logical_shard_of, new_id, remembered_logical_shard_of
 from paycore.invariants import invariant
 from paycore.storage import Shards
+from paycore.storage.locks import lock_until_commit
 from paycore.storage.reads import Cursor, Page, Reads
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -109,7 +110,7 @@ class FraudService:
         # review is written first: the payment flow acts on it.
         if scored.review or not self._writer.submit(scored.assessment):
             async with self._shards.transaction(merchant_id) as connection:
-                await self.record(connection, scored)
+                scored = await self.record(connection, scored)
         return self._answered(scored)
 
     async def flush(self) -> None:
@@ -123,8 +124,7 @@ class FraudService:
         """Scores and records the payment in the caller's transaction (ScorePayment over gRPC,
         inside its idempotent mutation)."""
         scored = await self.evaluate(connection, facts)
-        await self.record(connection, scored)
-        return self._answered(scored)
+        return self._answered(await self.record(connection, scored))
 
     async def evaluate(self, connection: AsyncConnection, facts: PaymentFacts) -> Scored:
         """Counts the payment and decides; stores nothing."""
@@ -180,13 +180,22 @@ class FraudService:
             review = new_id(Prefix.REVIEW, logical_shard)
         return Scored(assessment, verdict.decision, review, started_ns)
 
-    async def record(self, connection: AsyncConnection, scored: Scored) -> None:
+    async def record(self, connection: AsyncConnection, scored: Scored) -> Scored:
+        """Stores the assessment and opens its review; a payment has at most one open review,
+        so scoring it again while one is open (a retried call) answers that review."""
         await AssessmentRepository(connection).insert(scored.assessment)
-        if scored.review:
-            opened = await ReviewRepository(connection).insert(
-                _open_review(scored.review, scored.assessment)
-            )
-            await self._review_events.record(connection, REVIEW_OPENED, opened)
+        if not scored.review:
+            return scored
+        assessment, reviews = scored.assessment, ReviewRepository(connection)
+        await lock_until_commit(
+            connection, f"fraud_review:{assessment.merchant_id}:{assessment.payment}"
+        )
+        open_review = await reviews.open_for_payment(assessment.merchant_id, assessment.payment)
+        if open_review is not None:
+            return replace(scored, review=open_review)
+        opened = await reviews.insert(_open_review(scored.review, assessment))
+        await self._review_events.record(connection, REVIEW_OPENED, opened)
+        return scored
 
     def _answered(self, scored: Scored) -> Scored:
         self._metrics.decisions.labels(decision=scored.assessment.decision).inc()
@@ -239,11 +248,15 @@ class FraudService:
 
     async def count_outcome(self, labelled: Assessment) -> None:
         """A confirmed fraud counts as a decline of its card, customer, IP and merchant, so
-        the next attempts with them score higher."""
-        if labelled.label != OutcomeLabel.FRAUDULENT.value:
-            return
+        the next attempts with them score higher; a legitimate label (an approved review, a
+        fraud label corrected) takes that decline back, if it was counted."""
         facts = replace(PaymentFacts(**labelled.facts), timestamp_ms=_now_ms())  # type: ignore[arg-type]
-        if not await self._velocity.record_decline(facts, f"{labelled.payment}:fraud"):
+        member = f"{labelled.payment}:fraud"
+        if labelled.label == OutcomeLabel.FRAUDULENT.value:
+            counted = await self._velocity.record_decline(facts, member)
+        else:
+            counted = await self._velocity.withdraw_decline(facts, member)
+        if not counted:
             self._metrics.degraded.labels(operation="outcome").inc()
 
     async def close_review(

@@ -143,6 +143,14 @@ class VelocityCounters:
 
     async def record_decline(self, facts: PaymentFacts, member: str) -> bool:
         """Counts a declined (or confirmed fraudulent) payment; False without Redis."""
+        return await self._declines(facts, member, counted=True)
+
+    async def withdraw_decline(self, facts: PaymentFacts, member: str) -> bool:
+        """Takes back the decline `record_decline` counted as `member` (a fraud label
+        corrected to legitimate); nothing when it was never counted. False without Redis."""
+        return await self._declines(facts, member, counted=False)
+
+    async def _declines(self, facts: PaymentFacts, member: str, *, counted: bool) -> bool:
         if not self.available:
             return False
         values = entity_values(facts)
@@ -152,8 +160,11 @@ class VelocityCounters:
                     if values[entity]:
                         key = self._merchant_key(facts.merchant, entity, values[entity])
                         key += "declines"
-                        pipe.zadd(key, {member: facts.timestamp_ms})
-                        pipe.pexpire(key, DAY_MS)
+                        if counted:
+                            pipe.zadd(key, {member: facts.timestamp_ms})
+                            pipe.pexpire(key, DAY_MS)
+                        else:
+                            pipe.zrem(key, member)
                 await pipe.execute()
         except (RedisError, OSError) as error:
             self._open_circuit(error)
