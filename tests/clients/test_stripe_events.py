@@ -5,7 +5,7 @@ null for an event no call caused. They raised AttributeError before: the JSON la
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import stripe
 from paycore.events.servicer.messages import EVENT_API_VERSION
@@ -40,6 +40,26 @@ async def test_an_event_names_its_request_and_api_version(
             assert read.request is not None
             assert (read.request.id, read.request.idempotency_key) == (request_id, "ada-77")
             assert read.pending_webhooks == 0
+
+        # An intent's events are written inside the intent's own statements (EventsInsert).
+        paid = sdk.v1.payment_intents.create(
+            params={
+                "amount": 1500,
+                "currency": "usd",
+                "payment_method": "pm_card_visa",
+                "confirm": True,
+            },
+            options=cast(Any, {"idempotency_key": "order-9"}),
+        )
+        answered = paid.last_response
+        assert answered is not None
+        created = sdk.v1.events.list(params={"type": "payment_intent.created"}).data
+        (intent_event,) = [item for item in created if item.data.object["id"] == paid.id]
+        assert intent_event.request is not None
+        assert (intent_event.request.id, intent_event.request.idempotency_key) == (
+            answered.request_id,
+            "order-9",
+        )
 
         made = sdk.v1.events.retrieve(background)
         assert made.request is not None
