@@ -109,6 +109,9 @@ NESTED_LISTS: dict[str, Callable[[dict[str, Any]], str]] = {
         f"/v1/application_fees/{owner.get('id', '')}/refunds"
     ),
 }
+NOT_OBJECTS = frozenset({"paycore.v1.Event.Request"})
+"""Messages with an `id` that are no resource, so carry no `object`: an event's `request`
+(Stripe's `{"id": "req_...", "idempotency_key"}`)."""
 ONE_OF_WRAPPERS = frozenset({"paycore.v1.ExternalAccount"})
 """Messages of one oneof whose JSON is the member set alone (Stripe's lists holding objects of
 several kinds: a connected account's external accounts, bank_account and card)."""
@@ -192,6 +195,8 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     "paycore.v1.Shipping": ("phone", "carrier", "tracking_number"),
     # An endpoint without a description.
     "paycore.v1.WebhookEndpoint": ("api_version", "description"),
+    # An event no API call caused (a background job's), or whose call had no idempotency key.
+    "paycore.v1.Event.Request": ("id", "idempotency_key"),
     # amount_off and currency of a percent_off, duration_in_months but for repeating, no
     # max_redemptions or redeem_by, no name.
     "paycore.v1.Coupon": (
@@ -401,6 +406,8 @@ def object_name(descriptor: Descriptor) -> str | None:
         return name
     fields = descriptor.fields_by_name
     if not descriptor.full_name.startswith(_PACKAGE) or "id" not in fields or "object" in fields:
+        return None
+    if descriptor.full_name in NOT_OBJECTS:
         return None
     outer: Descriptor | None = descriptor
     while outer is not None:  # parts of requests and responses are not resources

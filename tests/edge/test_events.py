@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiohttp import ClientSession
 from paycore.app import Platform
+from paycore.events.servicer.messages import EVENT_API_VERSION
 
 from tests.edge.helpers import call, new_merchant
 from tests.events.support import record
@@ -40,6 +41,10 @@ async def test_events_list_and_read_back_with_their_objects(
         700,
         "requires_capture",
     )
+
+    # Recorded outside any API call (a background job's): Stripe's request with null fields.
+    assert event.body["request"] == {"id": None, "idempotency_key": None}
+    assert (event.body["api_version"], event.body["pending_webhooks"]) == (EVENT_API_VERSION, 0)
 
     hidden = await call(http, "GET", f"/v1/events/{succeeded}", key=other["secret_key"])
     assert (hidden.status, hidden.error["code"]) == (404, "resource_missing")
@@ -94,3 +99,37 @@ async def test_webhook_endpoints_over_rest_show_the_secret_once(
     assert deleted.body == {"id": endpoint, "object": "webhook_endpoint", "deleted": True}
     gone = await call(http, "GET", f"/v1/webhook_endpoints/{endpoint}", key=key)
     assert gone.status == 404
+
+
+async def test_an_event_names_the_call_that_caused_it(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    """Stripe's `request`: the id the edge answered in `Request-Id` and the `Idempotency-Key`
+    the call sent; a call without a key gives null for it."""
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    keyed = await call(
+        http,
+        "POST",
+        "/v1/customers",
+        key=key,
+        form="name=Ada",
+        headers={"Idempotency-Key": "ada-once"},
+    )
+    plain = await call(http, "POST", "/v1/customers", key=key, form="name=Bo")
+    assert (keyed.status, plain.status) == (200, 200), (keyed.body, plain.body)
+
+    listed = await call(http, "GET", "/v1/events?type=customer.created", key=key)
+    by_object = {event["data"]["object"]["id"]: event for event in listed.body["data"]}
+    assert by_object[keyed.body["id"]]["request"] == {
+        "id": keyed.headers["Request-Id"],
+        "idempotency_key": "ada-once",
+    }
+    assert by_object[plain.body["id"]]["request"] == {
+        "id": plain.headers["Request-Id"],
+        "idempotency_key": None,
+    }
+    for event in by_object.values():
+        read = await call(http, "GET", f"/v1/events/{event['id']}", key=key)
+        assert read.body == event
+        assert (read.body["api_version"], read.body["pending_webhooks"]) == (EVENT_API_VERSION, 0)
+        assert keyed.headers["Request-Id"].startswith("req_")

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 from paycore.app import Platform
+from paycore.background import spawn
 from paycore.executor.grouping import GroupCommit, Joined, Lasts, Work
 from paycore.runtime.context import begin_call, current_call
 from sqlalchemy import text
@@ -83,7 +84,8 @@ async def test_a_failed_group_runs_each_recording_alone(engine: AsyncEngine) -> 
 
 async def test_a_recording_never_runs_as_another_call(engine: AsyncEngine) -> None:
     """Two calls' recordings run together in a group, by a drainer one of the calls started:
-    neither runs as the other call (a recording gets what it needs as arguments)."""
+    each runs as its own call, never the other's (the events it records name their request),
+    and one queued outside any call (a worker's) as none."""
     groups, order = GroupCommit(32), list[str]()
     seen: dict[str, str | None] = {}
 
@@ -103,10 +105,12 @@ async def test_a_recording_never_runs_as_another_call(engine: AsyncEngine) -> No
         begin_call(merchant_call("acct_test", request_id=name))
         return int(await groups.run(engine, name, observed(name)))
 
-    xids = await asyncio.gather(call("a"), call("b"))
-    assert xids[0] == xids[1]  # one group
-    assert set(seen) == {"a", "b"}
-    assert seen["a"] in (None, "a") and seen["b"] in (None, "b"), seen
+    async def job(name: str) -> int:  # a task of no call, as a worker's
+        return int(await groups.run(engine, name, observed(name)))
+
+    xids = await asyncio.gather(call("a"), call("b"), spawn(job("c")))
+    assert xids[0] == xids[1] == xids[2]  # one group
+    assert seen == {"a": "a", "b": "b", "c": None}, seen
 
 
 async def test_a_group_of_one_is_a_transaction_of_its_own(engine: AsyncEngine) -> None:

@@ -110,11 +110,40 @@ class Event(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
+    @_typing.final
+    class Request(_message.Message):
+        """The API call that caused the event (Stripe's `request`)."""
+
+        DESCRIPTOR: _descriptor.Descriptor
+
+        ID_FIELD_NUMBER: _builtins.int
+        IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+        id: _builtins.str
+        """The call's request id ("req_...", the REST edge's `Request-Id` answer header, gRPC's
+        `x-request-id` trailer); empty (null at the REST edge) for an event no call caused: a
+        background job's (a renewal, a payout's arrival, a PSP's late answer).
+        """
+        idempotency_key: _builtins.str
+        """The call's `Idempotency-Key`; empty (null at the REST edge) when it carried none."""
+        def __init__(
+            self,
+            *,
+            id: _builtins.str = ...,
+            idempotency_key: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "idempotency_key", b"idempotency_key"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     ID_FIELD_NUMBER: _builtins.int
     TYPE_FIELD_NUMBER: _builtins.int
     DATA_FIELD_NUMBER: _builtins.int
     PENDING_WEBHOOKS_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
+    API_VERSION_FIELD_NUMBER: _builtins.int
+    REQUEST_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"evt_..." """
     type: _builtins.str
@@ -125,8 +154,17 @@ class Event(_message.Message):
     have not yet acknowledged it: ListDeliveries with `event` (status pending).
     """
     created: _builtins.int
+    api_version: _builtins.str
+    """Stripe's API version the event is rendered in. paycore renders every event in one form,
+    whatever an endpoint's `api_version` says: this is always EVENT_API_VERSION
+    (paycore.events.servicer.messages), the newest Stripe version paycore's shapes follow.
+    """
     @_builtins.property
     def data(self) -> Global___Event.Data: ...
+    @_builtins.property
+    def request(self) -> Global___Event.Request:
+        """Always set; its fields empty for an event no API call caused."""
+
     def __init__(
         self,
         *,
@@ -135,10 +173,12 @@ class Event(_message.Message):
         data: Global___Event.Data | None = ...,
         pending_webhooks: _builtins.int = ...,
         created: _builtins.int = ...,
+        api_version: _builtins.str = ...,
+        request: Global___Event.Request | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["data", b"data"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "request", b"request"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "data", b"data", "id", b"id", "pending_webhooks", b"pending_webhooks", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["api_version", b"api_version", "created", b"created", "data", b"data", "id", b"id", "pending_webhooks", b"pending_webhooks", "request", b"request", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -22,6 +22,11 @@ class NewEvent:
     previous_attributes: dict[str, Any] | None = field(default=None, kw_only=True)
     """Stripe's `data.previous_attributes` of an `*.updated` event: the changed fields' old
     values as the REST edge renders them (paycore.events.changes); None on other events."""
+    request_id: str | None = field(default=None, kw_only=True)
+    """Stripe's `request.id`: the id of the API call that caused the event ("req_..."); None
+    for an event a background job made, outside any call."""
+    idempotency_key: str | None = field(default=None, kw_only=True)
+    """Stripe's `request.idempotency_key`: that call's idempotency key, None when it had none."""
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,19 @@ from sqlalchemy import Select, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 # Every state change writes one (paycore.storage.raw: asyncpg, not Core).
-_COLUMNS = column_names(events, ["merchant_id", "id", "type", "object_id", "object_type", "data"])
+_COLUMNS = column_names(
+    events,
+    [
+        "merchant_id",
+        "id",
+        "type",
+        "object_id",
+        "object_type",
+        "data",
+        "request_id",
+        "idempotency_key",
+    ],
+)
 # Events a recorder writes (paycore.events.outbox): with an update's previous_attributes.
 _INSERT = Insert(events, [*_COLUMNS, "previous_attributes"]).sql
 
@@ -34,7 +46,8 @@ class EventsInsert:
         condition = f" WHERE {only_if}" if only_if else ""
         self.part = (
             f"event AS (\n  INSERT INTO events ({', '.join(_COLUMNS)})\n"
-            f"  SELECT ${start}, i, t, o, ot, d::jsonb FROM unnest({arrays}) AS u(i, t, o, ot, d)"
+            f"  SELECT ${start}, i, t, o, ot, d::jsonb, r, k"
+            f" FROM unnest({arrays}) AS u(i, t, o, ot, d, r, k)"
             f"{condition}\n)"
         )
         self.next = start + len(_COLUMNS)
@@ -48,6 +61,8 @@ class EventsInsert:
             [event.object_id for event in written],
             [event.object_type for event in written],
             [jsonb(event.data) for event in written],
+            [event.request_id for event in written],
+            [event.idempotency_key for event in written],
         ]
 
 
@@ -66,6 +81,8 @@ class EventRepository:
                 event.object_id,
                 event.object_type,
                 jsonb(event.data),
+                event.request_id,
+                event.idempotency_key,
                 None if event.previous_attributes is None else jsonb(event.previous_attributes),
             )
             for event in written

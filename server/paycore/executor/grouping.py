@@ -17,8 +17,10 @@ have lost each one's: their executions are still running, and the worker's resum
 them (the PSP deduplicates on the execution's key).
 
 A group runs in a task of its own (paycore.background.spawn), which whichever caller found no
-group running starts: every recording in it runs as no call, so a recording takes what it needs
-as arguments, never from the call context (paycore.runtime.context).
+group running starts: a recording takes what it needs as arguments, never from the call
+context (paycore.runtime.context), but for the events it records, which name the call that
+caused them (Stripe's `request`, paycore.events.outbox): each recording runs as the call that
+queued it (`running_for`), none as another's, and one queued outside a call as none.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from itertools import groupby
 from typing import Any
 
 from paycore.background import spawn
+from paycore.runtime.context import CallContext, call_or_none, running_for
 from paycore.storage.raw import Later, writes_held
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -89,6 +92,12 @@ class _Pending:
     done: asyncio.Future[Any] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
+    call: CallContext | None = field(default_factory=call_or_none)
+    """The call that queued the recording (None: a worker's), which it runs as."""
+
+    async def run(self, connection: AsyncConnection, lasts: Lasts) -> Any:
+        with running_for(self.call):
+            return await self.work(connection, lasts)
 
 
 GROUPS_IN_FLIGHT = 2
@@ -185,7 +194,7 @@ class GroupCommit:
             if self._prepare is not None:
                 await self._prepare(connection, [pending.work for pending in group])
             lasts: Lasts = []
-            results = [await pending.work(connection, lasts) for pending in group]
+            results = [await pending.run(connection, lasts) for pending in group]
         await later.flush(connection)
         await run_lasts(connection, lasts)
         return results
@@ -193,7 +202,7 @@ class GroupCommit:
 
 async def _run_alone(engine: AsyncEngine, pending: _Pending) -> None:
     try:
-        result = await _alone(engine, pending.work)
+        result = await _alone(engine, pending.run)
     except BaseException as error:
         if not pending.done.done():
             pending.done.set_exception(error)

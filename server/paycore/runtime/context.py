@@ -8,6 +8,8 @@ task that outlives the call that started it is spawned without it (paycore.backg
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import Enum
@@ -94,3 +96,24 @@ def current_call() -> CallContext:
 
 def begin_call(call: CallContext) -> None:
     _current.set(call)
+
+
+def call_or_none() -> CallContext | None:
+    """The current call, None outside any (a worker's job, a spawned task)."""
+    return _current.get(None)
+
+
+@contextmanager
+def running_for(call: CallContext | None) -> Iterator[None]:
+    """Runs the block as `call`'s, in a task of no call (a group commit's, which runs the
+    recordings of several calls one after the other: paycore.executor.grouping), so what the
+    block records names its own call (an event's `request`), never another's; `None` leaves
+    the task as it is."""
+    if call is None:
+        yield
+        return
+    token = _current.set(call)
+    try:
+        yield
+    finally:
+        _current.reset(token)

@@ -420,6 +420,10 @@ events = _owned(
     # Stripe's `data.previous_attributes` of an `*.updated` event: the changed fields' old
     # values as the edge renders them (paycore.events.changes); null on other events (0047).
     Column("previous_attributes", JSONB),
+    # Stripe's `request`: the id and idempotency key of the API call that caused the event;
+    # null for a background job's event (0065).
+    Column("request_id", Text),
+    Column("idempotency_key", Text),
     Index("events_type_idx", "merchant_id", "type", "id"),
     # ListEvents' object_id: one object's timeline (the dashboard's payment page, migration 0017).
     Index("events_object_idx", "merchant_id", "object_id", "id"),

@@ -297,6 +297,8 @@ class Deliverer:
                 object_type=event["object_type"],
                 data=dict(event["data"]),
                 previous_attributes=event["previous_attributes"],
+                request_id=event["request_id"],
+                idempotency_key=event["idempotency_key"],
                 created=int(event["created_at"].timestamp()),
             ),
             row.livemode,

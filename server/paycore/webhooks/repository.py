@@ -317,10 +317,11 @@ WITH claimed AS (
   UPDATE events AS v SET {V.webhooks_fanned_out_at.name} = now()
   FROM claimed AS c WHERE v.merchant_id = c.merchant_id AND v.id = c.id
   RETURNING v.merchant_id, v.id, v.type, v.object_id, v.object_type, v.data,
-    v.previous_attributes, v.created_at
+    v.previous_attributes, v.request_id, v.idempotency_key, v.created_at
 )
 SELECT m.merchant_id, m.id AS event_id, m.type AS event_type, m.object_id, m.object_type,
-  m.data, m.previous_attributes, m.created_at AS event_created_at, w.id AS endpoint_id, w.url,
+  m.data, m.previous_attributes, m.request_id, m.idempotency_key,
+  m.created_at AS event_created_at, w.id AS endpoint_id, w.url,
   w.secret, w.previous_secret, w.previous_secret_expires_at, w.failing_since,
   coalesce(a.livemode, false) AS livemode
 FROM marked AS m LEFT JOIN merchants AS a ON a.merchant_id = m.merchant_id
@@ -360,6 +361,8 @@ def _claimed_row(row: Any) -> ClaimedRow:
             "object_type": row["object_type"],
             "data": row["data"],
             "previous_attributes": row["previous_attributes"],
+            "request_id": row["request_id"],
+            "idempotency_key": row["idempotency_key"],
             "created_at": row["event_created_at"],
         },
         livemode=row["livemode"],
@@ -379,7 +382,8 @@ class ClaimedRow:
     endpoint_failing: bool
     """Whether the endpoint was in a run of failures when the delivery was claimed."""
     event: dict[str, Any]
-    """The event row's columns: id, type, object_id, object_type, data, created_at."""
+    """The event row's columns: id, type, object_id, object_type, data, previous_attributes,
+    request_id, idempotency_key, created_at."""
     livemode: bool
     """Its merchant's mode, which the body's objects carry (stripe_json.with_livemode)."""
 
@@ -415,7 +419,7 @@ WHERE d.merchant_id = c.merchant_id AND d.id = c.id
 RETURNING d.merchant_id, d.id, d.event_id, d.endpoint_id, d.attempt_count, d.expires_at,
   w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.failing_since,
   v.type AS event_type, v.object_id, v.object_type, v.data, v.previous_attributes,
-  v.created_at AS event_created_at, a.livemode
+  v.request_id, v.idempotency_key, v.created_at AS event_created_at, a.livemode
 """
 
 
