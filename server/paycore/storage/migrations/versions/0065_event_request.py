@@ -8,7 +8,7 @@ from alembic import op
 from paycore.storage.migrations import ddl
 
 revision = "0065"
-down_revision = "0062"
+down_revision = "0064"
 
 
 def upgrade() -> None:

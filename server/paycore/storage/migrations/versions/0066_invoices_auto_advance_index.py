@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0066"
-down_revision = "0064"
+down_revision = "0065"
 
 WHERE = "status = 'draft' AND auto_advance AND subscription_id IS NULL"
 
