@@ -219,9 +219,9 @@ async def admin_client_for(
 async def serving_payin(
     migrated: Settings, psp: PspSimulator, **overrides: object
 ) -> AsyncIterator[PayIn]:
-    """The `payin` fixture's platform, with `overrides` of its settings."""
+    """The `payin` fixture's platform, with `overrides` of its settings (its timings too)."""
     settings = migrated.with_overrides(
-        psp_url=psp.url, rate_limits_per_second=NO_LIMITS, **PAYIN_TIMINGS, **overrides
+        psp_url=psp.url, rate_limits_per_second=NO_LIMITS, **{**PAYIN_TIMINGS, **overrides}
     )
     registry = CollectorRegistry()
     platform = build_platform(settings, registry)

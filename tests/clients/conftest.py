@@ -24,6 +24,8 @@ from paycore.worker.metrics import WorkerMetrics
 from prometheus_client import CollectorRegistry
 from sqlalchemy import delete
 
+from tests.conftest import serving_payin
+from tests.helpers import PspSimulator
 from tests.payment.shop import PayIn
 from tests.payout.support import World, open_world
 
@@ -36,6 +38,18 @@ class EdgeMerchant:
     merchant_id: str
     secret_key: str
     publishable_key: str
+
+
+@pytest_asyncio.fixture
+async def payin(migrated: Settings, psp: PspSimulator) -> AsyncIterator[PayIn]:
+    """tests/conftest.py's `payin` with the PSP's timeout and the executor's in-line wait of a
+    healthy deployment's order (its 400 ms and 300 ms are for the retry tests): the SDKs' flows
+    read a confirmed intent succeeded at once, where a busy machine's slow PSP answer made it
+    `processing` and no worker runs here to finish it."""
+    async with serving_payin(
+        migrated, psp, psp_timeout_ms=5000, executor_inline_wait_ms=5000
+    ) as serving:
+        yield serving
 
 
 @pytest_asyncio.fixture

@@ -14,6 +14,7 @@ from tests.customer.support import new_customer
 from tests.helpers import PspSimulator
 from tests.payment.shop import fee, open_shop
 from tests.payment.wallets import (
+    held_cryptogram,
     payin_with_cryptogram_ttl,
     wait_until_cryptogram_expired,
     wallet_card,
@@ -21,7 +22,7 @@ from tests.payment.wallets import (
 )
 from tests.subscription.support import JAN_31_2026, MONTHLY, Billed, new_price, new_product
 
-TTL_SECONDS = 1
+TTL_SECONDS = 2  # the cryptogram is read right after the card is made (held_cryptogram)
 TRIAL_DAYS = 14
 S = subscription_pb2
 
@@ -38,6 +39,7 @@ async def test_a_trial_longer_than_the_cryptogram_ttl_is_paid_once_a_setup_saved
             token = await wallet_token(psp, "google_pay")
             if saved_by_a_setup:
                 method = await wallet_card(shop, token)
+                held = await held_cryptogram(payin, method.id)
                 setup = await shop.client.payments.CreateSetupIntent(
                     payment_pb2.CreateSetupIntentRequest(
                         customer=billed.customer, payment_method=method.id, confirm=True
@@ -46,6 +48,7 @@ async def test_a_trial_longer_than_the_cryptogram_ttl_is_paid_once_a_setup_saved
                 assert setup.status == payment_pb2.SETUP_INTENT_STATUS_SUCCEEDED, setup
             else:
                 method = await wallet_card(shop, token, billed.customer)
+                held = await held_cryptogram(payin, method.id)
             billed.card = method.id
             product = await new_product(shop.client)
             billed.price = (await new_price(shop.client, product.id, recurring=MONTHLY)).id
@@ -55,7 +58,7 @@ async def test_a_trial_longer_than_the_cryptogram_ttl_is_paid_once_a_setup_saved
                 )
             ).id
             trialing = await billed.subscribe(trial_period_days=TRIAL_DAYS)
-            await wait_until_cryptogram_expired(payin, method.id)
+            await wait_until_cryptogram_expired(payin, held)
 
             await billed.advance(trialing.trial_end)
 

@@ -17,6 +17,7 @@ from tests.helpers import PspSimulator
 from tests.payment.shop import PayIn, Shop, fee, open_shop
 from tests.payment.wallets import (
     WALLET_TYPES,
+    held_cryptogram,
     payin_with_cryptogram_ttl,
     wait_until_cryptogram_expired,
     wallet_card,
@@ -125,8 +126,9 @@ async def test_a_wallet_card_charged_once_pays_again_after_its_cryptogram_expire
         shop = await open_shop(payin.admin, payin.target, payin.admin_token)
         try:
             method = await wallet_card(shop, await wallet_token(psp, wallet))
+            held = await held_cryptogram(payin, method.id)
             first = await _pay(shop, method.id, 2500)
-            await wait_until_cryptogram_expired(payin, method.id)
+            await wait_until_cryptogram_expired(payin, held)
 
             again = await _pay(shop, method.id, 1800)
 
@@ -146,7 +148,7 @@ async def test_a_wallet_card_never_charged_is_declined_once_its_cryptogram_expir
         try:
             token = await wallet_token(psp, "apple_pay")
             method = await wallet_card(shop, token)
-            await wait_until_cryptogram_expired(payin, method.id)
+            await wait_until_cryptogram_expired(payin, await held_cryptogram(payin, method.id))
             # The same DPAN charged (and authenticated) by another payment method of another
             # merchant does not authenticate it for this one.
             other = await open_shop(payin.admin, payin.target, payin.admin_token)

@@ -69,12 +69,19 @@ def payin_with_cryptogram_ttl(
     return serving_payin(migrated, psp, wallet_cryptogram_ttl_seconds=ttl_seconds)
 
 
-async def wait_until_cryptogram_expired(payin: PayIn, payment_method_id: str) -> None:
-    """Returns once Redis no longer holds the payment method's cryptogram (its TTL ran out)."""
+async def held_cryptogram(payin: PayIn, payment_method_id: str) -> list[Any]:
+    """The Redis keys holding the payment method's cryptogram, read right after the method was
+    made (its TTL may be a second: read later on a busy machine it could be gone already), so
+    that waiting for them to expire is not a wait for nothing."""
     redis = payin.platform.redis
-    pattern = f"*wallet_cryptogram:{payment_method_id}"
-    held = [key async for key in redis.scan_iter(pattern)]
+    held = [key async for key in redis.scan_iter(f"*wallet_cryptogram:{payment_method_id}")]
     assert held, "the cryptogram waits in Redis until its TTL"
+    return held
+
+
+async def wait_until_cryptogram_expired(payin: PayIn, held: list[Any]) -> None:
+    """Returns once Redis no longer holds the cryptogram (`held_cryptogram`: its TTL ran out)."""
+    redis = payin.platform.redis
     deadline = (
         time.monotonic()
         + payin.platform.settings.wallet_cryptogram_ttl_seconds

@@ -11,6 +11,7 @@ from paycore.v1 import subscription_pb2
 from tests.helpers import PspSimulator
 from tests.payment.shop import fee, good_card, open_shop
 from tests.payment.wallets import (
+    held_cryptogram,
     payin_with_cryptogram_ttl,
     wait_until_cryptogram_expired,
     wallet_card,
@@ -34,8 +35,9 @@ async def test_a_subscription_paid_by_a_wallet_card_renews_after_the_cryptogram_
             # The subscription pays with a wallet card of the same customer, not setup's card.
             token = await wallet_token(psp, wallet)
             billed.card = (await wallet_card(shop, token, billed.customer)).id
+            held = await held_cryptogram(payin, billed.card)
             subscription = await billed.subscribe()
-            await wait_until_cryptogram_expired(payin, billed.card)
+            await wait_until_cryptogram_expired(payin, held)
 
             await billed.advance(MAR_1_2026)
 
