@@ -13,7 +13,7 @@ from paycore.events.objects import render
 from paycore.events.repository import EventRepository
 from paycore.events.types import is_event_type
 from paycore.ids import Prefix, new_id, remembered_logical_shard_of
-from paycore.runtime.context import CallContext, current_call
+from paycore.runtime.context import call_or_none
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -40,7 +40,7 @@ def prepare_event(
     object_type, rendered = render(data)
     if object_id is None:
         object_id = str(rendered.get("id") or "") or None
-    call = _calling()
+    call = call_or_none()  # None in a background job: a worker's loop, a task spawned alone
     return NewEvent(
         merchant_id,
         event_id,
@@ -52,15 +52,6 @@ def prepare_event(
         request_id=None if call is None else call.request_id,
         idempotency_key=None if call is None else call.idempotency_key,
     )
-
-
-def _calling() -> CallContext | None:
-    """The API call the event is recorded in (Stripe's `request`), None in a background job:
-    a worker's loop, or a task spawned without its call (paycore.background)."""
-    try:
-        return current_call()
-    except LookupError:
-        return None
 
 
 async def record_event(
