@@ -319,3 +319,8 @@ class TransferReversal(Stored):
     metadata: dict[str, str]
     balance_transaction: str = ""
     """The platform's txn_ row it credited (read with it: repository.TRANSFER_REVERSALS)."""
+
+
+SOURCE_TYPE_CARD = "card"
+"""The one `source_type` a payout takes and shows (Stripe's): paycore keeps one balance, card
+payments'."""

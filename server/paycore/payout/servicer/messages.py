@@ -5,6 +5,7 @@ from __future__ import annotations
 from paycore.ids import Prefix
 from paycore.payout.calendar import start_of
 from paycore.payout.models import (
+    SOURCE_TYPE_CARD,
     AccountBalance,
     BalanceTransaction,
     BalanceType,
@@ -39,7 +40,7 @@ def payout_message(payout: Payout) -> payout_pb2.Payout:
         payout,
         type="card" if to_card else "bank_account",
         reconciliation_status="completed" if payout.automatic else "not_applicable",
-        source_type="card",
+        source_type=SOURCE_TYPE_CARD,
     )
 
 

@@ -10,6 +10,7 @@ from paycore.payout.bank_accounts import external_param
 from paycore.payout.models import (
     DELAY_DAYS_MAX,
     DELAY_DAYS_MIN,
+    SOURCE_TYPE_CARD,
     HolderType,
     Interval,
     NewBankAccount,
@@ -174,17 +175,13 @@ def _statement_descriptor(value: str) -> str:
     return descriptor
 
 
-def _source_type(value: str) -> str:
-    """Stripe's `source_type` of a payout, taken as "card" only (the one balance paycore
-    keeps): checked, never stored (every payout renders "card")."""
+def _source_type(value: str) -> None:
+    """Checks Stripe's `source_type` of a payout: "card" or none (never stored: every payout
+    shows "card")."""
     if value not in ("", SOURCE_TYPE_CARD):
         raise invalid(
             "source_type", "must be card: paycore pays out of card payments' balance only"
         )
-    return value
-
-
-SOURCE_TYPE_CARD = "card"
 
 
 def payout_filter(request: payout_pb2.ListPayoutsRequest) -> PayoutFilter:
