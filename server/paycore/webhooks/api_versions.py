@@ -147,7 +147,6 @@ STRIPE_API_VERSIONS: frozenset[str] = frozenset(
     )
 )
 
-_NEWEST = max(version[:10] for version in STRIPE_API_VERSIONS)
 NEWEST_API_VERSION = max(STRIPE_API_VERSIONS)
 """The newest version listed, with its release's name ("2026-10-28.endive"): what every
 event says it is rendered in (paycore.events.servicer.messages.EVENT_API_VERSION)."""
@@ -166,4 +165,4 @@ def is_released(version: str, today: date | None = None) -> bool:
     except ValueError:
         return False
     latest = (today or datetime.now(UTC).date()) + timedelta(days=1)
-    return released.isoformat() > _NEWEST and released <= latest
+    return date.fromisoformat(NEWEST_API_VERSION[:10]) < released <= latest
