@@ -11,6 +11,7 @@ from typing import Any, cast
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from grpc import aio
+from paycore.edge.dashboard.payment_status import with_payment_status
 from paycore.runtime.messages import value_names
 from paycore.v1 import (
     checkout_pb2,
@@ -73,6 +74,8 @@ class Listing:
     """A row's page ({} is its id), "" for none."""
     operator: bool = False
     """Only for operators (the admin token): platform-wide queues."""
+    shown: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    """A row as the REST edge renders it -> with the fields its columns add (None: as is)."""
 
     def choices(self, name: str) -> tuple[str, ...]:
         """The values an enum filter offers, as the REST edge spells them; () for text (a
@@ -98,7 +101,7 @@ LISTINGS: tuple[Listing, ...] = (
         (
             ID,
             Column("Amount", "amount", "money"),
-            STATUS,
+            Column("Status", "dashboard_status", "status"),
             Column("Refunded", "amount_refunded", "money"),
             Column("Customer", "customer"),
             Column("Description", "description"),
@@ -106,6 +109,7 @@ LISTINGS: tuple[Listing, ...] = (
         ),
         filters=("status", "customer"),
         link="/dashboard/payments/{}",
+        shown=with_payment_status,
     ),
     Listing(
         "checkout",

@@ -41,6 +41,7 @@ from paycore.edge.dashboard.listings import (
     Listing,
     Stubs,
 )
+from paycore.edge.dashboard.payment_status import with_payment_status
 from paycore.edge.dashboard.sessions import (
     COOKIE,
     COOKIE_PATH,
@@ -252,14 +253,15 @@ class Dashboard:
         )
         response = await ask(listing.call(self._stubs), message, session)
         rendered = stripe_json(response)
+        rows = rendered["data"]
         return self._listing_page(
             listing,
             session,
-            rows=rendered["data"],
+            rows=[listing.shown(row) for row in rows] if listing.shown else rows,
             has_more=rendered["has_more"],
             filters=fields,
             search=search,
-            next_page=_next_page(request, rendered["data"]),
+            next_page=_next_page(request, rows),
         )
 
     def _listing_page(
@@ -364,7 +366,7 @@ class Dashboard:
             (stripe_json(event) for timeline in timelines for event in timeline.data),
             key=lambda event: (event["created"], event["id"]),
         )
-        shown = stripe_json(intent)
+        shown = with_payment_status(stripe_json(intent))
         shown.pop("client_secret", None)
         refundable = shown["amount_received"] - shown["amount_refunded"]
         return self._page(
