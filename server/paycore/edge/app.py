@@ -80,10 +80,15 @@ _DECIMAL_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
 STRIPE_ACCOUNT_HEADERS = ("Stripe-Account", "Stripe-Context")
 """The SDKs' `stripe_account` and `stripe_context` options: the account a call acts for."""
 _STRIPE_ACCOUNT_REFUSED = (
-    "paycore has no connected accounts to act as: call with the key of the merchant the call is"
-    " for (an operator names it in Paycore-Merchant); a charge for a seller account names it"
-    " in transfer_destination"
+    "paycore has no connected accounts to act as: a seller account (acct_) is the platform's,"
+    " and the platform's key names it in the call: account=acct_... for its balance, balance"
+    " transactions, payouts, bank accounts and payout schedule, transfer_data[destination]"
+    " for a charge that pays it, destination for a transfer; another merchant is called with"
+    " its own key (an operator names it in Paycore-Merchant)"
 )
+"""Why (docs/connect.md): a seller owns no API objects of its own (customers, intents,
+webhooks are the platform's), so "run the call as the seller" has no meaning for most calls;
+the calls that concern a seller take it as a parameter, checked to be the caller's seller."""
 
 Call = Callable[..., Any]
 
