@@ -229,6 +229,8 @@ NULL_WHEN_EMPTY: dict[str, tuple[str, ...]] = {
     # that is not monthly has no monthly anchor (its weekly one is an enum: null already).
     "paycore.v1.BankAccount": ("routing_number", "bank_name"),
     "paycore.v1.PayoutSchedule": ("monthly_anchor",),
+    # A seller account's email and business name never given (Stripe's email is nullable).
+    "paycore.v1.SellerAccount": ("email", "business_name"),
     # A customer's text never given (or cleared), and its address when every line is empty.
     "paycore.v1.Customer": ("name", "email", "phone", "description", "address"),
     # A test clock's name never given (Stripe's is nullable).

@@ -360,7 +360,7 @@ async def test_disputes_of_the_dispute_test_cards(merchant: StripeWorld) -> None
     await read_feed(world)  # the bank decides the submitted one
 
     def outcome() -> None:
-        # Stripe's balance_transactions are the objects; paycore's are ids, expanded on asking.
+        # Stripe's balance_transactions are the objects (asking to expand them changes nothing).
         won = stripe.Dispute.retrieve(dispute_id, expand=["balance_transactions"])
         assert won.status == "won"
         withdrawal, reinstatement = won.balance_transactions

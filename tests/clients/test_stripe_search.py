@@ -103,3 +103,30 @@ async def test_charges_searched(edge_merchant: EdgeMerchant) -> None:
         assert [each.id for each in large.data] == [paid[2].latest_charge]
 
     await in_thread(scenario)
+
+
+async def test_the_searches_paycore_lacks_are_unknown_routes(edge_merchant: EdgeMerchant) -> None:
+    """Stripe also searches subscriptions, invoices, prices and products. paycore does not:
+    their `search` was read as an object's id, and the SDK's call answered `parameter_unknown`
+    naming `query`, as if the search were there and the query wrong (found by a black-box
+    probe). It is an unknown route, 404, naming the searches paycore has."""
+
+    def scenario() -> None:
+        sdk = client(edge_merchant)
+        searches = (
+            sdk.v1.subscriptions.search,
+            sdk.v1.invoices.search,
+            sdk.v1.prices.search,
+            sdk.v1.products.search,
+        )
+        for search in searches:
+            with pytest.raises(stripe.InvalidRequestError) as refused:
+                search(params={"query": "status:'active'"})
+            assert (refused.value.http_status, refused.value.code) == (404, "route_unknown")
+            assert "/v1/customers/search" in str(refused.value.user_message)
+        # A read by id that is not "search" is the same as before.
+        with pytest.raises(stripe.InvalidRequestError) as missing:
+            sdk.v1.subscriptions.retrieve("sub_nosuch")
+        assert missing.value.http_status in (400, 404)
+
+    await in_thread(scenario)

@@ -85,7 +85,7 @@ async def test_a_won_dispute_of_a_converted_charge_moves_usd_at_the_charges_rate
     shop, dispute = await _disputed_jpy_charge(world, tmp_path)
 
     (withdrawal,) = [t for t in await shop.transactions() if t.source == dispute.id]
-    assert list(dispute.balance_transactions) == [withdrawal.id]
+    assert list(dispute.balance_transaction_ids) == [withdrawal.id]
     assert (withdrawal.type, withdrawal.currency) == (W.BALANCE_TRANSACTION_TYPE_ADJUSTMENT, "usd")
     assert (withdrawal.amount, withdrawal.fee, withdrawal.net) == (-2_667, 1_200, -3_867)
     assert (
@@ -117,7 +117,7 @@ async def test_a_won_dispute_of_a_converted_charge_moves_usd_at_the_charges_rate
     assert won.status == S.DISPUTE_STATUS_WON
 
     rows = {t.id: t for t in await shop.transactions() if t.source == dispute.id}
-    reinstated = rows[won.balance_transactions[1]]
+    reinstated = rows[won.balance_transaction_ids[1]]
     assert (reinstated.amount, reinstated.fee, reinstated.currency) == (2_667, 0, "usd")
     assert (reinstated.exchange_rate, reinstated.presentment_amount) == ("0.008", 3_333)
     assert await _usd_pending(shop) == 2_537 - 1_200 == 1_337
@@ -143,7 +143,7 @@ async def test_a_lost_dispute_of_a_converted_charge_keeps_the_usd_withdrawn(
     await read_feed(world)
 
     assert closed.status == S.DISPUTE_STATUS_LOST
-    assert len(closed.balance_transactions) == 1
+    assert len(closed.balance_transaction_ids) == 1
     assert await _usd_pending(shop) == -1_330
     usd = await account_balances(shop, "usd")
     assert (usd["fx_rounding"], await carry(world, shop.id, "usd")) == (1, Fraction(0))

@@ -48,7 +48,7 @@ async def test_a_won_chargeback_withdraws_amount_and_fee_then_reinstates_the_amo
     assert (dispute.amount, dispute.currency, dispute.fee) == (10_000, "usd", FEE)
     assert dispute.payment_intent == intent.id
     assert dispute.evidence_details.due_by == int(world.clock.now) + 7 * DAY
-    assert len(dispute.balance_transactions) == 1
+    assert len(dispute.balance_transaction_ids) == 1
     assert await pending(shop) == before - 10_000 - FEE
     await shop.assert_books_balance()
     refreshed = await shop.client.payments.GetPaymentIntent(
@@ -70,7 +70,7 @@ async def test_a_won_chargeback_withdraws_amount_and_fee_then_reinstates_the_amo
     await read_feed(world)
     won = await shop.client.disputes.GetDispute(S.GetDisputeRequest(id=dispute.id))
     assert won.status == S.DISPUTE_STATUS_WON
-    assert len(won.balance_transactions) == 2
+    assert len(won.balance_transaction_ids) == 2
     # The amount comes back; the fee stays (PAYCORE_DISPUTE_FEE_RETURNED_ON_WIN is off).
     assert await pending(shop) == before - FEE
     await shop.assert_books_balance()
@@ -104,7 +104,7 @@ async def test_a_lost_chargeback_keeps_the_money_withdrawn(world: World) -> None
 
     lost = await shop.client.disputes.GetDispute(S.GetDisputeRequest(id=disputed.dispute.id))
     assert lost.status == S.DISPUTE_STATUS_LOST
-    assert len(lost.balance_transactions) == 1
+    assert len(lost.balance_transaction_ids) == 1
     assert await pending(shop) == after_withdrawal
     await shop.assert_books_balance()
     await shop.close()
@@ -166,7 +166,7 @@ async def test_an_inquiry_moves_no_money(world: World) -> None:
 
     assert disputed.dispute.status == S.DISPUTE_STATUS_WARNING_NEEDS_RESPONSE
     assert disputed.dispute.fee == 0
-    assert list(disputed.dispute.balance_transactions) == []
+    assert list(disputed.dispute.balance_transaction_ids) == []
     assert await pending(shop) == 4_000 - fee(4_000)
     intent = await shop.client.payments.GetPaymentIntent(
         payment_pb2.GetPaymentIntentRequest(id=disputed.intent.id)

@@ -78,7 +78,7 @@ async def test_a_checkout_of_two_sellers_disputed_each_seller_bears_its_own_orde
         assert dispute.status == S.DISPUTE_STATUS_NEEDS_RESPONSE
         assert dispute.reason == S.DISPUTE_REASON_PRODUCT_NOT_RECEIVED
         assert (dispute.amount, dispute.currency, dispute.fee) == (order.amount, "usd", FEE)
-        assert len(dispute.balance_transactions) == 1
+        assert len(dispute.balance_transaction_ids) == 1
         assert (await _order(shop, order.id)).disputed
     # Each seller gives back its own order's amount and pays the fee; the merchant's own
     # balance is not touched.
@@ -86,7 +86,7 @@ async def test_a_checkout_of_two_sellers_disputed_each_seller_bears_its_own_orde
     assert await pending(shop, loom) == loom_before - 4_000 - FEE
     assert await pending(shop) == 0
     (withdrawal,) = await _rows(shop, kiln, kiln_dispute.id)
-    assert list(kiln_dispute.balance_transactions) == [withdrawal.id]
+    assert list(kiln_dispute.balance_transaction_ids) == [withdrawal.id]
     assert (withdrawal.type, withdrawal.status) == (
         W.BALANCE_TRANSACTION_TYPE_ADJUSTMENT,
         W.BALANCE_TRANSACTION_STATUS_PENDING,
@@ -118,7 +118,7 @@ async def test_a_checkout_of_two_sellers_disputed_each_seller_bears_its_own_orde
     won = await shop.client.disputes.GetDispute(S.GetDisputeRequest(id=kiln_dispute.id))
     assert won.status == S.DISPUTE_STATUS_WON
     withdrawn, reinstated = await _rows(shop, kiln, kiln_dispute.id)
-    assert list(won.balance_transactions) == [withdrawn.id, reinstated.id]
+    assert list(won.balance_transaction_ids) == [withdrawn.id, reinstated.id]
     assert (reinstated.type, reinstated.amount, reinstated.fee) == (
         W.BALANCE_TRANSACTION_TYPE_ADJUSTMENT,
         6_000,
@@ -126,7 +126,7 @@ async def test_a_checkout_of_two_sellers_disputed_each_seller_bears_its_own_orde
     )
     lost = await shop.client.disputes.GetDispute(S.GetDisputeRequest(id=loom_dispute.id))
     assert lost.status == S.DISPUTE_STATUS_LOST
-    assert len(lost.balance_transactions) == 1
+    assert len(lost.balance_transaction_ids) == 1
     # The amount comes back to Kiln; the fee stays (PAYCORE_DISPUTE_FEE_RETURNED_ON_WIN off).
     assert await pending(shop, kiln) == kiln_before - FEE
     assert await pending(shop, loom) == loom_before - 4_000 - FEE
@@ -222,7 +222,7 @@ async def test_an_inquiry_of_an_order_moves_no_money(world: World) -> None:
 
     dispute = await order_dispute(shop, order.id)
     assert dispute.status == S.DISPUTE_STATUS_WARNING_NEEDS_RESPONSE
-    assert (dispute.fee, list(dispute.balance_transactions)) == (0, [])
+    assert (dispute.fee, list(dispute.balance_transaction_ids)) == (0, [])
     assert not (await _order(shop, order.id)).disputed
     assert await pending(shop, seller) == 4_000 - fee(4_000)
     await _books(shop, seller)
@@ -266,7 +266,7 @@ async def test_a_won_dispute_of_a_converted_order_moves_the_sellers_usd_at_the_c
     dispute = await order_dispute(shop, order.id)
     assert (dispute.amount, dispute.currency, dispute.fee) == (3_333, "jpy", 1_500)
     (withdrawal,) = await _rows(shop, seller, dispute.id)
-    assert list(dispute.balance_transactions) == [withdrawal.id]
+    assert list(dispute.balance_transaction_ids) == [withdrawal.id]
     assert (withdrawal.amount, withdrawal.fee, withdrawal.net, withdrawal.currency) == (
         -2_667,
         1_200,

@@ -89,6 +89,6 @@ async def test_an_inquiry_refunded_in_full_closes_instead_of_escalating(world: W
 
     closed = await shop.client.disputes.GetDispute(S.GetDisputeRequest(id=disputed.dispute.id))
     assert closed.status == S.DISPUTE_STATUS_WARNING_CLOSED
-    assert list(closed.balance_transactions) == []
+    assert list(closed.balance_transaction_ids) == []
     assert await pending(shop) == before
     await shop.assert_books_balance()

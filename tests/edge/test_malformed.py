@@ -140,7 +140,9 @@ async def test_an_unknown_enum_value_is_told_the_values_a_client_can_send(
         http, "POST", "/v1/payment_intents", key="sk_test_whatever", form="capture_method=soon"
     )
     assert (answer.status, answer.error["param"]) == (400, "capture_method"), answer.body
-    assert answer.error["message"] == "capture_method: must be one of automatic, manual"
+    assert answer.error["message"] == (
+        "capture_method: must be one of automatic, manual, automatic_async"
+    )
 
 
 async def test_routes_methods_types_and_sizes(http: ClientSession) -> None:

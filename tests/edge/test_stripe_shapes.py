@@ -188,6 +188,9 @@ async def test_stripe_account_is_refused_not_ignored(
     assert answer.status == 400, answer.body
     error = answer.body["error"]
     assert (error["code"], error["param"]) == ("header_unsupported", "Stripe-Account")
+    # What does it instead, in the edge's (Stripe's) parameter names, not gRPC's fields.
+    assert "account=acct_" in error["message"], error
+    assert "transfer_data[destination]" in error["message"], error
     listed = await call(payin_http, "GET", "/v1/customers", key=key)
     assert listed.body["data"] == []
 

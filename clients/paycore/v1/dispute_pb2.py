@@ -24,9 +24,10 @@ _sym_db = _symbol_database.Default()
 
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from paycore.v1 import common_pb2 as paycore_dot_v1_dot_common__pb2
+from paycore.v1 import wallet_pb2 as paycore_dot_v1_dot_wallet__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18paycore/v1/dispute.proto\x12\npaycore.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17paycore/v1/common.proto\"\xb8\x03\n\x0f\x44isputeEvidence\x12\x1b\n\x13product_description\x18\x01 \x01(\t\x12\x15\n\rcustomer_name\x18\x02 \x01(\t\x12\x1e\n\x16\x63ustomer_email_address\x18\x03 \x01(\t\x12\x17\n\x0f\x62illing_address\x18\x04 \x01(\t\x12\x18\n\x10shipping_address\x18\x05 \x01(\t\x12\x18\n\x10shipping_carrier\x18\x06 \x01(\t\x12 \n\x18shipping_tracking_number\x18\x07 \x01(\t\x12\x15\n\rshipping_date\x18\x08 \x01(\t\x12\x15\n\rrefund_policy\x18\t \x01(\t\x12\"\n\x1arefund_refusal_explanation\x18\n \x01(\t\x12\x1b\n\x13\x63\x61ncellation_policy\x18\x0b \x01(\t\x12$\n\x1c\x64uplicate_charge_explanation\x18\x0c \x01(\t\x12\x1b\n\x13\x61\x63\x63\x65ss_activity_log\x18\r \x01(\t\x12\x14\n\x0cservice_date\x18\x0e \x01(\t\x12\x1a\n\x12uncategorized_text\x18\x0f \x01(\t\"n\n\x16\x44isputeEvidenceDetails\x12\x0e\n\x06\x64ue_by\x18\x01 \x01(\x03\x12\x14\n\x0chas_evidence\x18\x02 \x01(\x08\x12\x18\n\x10submission_count\x18\x03 \x01(\x05\x12\x14\n\x0csubmitted_at\x18\x04 \x01(\x03\"\xf9\x03\n\x07\x44ispute\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\x12\x0e\n\x06\x63harge\x18\x04 \x01(\t\x12\x16\n\x0epayment_intent\x18\x05 \x01(\t\x12)\n\x06reason\x18\x06 \x01(\x0e\x32\x19.paycore.v1.DisputeReason\x12)\n\x06status\x18\x07 \x01(\x0e\x32\x19.paycore.v1.DisputeStatus\x12-\n\x08\x65vidence\x18\x08 \x01(\x0b\x32\x1b.paycore.v1.DisputeEvidence\x12<\n\x10\x65vidence_details\x18\t \x01(\x0b\x32\".paycore.v1.DisputeEvidenceDetails\x12\x0b\n\x03\x66\x65\x65\x18\n \x01(\x03\x12\x1c\n\x14\x62\x61lance_transactions\x18\x0b \x03(\t\x12\x1c\n\x14is_charge_refundable\x18\x0c \x01(\x08\x12\x0f\n\x07\x63reated\x18\r \x01(\x03\x12\x33\n\x08metadata\x18\x0e \x03(\x0b\x32!.paycore.v1.Dispute.MetadataEntry\x12\x15\n\rpayment_order\x18\x0f \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x1f\n\x11GetDisputeRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xea\x01\n\x13ListDisputesRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x16\n\x0estarting_after\x18\x02 \x01(\t\x12\x15\n\rending_before\x18\x07 \x01(\t\x12\x16\n\x0epayment_intent\x18\x03 \x01(\t\x12)\n\x06status\x18\x04 \x01(\x0e\x32\x19.paycore.v1.DisputeStatus\x12\x15\n\rpayment_order\x18\x05 \x01(\t\x12\x0e\n\x06\x63harge\x18\x06 \x01(\t\x12+\n\x07\x63reated\x18\x08 \x01(\x0b\x32\x1a.paycore.v1.TimestampRange\"K\n\x14ListDisputesResponse\x12!\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x13.paycore.v1.Dispute\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"\xec\x01\n\x14UpdateDisputeRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12-\n\x08\x65vidence\x18\x02 \x01(\x0b\x32\x1b.paycore.v1.DisputeEvidence\x12@\n\x08metadata\x18\x03 \x03(\x0b\x32..paycore.v1.UpdateDisputeRequest.MetadataEntry\x12\x0e\n\x06submit\x18\x04 \x01(\x08\x12\x16\n\x0e\x63lear_metadata\x18\x05 \x01(\x08\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"!\n\x13\x43loseDisputeRequest\x12\n\n\x02id\x18\x01 \x01(\t*\x9b\x02\n\rDisputeStatus\x12\x1e\n\x1a\x44ISPUTE_STATUS_UNSPECIFIED\x10\x00\x12)\n%DISPUTE_STATUS_WARNING_NEEDS_RESPONSE\x10\x01\x12\'\n#DISPUTE_STATUS_WARNING_UNDER_REVIEW\x10\x02\x12!\n\x1d\x44ISPUTE_STATUS_WARNING_CLOSED\x10\x03\x12!\n\x1d\x44ISPUTE_STATUS_NEEDS_RESPONSE\x10\x04\x12\x1f\n\x1b\x44ISPUTE_STATUS_UNDER_REVIEW\x10\x05\x12\x16\n\x12\x44ISPUTE_STATUS_WON\x10\x06\x12\x17\n\x13\x44ISPUTE_STATUS_LOST\x10\x07*\xb1\x01\n\rDisputeReason\x12\x1e\n\x1a\x44ISPUTE_REASON_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x44ISPUTE_REASON_FRAUDULENT\x10\x01\x12\'\n#DISPUTE_REASON_PRODUCT_NOT_RECEIVED\x10\x02\x12\x1c\n\x18\x44ISPUTE_REASON_DUPLICATE\x10\x03\x12\x1a\n\x16\x44ISPUTE_REASON_GENERAL\x10\x04\x32\x89\x04\n\x0e\x44isputeService\x12r\n\nGetDispute\x12\x1d.paycore.v1.GetDisputeRequest\x1a\x13.paycore.v1.Dispute\"0\x8a\xb5\x18\x13\x08\x01\x12\rdisputes:read\x18\x01\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/disputes/{id}\x12~\n\x0cListDisputes\x12\x1f.paycore.v1.ListDisputesRequest\x1a .paycore.v1.ListDisputesResponse\"+\x8a\xb5\x18\x13\x08\x01\x12\rdisputes:read\x18\x01\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/disputes\x12~\n\rUpdateDispute\x12 .paycore.v1.UpdateDisputeRequest\x1a\x13.paycore.v1.Dispute\"6\x8a\xb5\x18\x16\x08\x01\x12\x0e\x64isputes:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x16\"\x11/v1/disputes/{id}:\x01*\x12\x82\x01\n\x0c\x43loseDispute\x12\x1f.paycore.v1.CloseDisputeRequest\x1a\x13.paycore.v1.Dispute\"<\x8a\xb5\x18\x16\x08\x01\x12\x0e\x64isputes:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x1c\"\x17/v1/disputes/{id}/close:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18paycore/v1/dispute.proto\x12\npaycore.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17paycore/v1/common.proto\x1a\x17paycore/v1/wallet.proto\"\xb8\x03\n\x0f\x44isputeEvidence\x12\x1b\n\x13product_description\x18\x01 \x01(\t\x12\x15\n\rcustomer_name\x18\x02 \x01(\t\x12\x1e\n\x16\x63ustomer_email_address\x18\x03 \x01(\t\x12\x17\n\x0f\x62illing_address\x18\x04 \x01(\t\x12\x18\n\x10shipping_address\x18\x05 \x01(\t\x12\x18\n\x10shipping_carrier\x18\x06 \x01(\t\x12 \n\x18shipping_tracking_number\x18\x07 \x01(\t\x12\x15\n\rshipping_date\x18\x08 \x01(\t\x12\x15\n\rrefund_policy\x18\t \x01(\t\x12\"\n\x1arefund_refusal_explanation\x18\n \x01(\t\x12\x1b\n\x13\x63\x61ncellation_policy\x18\x0b \x01(\t\x12$\n\x1c\x64uplicate_charge_explanation\x18\x0c \x01(\t\x12\x1b\n\x13\x61\x63\x63\x65ss_activity_log\x18\r \x01(\t\x12\x14\n\x0cservice_date\x18\x0e \x01(\t\x12\x1a\n\x12uncategorized_text\x18\x0f \x01(\t\"n\n\x16\x44isputeEvidenceDetails\x12\x0e\n\x06\x64ue_by\x18\x01 \x01(\x03\x12\x14\n\x0chas_evidence\x18\x02 \x01(\x08\x12\x18\n\x10submission_count\x18\x03 \x01(\x05\x12\x14\n\x0csubmitted_at\x18\x04 \x01(\x03\"\xba\x04\n\x07\x44ispute\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\x12\x0e\n\x06\x63harge\x18\x04 \x01(\t\x12\x16\n\x0epayment_intent\x18\x05 \x01(\t\x12)\n\x06reason\x18\x06 \x01(\x0e\x32\x19.paycore.v1.DisputeReason\x12)\n\x06status\x18\x07 \x01(\x0e\x32\x19.paycore.v1.DisputeStatus\x12-\n\x08\x65vidence\x18\x08 \x01(\x0b\x32\x1b.paycore.v1.DisputeEvidence\x12<\n\x10\x65vidence_details\x18\t \x01(\x0b\x32\".paycore.v1.DisputeEvidenceDetails\x12\x0b\n\x03\x66\x65\x65\x18\n \x01(\x03\x12\x1f\n\x17\x62\x61lance_transaction_ids\x18\x0b \x03(\t\x12\x1c\n\x14is_charge_refundable\x18\x0c \x01(\x08\x12\x0f\n\x07\x63reated\x18\r \x01(\x03\x12\x33\n\x08metadata\x18\x0e \x03(\x0b\x32!.paycore.v1.Dispute.MetadataEntry\x12\x15\n\rpayment_order\x18\x0f \x01(\t\x12<\n\x14\x62\x61lance_transactions\x18\x10 \x03(\x0b\x32\x1e.paycore.v1.BalanceTransaction\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x1f\n\x11GetDisputeRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xea\x01\n\x13ListDisputesRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x16\n\x0estarting_after\x18\x02 \x01(\t\x12\x15\n\rending_before\x18\x07 \x01(\t\x12\x16\n\x0epayment_intent\x18\x03 \x01(\t\x12)\n\x06status\x18\x04 \x01(\x0e\x32\x19.paycore.v1.DisputeStatus\x12\x15\n\rpayment_order\x18\x05 \x01(\t\x12\x0e\n\x06\x63harge\x18\x06 \x01(\t\x12+\n\x07\x63reated\x18\x08 \x01(\x0b\x32\x1a.paycore.v1.TimestampRange\"K\n\x14ListDisputesResponse\x12!\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x13.paycore.v1.Dispute\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"\xec\x01\n\x14UpdateDisputeRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12-\n\x08\x65vidence\x18\x02 \x01(\x0b\x32\x1b.paycore.v1.DisputeEvidence\x12@\n\x08metadata\x18\x03 \x03(\x0b\x32..paycore.v1.UpdateDisputeRequest.MetadataEntry\x12\x0e\n\x06submit\x18\x04 \x01(\x08\x12\x16\n\x0e\x63lear_metadata\x18\x05 \x01(\x08\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"!\n\x13\x43loseDisputeRequest\x12\n\n\x02id\x18\x01 \x01(\t*\x9b\x02\n\rDisputeStatus\x12\x1e\n\x1a\x44ISPUTE_STATUS_UNSPECIFIED\x10\x00\x12)\n%DISPUTE_STATUS_WARNING_NEEDS_RESPONSE\x10\x01\x12\'\n#DISPUTE_STATUS_WARNING_UNDER_REVIEW\x10\x02\x12!\n\x1d\x44ISPUTE_STATUS_WARNING_CLOSED\x10\x03\x12!\n\x1d\x44ISPUTE_STATUS_NEEDS_RESPONSE\x10\x04\x12\x1f\n\x1b\x44ISPUTE_STATUS_UNDER_REVIEW\x10\x05\x12\x16\n\x12\x44ISPUTE_STATUS_WON\x10\x06\x12\x17\n\x13\x44ISPUTE_STATUS_LOST\x10\x07*\xb1\x01\n\rDisputeReason\x12\x1e\n\x1a\x44ISPUTE_REASON_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x44ISPUTE_REASON_FRAUDULENT\x10\x01\x12\'\n#DISPUTE_REASON_PRODUCT_NOT_RECEIVED\x10\x02\x12\x1c\n\x18\x44ISPUTE_REASON_DUPLICATE\x10\x03\x12\x1a\n\x16\x44ISPUTE_REASON_GENERAL\x10\x04\x32\x89\x04\n\x0e\x44isputeService\x12r\n\nGetDispute\x12\x1d.paycore.v1.GetDisputeRequest\x1a\x13.paycore.v1.Dispute\"0\x8a\xb5\x18\x13\x08\x01\x12\rdisputes:read\x18\x01\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/disputes/{id}\x12~\n\x0cListDisputes\x12\x1f.paycore.v1.ListDisputesRequest\x1a .paycore.v1.ListDisputesResponse\"+\x8a\xb5\x18\x13\x08\x01\x12\rdisputes:read\x18\x01\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/disputes\x12~\n\rUpdateDispute\x12 .paycore.v1.UpdateDisputeRequest\x1a\x13.paycore.v1.Dispute\"6\x8a\xb5\x18\x16\x08\x01\x12\x0e\x64isputes:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x16\"\x11/v1/disputes/{id}:\x01*\x12\x82\x01\n\x0c\x43loseDispute\x12\x1f.paycore.v1.CloseDisputeRequest\x1a\x13.paycore.v1.Dispute\"<\x8a\xb5\x18\x16\x08\x01\x12\x0e\x64isputes:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x1c\"\x17/v1/disputes/{id}/close:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,30 +46,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DISPUTESERVICE'].methods_by_name['UpdateDispute']._serialized_options = b'\212\265\030\026\010\001\022\016disputes:write\030\001 \001\202\323\344\223\002\026\"\021/v1/disputes/{id}:\001*'
   _globals['_DISPUTESERVICE'].methods_by_name['CloseDispute']._loaded_options = None
   _globals['_DISPUTESERVICE'].methods_by_name['CloseDispute']._serialized_options = b'\212\265\030\026\010\001\022\016disputes:write\030\001 \001\202\323\344\223\002\034\"\027/v1/disputes/{id}/close:\001*'
-  _globals['_DISPUTESTATUS']._serialized_start=1780
-  _globals['_DISPUTESTATUS']._serialized_end=2063
-  _globals['_DISPUTEREASON']._serialized_start=2066
-  _globals['_DISPUTEREASON']._serialized_end=2243
-  _globals['_DISPUTEEVIDENCE']._serialized_start=96
-  _globals['_DISPUTEEVIDENCE']._serialized_end=536
-  _globals['_DISPUTEEVIDENCEDETAILS']._serialized_start=538
-  _globals['_DISPUTEEVIDENCEDETAILS']._serialized_end=648
-  _globals['_DISPUTE']._serialized_start=651
-  _globals['_DISPUTE']._serialized_end=1156
-  _globals['_DISPUTE_METADATAENTRY']._serialized_start=1109
-  _globals['_DISPUTE_METADATAENTRY']._serialized_end=1156
-  _globals['_GETDISPUTEREQUEST']._serialized_start=1158
-  _globals['_GETDISPUTEREQUEST']._serialized_end=1189
-  _globals['_LISTDISPUTESREQUEST']._serialized_start=1192
-  _globals['_LISTDISPUTESREQUEST']._serialized_end=1426
-  _globals['_LISTDISPUTESRESPONSE']._serialized_start=1428
-  _globals['_LISTDISPUTESRESPONSE']._serialized_end=1503
-  _globals['_UPDATEDISPUTEREQUEST']._serialized_start=1506
-  _globals['_UPDATEDISPUTEREQUEST']._serialized_end=1742
-  _globals['_UPDATEDISPUTEREQUEST_METADATAENTRY']._serialized_start=1109
-  _globals['_UPDATEDISPUTEREQUEST_METADATAENTRY']._serialized_end=1156
-  _globals['_CLOSEDISPUTEREQUEST']._serialized_start=1744
-  _globals['_CLOSEDISPUTEREQUEST']._serialized_end=1777
-  _globals['_DISPUTESERVICE']._serialized_start=2246
-  _globals['_DISPUTESERVICE']._serialized_end=2767
+  _globals['_DISPUTESTATUS']._serialized_start=1870
+  _globals['_DISPUTESTATUS']._serialized_end=2153
+  _globals['_DISPUTEREASON']._serialized_start=2156
+  _globals['_DISPUTEREASON']._serialized_end=2333
+  _globals['_DISPUTEEVIDENCE']._serialized_start=121
+  _globals['_DISPUTEEVIDENCE']._serialized_end=561
+  _globals['_DISPUTEEVIDENCEDETAILS']._serialized_start=563
+  _globals['_DISPUTEEVIDENCEDETAILS']._serialized_end=673
+  _globals['_DISPUTE']._serialized_start=676
+  _globals['_DISPUTE']._serialized_end=1246
+  _globals['_DISPUTE_METADATAENTRY']._serialized_start=1199
+  _globals['_DISPUTE_METADATAENTRY']._serialized_end=1246
+  _globals['_GETDISPUTEREQUEST']._serialized_start=1248
+  _globals['_GETDISPUTEREQUEST']._serialized_end=1279
+  _globals['_LISTDISPUTESREQUEST']._serialized_start=1282
+  _globals['_LISTDISPUTESREQUEST']._serialized_end=1516
+  _globals['_LISTDISPUTESRESPONSE']._serialized_start=1518
+  _globals['_LISTDISPUTESRESPONSE']._serialized_end=1593
+  _globals['_UPDATEDISPUTEREQUEST']._serialized_start=1596
+  _globals['_UPDATEDISPUTEREQUEST']._serialized_end=1832
+  _globals['_UPDATEDISPUTEREQUEST_METADATAENTRY']._serialized_start=1199
+  _globals['_UPDATEDISPUTEREQUEST_METADATAENTRY']._serialized_end=1246
+  _globals['_CLOSEDISPUTEREQUEST']._serialized_start=1834
+  _globals['_CLOSEDISPUTEREQUEST']._serialized_end=1867
+  _globals['_DISPUTESERVICE']._serialized_start=2336
+  _globals['_DISPUTESERVICE']._serialized_end=2857
 # @@protoc_insertion_point(module_scope)

@@ -11,6 +11,7 @@ from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from paycore.v1 import common_pb2 as _common_pb2
+from paycore.v1 import wallet_pb2 as _wallet_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -208,11 +209,12 @@ class Dispute(_message.Message):
     EVIDENCE_FIELD_NUMBER: _builtins.int
     EVIDENCE_DETAILS_FIELD_NUMBER: _builtins.int
     FEE_FIELD_NUMBER: _builtins.int
-    BALANCE_TRANSACTIONS_FIELD_NUMBER: _builtins.int
+    BALANCE_TRANSACTION_IDS_FIELD_NUMBER: _builtins.int
     IS_CHARGE_REFUNDABLE_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     PAYMENT_ORDER_FIELD_NUMBER: _builtins.int
+    BALANCE_TRANSACTIONS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"dp_..." """
     amount: _builtins.int
@@ -238,11 +240,20 @@ class Dispute(_message.Message):
     @_builtins.property
     def evidence_details(self) -> Global___DisputeEvidenceDetails: ...
     @_builtins.property
-    def balance_transactions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """"txn_..." balance transactions: the withdrawal, then a reinstatement if won."""
+    def balance_transaction_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The ids ("txn_...") of `balance_transactions`, in their order. Field 11 was named
+        `balance_transactions` before the objects were carried (same number and type: a client
+        built from the older contract reads the ids from it as before).
+        """
 
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def balance_transactions(self) -> _containers.RepeatedCompositeFieldContainer[_wallet_pb2.BalanceTransaction]:
+        """The balance transactions the dispute made, the objects themselves (as Stripe renders a
+        dispute's `balance_transactions`): the withdrawal, then a reinstatement if won.
+        """
+
     def __init__(
         self,
         *,
@@ -256,15 +267,16 @@ class Dispute(_message.Message):
         evidence: Global___DisputeEvidence | None = ...,
         evidence_details: Global___DisputeEvidenceDetails | None = ...,
         fee: _builtins.int = ...,
-        balance_transactions: _abc.Iterable[_builtins.str] | None = ...,
+        balance_transaction_ids: _abc.Iterable[_builtins.str] | None = ...,
         is_charge_refundable: _builtins.bool = ...,
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         payment_order: _builtins.str = ...,
+        balance_transactions: _abc.Iterable[_wallet_pb2.BalanceTransaction] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["evidence", b"evidence", "evidence_details", b"evidence_details"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "balance_transactions", b"balance_transactions", "charge", b"charge", "created", b"created", "currency", b"currency", "evidence", b"evidence", "evidence_details", b"evidence_details", "fee", b"fee", "id", b"id", "is_charge_refundable", b"is_charge_refundable", "metadata", b"metadata", "payment_intent", b"payment_intent", "payment_order", b"payment_order", "reason", b"reason", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "balance_transaction_ids", b"balance_transaction_ids", "balance_transactions", b"balance_transactions", "charge", b"charge", "created", b"created", "currency", b"currency", "evidence", b"evidence", "evidence_details", b"evidence_details", "fee", b"fee", "id", b"id", "is_charge_refundable", b"is_charge_refundable", "metadata", b"metadata", "payment_intent", b"payment_intent", "payment_order", b"payment_order", "reason", b"reason", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

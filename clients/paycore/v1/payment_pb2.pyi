@@ -129,6 +129,10 @@ class _CaptureMethodEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Capture
     """Captured as soon as authorized (the default)."""
     CAPTURE_METHOD_MANUAL: _CaptureMethod.ValueType  # 2
     """Authorized only; CapturePaymentIntent captures it later, or it is voided when the hold expires."""
+    CAPTURE_METHOD_AUTOMATIC_ASYNC: _CaptureMethod.ValueType  # 3
+    """Stripe's `automatic_async` (its default since 2024): captured as soon as authorized, as
+    AUTOMATIC (paycore's capture is never deferred); kept and shown as the caller gave it.
+    """
 
 class CaptureMethod(_CaptureMethod, metaclass=_CaptureMethodEnumTypeWrapper): ...
 
@@ -137,6 +141,10 @@ CAPTURE_METHOD_AUTOMATIC: CaptureMethod.ValueType  # 1
 """Captured as soon as authorized (the default)."""
 CAPTURE_METHOD_MANUAL: CaptureMethod.ValueType  # 2
 """Authorized only; CapturePaymentIntent captures it later, or it is voided when the hold expires."""
+CAPTURE_METHOD_AUTOMATIC_ASYNC: CaptureMethod.ValueType  # 3
+"""Stripe's `automatic_async` (its default since 2024): captured as soon as authorized, as
+AUTOMATIC (paycore's capture is never deferred); kept and shown as the caller gave it.
+"""
 Global___CaptureMethod: _TypeAlias = CaptureMethod  # noqa: Y015
 
 class _PaymentIntentCancellationReason:

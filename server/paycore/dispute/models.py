@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from paycore.payout.models import BalanceTransaction
 from paycore.records import MetadataChange, Stored
 
 
@@ -86,8 +87,13 @@ class Dispute(Stored):
     """When the call was recorded (or last taken up): the dispute_feed job resumes one that
     no request finished within the lease."""
     psp_sequence: int
-    balance_transactions: tuple[str, ...]
+    balance_transaction_ids: tuple[str, ...]
+    """The balance transactions the dispute made, in order: the withdrawal, then a
+    reinstatement if won (the column `balance_transactions`)."""
     metadata: dict[str, str] = field(default_factory=dict)
+    balance_transactions: tuple[BalanceTransaction, ...] = ()
+    """Those transactions themselves, as Stripe renders them on a dispute (read with it:
+    repository.DISPUTES; an event's snapshot completes it the same way)."""
 
     @property
     def charge_id(self) -> str:

@@ -3,7 +3,7 @@ disputes change a few times in their life, off every hot path."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from paycore.dispute.models import (
@@ -11,8 +11,10 @@ from paycore.dispute.models import (
     DisputeFilter,
 )
 from paycore.invariants import invariant
+from paycore.payout.repository import decode_balance_transaction
 from paycore.storage.reads import Kind, fetch_optional, matching
 from paycore.storage.rows import Decoder, Encoder
+from paycore.storage.schema import balance_transactions as bt
 from paycore.storage.schema import dispute_feeds, disputes
 from sqlalchemy import Select, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
@@ -22,11 +24,37 @@ d = disputes
 FEED_OWNER = "platform"
 """The feed's position is the platform's, not a merchant's (kept on the home shard)."""
 
-decode_dispute: Decoder[Dispute] = Decoder(disputes, Dispute)
-encode_dispute: Encoder[Dispute] = Encoder(disputes, Dispute)
+# The column `balance_transactions` holds the ids; the objects are read with the dispute.
+_IDS_COLUMN = {"balance_transaction_ids": "balance_transactions"}
+_OBJECTS = ("balance_transactions",)
+decode_dispute: Decoder[Dispute] = Decoder(disputes, Dispute, columns=_IDS_COLUMN, skip=_OBJECTS)
+encode_dispute: Encoder[Dispute] = Encoder(disputes, Dispute, columns=_IDS_COLUMN, skip=_OBJECTS)
 
 
-DISPUTES = Kind("dispute", disputes, decode_dispute)
+async def with_balance_transactions(
+    connection: AsyncConnection, found: list[Dispute]
+) -> list[Dispute]:
+    """The disputes with their balance transactions, in each dispute's order (one statement
+    for a page): what a Get, a List and an event's snapshot render."""
+    wanted = {txn for dispute in found for txn in dispute.balance_transaction_ids}
+    if not wanted:
+        return [replace(dispute, balance_transactions=()) for dispute in found]
+    rows = await connection.execute(
+        select(bt).where(bt.c.merchant_id == found[0].merchant_id, bt.c.id.in_(sorted(wanted)))
+    )
+    by_id = {row.id: decode_balance_transaction(row) for row in rows}
+    return [
+        replace(
+            dispute,
+            balance_transactions=tuple(
+                by_id[txn] for txn in dispute.balance_transaction_ids if txn in by_id
+            ),
+        )
+        for dispute in found
+    ]
+
+
+DISPUTES = Kind("dispute", disputes, decode_dispute, complete=with_balance_transactions)
 
 
 def disputes_query(merchant_id: str, wanted: DisputeFilter) -> Select[Any]:

@@ -32,6 +32,7 @@ from paycore.dispute.repository import (
     DisputeRepository,
     claim_stale_calls,
     disputes_query,
+    with_balance_transactions,
 )
 from paycore.errors import ApiError, Reason, not_found
 from paycore.events import Recorder
@@ -113,8 +114,7 @@ class Disputes:
             )
             await DisputeRepository(connection).save(changed)
             # A submission's event is recorded with the PSP's answer (under review).
-            await self._record(connection, changed, [] if update.submit else [UPDATED])
-            return changed
+            return await self._record(connection, changed, [] if update.submit else [UPDATED])
 
         return Phases(record, self._call_psp(merchant_id) if update.submit else None)
 
@@ -291,7 +291,7 @@ class Disputes:
             psp_action=PspAction.NONE,
             psp_action_at=0,
             psp_sequence=event.sequence,
-            balance_transactions=(),
+            balance_transaction_ids=(),
             created=self.now(),
         )
         step.events.append(CREATED)
@@ -317,8 +317,7 @@ class Disputes:
                 dispute = replace(dispute, amount=news.amount)
             dispute = await self._enter(connection, replace(dispute, status=wanted), step)
         await DisputeRepository(connection).save(dispute)
-        await self._record(connection, dispute, step.events)
-        return dispute
+        return await self._record(connection, dispute, step.events)
 
     async def _enter(self, connection: AsyncConnection, dispute: Dispute, step: _Step) -> Dispute:
         status = dispute.status
@@ -334,7 +333,7 @@ class Disputes:
             fee = dispute.fee if self._fees.returned_on_win else 0
             reinstated = await self._money.reinstate(connection, dispute, fee)
             dispute = replace(
-                dispute, balance_transactions=(*dispute.balance_transactions, reinstated)
+                dispute, balance_transaction_ids=(*dispute.balance_transaction_ids, reinstated)
             )
             step.events.append(FUNDS_REINSTATED)
         if dispute.reason is DisputeReason.FRAUDULENT and not status.inquiry:
@@ -350,7 +349,9 @@ class Disputes:
         withdrawn = await self._money.withdraw(connection, charged)
         await mark_disputed(connection, dispute.merchant_id, dispute.charge_id)
         step.events.append(FUNDS_WITHDRAWN)
-        return replace(charged, balance_transactions=(*charged.balance_transactions, withdrawn))
+        return replace(
+            charged, balance_transaction_ids=(*charged.balance_transaction_ids, withdrawn)
+        )
 
     async def _label(self, connection: AsyncConnection, dispute: Dispute, step: _Step) -> None:
         """A fraudulent chargeback's outcome is the fraud model's feedback: lost, the payment
@@ -372,10 +373,14 @@ class Disputes:
 
     async def _record(
         self, connection: AsyncConnection, dispute: Dispute, events: MutableSequence[str]
-    ) -> None:
+    ) -> Dispute:
+        """`dispute` as a Get reads it (with its balance transactions, the rows this
+        transaction wrote included), its `events` recorded with that snapshot."""
+        [complete] = await with_balance_transactions(connection, [dispute])
         for event_type in events:
-            await self._events.record(connection, event_type, dispute)
+            await self._events.record(connection, event_type, complete)
         events.clear()
+        return complete
 
     async def _count(self, step: _Step) -> None:
         """After the commit: a confirmed fraud counts in the velocity counters (Redis)."""

@@ -80,10 +80,18 @@ _DECIMAL_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
 STRIPE_ACCOUNT_HEADERS = ("Stripe-Account", "Stripe-Context")
 """The SDKs' `stripe_account` and `stripe_context` options: the account a call acts for."""
 _STRIPE_ACCOUNT_REFUSED = (
-    "paycore has no connected accounts to act as: call with the key of the merchant the call is"
-    " for (an operator names it in Paycore-Merchant); a charge for a seller account names it"
-    " in transfer_destination"
+    "paycore has no connected accounts to act as: a seller account (acct_) is the platform's,"
+    " and the platform's key names it in the call: account=acct_... for its balance, balance"
+    " transactions, payouts, bank accounts and payout schedule, transfer_data[destination]"
+    " for a charge that pays it, destination for a transfer; another merchant is called with"
+    " its own key (an operator names it in Paycore-Merchant)"
 )
+"""Why (docs/connect.md): a seller owns no API objects of its own (customers, intents,
+webhooks are the platform's), so "run the call as the seller" has no meaning for most calls;
+the calls that concern a seller take it as a parameter, checked to be the caller's seller."""
+
+SEARCH = "search"
+"""The last segment of Stripe's search routes (GET /v1/customers/search)."""
 
 Call = Callable[..., Any]
 
@@ -111,6 +119,9 @@ class Edge:
         self.operators = operators
         self.internal_channel = internal_channel or channel
         self.router = Router(routes)
+        self._searches = sorted(
+            route.template for route in routes if route.template.endswith(f"/{SEARCH}")
+        )
         self._trusted_proxies = trusted_proxies or TrustedProxies(())
         self._calls: dict[str, Call] = {}
         for route in routes:
@@ -198,7 +209,7 @@ class Edge:
     def _route(self, request: web.Request) -> tuple[HttpRoute, dict[str, str]]:
         path = request.rel_url.raw_path
         try:
-            return self.router.match(request.method, path)
+            route, variables = self.router.match(request.method, path)
         except RouteNotFound:
             message = f"Unrecognized request URL ({request.method}: {path})"
             raise invalid_request("route_unknown", message, status=404) from None
@@ -212,6 +223,17 @@ class Edge:
             raise invalid_request(
                 "route_unknown", "The path is not valid UTF-8", status=404
             ) from None
+        last = route.segments[-1] if route.segments else None
+        if last is not None and last.variable and variables.get(last.variable) == SEARCH:
+            # Stripe's search of a collection paycore does not search (subscriptions,
+            # invoices, prices, products): no id is "search", so GET /v1/<kind>s/{id} must
+            # not take it for one (its `query` answered parameter_unknown).
+            message = (
+                f"Unrecognized request URL ({request.method}: {path}): paycore's Search API"
+                f" covers {', '.join(self._searches)} only; list with filters instead"
+            )
+            raise invalid_request("route_unknown", message, status=404)
+        return route, variables
 
     async def health(self, request: web.Request) -> web.StreamResponse:
         state = self.channel.get_state(try_to_connect=True)

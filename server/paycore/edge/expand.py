@@ -3,7 +3,7 @@ same gRPC GET methods a client would call (with the caller's own credentials).
 
     GET /v1/payment_intents/pi_...?expand[]=customer&expand[]=payment_method
     GET /v1/payment_intents?expand[]=data.customer          (each element of a list)
-    GET /v1/disputes/dp_...?expand[]=balance_transactions    (each id of a list of ids)
+    GET /v1/disputes?expand[]=data.balance_transactions.source   (into each object of a list)
     POST /v1/subscriptions ... expand[]=latest_invoice.payment_intent
 
 An id names its object by its prefix (`cus_` -> GET /v1/customers/{id}): the prefix comes from
@@ -99,7 +99,7 @@ class Expander:
             value = node[parts[0]] = await self._object(value, fetch)
             if value is None:
                 return False
-        elif _is_id_list(value):  # a dispute's balance_transactions: each id, in place
+        elif _is_id_list(value):  # a repeated id field: each id, in place
             value = [await self._object(object_id, fetch) for object_id in value]
             if any(found is None for found in value):
                 return False
@@ -107,7 +107,9 @@ class Expander:
             if len(parts) == 1:
                 return True
         if len(parts) == 1:
-            return isinstance(value, dict)
+            # Objects already (a dispute's balance_transactions, which Stripe always renders
+            # expanded): nothing left to do, as for an expanded id.
+            return isinstance(value, dict) or _is_object_list(value)
         targets = value if isinstance(value, list) else [value]
         results = [await self._expand(target, parts[1:], fetch) for target in targets]
         return all(results)
@@ -125,6 +127,11 @@ class Expander:
             if error.status != NOT_FOUND or route.template not in self._deletable:
                 raise
             return {"id": object_id, "object": object_name(route.output), "deleted": True}
+
+
+def _is_object_list(value: Any) -> bool:
+    """A repeated field of objects (a non-empty list of dicts)."""
+    return isinstance(value, list) and bool(value) and all(isinstance(i, dict) for i in value)
 
 
 def _is_id_list(value: Any) -> bool:

@@ -25,6 +25,13 @@ class IntentStatus(StrEnum):
 class CaptureMethod(StrEnum):
     AUTOMATIC = "automatic"
     MANUAL = "manual"
+    AUTOMATIC_ASYNC = "automatic_async"
+    """Stripe's: captured at once, as AUTOMATIC (paycore's capture is never deferred)."""
+
+    @property
+    def at_once(self) -> bool:
+        """Whether confirming captures (a charge), not only authorizes."""
+        return self is not CaptureMethod.MANUAL
 
 
 class SetupUsage(StrEnum):

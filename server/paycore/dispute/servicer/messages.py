@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from paycore.dispute.models import EVIDENCE_FIELDS, Dispute
+from paycore.payout.servicer.messages import balance_transaction_message
 from paycore.runtime.messages import converts, message_of
 from paycore.v1 import dispute_pb2
 
@@ -23,4 +24,7 @@ def dispute_message(dispute: Dispute) -> dispute_pb2.Dispute:
             submitted_at=dispute.submitted_at,
         ),
         is_charge_refundable=dispute.status.inquiry,
+        balance_transactions=[
+            balance_transaction_message(transaction) for transaction in dispute.balance_transactions
+        ],
     )

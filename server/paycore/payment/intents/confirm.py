@@ -17,7 +17,6 @@ from paycore.payment.intents.flow import FRAUD_BLOCKED, FirstPhase, IntentFlow, 
 from paycore.payment.machine import CONFIRMABLE, require
 from paycore.payment.models import (
     ON_SESSION,
-    CaptureMethod,
     Intent,
     IntentStatus,
     Presence,
@@ -78,7 +77,7 @@ async def confirmation(
     phase notes what it made in the FirstPhase returned (nothing when not admitted)."""
     merchant_id, intent_id = intent.merchant_id, intent.id
     method = payment_method_id or intent.payment_method_id
-    if intent.capture_method is CaptureMethod.AUTOMATIC:
+    if intent.capture_method.at_once:
         # Confirmed, it is captured at once: a converted capture needs a fresh rate, as
         # CapturePaymentIntent's (naming `id`); an authorization converts nothing until then.
         await currencies.check_conversion(merchant_id, "", intent.currency, "id")

@@ -13,7 +13,6 @@ from paycore.payment.events import PayInEvents
 from paycore.payment.models import (
     FRAUD_SUSPECTED,
     ON_SESSION,
-    CaptureMethod,
     Intent,
     IntentStatus,
     PaymentError,
@@ -81,11 +80,7 @@ def charge_execution(
     """The confirmation's charge (or authorization); with the buyer's authentication when the
     intent asked for one of this payment method (3-D Secure: confirmed again after
     requires_action), so that the PSP goes on with it instead of asking again."""
-    operation = (
-        Operation.CHARGE
-        if intent.capture_method is CaptureMethod.AUTOMATIC
-        else Operation.AUTHORIZE
-    )
+    operation = Operation.CHARGE if intent.capture_method.at_once else Operation.AUTHORIZE
     metadata = presence.metadata()
     waiting = intent.next_action
     if (
