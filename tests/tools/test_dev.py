@@ -39,7 +39,7 @@ def data_dir() -> Iterator[Path]:
 
 
 def _start(
-    data_dir: Path, grpc_port: int, metrics_port: int
+    data_dir: Path, grpc_port: int, metrics_port: int, extra: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
     env |= {
@@ -48,6 +48,7 @@ def _start(
         "PAYCORE_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
         "PAYCORE_HTTP_ADDR": "127.0.0.1:0",  # any free port: the banner names it
         "PAYCORE_PSP_URL": "http://127.0.0.1:0",
+        **(extra or {}),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "paycore.cli", "dev"],
@@ -156,6 +157,23 @@ async def test_dev_starts_from_scratch_and_reuses_its_data(data_dir: Path) -> No
         _stop(process)
 
 
+async def test_dev_prints_the_internal_port_when_it_is_set(data_dir: Path) -> None:
+    """With PAYCORE_INTERNAL_GRPC_ADDR the internal services (ledger, executor, reconciliation)
+    are served there only, and reflected nowhere else: the banner names that address, as it
+    names every other one, and the ledger answers there."""
+    grpc_port, metrics_port, internal_port = free_port(), free_port(), free_port()
+    internal = f"127.0.0.1:{internal_port}"
+    process, banner = _start(
+        data_dir, grpc_port, metrics_port, {"PAYCORE_INTERNAL_GRPC_ADDR": internal}
+    )
+    try:
+        assert _field(banner, "internal") == internal, banner
+        health = await health_status(internal, "paycore.v1.LedgerService")
+        assert health == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        _stop(process)
+
+
 def _run_printed(line: str) -> subprocess.CompletedProcess[str]:
     """A command line as the banner prints it, run by a shell (its quoting is the shell's),
     with this interpreter's paycore in place of the worktree's .venv/bin/paycore."""
@@ -177,10 +195,13 @@ async def _psp_client(url: str) -> AsyncIterator[PspClient]:
         await client.close()
 
 
-def test_dev_names_the_setting_of_a_taken_port(data_dir: Path) -> None:
+@pytest.mark.parametrize("setting", ["PAYCORE_GRPC_ADDR", "PAYCORE_INTERNAL_GRPC_ADDR"])
+def test_dev_names_the_setting_of_a_taken_port(data_dir: Path, setting: str) -> None:
     """A port another process listens on, even a gRPC server's that sets SO_REUSEPORT (which
     our gRPC server would otherwise share with it): `paycore dev` stops what it started and
-    names the setting that moves it, instead of a traceback."""
+    names the setting that moves it, instead of a traceback. The internal services' port too,
+    when it is set: it named PAYCORE_GRPC_ADDR and the public address, which were free, after
+    migrating and starting the simulator."""
     with socket.socket() as holder:
         holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         holder.bind(("127.0.0.1", 0))
@@ -189,10 +210,11 @@ def test_dev_names_the_setting_of_a_taken_port(data_dir: Path) -> None:
         env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
         env |= {
             "PAYCORE_DATA_DIR": str(data_dir),
-            "PAYCORE_GRPC_ADDR": f"127.0.0.1:{taken}",
+            "PAYCORE_GRPC_ADDR": f"127.0.0.1:{free_port()}",
             "PAYCORE_METRICS_ADDR": f"127.0.0.1:{free_port()}",
             "PAYCORE_HTTP_ADDR": "127.0.0.1:0",
             "PAYCORE_PSP_URL": "http://127.0.0.1:0",
+            setting: f"127.0.0.1:{taken}",
         }
         done = subprocess.run(
             [sys.executable, "-m", "paycore.cli", "dev"],
@@ -203,7 +225,7 @@ def test_dev_names_the_setting_of_a_taken_port(data_dir: Path) -> None:
             check=False,
         )
     assert done.returncode == 2, done.stderr
-    assert f"127.0.0.1:{taken} (PAYCORE_GRPC_ADDR) is taken" in done.stderr, done.stderr
+    assert f"127.0.0.1:{taken} ({setting}) is taken" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     assert "Traceback" not in done.stdout
     leftovers = [

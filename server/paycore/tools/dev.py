@@ -80,8 +80,12 @@ def _refuse_taken_addresses(settings: Settings) -> None:
         "PAYCORE_HTTP_ADDR": settings.http_addr,
         "PAYCORE_METRICS_ADDR": settings.metrics_addr,
         "PAYCORE_PSP_URL": address_of(settings.psp_url),
+        # Set, the internal services listen there too (empty: on the public port).
+        "PAYCORE_INTERNAL_GRPC_ADDR": settings.internal_grpc_addr,
     }
     for name, address in addresses.items():
+        if not address:
+            continue
         host, port = split_address(address)
         if port == 0:
             continue
@@ -213,7 +217,8 @@ async def _run(settings: Settings) -> None:
         demo = await _demo_merchant(settings, server.port)
         # Handlers first: whoever reads the banner may send SIGINT at once.
         stop = stop_on_signal()
-        print(_banner(settings, server.port, demo, edge.port, worker), flush=True)
+        internal_port = server.internal.port if server.internal is not None else None
+        print(_banner(settings, server.port, demo, edge.port, worker, internal_port), flush=True)
         await stop.wait()
     print("paycore dev stopped", flush=True)
 
@@ -273,9 +278,24 @@ async def _demo_merchant(settings: Settings, port: int) -> DemoMerchant:
 
 
 def _banner(
-    settings: Settings, port: int, demo: DemoMerchant, http_port: int, worker: Worker
+    settings: Settings,
+    port: int,
+    demo: DemoMerchant,
+    http_port: int,
+    worker: Worker,
+    internal_port: int | None = None,
 ) -> str:
     host = split_address(settings.grpc_addr)[0]
+    # PAYCORE_INTERNAL_GRPC_ADDR set: the internal services are there only (not reflected on
+    # the public port), so whoever calls them needs the address.
+    internal = (
+        [
+            f"  internal    {split_address(settings.internal_grpc_addr)[0]}:{internal_port}"
+            "  (ledger, executor, reconciliation; operator credentials)"
+        ]
+        if internal_port is not None
+        else []
+    )
     http_host = split_address(settings.http_addr)[0]
     embedded = not os.environ.get("PAYCORE_DATABASE_URLS")
     storage = (
@@ -300,6 +320,7 @@ def _banner(
             "",
             "paycore is running",
             f"  gRPC        {host}:{port}  (reflection on: grpcurl -plaintext {host}:{port} list)",
+            *internal,
             f"  REST edge   http://{http_host}:{http_port}  (OpenAPI at /openapi.json)",
             f"  dashboard   http://{http_host}:{http_port}/dashboard  (sign in with a secret key)",
             f"  metrics     http://{settings.metrics_addr}/metrics",
