@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import select
@@ -14,6 +15,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -172,6 +175,41 @@ async def test_dev_prints_the_internal_port_when_it_is_set(data_dir: Path) -> No
         assert health == health_pb2.HealthCheckResponse.SERVING
     finally:
         _stop(process)
+
+
+async def test_dev_on_any_free_edge_port_gives_checkout_urls_of_that_port(data_dir: Path) -> None:
+    """PAYCORE_HTTP_ADDR on port 0 (any free port, which the banner names): a checkout
+    session's `url` (and a 3-D Secure return) starts with the edge as buyers reach it, which
+    was http://127.0.0.1:0, a page no browser opens; it is the port the edge took."""
+    process, banner = _start(data_dir, free_port(), free_port())
+    try:
+        edge = _field(banner, "REST edge")
+        assert not edge.endswith(":0"), banner
+        form = urllib.parse.urlencode(
+            {
+                "currency": "usd",
+                "line_items[0][name]": "Paper cranes",
+                "line_items[0][unit_amount]": "1250",
+                "success_url": "https://shop.example.com/thanks",
+                "cancel_url": "https://shop.example.com/cart",
+            }
+        ).encode()
+        request = urllib.request.Request(
+            f"{edge}/v1/checkout/sessions",
+            data=form,
+            headers={"Authorization": f"Bearer {_field(banner, 'secret key')}"},
+        )
+        session = json.loads(await asyncio.to_thread(_read, request))
+        assert session["url"].startswith(f"{edge}/c/pay/{session['id']}/"), session["url"]
+        page = await asyncio.to_thread(http_get, session["url"])
+        assert "Paper cranes" in page
+    finally:
+        _stop(process)
+
+
+def _read(request: urllib.request.Request) -> str:
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return str(response.read().decode())
 
 
 def _run_printed(line: str) -> subprocess.CompletedProcess[str]:

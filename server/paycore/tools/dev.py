@@ -64,7 +64,7 @@ def run_dev(settings: Settings) -> None:
     with _servers(settings) as configured:
         # After the data folder's lock: a second `make run` in one folder is told that.
         _refuse_taken_addresses(configured)
-        with _psp_simulator(configured) as with_psp:
+        with _psp_simulator(_edge_port_chosen(configured)) as with_psp:
             run_async(_run(with_psp))
 
 
@@ -99,6 +99,22 @@ def _refuse_taken_addresses(settings: Settings) -> None:
                     f" or move it, e.g. {name}={_moved(name, host, port)} make run"
                     " (docs/configuration.md)"
                 ) from None
+
+
+def _edge_port_chosen(settings: Settings) -> Settings:
+    """PAYCORE_HTTP_ADDR on port 0 (any free port, which the banner names): one chosen now,
+    before the platform is built, since checkout sessions' `url` and the 3-D Secure return
+    start with the edge's address (PAYCORE_CHECKOUT_URL's default), and http://127.0.0.1:0 is
+    no page a browser opens. Another process may take it first: the edge then fails to start,
+    naming the setting, as it does on an address no interface here has."""
+    host, port = split_address(settings.http_addr)
+    if port != 0:
+        return settings
+    try:
+        chosen = free_port("127.0.0.1" if ":" in host else host)
+    except OSError:  # an address of no interface here: the edge fails naming the setting
+        return settings
+    return settings.with_overrides(http_addr=f"{settings.http_addr.rpartition(':')[0]}:{chosen}")
 
 
 def _moved(name: str, host: str, port: int) -> str:
