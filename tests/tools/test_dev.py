@@ -177,12 +177,16 @@ async def test_dev_prints_the_internal_port_when_it_is_set(data_dir: Path) -> No
         _stop(process)
 
 
-async def test_dev_on_any_free_edge_port_gives_checkout_urls_of_that_port(data_dir: Path) -> None:
+async def test_dev_on_any_free_port_prints_and_links_the_port_taken(data_dir: Path) -> None:
     """PAYCORE_HTTP_ADDR on port 0 (any free port, which the banner names): a checkout
     session's `url` (and a 3-D Secure return) starts with the edge as buyers reach it, which
-    was http://127.0.0.1:0, a page no browser opens; it is the port the edge took."""
-    process, banner = _start(data_dir, free_port(), free_port())
+    was http://127.0.0.1:0, a page no browser opens; it is the port the edge took. And
+    PAYCORE_METRICS_ADDR on port 0: the banner printed http://127.0.0.1:0/metrics."""
+    process, banner = _start(data_dir, free_port(), 0)
     try:
+        metrics = _field(banner, "metrics")
+        assert not metrics.endswith(":0/metrics"), banner
+        assert "paycore_worker" in await asyncio.to_thread(http_get, metrics)
         edge = _field(banner, "REST edge")
         assert not edge.endswith(":0"), banner
         form = urllib.parse.urlencode(

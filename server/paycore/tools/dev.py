@@ -234,7 +234,19 @@ async def _run(settings: Settings) -> None:
         # Handlers first: whoever reads the banner may send SIGINT at once.
         stop = stop_on_signal()
         internal_port = server.internal.port if server.internal is not None else None
-        print(_banner(settings, server.port, demo, edge.port, worker, internal_port), flush=True)
+        # The ports taken, which differ from the settings' where those say 0 (any free port).
+        metrics_addr = f"{split_address(settings.metrics_addr)[0]}:{metrics_http.server_port}"
+        print(
+            _banner(
+                settings.with_overrides(metrics_addr=metrics_addr),
+                server.port,
+                demo,
+                edge.port,
+                worker,
+                internal_port,
+            ),
+            flush=True,
+        )
         await stop.wait()
     print("paycore dev stopped", flush=True)
 
