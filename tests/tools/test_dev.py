@@ -19,6 +19,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import IO
 
 import grpc
 import psutil
@@ -42,7 +43,11 @@ def data_dir() -> Iterator[Path]:
 
 
 def _start(
-    data_dir: Path, grpc_port: int, metrics_port: int, extra: dict[str, str] | None = None
+    data_dir: Path,
+    grpc_port: int,
+    metrics_port: int,
+    extra: dict[str, str] | None = None,
+    log: IO[bytes] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
     env |= {
@@ -57,6 +62,7 @@ def _start(
         [sys.executable, "-m", "paycore.cli", "dev"],
         env=env,
         stdout=subprocess.PIPE,
+        stderr=log,
     )
     assert process.stdout is not None
     banner, deadline = "", time.monotonic() + 90
@@ -181,9 +187,15 @@ async def test_dev_on_any_free_port_prints_and_links_the_port_taken(data_dir: Pa
     """PAYCORE_HTTP_ADDR on port 0 (any free port, which the banner names): a checkout
     session's `url` (and a 3-D Secure return) starts with the edge as buyers reach it, which
     was http://127.0.0.1:0, a page no browser opens; it is the port the edge took. And
-    PAYCORE_METRICS_ADDR on port 0: the banner printed http://127.0.0.1:0/metrics."""
-    process, banner = _start(data_dir, free_port(), 0)
+    PAYCORE_METRICS_ADDR on port 0: the banner printed http://127.0.0.1:0/metrics. A first
+    run's log says the migration in one line, not each revision's docstring on each shard."""
+    with tempfile.TemporaryFile() as log:
+        process, banner = _start(data_dir, free_port(), 0, log=log)
+        log.seek(0)
+        before_banner = log.read().decode()
     try:
+        assert "migrated 2 shard(s) to the newest schema" in before_banner, before_banner
+        assert "Running upgrade" not in before_banner
         metrics = _field(banner, "metrics")
         assert not metrics.endswith(":0/metrics"), banner
         assert "paycore_worker" in await asyncio.to_thread(http_get, metrics)

@@ -61,6 +61,10 @@ def run_dev(settings: Settings) -> None:
     settings = plaintext(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every psql it runs
+    # Alembic logs each revision with its docstring, on each shard: a first run's 200 lines
+    # before the banner, where a warning would be lost. One line says it (`_run`); `paycore
+    # migrate`, the operators' command, keeps them.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     with _servers(settings) as configured:
         # After the data folder's lock: a second `make run` in one folder is told that.
         _refuse_taken_addresses(configured)
@@ -189,6 +193,7 @@ async def _run(settings: Settings) -> None:
     in reverse order, and the embedded servers and the simulator stop on the way out of
     run_dev's context managers; a failed start ends as ConfigurationError (exit 2)."""
     await migrate_deployment(settings)
+    logger.info("migrated %d shard(s) to the newest schema", len(settings.database_urls))
     registry = CollectorRegistry()
     async with contextlib.AsyncExitStack() as started:
         host, port = split_address(settings.metrics_addr)
