@@ -6,6 +6,9 @@ import asyncio
 import fcntl
 import os
 import secrets
+import select
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -149,3 +152,41 @@ async def test_health_tells_an_unreachable_server_and_an_unknown_service_from_no
     )
     code, said = await health_says("--target", target, "--service", "paycore.v1.LedgerService")
     assert (code, said) == (0, "SERVING")
+
+
+def test_ctrl_c_before_a_command_is_up_is_one_line(tmp_path: Path) -> None:
+    """Ctrl-C while a command is still starting (`make run` migrating, the simulator not yet
+    healthy; here `paycore shards show` waiting on a database that does not answer): what it
+    started is stopped on the way out, and the reader gets one line and the shell's 130, not
+    a KeyboardInterrupt traceback through the startup code."""
+    with socket.socket() as silent:  # listens, never accepts: the connection waits
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+        env |= {
+            "PAYCORE_DATA_DIR": str(tmp_path),
+            "PAYCORE_DATABASE_URLS": f"postgresql://postgres@127.0.0.1:{port}/nothing",
+            "PAYCORE_DB_CONNECT_TIMEOUT_MS": "60000",
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "paycore.cli", "shards", "show"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            # A terminal's Ctrl-C reaches a foreground process whose SIGINT is not ignored.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        try:
+            # The command is waiting on the database once its connection is in the backlog.
+            readable, _, _ = select.select([silent], [], [], 60)
+            assert readable, "paycore shards show never connected"
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=30)
+        finally:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, err
+    assert err == "paycore: interrupted\n", err
+    assert out == ""

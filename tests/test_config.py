@@ -96,3 +96,29 @@ def test_a_wildcard_edge_address_gives_buyers_a_url_they_can_open() -> None:
     )
     with pytest.raises(ConfigurationError, match="PAYCORE_CHECKOUT_URL"):
         load_settings({"PAYCORE_CHECKOUT_URL": "pay.test"}).check_pages_url()
+
+
+def test_the_contracts_ports_name_the_variables_that_move_them() -> None:
+    """docs/api.md's conventions list the default addresses, "each overridable by environment":
+    each names its variable, one `load_settings` reads whose default is that address (the PSP
+    simulator's named none, and its variable is a URL, PAYCORE_PSP_URL, where a reader guessed
+    PAYCORE_PSP_ADDR)."""
+    text = (Path(__file__).parents[1] / "docs" / "api.md").read_text()
+    bullet = text.split("- Ports (each overridable by environment):", 1)[1].split("\n- ", 1)[0]
+    named = re.findall(r"`(127\.0\.0\.1:\d+)(?:/\w+)?`\s+\(`(PAYCORE_[A-Z_]+)`", bullet)
+    addresses = re.findall(r"`(127\.0\.0\.1:\d+)", bullet)
+    assert [address for address, _ in named] == addresses, bullet
+    defaults = {
+        "PAYCORE_GRPC_ADDR": "127.0.0.1:50051",
+        "PAYCORE_HTTP_ADDR": "127.0.0.1:8080",
+        "PAYCORE_METRICS_ADDR": "127.0.0.1:9464",
+        "PAYCORE_PSP_URL": "http://127.0.0.1:8091",
+    }
+    settings = load_settings({})
+    for address, variable in named:
+        assert variable in setting_variables()
+        assert defaults[variable].removeprefix("http://") == address
+    assert {variable for _, variable in named} == set(defaults)
+    assert (settings.grpc_addr, settings.http_addr, settings.metrics_addr, settings.psp_url) == (
+        tuple(defaults.values())
+    )

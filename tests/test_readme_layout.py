@@ -95,3 +95,26 @@ def test_commands_run_the_projects_python_for_its_modules() -> None:
     assert found == set()
     assert _SYSTEM_PYTHON_WITH_PROJECT_MODULE.search("$(python -c 'import google.api')")
     assert not _SYSTEM_PYTHON_WITH_PROJECT_MODULE.search("(.venv/bin/python -m paycore.x)")
+
+
+# A shell variable a curl line of the docs sends (`$SK`, `${ADMIN}`), not `$(command)`.
+_CURL_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def test_every_variable_a_docs_curl_line_sends_is_said_what_it_holds() -> None:
+    """A reader copies a docs curl line into a shell beside `make run`: each `$NAME` it uses is
+    one the same document says what to put in ("`$SK` is the secret key", "`$ADMIN` is the
+    admin token"), or the environment's own `PAYCORE_*` setting. docs/webhooks.md's endpoint
+    line sent `Bearer $KEY`, said nowhere: an empty key, 401."""
+    documents = [ROOT / "README.md", *ROOT.glob("docs/*.md")]
+    unexplained = set()
+    for path in documents:
+        text = path.read_text()
+        curls = [line for line in re.sub(r"\\\n", " ", text).splitlines() if "curl " in line]
+        for name in {name for line in curls for name in _CURL_VARIABLE.findall(line)}:
+            if name.startswith("PAYCORE_"):
+                continue
+            if not re.search(rf"`\${name}` is\b", text):
+                unexplained.add(f"{path.relative_to(ROOT)}: ${name}")
+    assert unexplained == set()
+    assert _CURL_VARIABLE.findall('-H "Bearer $SK" $(cat t) ${ADMIN}') == ["SK", "ADMIN"]

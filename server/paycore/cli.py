@@ -126,6 +126,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ConfigurationError as error:
         print(f"paycore: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        # Ctrl-C before the command's own handler is up (`paycore dev` starting): what it
+        # started was stopped on the way here; the shell's code for SIGINT, no traceback.
+        print("paycore: interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import select
@@ -14,8 +15,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import IO
 
 import grpc
 import psutil
@@ -39,7 +43,11 @@ def data_dir() -> Iterator[Path]:
 
 
 def _start(
-    data_dir: Path, grpc_port: int, metrics_port: int
+    data_dir: Path,
+    grpc_port: int,
+    metrics_port: int,
+    extra: dict[str, str] | None = None,
+    log: IO[bytes] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
     env |= {
@@ -48,11 +56,13 @@ def _start(
         "PAYCORE_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
         "PAYCORE_HTTP_ADDR": "127.0.0.1:0",  # any free port: the banner names it
         "PAYCORE_PSP_URL": "http://127.0.0.1:0",
+        **(extra or {}),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "paycore.cli", "dev"],
         env=env,
         stdout=subprocess.PIPE,
+        stderr=log,
     )
     assert process.stdout is not None
     banner, deadline = "", time.monotonic() + 90
@@ -156,6 +166,68 @@ async def test_dev_starts_from_scratch_and_reuses_its_data(data_dir: Path) -> No
         _stop(process)
 
 
+async def test_dev_prints_the_internal_port_when_it_is_set(data_dir: Path) -> None:
+    """With PAYCORE_INTERNAL_GRPC_ADDR the internal services (ledger, executor, reconciliation)
+    are served there only, and reflected nowhere else: the banner names that address, as it
+    names every other one, and the ledger answers there."""
+    grpc_port, metrics_port, internal_port = free_port(), free_port(), free_port()
+    internal = f"127.0.0.1:{internal_port}"
+    process, banner = _start(
+        data_dir, grpc_port, metrics_port, {"PAYCORE_INTERNAL_GRPC_ADDR": internal}
+    )
+    try:
+        assert _field(banner, "internal") == internal, banner
+        health = await health_status(internal, "paycore.v1.LedgerService")
+        assert health == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        _stop(process)
+
+
+async def test_dev_on_any_free_port_prints_and_links_the_port_taken(data_dir: Path) -> None:
+    """PAYCORE_HTTP_ADDR on port 0 (any free port, which the banner names): a checkout
+    session's `url` (and a 3-D Secure return) starts with the edge as buyers reach it, which
+    was http://127.0.0.1:0, a page no browser opens; it is the port the edge took. And
+    PAYCORE_METRICS_ADDR on port 0: the banner printed http://127.0.0.1:0/metrics. A first
+    run's log says the migration in one line, not each revision's docstring on each shard."""
+    with tempfile.TemporaryFile() as log:
+        process, banner = _start(data_dir, free_port(), 0, log=log)
+        log.seek(0)
+        before_banner = log.read().decode()
+    try:
+        assert "migrated 2 shard(s) to the newest schema" in before_banner, before_banner
+        assert "Running upgrade" not in before_banner
+        metrics = _field(banner, "metrics")
+        assert not metrics.endswith(":0/metrics"), banner
+        assert "paycore_worker" in await asyncio.to_thread(http_get, metrics)
+        edge = _field(banner, "REST edge")
+        assert not edge.endswith(":0"), banner
+        form = urllib.parse.urlencode(
+            {
+                "currency": "usd",
+                "line_items[0][name]": "Paper cranes",
+                "line_items[0][unit_amount]": "1250",
+                "success_url": "https://shop.example.com/thanks",
+                "cancel_url": "https://shop.example.com/cart",
+            }
+        ).encode()
+        request = urllib.request.Request(
+            f"{edge}/v1/checkout/sessions",
+            data=form,
+            headers={"Authorization": f"Bearer {_field(banner, 'secret key')}"},
+        )
+        session = json.loads(await asyncio.to_thread(_read, request))
+        assert session["url"].startswith(f"{edge}/c/pay/{session['id']}/"), session["url"]
+        page = await asyncio.to_thread(http_get, session["url"])
+        assert "Paper cranes" in page
+    finally:
+        _stop(process)
+
+
+def _read(request: urllib.request.Request) -> str:
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return str(response.read().decode())
+
+
 def _run_printed(line: str) -> subprocess.CompletedProcess[str]:
     """A command line as the banner prints it, run by a shell (its quoting is the shell's),
     with this interpreter's paycore in place of the worktree's .venv/bin/paycore."""
@@ -177,10 +249,13 @@ async def _psp_client(url: str) -> AsyncIterator[PspClient]:
         await client.close()
 
 
-def test_dev_names_the_setting_of_a_taken_port(data_dir: Path) -> None:
+@pytest.mark.parametrize("setting", ["PAYCORE_GRPC_ADDR", "PAYCORE_INTERNAL_GRPC_ADDR"])
+def test_dev_names_the_setting_of_a_taken_port(data_dir: Path, setting: str) -> None:
     """A port another process listens on, even a gRPC server's that sets SO_REUSEPORT (which
     our gRPC server would otherwise share with it): `paycore dev` stops what it started and
-    names the setting that moves it, instead of a traceback."""
+    names the setting that moves it, instead of a traceback. The internal services' port too,
+    when it is set: it named PAYCORE_GRPC_ADDR and the public address, which were free, after
+    migrating and starting the simulator."""
     with socket.socket() as holder:
         holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         holder.bind(("127.0.0.1", 0))
@@ -189,10 +264,11 @@ def test_dev_names_the_setting_of_a_taken_port(data_dir: Path) -> None:
         env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
         env |= {
             "PAYCORE_DATA_DIR": str(data_dir),
-            "PAYCORE_GRPC_ADDR": f"127.0.0.1:{taken}",
+            "PAYCORE_GRPC_ADDR": f"127.0.0.1:{free_port()}",
             "PAYCORE_METRICS_ADDR": f"127.0.0.1:{free_port()}",
             "PAYCORE_HTTP_ADDR": "127.0.0.1:0",
             "PAYCORE_PSP_URL": "http://127.0.0.1:0",
+            setting: f"127.0.0.1:{taken}",
         }
         done = subprocess.run(
             [sys.executable, "-m", "paycore.cli", "dev"],
@@ -203,7 +279,7 @@ def test_dev_names_the_setting_of_a_taken_port(data_dir: Path) -> None:
             check=False,
         )
     assert done.returncode == 2, done.stderr
-    assert f"127.0.0.1:{taken} (PAYCORE_GRPC_ADDR) is taken" in done.stderr, done.stderr
+    assert f"127.0.0.1:{taken} ({setting}) is taken" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     assert "Traceback" not in done.stdout
     leftovers = [

@@ -61,10 +61,14 @@ def run_dev(settings: Settings) -> None:
     settings = plaintext(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every psql it runs
+    # Alembic logs each revision with its docstring, on each shard: a first run's 200 lines
+    # before the banner, where a warning would be lost. One line says it (`_run`); `paycore
+    # migrate`, the operators' command, keeps them.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     with _servers(settings) as configured:
         # After the data folder's lock: a second `make run` in one folder is told that.
         _refuse_taken_addresses(configured)
-        with _psp_simulator(configured) as with_psp:
+        with _psp_simulator(_edge_port_chosen(configured)) as with_psp:
             run_async(_run(with_psp))
 
 
@@ -80,8 +84,12 @@ def _refuse_taken_addresses(settings: Settings) -> None:
         "PAYCORE_HTTP_ADDR": settings.http_addr,
         "PAYCORE_METRICS_ADDR": settings.metrics_addr,
         "PAYCORE_PSP_URL": address_of(settings.psp_url),
+        # Set, the internal services listen there too (empty: on the public port).
+        "PAYCORE_INTERNAL_GRPC_ADDR": settings.internal_grpc_addr,
     }
     for name, address in addresses.items():
+        if not address:
+            continue
         host, port = split_address(address)
         if port == 0:
             continue
@@ -95,6 +103,22 @@ def _refuse_taken_addresses(settings: Settings) -> None:
                     f" or move it, e.g. {name}={_moved(name, host, port)} make run"
                     " (docs/configuration.md)"
                 ) from None
+
+
+def _edge_port_chosen(settings: Settings) -> Settings:
+    """PAYCORE_HTTP_ADDR on port 0 (any free port, which the banner names): one chosen now,
+    before the platform is built, since checkout sessions' `url` and the 3-D Secure return
+    start with the edge's address (PAYCORE_CHECKOUT_URL's default), and http://127.0.0.1:0 is
+    no page a browser opens. Another process may take it first: the edge then fails to start,
+    naming the setting, as it does on an address no interface here has."""
+    host, port = split_address(settings.http_addr)
+    if port != 0:
+        return settings
+    try:
+        chosen = free_port("127.0.0.1" if ":" in host else host)
+    except OSError:  # an address of no interface here: the edge fails naming the setting
+        return settings
+    return settings.with_overrides(http_addr=f"{settings.http_addr.rpartition(':')[0]}:{chosen}")
 
 
 def _moved(name: str, host: str, port: int) -> str:
@@ -169,6 +193,7 @@ async def _run(settings: Settings) -> None:
     in reverse order, and the embedded servers and the simulator stop on the way out of
     run_dev's context managers; a failed start ends as ConfigurationError (exit 2)."""
     await migrate_deployment(settings)
+    logger.info("migrated %d shard(s) to the newest schema", len(settings.database_urls))
     registry = CollectorRegistry()
     async with contextlib.AsyncExitStack() as started:
         host, port = split_address(settings.metrics_addr)
@@ -213,7 +238,20 @@ async def _run(settings: Settings) -> None:
         demo = await _demo_merchant(settings, server.port)
         # Handlers first: whoever reads the banner may send SIGINT at once.
         stop = stop_on_signal()
-        print(_banner(settings, server.port, demo, edge.port, worker), flush=True)
+        internal_port = server.internal.port if server.internal is not None else None
+        # The ports taken, which differ from the settings' where those say 0 (any free port).
+        metrics_addr = f"{split_address(settings.metrics_addr)[0]}:{metrics_http.server_port}"
+        print(
+            _banner(
+                settings.with_overrides(metrics_addr=metrics_addr),
+                server.port,
+                demo,
+                edge.port,
+                worker,
+                internal_port,
+            ),
+            flush=True,
+        )
         await stop.wait()
     print("paycore dev stopped", flush=True)
 
@@ -273,9 +311,24 @@ async def _demo_merchant(settings: Settings, port: int) -> DemoMerchant:
 
 
 def _banner(
-    settings: Settings, port: int, demo: DemoMerchant, http_port: int, worker: Worker
+    settings: Settings,
+    port: int,
+    demo: DemoMerchant,
+    http_port: int,
+    worker: Worker,
+    internal_port: int | None = None,
 ) -> str:
     host = split_address(settings.grpc_addr)[0]
+    # PAYCORE_INTERNAL_GRPC_ADDR set: the internal services are there only (not reflected on
+    # the public port), so whoever calls them needs the address.
+    internal = (
+        [
+            f"  internal    {split_address(settings.internal_grpc_addr)[0]}:{internal_port}"
+            "  (ledger, executor, reconciliation; operator credentials)"
+        ]
+        if internal_port is not None
+        else []
+    )
     http_host = split_address(settings.http_addr)[0]
     embedded = not os.environ.get("PAYCORE_DATABASE_URLS")
     storage = (
@@ -300,6 +353,7 @@ def _banner(
             "",
             "paycore is running",
             f"  gRPC        {host}:{port}  (reflection on: grpcurl -plaintext {host}:{port} list)",
+            *internal,
             f"  REST edge   http://{http_host}:{http_port}  (OpenAPI at /openapi.json)",
             f"  dashboard   http://{http_host}:{http_port}/dashboard  (sign in with a secret key)",
             f"  metrics     http://{settings.metrics_addr}/metrics",
