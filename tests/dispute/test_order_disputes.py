@@ -87,6 +87,8 @@ async def test_a_checkout_of_two_sellers_disputed_each_seller_bears_its_own_orde
     assert await pending(shop) == 0
     (withdrawal,) = await _rows(shop, kiln, kiln_dispute.id)
     assert list(kiln_dispute.balance_transaction_ids) == [withdrawal.id]
+    # The objects too: the seller's row (account kiln), read with the dispute.
+    assert list(kiln_dispute.balance_transactions) == [withdrawal]
     assert (withdrawal.type, withdrawal.status) == (
         W.BALANCE_TRANSACTION_TYPE_ADJUSTMENT,
         W.BALANCE_TRANSACTION_STATUS_PENDING,
