@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
+
 import asyncpg
+import pytest
 from paycore.app import Platform
-from paycore.errors import Reason, Status
+from paycore.config import Settings
+from paycore.errors import ApiError, Reason, Status
 from paycore.storage.failures import as_api_error
 from paycore.storage.shards import asyncpg_url
+from paycore.tools.bench.scratch import admin_sql, with_database
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -46,6 +51,48 @@ async def test_an_unreachable_database_is_unavailable_with_a_retry_delay() -> No
         raise AssertionError("connected to nothing")
     finally:
         await nowhere.dispose()
+    assert answer is not None
+    assert (answer.reason, answer.status) == (Reason.DATABASE_UNAVAILABLE, Status.UNAVAILABLE)
+    assert int(answer.metadata["retry_after_ms"]) > 0
+
+
+async def _answer_when_connecting(url: str) -> ApiError | None:
+    """What a servicer answers when the shard at `url` refuses a new connection."""
+    engine = create_async_engine(asyncpg_url(url), connect_args={"timeout": 2})
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("select 1"))
+    except Exception as error:
+        return as_api_error(error)
+    finally:
+        await engine.dispose()
+    raise AssertionError("connected")
+
+
+@pytest.mark.parametrize(
+    "outage",
+    [
+        # An operator closing a shard to new sessions (maintenance, a failover in progress):
+        # SQLSTATE 55000, "database ... is not currently accepting connections".
+        "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false",
+        # The shard's database renamed (or dropped) under a running server: 3D000.
+        "ALTER DATABASE {name} RENAME TO {name}_gone",
+    ],
+)
+async def test_a_shard_that_refuses_new_connections_is_unavailable(
+    settings: Settings, outage: str
+) -> None:
+    """Probe (a shard taken away mid-traffic): payments of its merchants answered INTERNAL
+    with a traceback, as if paycore had a bug, instead of a retryable UNAVAILABLE."""
+    name = f"paycore_closed_{secrets.token_hex(4)}"
+    url = with_database(settings.database_urls[0], name)
+    await admin_sql(url, f'CREATE DATABASE "{name}"')
+    try:
+        await admin_sql(url, outage.format(name=name))
+        answer = await _answer_when_connecting(url)
+    finally:
+        for each in (name, f"{name}_gone"):
+            await admin_sql(url, f'DROP DATABASE IF EXISTS "{each}" WITH (FORCE)')
     assert answer is not None
     assert (answer.reason, answer.status) == (Reason.DATABASE_UNAVAILABLE, Status.UNAVAILABLE)
     assert int(answer.metadata["retry_after_ms"]) > 0
