@@ -8,8 +8,8 @@ import asyncpg
 import pytest
 from paycore.app import Platform
 from paycore.config import Settings
-from paycore.errors import ApiError, Reason, Status
-from paycore.storage.failures import as_api_error
+from paycore.errors import Reason, Status
+from paycore.storage.failures import as_api_error, database_unreachable
 from paycore.storage.shards import asyncpg_url
 from paycore.tools.bench.scratch import admin_sql, with_database
 from sqlalchemy import text
@@ -56,14 +56,15 @@ async def test_an_unreachable_database_is_unavailable_with_a_retry_delay() -> No
     assert int(answer.metadata["retry_after_ms"]) > 0
 
 
-async def _answer_when_connecting(url: str) -> ApiError | None:
-    """What a servicer answers when the shard at `url` refuses a new connection."""
+async def _refusal(url: str) -> Exception:
+    """What a servicer or a worker's job meets when the shard at `url` refuses a new
+    connection."""
     engine = create_async_engine(asyncpg_url(url), connect_args={"timeout": 2})
     try:
         async with engine.connect() as connection:
             await connection.execute(text("select 1"))
     except Exception as error:
-        return as_api_error(error)
+        return error
     finally:
         await engine.dispose()
     raise AssertionError("connected")
@@ -83,19 +84,23 @@ async def test_a_shard_that_refuses_new_connections_is_unavailable(
     settings: Settings, outage: str
 ) -> None:
     """Probe (a shard taken away mid-traffic): payments of its merchants answered INTERNAL
-    with a traceback, as if paycore had a bug, instead of a retryable UNAVAILABLE."""
+    with a traceback, as if paycore had a bug, instead of a retryable UNAVAILABLE; and the
+    worker logged every job's every run on that shard as a failure with its traceback,
+    instead of the one "shard unreachable" warning (paycore.worker.runner)."""
     name = f"paycore_closed_{secrets.token_hex(4)}"
     url = with_database(settings.database_urls[0], name)
     await admin_sql(url, f'CREATE DATABASE "{name}"')
     try:
         await admin_sql(url, outage.format(name=name))
-        answer = await _answer_when_connecting(url)
+        refusal = await _refusal(url)
     finally:
         for each in (name, f"{name}_gone"):
             await admin_sql(url, f'DROP DATABASE IF EXISTS "{each}" WITH (FORCE)')
+    answer = as_api_error(refusal)
     assert answer is not None
     assert (answer.reason, answer.status) == (Reason.DATABASE_UNAVAILABLE, Status.UNAVAILABLE)
     assert int(answer.metadata["retry_after_ms"]) > 0
+    assert database_unreachable(refusal)
 
 
 async def test_a_statement_that_never_answers_is_unavailable(platform: Platform) -> None:

@@ -151,5 +151,8 @@ _CANNOT_CONNECT = (
 
 def database_unreachable(error: BaseException) -> bool:
     """Whether `error` says a database cannot be reached or used now (down, frozen, refused,
-    not there, the login refused): trouble of the shard's, not a bug of the code that met it."""
-    return any(isinstance(cause, _CANNOT_CONNECT) for cause in _chain(error))
+    not there, closed to new sessions, the login refused): trouble of the shard's, not a bug
+    of the code that met it."""
+    return any(
+        isinstance(cause, _CANNOT_CONNECT) or _refused_connection(cause) for cause in _chain(error)
+    )
