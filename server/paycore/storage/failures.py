@@ -83,9 +83,27 @@ def as_api_error(error: BaseException) -> ApiError | None:
             )
         if isinstance(cause, _REDIS_DOWN):
             return _unavailable("redis")
-        if isinstance(cause, _UNREACHABLE) or _refused_connection(cause):
+        if (
+            isinstance(cause, _UNREACHABLE)
+            or _refused_connection(cause)
+            or _broken_connection(cause)
+        ):
             return _unavailable("postgresql")
     return None
+
+
+_STUCK_ON_AN_ERROR = "another operation (2) is in progress"
+"""asyncpg's InternalClientError when a statement starts on a connection still consuming an
+error that arrived outside any statement (state 2, PROTOCOL_ERROR_CONSUME): its backend's FATAL
+read while the connection sat idle in the pool (pg_terminate_backend, a failover, a shutdown),
+before the end of the stream marked it closed. The connection is dead (asyncpg closes it with
+this error, and the pool's checkout check then discards it); the statement never reached the
+server."""
+
+
+def _broken_connection(cause: BaseException) -> bool:
+    """Whether `cause` is a statement on a connection whose backend already went away."""
+    return isinstance(cause, pg.InternalClientError) and _STUCK_ON_AN_ERROR in str(cause)
 
 
 def _refused_connection(cause: BaseException) -> bool:
@@ -154,5 +172,8 @@ def database_unreachable(error: BaseException) -> bool:
     not there, closed to new sessions, the login refused): trouble of the shard's, not a bug
     of the code that met it."""
     return any(
-        isinstance(cause, _CANNOT_CONNECT) or _refused_connection(cause) for cause in _chain(error)
+        isinstance(cause, _CANNOT_CONNECT)
+        or _refused_connection(cause)
+        or _broken_connection(cause)
+        for cause in _chain(error)
     )
