@@ -95,7 +95,7 @@ FROM unnest({
     AS u({", ".join(_BT_COLUMNS)})
 RETURNING {bt.c.id.name}, {bt.c.available_on.name}
 """
-_CLAIM_DUE = f"""
+_CLAIM_DUE_SELECT = f"""
 SELECT {bt.c.merchant_id.name}, {bt.c.id.name}, {bt.c.account.name}, {bt.c.currency.name},
        {bt.c.net.name}, {bt.c.type.name}, {bt.c.source.name}
 FROM {bt.name}
@@ -103,9 +103,17 @@ WHERE {bt.c.status.name} = 'pending' AND {bt.c.available_on.name} <= $1
   AND ($3 = '' OR {bt.c.merchant_id.name} = $3)
 ORDER BY {bt.c.available_on.name}
 LIMIT $2
-FOR UPDATE SKIP LOCKED
 """
 # $3: one merchant's rows, or "" for every merchant's (the due index serves both).
+_CLAIM_DUE = _CLAIM_DUE_SELECT + "FOR UPDATE SKIP LOCKED\n"
+"""The job's claim: rows another transaction is settling are left to it."""
+_CLAIM_DUE_WAITING = _CLAIM_DUE_SELECT + "FOR UPDATE\n"
+"""A request's claim for its merchant (a payout, a transfer, a balance read): it waits for a
+settlement of those rows in flight (the job's, another request's) and then sees them settled.
+Skipping them, it locked the balance before that settlement moved the funds and refused a
+payout of funds that were there (BALANCE_INSUFFICIENT "0 usd"), or deadlocked with it on the
+balance accounts. Every claimant takes the rows before any balance account, so this wait
+closes no cycle (tests/payout/test_settling_race.py)."""
 _ANY_DUE = f"""
 SELECT EXISTS (
   SELECT 1 FROM {bt.name}
@@ -315,10 +323,11 @@ class BalanceTransactionRepository:
         return bool(await driver.fetchval(_ANY_DUE, merchant_id, now))
 
     async def claim_due(self, now: int, limit: int, merchant_id: str = "") -> list[DueRow]:
-        """Pending rows whose day has come (of one merchant when it is named), locked (SKIP
-        LOCKED) for this transaction."""
+        """Pending rows whose day has come, locked for this transaction: every merchant's
+        (the job's, SKIP LOCKED), or one merchant's, waiting for a transaction settling them."""
         driver = await driver_of(self._connection)
-        records = await driver.fetch(_CLAIM_DUE, now, limit, merchant_id)
+        claim = _CLAIM_DUE_WAITING if merchant_id else _CLAIM_DUE
+        records = await driver.fetch(claim, now, limit, merchant_id)
         return [
             DueRow(
                 r["merchant_id"],

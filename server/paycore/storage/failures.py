@@ -2,7 +2,8 @@
 INTERNAL with a traceback:
 
 - the server cannot reach, or stopped hearing from, PostgreSQL or Redis (refused, reset,
-  shut down, a connect/command timeout, an exhausted pool): UNAVAILABLE, retryable;
+  shut down, a connect/command timeout, an exhausted pool, a shard's database closed to new
+  sessions or renamed away): UNAVAILABLE, retryable;
 - the database refused this transaction because of a concurrent one (serialization failure,
   deadlock, lock timeout, a unique key another request took first): ABORTED, retryable;
 - the database refused a value validation let through (class 22, data exceptions):
@@ -43,6 +44,9 @@ _UNREACHABLE = (
     TimeoutError,  # asyncpg's connect and command timeouts
     asyncio.TimeoutError,
 )
+_NOT_ACCEPTING_CONNECTIONS = "not currently accepting connections"
+"""SQLSTATE 55000's text when a database refuses new sessions (ALLOW_CONNECTIONS false: a shard
+closed for maintenance or a failover); the same state from a statement is a bug, not an outage."""
 _CONFLICTS = (
     pg.SerializationError,
     pg.DeadlockDetectedError,
@@ -79,9 +83,39 @@ def as_api_error(error: BaseException) -> ApiError | None:
             )
         if isinstance(cause, _REDIS_DOWN):
             return _unavailable("redis")
-        if isinstance(cause, _UNREACHABLE):
+        if (
+            isinstance(cause, _UNREACHABLE)
+            or _refused_connection(cause)
+            or _broken_connection(cause)
+        ):
             return _unavailable("postgresql")
     return None
+
+
+_STUCK_ON_AN_ERROR = "another operation (2) is in progress"
+"""asyncpg's InternalClientError when a statement starts on a connection still consuming an
+error that arrived outside any statement (state 2, PROTOCOL_ERROR_CONSUME): its backend's FATAL
+read while the connection sat idle in the pool (pg_terminate_backend, a failover, a shutdown),
+before the end of the stream marked it closed. The connection is dead (asyncpg closes it with
+this error, and the pool's checkout check then discards it); the statement never reached the
+server."""
+
+
+def _broken_connection(cause: BaseException) -> bool:
+    """Whether `cause` is a statement on a connection whose backend already went away."""
+    return isinstance(cause, pg.InternalClientError) and _STUCK_ON_AN_ERROR in str(cause)
+
+
+def _refused_connection(cause: BaseException) -> bool:
+    """Whether the shard's server refused a new session to its database: the database is gone
+    (renamed or dropped under the running server, 3D000, which no statement of paycore's
+    raises) or closed to new sessions. Either is the shard unreachable, retryable once it is
+    back, not a bug: UNAVAILABLE rather than INTERNAL."""
+    if isinstance(cause, pg.InvalidCatalogNameError):
+        return True
+    return isinstance(cause, pg.ObjectNotInPrerequisiteStateError) and (
+        _NOT_ACCEPTING_CONNECTIONS in str(cause)
+    )
 
 
 def _unavailable(what: str, retry_after_ms: int = UNAVAILABLE_RETRY_MS) -> ApiError:
@@ -135,5 +169,11 @@ _CANNOT_CONNECT = (
 
 def database_unreachable(error: BaseException) -> bool:
     """Whether `error` says a database cannot be reached or used now (down, frozen, refused,
-    not there, the login refused): trouble of the shard's, not a bug of the code that met it."""
-    return any(isinstance(cause, _CANNOT_CONNECT) for cause in _chain(error))
+    not there, closed to new sessions, the login refused): trouble of the shard's, not a bug
+    of the code that met it."""
+    return any(
+        isinstance(cause, _CANNOT_CONNECT)
+        or _refused_connection(cause)
+        or _broken_connection(cause)
+        for cause in _chain(error)
+    )
