@@ -130,8 +130,8 @@ class Mutations:
     async def finished(self) -> None:
         """Returns once the phased calls whose callers left (`phased`) have ended (at
         shutdown, before the executor's group commits drain)."""
-        while self._carried:
-            await asyncio.wait(set(self._carried))
+        while running := {task for task in self._carried if not task.done()}:
+            await asyncio.wait(running)
 
     async def drained(self) -> None:
         """Returns once the first phases queued for a group commit have run (at shutdown)."""
