@@ -204,7 +204,9 @@ class Platform:
 
     async def close(self) -> None:
         await self.deliverer.close(self.shards.engines, self.settings.shutdown_grace_seconds)
-        # Group commits finish what their callers left queued before anything closes under them.
+        # Phased calls whose callers left finish, then group commits what their callers left
+        # queued, before anything closes under them.
+        await self.mutations.finished()
         await self.pay_in.executor.drained()
         await self.mutations.drained()
         await self.pay_in.close()

@@ -14,6 +14,11 @@ A task that is part of a call (a fan-out the call awaits, such as `asyncio.gathe
 spawned: it shares the call's context on purpose (`Shards.reads_held`: "in this task and those
 it starts"). `tests/test_background.py` fails on any other `create_task` or `ensure_future`
 in the server.
+
+`carried_on`: the one other start, a call's own work that must not end with the call (a change
+begun at a PSP, paycore.runtime.mutations): it keeps the call's context, as a gather's task,
+and its caller awaits it through `asyncio.shield`, so the caller's cancellation (its client's
+deadline, a dropped connection) leaves it running to its end.
 """
 
 from __future__ import annotations
@@ -34,3 +39,10 @@ def spawn(coroutine: Coroutine[Any, Any, T], *, name: str | None = None) -> asyn
     return asyncio.get_running_loop().create_task(
         coroutine, name=name, context=contextvars.Context()
     )
+
+
+def carried_on(coroutine: Coroutine[Any, Any, T], *, name: str | None = None) -> asyncio.Task[T]:
+    """`coroutine` as a task in a copy of the current context (the call's own work, which sees
+    the call as its caller does), for the caller to await through `asyncio.shield`: a
+    cancellation of the caller then leaves the task to finish (paycore.runtime.mutations)."""
+    return asyncio.get_running_loop().create_task(coroutine, name=name)

@@ -127,7 +127,7 @@ class Reason(Enum):
     IDEMPOTENCY_KEY_INVALID = (
         Status.INVALID_ARGUMENT,
         ErrorType.IDEMPOTENCY,
-        "idempotency-key must be 1 to 255 printable ASCII characters",
+        "idempotency-key must be one value of 1 to 255 printable ASCII characters",
     )
     AMOUNT_TOO_LARGE = (
         Status.INVALID_ARGUMENT,

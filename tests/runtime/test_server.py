@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import socket
 from types import SimpleNamespace
-from typing import cast
+from typing import Any, cast
 
 import grpc
 import pytest
 from grpc import aio
-from grpc_health.v1 import health_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from paycore import contracts
 from paycore.app import Platform, build_platform, start_server
 from paycore.client import connect
@@ -45,6 +45,19 @@ async def test_health_reports_each_service(target: str) -> None:
     assert statuses["paycore.v1.ReconciliationService"] == serving
     assert set(statuses.values()) == {serving}
     assert len(statuses) >= 12
+
+
+async def test_health_lists_every_service_as_check_reports_it(target: str) -> None:
+    """grpc.health.v1's List (reflection shows it with Check and Watch): the same statuses,
+    not UNIMPLEMENTED."""
+    async with aio.insecure_channel(target) as channel:
+        stub: Any = health_pb2_grpc.HealthStub(channel)
+        request = health_pb2.HealthListRequest()  # type: ignore[attr-defined]
+        listed = await stub.List(request, timeout=2)
+    statuses = {name: answer.status for name, answer in listed.statuses.items()}
+    assert statuses == {
+        name: await health_status(target, name) for name in [*contracts.service_names(), ""]
+    }
 
 
 async def test_reflection_lists_every_merchant_service(target: str) -> None:

@@ -4,6 +4,8 @@ greenlet while the connection is open, and through SQLAlchemy's reconnect once i
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import secrets
 
 import pytest
 from paycore.app import Platform
@@ -106,3 +108,42 @@ def _merchant_on_first_physical_shard(platform: Platform) -> str:
         if platform.shards.physical_of_logical(logical) == 0:
             return shard_account_id(logical)
     raise AssertionError("no logical shard on physical shard 0")
+
+
+async def test_a_transaction_cancelled_as_it_begins_leaves_no_connection_in_it(
+    platform: Platform,
+) -> None:
+    """A call cancelled while `driver_of` sends its BEGIN (a client's deadline, a hang-up)
+    left asyncpg's connection in a transaction SQLAlchemy did not know of: the pool took it back
+    as clean, the next transaction on it became a savepoint inside that one, and its COMMIT
+    (a RELEASE SAVEPOINT) committed nothing. CreateCustomer answered OK, replayed its answer,
+    and the customer never existed. A connection still in a transaction is not handed out."""
+    engine = platform.shards.engines[0]
+    table = f"cancel_probe_{secrets.token_hex(4)}"
+    async with engine.begin() as connection:
+        await connection.execute(text(f"create table {table} (n int)"))
+
+    async def begun() -> None:
+        async with engine.begin() as connection:
+            await (await driver_of(connection)).fetchval("select 1")
+
+    try:
+        for yields in range(40):
+            task = asyncio.ensure_future(begun())
+            for _ in range(yields):
+                await asyncio.sleep(0)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        written = range(3 * platform.settings.database_pool_size)
+        for number in written:  # through every pooled connection
+            async with engine.begin() as connection:
+                await (await driver_of(connection)).execute(
+                    f"insert into {table} values ($1)", number
+                )
+        async with engine.connect() as connection:
+            rows = await connection.execute(text(f"select n from {table} order by n"))
+            assert [row.n for row in rows] == list(written)
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"drop table {table}"))

@@ -29,12 +29,15 @@ begins or commits one itself (reads go through `paycore.storage.reads.Reads`).""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from google.protobuf.message import Message
+from paycore.background import carried_on
 from paycore.errors import ApiError, Reason
 from paycore.executor.grouping import GroupCommit, Lasts, Work
 from paycore.ids import shard_account_id
@@ -59,7 +62,9 @@ ResultT = TypeVar("ResultT")
 RequestT = TypeVar("RequestT", bound=Message)
 CheckedT = TypeVar("CheckedT")
 P = ParamSpec("P")
+WorkT = TypeVar("WorkT")
 Change = Callable[[AsyncConnection], Awaitable[ResultT]]
+logger = logging.getLogger(__name__)
 
 
 class FinalAnswer(Generic[ResultT]):
@@ -120,10 +125,33 @@ class Mutations:
         self._store = store
         self._lease = lease
         self._in_group = in_group(first_phase_group_max)
+        self._carried: set[asyncio.Task[Any]] = set()
+
+    async def finished(self) -> None:
+        """Returns once the phased calls whose callers left (`phased`) have ended (at
+        shutdown, before the executor's group commits drain)."""
+        while running := {task for task in self._carried if not task.done()}:
+            await asyncio.wait(running)
 
     async def drained(self) -> None:
         """Returns once the first phases queued for a group commit have run (at shutdown)."""
+        await self.finished()
         await self._in_group.groups.drained()
+
+    async def _to_its_end(self, work: Coroutine[Any, Any, WorkT]) -> WorkT:
+        """`work`, a phased call, run to its end even when its caller is cancelled (its
+        client's deadline passed, or it hung up): cut between its phases, the charge the PSP
+        is making would be left unrecorded and its key leased, a retry answered
+        IDEMPOTENCY_KEY_IN_USE (or the intent `processing`) until the executor's lease ran
+        out. Finished, its answer is stored for the retry, and the caller still ends at once."""
+        task = carried_on(work, name="phased call")
+        self._carried.add(task)
+        task.add_done_callback(self._carried.discard)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            task.add_done_callback(_ended_without_caller)
+            raise
 
     async def for_merchant(
         self,
@@ -333,21 +361,27 @@ class Mutations:
 
         call = current_call()
         if call.idempotency_key is None:
-            async with engine.begin() as connection:
-                recorded = await recorded_step(connection)
-            return await completed(recorded, None)
+
+            async def unkeyed() -> ResponseT:
+                async with engine.begin() as connection:
+                    recorded = await recorded_step(connection)
+                return await completed(recorded, None)
+
+            return await self._to_its_end(unkeyed())
         fingerprint = request_fingerprint(call.method, request)
-        answer = await self._store.answered_phased(
-            engine,
-            idempotency_owner(merchant_id),
-            call.idempotency_key,
-            fingerprint,
-            render.message_type,
-            recorded_step,
-            completed,
-            self._lease,
-            self._in_group if grouped else None,
-            route,
+        answer = await self._to_its_end(
+            self._store.answered_phased(
+                engine,
+                idempotency_owner(merchant_id),
+                call.idempotency_key,
+                fingerprint,
+                render.message_type,
+                recorded_step,
+                completed,
+                self._lease,
+                self._in_group if grouped else None,
+                route,
+            )
         )
         return _given(call, answer)
 
@@ -409,6 +443,16 @@ def _rendered(change: Change[ResultT], render: Callable[[ResultT], ResponseT]) -
         return render(await change(connection))
 
     return change_then_render
+
+
+def _ended_without_caller(task: asyncio.Task[Any]) -> None:
+    """A phased call finished after its caller left: its failure, which no caller will see,
+    retrieved (an ApiError is an answer, stored for the retry) and an unexpected one logged."""
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None and not isinstance(error, ApiError):
+        logger.error("a phased call failed after its caller left", exc_info=error)
 
 
 def _given(call: CallContext, answer: Answered[ResponseT]) -> ResponseT:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 from google.protobuf.descriptor import FileDescriptor
 from grpc import aio
@@ -29,10 +29,41 @@ before the SETTINGS frame arrives is refused with RST_STREAM), so it is well abo
 hundred calls a client bursts (tests/ledger's hot accounts)."""
 
 
+class Health(health.aio.HealthServicer):
+    """grpcio-health-checking's servicer, with grpc.health.v1's List, which it leaves
+    UNIMPLEMENTED although reflection shows it beside Check and Watch: every service's status,
+    as Check reports each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._statuses: dict[str, int] = {"": health_pb2.HealthCheckResponse.SERVING}
+        self._shutting_down = False
+
+    async def set(self, service: str, status: int) -> None:
+        if not self._shutting_down:
+            self._statuses[service] = status
+        await super().set(service, status)
+
+    async def enter_graceful_shutdown(self) -> None:
+        self._shutting_down = True
+        for service in self._statuses:
+            self._statuses[service] = health_pb2.HealthCheckResponse.NOT_SERVING
+        await super().enter_graceful_shutdown()
+
+    async def List(self, request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
+        # HealthListRequest and HealthListResponse are not in grpc_health's type stubs yet.
+        return health_pb2.HealthListResponse(  # type: ignore[attr-defined]
+            statuses={
+                service: health_pb2.HealthCheckResponse(status=status)
+                for service, status in self._statuses.items()
+            }
+        )
+
+
 @dataclass
 class GrpcServer:
     server: aio.Server
-    health: health.aio.HealthServicer
+    health: Health
     port: int
     serving: list[str]
     watchers: list[asyncio.Task[None]] = field(default_factory=list)
@@ -114,7 +145,7 @@ async def start_grpc_server(
         ],
     )
     serving = register(server)
-    health_servicer = health.aio.HealthServicer()
+    health_servicer = Health()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in contracts.service_names():
         status = (

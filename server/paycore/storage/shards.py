@@ -81,9 +81,18 @@ def _refuse_lost(dbapi_connection: Any, record: object, proxy: object) -> None:
     driver directly (storage.raw), where SQLAlchemy never sees the loss, so without this the
     dead connection went back into the pool and failed every read that drew it until
     pool_recycle. No round trip: asyncpg knows its socket closed (DisconnectionError makes
-    the pool discard it and check out another, as pool_pre_ping would after a ping)."""
-    if dbapi_connection.driver_connection.is_closed():
+    the pool discard it and check out another, as pool_pre_ping would after a ping).
+
+    Nor one still in a transaction: a call cancelled while its BEGIN was under way (a client's
+    deadline, storage.raw.driver_of) leaves asyncpg's connection in a transaction SQLAlchemy
+    never tracked, so the pool's rollback on return skipped it; handed out, the next
+    transaction on it would be a savepoint inside that one, whose COMMIT commits nothing.
+    Discarded, its backend ends and rolls the leftover back."""
+    driver = dbapi_connection.driver_connection
+    if driver.is_closed():
         raise exc.DisconnectionError("the connection's backend is gone")
+    if driver.is_in_transaction() or getattr(driver, "_top_xact", None) is not None:
+        raise exc.DisconnectionError("the connection was left in a transaction")
 
 
 @dataclass

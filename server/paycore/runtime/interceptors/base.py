@@ -123,3 +123,10 @@ def metadata_value(metadata: Metadata, name: str) -> str | None:
         if key == name:
             return value if isinstance(value, str) else value.decode()
     return None
+
+
+def given_twice(metadata: Metadata, name: str) -> bool:
+    """Whether header `name` comes more than once in `metadata`: a header that decides who
+    calls, for whom, or which stored answer is given (`authorization`, `paycore-merchant`,
+    `idempotency-key`) is then refused, not read as its first value."""
+    return sum(1 for key, _ in metadata if key == name) > 1

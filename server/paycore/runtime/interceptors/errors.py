@@ -33,9 +33,11 @@ metadata key too long, `metadata[<the key>]`), of any length. Longer is cut, mar
 
 class ErrorInterceptor(PolicyInterceptor):
     """Domain errors become a gRPC status with a google.rpc.ErrorInfo detail (reason, and the
-    offending `param` in its metadata); anything unexpected becomes INTERNAL with the request
-    id, and is logged with its traceback. Database and Redis trouble becomes UNAVAILABLE or
-    ABORTED with RetryInfo (paycore.storage.failures). Nothing leaves as UNKNOWN."""
+    offending `param` in its metadata; an INVALID_ARGUMENT naming a request field also a
+    google.rpc.BadRequest field violation of it, what generic gRPC tooling reads); anything
+    unexpected becomes INTERNAL with the request id, and is logged with its traceback.
+    Database and Redis trouble becomes UNAVAILABLE or ABORTED with RetryInfo
+    (paycore.storage.failures). Nothing leaves as UNKNOWN."""
 
     async def around(
         self, behavior: Behavior, request: Any, context: Context, method: str, policy: MethodPolicy
@@ -73,7 +75,7 @@ def answered_status(error: ApiError, policy: MethodPolicy) -> Status:
         and policy.targets is not None
         and not is_operator_method(policy)
         and error.param
-        and "-" not in error.param  # a header (`paycore-merchant`): whom the call acts for
+        and not _is_header(error.param)  # `paycore-merchant`: whom the call acts for
         and _field_name(error.param) not in policy.targets
     ):
         return Status.INVALID_ARGUMENT
@@ -96,7 +98,13 @@ async def abort(
     error_info.metadata.update(error.metadata)
     if error.param:
         error_info.metadata["param"] = _bounded(error.param, PARAM_CHARS_MAX)
+    message = _bounded(error.message, MESSAGE_CHARS_MAX)
     details = [_packed(error_info)]
+    if status_code == Status.INVALID_ARGUMENT and error.param and not _is_header(error.param):
+        violation = error_details_pb2.BadRequest.FieldViolation(
+            field=error_info.metadata["param"], description=message, reason=error.reason.name
+        )
+        details.append(_packed(error_details_pb2.BadRequest(field_violations=[violation])))
     trailing = [(REQUEST_ID_HEADER, call.request_id)]
     if error.is_replay:
         trailing.extend(REPLAYED)
@@ -106,11 +114,16 @@ async def abort(
         delay.FromMilliseconds(int(retry_after_ms))
         details.append(_packed(error_details_pb2.RetryInfo(retry_delay=delay)))
         trailing.append((RETRY_AFTER_HEADER, retry_after_ms))
-    message = _bounded(error.message, MESSAGE_CHARS_MAX)
     answered = status_pb2.Status(code=status_code, message=message, details=details)
     trailing.append((STATUS_DETAILS_HEADER, answered.SerializeToString()))
     await context.abort(_grpc_code(status_code), message, tuple(trailing))
     violated("context.abort returned")  # pragma: no cover
+
+
+def _is_header(param: str) -> bool:
+    """Whether `param` names a header (`idempotency-key`, `paycore-merchant`) rather than a
+    field of the request (`email`, `metadata[order-id]`): no field's name has a hyphen."""
+    return "-" in _field_name(param)
 
 
 def _bounded(text: str, length_max: int) -> str:

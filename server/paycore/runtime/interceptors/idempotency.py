@@ -5,7 +5,13 @@ from typing import Any
 
 from paycore.errors import ApiError, Reason
 from paycore.runtime.context import current_call
-from paycore.runtime.interceptors.base import Behavior, Context, PolicyInterceptor, metadata_value
+from paycore.runtime.interceptors.base import (
+    Behavior,
+    Context,
+    PolicyInterceptor,
+    given_twice,
+    metadata_value,
+)
 from paycore.runtime.policy import MethodPolicy
 
 IDEMPOTENCY_KEY_HEADER = "idempotency-key"
@@ -30,7 +36,7 @@ class IdempotencyKeyInterceptor(PolicyInterceptor):
         key = metadata_value(call.metadata, IDEMPOTENCY_KEY_HEADER)
         if key is None:
             return await behavior(request, context)
-        if not _VALID_KEY.match(key):
+        if not _VALID_KEY.match(key) or given_twice(call.metadata, IDEMPOTENCY_KEY_HEADER):
             raise ApiError(Reason.IDEMPOTENCY_KEY_INVALID, param=IDEMPOTENCY_KEY_HEADER)
         call.idempotency_key = key
         response = await behavior(request, context)

@@ -4,6 +4,11 @@ server parse no more than the small limit of a public method.
 
 publishable (card tokenization from browsers): 16 KiB; merchant methods: 1 MiB, the REST
 edge's body limit; admin and internal methods (ledger batches): the server's 4 MiB.
+
+And the answer of a List (`data` and `has_more`) is bounded by what every gRPC client takes by
+default (4 MiB, grpc's max_receive_message_length): a page of large objects (events of
+customers with full metadata) is cut short, `has_more` set, rather than the server refusing to
+send it (RESOURCE_EXHAUSTED "Sent message larger than max").
 """
 
 from __future__ import annotations
@@ -24,6 +29,11 @@ REQUEST_BYTES_MAX = {
     Access.ADMIN: 4096 * KIB,
     Access.INTERNAL: 4096 * KIB,
 }
+
+
+ANSWER_BYTES_MAX = 4 * 1024 * KIB - 64 * KIB
+"""The largest List answer sent: under gRPC's default 4 MiB receive limit, with room for the
+frame and trailers."""
 
 
 @dataclass(frozen=True)
@@ -65,13 +75,40 @@ class RequestSizeInterceptor(PolicyInterceptor):
                 raise invalid("request", "the bytes are not this method's protobuf message")
             if isinstance(request, _HoldsNul):
                 raise invalid(request.param, "must not contain NUL characters")
-            return await behavior(request, context)
+            return bounded(await behavior(request, context), request)
 
         return grpc.unary_unary_rpc_method_handler(
             checked,
             request_deserializer=_checked_parse(handler.request_deserializer, limit),
             response_serializer=handler.response_serializer,
         )
+
+
+def bounded(answer: Any, request: Any) -> Any:
+    """`answer`, a List's page cut to ANSWER_BYTES_MAX when larger: the objects farthest from
+    the page's cursor go (the last ones, or with `ending_before` the first ones: the client
+    pages on from `data[-1]`, or back from `data[0]`), and `has_more` says more remain. A
+    search's page (`next_page`, a token of its own) and any other answer pass as they are."""
+    fields = answer.DESCRIPTOR.fields_by_name if isinstance(answer, Message) else {}
+    if "data" not in fields or "has_more" not in fields or "next_page" in fields:
+        return answer
+    size = answer.ByteSize()
+    if size <= ANSWER_BYTES_MAX:
+        return answer
+    data = answer.data
+    from_front = bool(getattr(request, "ending_before", ""))
+    while size > ANSWER_BYTES_MAX and len(data) > 1:
+        item = data[0] if from_front else data[-1]
+        size -= _field_bytes(item.ByteSize())
+        del data[0 if from_front else -1]
+    answer.has_more = True
+    return answer
+
+
+def _field_bytes(length: int) -> int:
+    """The bytes a repeated message field's element of `length` bytes takes: its tag (one
+    byte for a field numbered under 16), its length as a varint, then itself."""
+    return 1 + max(1, (length.bit_length() + 6) // 7) + length
 
 
 def _checked_parse(parse: Any, limit: int) -> Any:
