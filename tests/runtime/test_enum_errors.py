@@ -45,7 +45,8 @@ async def test_a_hand_made_choice_over_grpc_names_the_values_it_takes(
 
     assert rich_error(raised.value).param == "capture_method"
     assert raised.value.details() == (
-        "capture_method must be one of CAPTURE_METHOD_AUTOMATIC, CAPTURE_METHOD_MANUAL (not 9)"
+        "capture_method must be one of CAPTURE_METHOD_AUTOMATIC, CAPTURE_METHOD_MANUAL,"
+        " CAPTURE_METHOD_AUTOMATIC_ASYNC (not 9)"
     )
 
 
