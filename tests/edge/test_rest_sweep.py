@@ -77,3 +77,20 @@ async def test_an_external_accounts_message_names_the_field_as_its_param(
     assert too_short.error["message"].startswith("external_account[routing_number]: ")
     listed = await call(http, "GET", f"/v1/accounts/{seller}/external_accounts", key=key)
     assert listed.body["data"] == []
+
+
+@pytest.mark.parametrize("digits", [20, 23, 400])
+async def test_an_integer_too_long_is_told_its_range_not_that_it_is_no_integer(
+    http: ClientSession, settings_admin_token: str, digits: int
+) -> None:
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    form = f"amount={'9' * digits}&currency=usd"
+
+    answer = await call(http, "POST", "/v1/payment_intents", key=key, form=form)
+
+    assert (answer.status, answer.error["param"]) == (400, "amount"), answer.body
+    assert answer.error["message"] == (
+        "amount: must be between -9223372036854775808 and 9223372036854775807"
+    )
+    listed = await call(http, "GET", "/v1/payment_intents", key=key)
+    assert listed.body["data"] == []
