@@ -23,7 +23,10 @@ from google.protobuf.descriptor import (
 )
 from google.protobuf.message import Message
 
-_INTEGER = re.compile(r"^-?[0-9]{1,20}$")
+_INTEGER = re.compile(r"^-?[0-9]+$")
+_INTEGER_DIGITS_MAX = 20
+"""More digits than any 64-bit integer has (after leading zeros): out of range without being
+converted (Python refuses to convert beyond 4300 digits)."""
 _RANGES = {
     FieldDescriptor.CPPTYPE_INT32: (-(2**31), 2**31 - 1),
     FieldDescriptor.CPPTYPE_INT64: (-(2**63), 2**63 - 1),
@@ -324,15 +327,16 @@ def _boolean(value: Any, from_text: bool, name: str, words: tuple[str, ...] = ()
 
 def _integer(field: FieldDescriptor, value: Any, name: str) -> int:
     number: int | None = None
+    low, high = _RANGES[field.cpp_type]
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
-    elif (isinstance(value, float) and value.is_integer()) or (
-        isinstance(value, str) and _INTEGER.match(value)
-    ):
+    elif isinstance(value, float) and value.is_integer():
         number = int(value)
+    elif isinstance(value, str) and _INTEGER.match(value):
+        too_long = len(value.lstrip("-").lstrip("0")) > _INTEGER_DIGITS_MAX
+        number = high + 1 if too_long else int(value)  # out of range either way
     if number is None:
         raise parameter_invalid(name, "must be an integer")
-    low, high = _RANGES[field.cpp_type]
     if not low <= number <= high:
         raise parameter_invalid(name, f"must be between {low} and {high}")
     return number

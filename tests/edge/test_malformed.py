@@ -175,7 +175,8 @@ async def test_routes_methods_types_and_sizes(http: ClientSession) -> None:
     bad_path = await call(http, "GET", "/v1/merchants/%ff")
     assert bad_path.status == 404
     header = await call(http, "GET", "/v1/accounts", headers={"Idempotency-Key": "caf\u00e9"})
-    assert (header.status, header.error["param"]) == (400, "Idempotency-Key")
+    assert (header.status, header.error["param"]) == (400, "idempotency-key")  # the server's
+    assert header.error["code"] == "idempotency_key_invalid"
 
 
 async def test_a_body_over_the_method_s_own_limit_is_413_not_a_rate_limit(

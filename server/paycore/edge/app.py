@@ -40,7 +40,7 @@ from paycore.edge.params import PARAMETER_COUNT_MAX, parse_params
 from paycore.edge.protocol import EdgeRunner
 from paycore.edge.routes import HttpRoute, MethodNotAllowed, RouteNotFound, Router, compile_routes
 from paycore.edge.site import add_site
-from paycore.errors import ErrorType
+from paycore.errors import ErrorType, Reason
 from paycore.ids import random_base62
 from paycore.runtime.addresses import TrustedProxies, forwarded_client
 from paycore.runtime.interceptors.headers import FORWARDED_FOR_HEADER
@@ -69,9 +69,10 @@ HEALTH_WAIT_SECONDS = 1.0
 MESSAGE_LENGTH_MAX = 4 * 1024 * 1024
 RECONNECT_BACKOFF_MAX_MS = 2000
 FORM = "application/x-www-form-urlencoded"
+IDEMPOTENCY_KEY = "Idempotency-Key"
 _PASSED_HEADERS = (
     ("Authorization", "authorization"),
-    ("Idempotency-Key", "idempotency-key"),
+    (IDEMPOTENCY_KEY, "idempotency-key"),
     ("Paycore-Merchant", "paycore-merchant"),
 )
 _HEADER_LENGTH_MAX = 4096
@@ -89,6 +90,10 @@ _STRIPE_ACCOUNT_REFUSED = (
 """Why (docs/connect.md): a seller owns no API objects of its own (customers, intents,
 webhooks are the platform's), so "run the call as the seller" has no meaning for most calls;
 the calls that concern a seller take it as a parameter, checked to be the caller's seller."""
+
+OWN_GET_PATHS = ("/healthz", "/openapi.json")
+"""The edge's own paths (not transcoded routes): GET and HEAD only, another method 405."""
+OWN_GET_METHODS = "GET, HEAD"
 
 SEARCH = "search"
 """The last segment of Stripe's search routes (GET /v1/customers/search)."""
@@ -145,7 +150,7 @@ class Edge:
         return forwarded_client(request.remote, forwarded, self._trusted_proxies)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        request_id = f"req_{random_base62(20)}"
+        request_id = new_request_id()
         try:
             return await self._handle(request, request_id)
         except EdgeError as error:
@@ -211,14 +216,12 @@ class Edge:
         try:
             route, variables = self.router.match(request.method, path)
         except RouteNotFound:
+            if path in OWN_GET_PATHS:
+                raise _method_not_allowed(path, request.method, OWN_GET_METHODS) from None
             message = f"Unrecognized request URL ({request.method}: {path})"
             raise invalid_request("route_unknown", message, status=404) from None
         except MethodNotAllowed as error:
-            allowed = ", ".join(error.allowed)
-            message = f"{path} does not answer {request.method}; it answers {allowed}"
-            problem = invalid_request("method_not_allowed", message, status=405)
-            problem.headers["Allow"] = allowed
-            raise problem from None
+            raise _method_not_allowed(path, request.method, ", ".join(error.allowed)) from None
         except UnicodeDecodeError:
             raise invalid_request(
                 "route_unknown", "The path is not valid UTF-8", status=404
@@ -247,6 +250,30 @@ class Edge:
 
     async def openapi_json(self, request: web.Request) -> web.StreamResponse:
         return web.Response(body=self.openapi, content_type=JSON)
+
+
+def _method_not_allowed(path: str, method: str, allowed: str) -> EdgeError:
+    message = f"{path} does not answer {method}; it answers {allowed}"
+    problem = invalid_request("method_not_allowed", message, status=405)
+    problem.headers["Allow"] = allowed
+    return problem
+
+
+def new_request_id() -> str:
+    return f"req_{random_base62(20)}"
+
+
+@web.middleware
+async def _request_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """`Request-Id` on every answer, the edge's own paths, pages and static files included
+    (an API answer has the one its gRPC call carried)."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as answer:
+        answer.headers.setdefault("Request-Id", new_request_id())
+        raise
+    response.headers.setdefault("Request-Id", new_request_id())
+    return response
 
 
 def _serialize(message: Message) -> bytes:
@@ -312,7 +339,7 @@ async def _unreadable_bodies(request: web.Request, handler: Handler) -> web.Stre
     try:
         return await handler(request)
     except RequestPayloadError as error:
-        return error_response(unreadable_body(request, error), f"req_{random_base62(20)}")
+        return error_response(unreadable_body(request, error), new_request_id())
 
 
 def _json_body(route: HttpRoute, raw: bytes, expand: list[Any]) -> dict[str, Any]:
@@ -442,10 +469,20 @@ def _metadata(request: web.Request, request_id: str, client: str) -> tuple[tuple
         if value is None:
             continue
         if len(value) > _HEADER_LENGTH_MAX or not value.isascii() or not value.isprintable():
+            if header == IDEMPOTENCY_KEY:
+                raise _idempotency_key_invalid()
             message = f"{header} must be printable ASCII, at most {_HEADER_LENGTH_MAX} characters"
             raise invalid_request("header_invalid", message, header)
         metadata.append((key, _bearer_of_basic(value) if key == "authorization" else value))
     return tuple(metadata)
+
+
+def _idempotency_key_invalid() -> EdgeError:
+    """The server's answer to a key it refuses (its limit is the one to tell, not the edge's
+    header limit): a key no gRPC metadata can carry is refused here the same way."""
+    reason = Reason.IDEMPOTENCY_KEY_INVALID
+    param = IDEMPOTENCY_KEY.lower()
+    return EdgeError(400, reason.error_type, reason.name.lower(), reason.template, param)
 
 
 _OPERATOR_CREDENTIAL_REFUSED = (
@@ -502,9 +539,12 @@ def _bearer_of_basic(authorization: str) -> str:
 def build_app(edge: Edge, pages_token: str = "", secure: bool = False) -> web.Application:
     """The aiohttp application serving `edge`, /healthz and /openapi.json, the hosted checkout
     pages and the dashboard (paycore.edge.site)."""
-    app = web.Application(client_max_size=BODY_SIZE_MAX, middlewares=[_unreadable_bodies])
-    app.router.add_get("/healthz", edge.health)
-    app.router.add_get("/openapi.json", edge.openapi_json)
+    app = web.Application(
+        client_max_size=BODY_SIZE_MAX, middlewares=[_request_ids, _unreadable_bodies]
+    )
+    health, openapi = OWN_GET_PATHS
+    app.router.add_get(health, edge.health)
+    app.router.add_get(openapi, edge.openapi_json)
     add_site(
         app,
         edge.channel,

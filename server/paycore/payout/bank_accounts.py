@@ -50,7 +50,10 @@ def external_param(error: ApiError) -> ApiError:
     (`external_account.country`, as every nested field on gRPC; the edge writes
     `external_account[country]`)."""
     if error.param and error.param not in EXTERNAL_ACCOUNT_OWN:
-        error.param = f"external_account.{error.param}"
+        inside = f"external_account.{error.param}"
+        if error.message.startswith(error.param):  # the templates begin with the param
+            error.message = inside + error.message[len(error.param) :]
+        error.param = inside
     return error
 
 
