@@ -23,6 +23,7 @@ from grpc import aio
 from paycore import contracts
 from paycore.account.keys import API_KEY_PREFIXES
 from paycore.client.tls import Tls
+from paycore.edge.cross_origin import cross_origin
 from paycore.edge.declines import declined, with_payment_method
 from paycore.edge.errors import (
     JSON,
@@ -540,7 +541,8 @@ def build_app(edge: Edge, pages_token: str = "", secure: bool = False) -> web.Ap
     """The aiohttp application serving `edge`, /healthz and /openapi.json, the hosted checkout
     pages and the dashboard (paycore.edge.site)."""
     app = web.Application(
-        client_max_size=BODY_SIZE_MAX, middlewares=[_request_ids, _unreadable_bodies]
+        client_max_size=BODY_SIZE_MAX,
+        middlewares=[_request_ids, cross_origin, _unreadable_bodies],
     )
     health, openapi = OWN_GET_PATHS
     app.router.add_get(health, edge.health)
