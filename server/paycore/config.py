@@ -166,9 +166,10 @@ class Settings:
 
     request_log_per_second: int = 20
     """PAYCORE_REQUEST_LOG_PER_SECOND: the INFO line per gRPC call is written for every call
-    that fails, and for at most this many OK calls per second and process; the OK calls past it
-    are counted and the count rides on the next line written (`skipped=N`). 0 writes a line for
-    every call. Metrics count every call either way."""
+    that fails, and for at most this many OK or rate-limited (RESOURCE_EXHAUSTED) calls per
+    second and process; the calls past it are counted and the count rides on the next line
+    written (`skipped=N`). 0 writes a line for every call. Metrics count every call either
+    way."""
 
     idempotency_retention_hours: float = 24.0
     """PAYCORE_IDEMPOTENCY_RETENTION_HOURS: how long idempotency keys are kept (Stripe: 24);

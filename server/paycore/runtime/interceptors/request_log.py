@@ -21,9 +21,10 @@ _CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 class RequestLogInterceptor(PolicyInterceptor):
     """Gives each call a request id (the caller's `x-request-id` if it sent a sane one), returns
-    it in trailing metadata, and logs one line per call: every failed call, and OK calls up to
-    `per_second` a second (`LogBudget`), so that under load the log costs a bounded amount of
-    CPU whatever the rate. Never logs request bodies: they can carry card numbers."""
+    it in trailing metadata, and logs one line per call: every failed call, and OK or
+    rate-limited calls up to `per_second` a second (`LogBudget`), so that under load (or a
+    client hammering past its rate limit) the log costs a bounded amount of CPU whatever the
+    rate. Never logs request bodies: they can carry card numbers."""
 
     def __init__(self, policies: Mapping[str, MethodPolicy], per_second: int = 0) -> None:
         super().__init__(policies)
@@ -50,7 +51,7 @@ class RequestLogInterceptor(PolicyInterceptor):
             code = _code_name(context.code())
             raise
         finally:
-            skipped = self._budget.take(code == "OK")
+            skipped = self._budget.take(sampled=code in SAMPLED_CODES)
             if skipped is not None and logger.isEnabledFor(logging.INFO):
                 merchant = call.caller.merchant_id if call.caller else None
                 logger.info(
@@ -64,10 +65,16 @@ class RequestLogInterceptor(PolicyInterceptor):
                 )
 
 
+SAMPLED_CODES = frozenset({"OK", "RESOURCE_EXHAUSTED"})
+"""The calls whose lines `LogBudget` bounds: the OK ones, and those refused by a rate limit (a
+client past its limit makes as many as it sends; the metrics count each one). Any other failure
+always gets its line."""
+
+
 class LogBudget:
-    """At most `per_second` OK lines a second (0: no limit); a failed call always gets its
-    line. `take` says whether this call's line is written, with the OK calls skipped since the
-    last line written (None: skip it)."""
+    """At most `per_second` lines of sampled calls a second (0: no limit); any other call
+    always gets its line. `take` says whether this call's line is written, with the sampled
+    calls skipped since the last line written (None: skip it)."""
 
     def __init__(self, per_second: int, clock: Callable[[], float] = time.monotonic) -> None:
         self._per_second = per_second
@@ -76,8 +83,8 @@ class LogBudget:
         self._written = 0
         self._skipped = 0
 
-    def take(self, ok: bool) -> int | None:
-        if self._per_second > 0 and ok:
+    def take(self, sampled: bool) -> int | None:
+        if self._per_second > 0 and sampled:
             second = int(self._clock())
             if second != self._second:
                 self._second, self._written = second, 0
