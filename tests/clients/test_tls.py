@@ -4,13 +4,16 @@ TLS options, with certificates made in the test (tests/clients/certificates.py).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import shlex
 import ssl
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import google.api.annotations_pb2
 import grpc
 import pytest
 import pytest_asyncio
@@ -28,6 +31,7 @@ from paycore.v1 import account_pb2
 from prometheus_client import CollectorRegistry
 
 from tests.clients.certificates import Authority, Issued
+from tests.deploy.test_ghz import GHZ, REPOSITORY, envsubst, run_ghz
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 PAYCORE = str(Path(sys.executable).with_name("paycore"))
@@ -265,3 +269,54 @@ async def _run(*command: str, environment: dict[str, str]) -> tuple[int, str]:
     )
     output, _ = await process.communicate()
     return process.returncode or 0, output.decode().strip()
+
+
+async def test_the_ledgers_ghz_setup_and_config_reach_an_mtls_port(
+    mtls_server: tuple[GrpcServer, Settings], pki: Pki, tmp_path: Path
+) -> None:
+    """deploy/README.md's ledger ghz run against a deployment whose gRPC port serves mTLS (the
+    production overlay's): `paycore.tools.bench.ledger_ghz` speaks TLS with the callers'
+    settings, as `paycore health` does (it spoke plaintext only: a traceback, UNAVAILABLE), and
+    the rendered config, its `insecure` swapped for the certificates as the README says, posts."""
+    server, settings = mtls_server
+    target = f"127.0.0.1:{server.port}"
+    async with connect(target, settings.admin_token, tls=pki.trust(pki.client)) as admin:
+        merchant = await admin.accounts.CreateMerchant(
+            account_pb2.CreateMerchantRequest(
+                name="Ledger TLS", email="l@acme.test", country="US", default_currency="usd"
+            ),
+            timeout=5,
+        )
+    environment = {
+        **os.environ,
+        "PAYCORE_GRPC_TLS_CA_FILE": str(pki.ca.cert_file),
+        "PAYCORE_GRPC_CLIENT_CERT_FILE": str(pki.client.cert_file),
+        "PAYCORE_GRPC_CLIENT_KEY_FILE": str(pki.client.key_file),
+    }
+    command = [sys.executable, "-m", "paycore.tools.bench.ledger_ghz", "--target", target]
+    command += ["--admin-token", settings.admin_token, "--merchant", merchant.id]
+    code, printed = await _run(*command, environment=environment)
+    assert code == 0, printed
+    exported = dict(line.removeprefix("export ").split("=", 1) for line in printed.splitlines())
+    assert exported["PAYCORE_BENCH_DEBIT_ACCOUNT"].startswith("la_"), exported
+
+    if GHZ is None:
+        return
+    values = {
+        **{name: shlex.split(value)[0] for name, value in exported.items()},
+        "PAYCORE_GRPC_ADDR": target,
+        "PAYCORE_ADMIN_TOKEN": settings.admin_token,
+        "PAYCORE_GOOGLEAPIS_PROTOS": str(Path(google.api.annotations_pb2.__file__).parents[2]),
+    }
+    ledger_config = REPOSITORY / "deploy" / "ghz" / "ledger" / "post_transfer.json"
+    config: dict[str, Any] = json.loads(envsubst(ledger_config.read_text(), values))
+    assert config.pop("insecure") is True  # ghz's --cacert on the command line does not undo it
+    config.update(
+        cacert=str(pki.ca.cert_file), cert=str(pki.client.cert_file), key=str(pki.client.key_file)
+    )
+    config.pop("duration")
+    config["total"] = 20
+    rendered = tmp_path / "post_transfer.json"
+    rendered.write_text(json.dumps(config))
+    report = await run_ghz(rendered)
+    assert report["statusCodeDistribution"] == {"OK": 20}, report
