@@ -320,3 +320,59 @@ async def test_the_ledgers_ghz_setup_and_config_reach_an_mtls_port(
     rendered.write_text(json.dumps(config))
     report = await run_ghz(rendered)
     assert report["statusCodeDistribution"] == {"OK": 20}, report
+
+
+def test_a_client_certificate_without_its_key_is_refused_before_any_call(pki: Pki) -> None:
+    """Half a client identity reached gRPC's C core, which aborts the whole process at the first
+    call (`Check failed: private_key != nullptr`, SIGABRT): the edge, `paycore health` or a
+    service on the typed client died with no word of which setting was wrong. A file that holds
+    no PEM failed later as an opaque "Failed to create security handshaker"."""
+    with pytest.raises(ValueError, match="key_file"):
+        Tls.from_files(ca_file=str(pki.ca.cert_file), cert_file=str(pki.client.cert_file))
+    with pytest.raises(ValueError, match="cert_file"):
+        Tls.from_files(ca_file=str(pki.ca.cert_file), key_file=str(pki.client.key_file))
+    with pytest.raises(ValueError, match="ca_file"):
+        Tls.from_files(ca_file=str(pki.client.key_file))  # a key, not a certificate
+    with pytest.raises(ValueError, match="key_file"):
+        Tls.from_files(cert_file=str(pki.client.cert_file), key_file=str(pki.client.cert_file))
+    ca = str(pki.ca.cert_file)
+    halves = (
+        ({"PAYCORE_GRPC_CLIENT_CERT_FILE": str(pki.client.cert_file)}, "_KEY_FILE"),
+        ({"PAYCORE_GRPC_CLIENT_KEY_FILE": str(pki.client.key_file)}, "_CERT_FILE"),
+    )
+    for half, missing in halves:
+        with pytest.raises(ConfigurationError, match=f"PAYCORE_GRPC_CLIENT{missing}"):
+            grpc_caller_tls(load_settings({"PAYCORE_GRPC_TLS_CA_FILE": ca, **half}))
+    with pytest.raises(ConfigurationError, match=r"PAYCORE_GRPC_TLS_CA_FILE: no file /nope\.pem"):
+        grpc_caller_tls(load_settings({"PAYCORE_GRPC_TLS_CA_FILE": "/nope.pem"}))
+    with pytest.raises(ConfigurationError, match="PAYCORE_GRPC_CLIENT_KEY_FILE"):
+        grpc_caller_tls(
+            load_settings(
+                {
+                    "PAYCORE_GRPC_TLS_CA_FILE": ca,
+                    "PAYCORE_GRPC_CLIENT_CERT_FILE": str(pki.client.cert_file),
+                    "PAYCORE_GRPC_CLIENT_KEY_FILE": str(pki.client.cert_file),  # not a key
+                }
+            )
+        )
+
+
+async def test_paycore_health_names_a_client_certificate_without_its_key(pki: Pki) -> None:
+    environment = {
+        **os.environ,
+        "PAYCORE_GRPC_TLS_CA_FILE": str(pki.ca.cert_file),
+        "PAYCORE_GRPC_CLIENT_CERT_FILE": str(pki.client.cert_file),
+        "PAYCORE_GRPC_CLIENT_KEY_FILE": "",
+    }
+    process = await asyncio.create_subprocess_exec(
+        PAYCORE,
+        "health",
+        "--target",
+        "127.0.0.1:9",
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, said = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode is not None and process.returncode > 0, said  # not a signal
+    assert b"PAYCORE_GRPC_CLIENT_KEY_FILE" in said, said

@@ -85,7 +85,29 @@ def grpc_caller_tls(settings: Settings) -> Tls | None:
             raise ConfigurationError("PAYCORE_GRPC_CLIENT_CERT_FILE needs PAYCORE_GRPC_TLS_CA_FILE")
         return None
     ca_file = "" if settings.grpc_tls_ca_file == SYSTEM_ROOTS else settings.grpc_tls_ca_file
-    return Tls.from_files(ca_file, settings.grpc_client_cert_file, settings.grpc_client_key_file)
+    files = (
+        ("PAYCORE_GRPC_TLS_CA_FILE", ca_file),
+        ("PAYCORE_GRPC_CLIENT_CERT_FILE", settings.grpc_client_cert_file),
+        ("PAYCORE_GRPC_CLIENT_KEY_FILE", settings.grpc_client_key_file),
+    )
+    if bool(settings.grpc_client_cert_file) != bool(settings.grpc_client_key_file):
+        missing = "KEY" if settings.grpc_client_cert_file else "CERT"
+        raise ConfigurationError(
+            f"PAYCORE_GRPC_CLIENT_{missing}_FILE is unset: the client certificate and its key"
+            " go together"
+        )
+    for name, path in files:
+        if path and not Path(path).is_file():
+            raise ConfigurationError(f"{name}: no file {path}")
+    try:
+        return Tls.from_files(
+            ca_file, settings.grpc_client_cert_file, settings.grpc_client_key_file
+        )
+    except ValueError as error:  # names Tls's argument: say the setting's name instead
+        named = str(error)
+        for (name, _), argument in zip(files, ("ca_file", "cert_file", "key_file"), strict=True):
+            named = named.replace(argument, name)
+        raise ConfigurationError(named) from None
 
 
 def plaintext(settings: Settings) -> Settings:
