@@ -376,3 +376,35 @@ async def test_paycore_health_names_a_client_certificate_without_its_key(pki: Pk
     _, said = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode is not None and process.returncode > 0, said  # not a signal
     assert b"PAYCORE_GRPC_CLIENT_KEY_FILE" in said, said
+
+
+def test_a_key_that_is_not_the_certificates_is_refused_naming_the_settings(
+    pki: Pki, tmp_path: Path
+) -> None:
+    """`paycore serve` given a key of another certificate, or a file holding no PEM, stopped with
+    `RuntimeError: Failed to bind to address 127.0.0.1:50051` (gRPC's word for any credential it
+    cannot load): an operator went looking for the process holding the port."""
+    not_pem = tmp_path / "notes.txt"
+    not_pem.write_text("not a certificate\n")
+    cert, key = str(pki.server.cert_file), str(pki.server.key_file)
+    refused = (
+        ({"CERT_FILE": cert, "KEY_FILE": str(pki.client.key_file)}, "PAYCORE_GRPC_TLS_KEY_FILE"),
+        ({"CERT_FILE": str(not_pem), "KEY_FILE": key}, "PAYCORE_GRPC_TLS_CERT_FILE"),
+        (
+            {"CERT_FILE": cert, "KEY_FILE": key, "CLIENT_CA_FILE": str(not_pem)},
+            "PAYCORE_GRPC_TLS_CLIENT_CA_FILE",
+        ),
+    )
+    for files, named in refused:
+        settings = load_settings({f"PAYCORE_GRPC_TLS_{name}": path for name, path in files.items()})
+        with pytest.raises(ConfigurationError, match=named):
+            grpc_server_tls(settings, internal_port=True)
+    with pytest.raises(ConfigurationError, match="PAYCORE_HTTP_TLS_KEY_FILE"):
+        http_server_tls(
+            load_settings(
+                {
+                    "PAYCORE_HTTP_TLS_CERT_FILE": cert,
+                    "PAYCORE_HTTP_TLS_KEY_FILE": str(pki.client.key_file),
+                }
+            )
+        )
