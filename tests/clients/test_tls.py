@@ -9,18 +9,15 @@ import os
 import shlex
 import ssl
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import google.api.annotations_pb2
 import grpc
 import pytest
-import pytest_asyncio
 from aiohttp import ClientSession, TCPConnector
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from paycore.app import build_platform, start_server
 from paycore.client import Tls, connect
 from paycore.config import Settings, load_settings
 from paycore.edge import start_edge
@@ -28,63 +25,12 @@ from paycore.errors import ConfigurationError
 from paycore.runtime.server import GrpcServer
 from paycore.runtime.tls import grpc_caller_tls, grpc_server_tls, http_server_tls
 from paycore.v1 import account_pb2
-from prometheus_client import CollectorRegistry
 
-from tests.clients.certificates import Authority, Issued
+from tests.clients.conftest import Pki, tls_serving
 from tests.deploy.test_ghz import GHZ, REPOSITORY, envsubst, run_ghz
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 PAYCORE = str(Path(sys.executable).with_name("paycore"))
-
-
-class Pki:
-    def __init__(self, folder: Path) -> None:
-        self.ca = Authority(folder, "paycore-test-ca")
-        self.server = self.ca.issue("paycore-server", server=True)
-        self.client = self.ca.issue("billing-service", server=False)
-        self.stranger = Authority(folder, "other-ca").issue("stranger", server=False)
-
-    def trust(self, client: Issued | None = None) -> Tls:
-        return Tls(
-            root_certificates=self.ca.cert_file.read_bytes(),
-            certificate_chain=client.cert if client else None,
-            private_key=client.key if client else None,
-        )
-
-
-@pytest.fixture
-def pki(tmp_path: Path) -> Pki:
-    return Pki(tmp_path)
-
-
-async def _tls_server(settings: Settings) -> AsyncIterator[tuple[GrpcServer, Settings]]:
-    platform = build_platform(settings, CollectorRegistry())
-    server = await start_server(platform, "127.0.0.1:0")
-    try:
-        yield server, settings
-    finally:
-        await server.stop(0)
-        await platform.close()
-
-
-@pytest_asyncio.fixture
-async def mtls_server(migrated: Settings, pki: Pki) -> AsyncIterator[tuple[GrpcServer, Settings]]:
-    settings = migrated.with_overrides(
-        grpc_tls_cert_file=str(pki.server.cert_file),
-        grpc_tls_key_file=str(pki.server.key_file),
-        grpc_tls_client_ca_file=str(pki.ca.cert_file),
-    )
-    async for served in _tls_server(settings):
-        yield served
-
-
-@pytest_asyncio.fixture
-async def tls_server(migrated: Settings, pki: Pki) -> AsyncIterator[tuple[GrpcServer, Settings]]:
-    settings = migrated.with_overrides(
-        grpc_tls_cert_file=str(pki.server.cert_file), grpc_tls_key_file=str(pki.server.key_file)
-    )
-    async for served in _tls_server(settings):
-        yield served
 
 
 async def _merchant_name(target: str, settings: Settings, tls: Tls | None) -> str:
@@ -143,7 +89,7 @@ async def test_with_an_internal_port_only_it_requires_client_certificates(
         grpc_tls_client_ca_file=str(pki.ca.cert_file),
         internal_grpc_addr="127.0.0.1:0",
     )
-    async for server, _ in _tls_server(settings):
+    async for server, _ in tls_serving(settings):
         assert server.internal is not None
         public = f"127.0.0.1:{server.port}"
         internal = f"127.0.0.1:{server.internal.port}"
