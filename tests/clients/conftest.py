@@ -14,8 +14,11 @@ import pytest
 import pytest_asyncio
 import stripe
 from aiohttp import ClientSession, web
+from paycore.app import build_platform, start_server
+from paycore.client import Tls
 from paycore.config import Settings
 from paycore.edge import start_edge
+from paycore.runtime.server import GrpcServer
 from paycore.storage.schema import webhook_attempts, webhook_deliveries, webhook_endpoints
 from paycore.v1 import account_pb2
 from paycore.worker import Worker
@@ -24,6 +27,7 @@ from paycore.worker.metrics import WorkerMetrics
 from prometheus_client import CollectorRegistry
 from sqlalchemy import delete
 
+from tests.clients.certificates import Authority, Issued
 from tests.conftest import serving_payin
 from tests.helpers import PspSimulator
 from tests.payment.shop import PayIn
@@ -165,3 +169,57 @@ async def lossy_proxy(edge_url: str) -> AsyncIterator[tuple[str, list[tuple[str,
             yield f"http://127.0.0.1:{port}", seen
         finally:
             await runner.cleanup()
+
+
+# -- TLS: certificates made in the test (tests/clients/certificates.py), servers serving them --
+
+
+class Pki:
+    def __init__(self, folder: Path) -> None:
+        self.ca = Authority(folder, "paycore-test-ca")
+        self.server = self.ca.issue("paycore-server", server=True)
+        self.client = self.ca.issue("billing-service", server=False)
+        self.stranger = Authority(folder, "other-ca").issue("stranger", server=False)
+
+    def trust(self, client: Issued | None = None) -> Tls:
+        return Tls(
+            root_certificates=self.ca.cert_file.read_bytes(),
+            certificate_chain=client.cert if client else None,
+            private_key=client.key if client else None,
+        )
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> Pki:
+    return Pki(tmp_path)
+
+
+async def tls_serving(settings: Settings) -> AsyncIterator[tuple[GrpcServer, Settings]]:
+    """A platform serving gRPC with `settings` (their TLS) on a free port of 127.0.0.1."""
+    platform = build_platform(settings, CollectorRegistry())
+    server = await start_server(platform, "127.0.0.1:0")
+    try:
+        yield server, settings
+    finally:
+        await server.stop(0)
+        await platform.close()
+
+
+@pytest_asyncio.fixture
+async def mtls_server(migrated: Settings, pki: Pki) -> AsyncIterator[tuple[GrpcServer, Settings]]:
+    settings = migrated.with_overrides(
+        grpc_tls_cert_file=str(pki.server.cert_file),
+        grpc_tls_key_file=str(pki.server.key_file),
+        grpc_tls_client_ca_file=str(pki.ca.cert_file),
+    )
+    async for served in tls_serving(settings):
+        yield served
+
+
+@pytest_asyncio.fixture
+async def tls_server(migrated: Settings, pki: Pki) -> AsyncIterator[tuple[GrpcServer, Settings]]:
+    settings = migrated.with_overrides(
+        grpc_tls_cert_file=str(pki.server.cert_file), grpc_tls_key_file=str(pki.server.key_file)
+    )
+    async for served in tls_serving(settings):
+        yield served

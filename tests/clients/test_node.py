@@ -20,10 +20,13 @@ from pathlib import Path
 import google.api.annotations_pb2
 import grpc_tools  # type: ignore[import-untyped]
 import pytest
+from paycore.client import connect
 from paycore.config import Settings
 from paycore.edge import start_edge
+from paycore.runtime.server import GrpcServer
+from paycore.v1 import account_pb2
 
-from tests.clients.conftest import EdgeMerchant, StripeWorld, new_edge_merchant
+from tests.clients.conftest import EdgeMerchant, Pki, StripeWorld, new_edge_merchant
 from tests.helpers import serving
 from tests.payment.shop import NO_LIMITS, PayIn, Shop
 
@@ -177,3 +180,39 @@ async def test_a_node_grpc_client_with_the_wheels_protos(
     )
     assert f"{INFO} pass 1" in output and f"{INFO} fail 0" in output, output
     assert (wheel_protos / "paycore" / "v1" / "payment.proto").is_file()
+
+
+async def test_a_node_grpc_client_over_mtls_reads_the_rich_errors(
+    node_modules: Path, wheel_protos: Path, mtls_server: tuple[GrpcServer, Settings], pki: Pki
+) -> None:
+    """grpc_tls.test.mjs: the Node service over mutual TLS (an idempotent create; without its
+    certificate refused at once) decoding a bad request's google.rpc.Status from
+    grpc-status-details-bin with the googleapis protos, as docs/client.md's error_details does
+    in Python."""
+    server, settings = mtls_server
+    async with connect(
+        f"127.0.0.1:{server.port}", settings.admin_token, tls=pki.trust(pki.client)
+    ) as admin:
+        merchant = await admin.accounts.CreateMerchant(
+            account_pb2.CreateMerchantRequest(
+                name="Node TLS", email="n@acme.test", country="US", default_currency="usd"
+            ),
+            timeout=5,
+        )
+    includes = [
+        Path(google.api.annotations_pb2.__file__).parents[2],  # google/api, google/rpc
+        Path(grpc_tools.__file__).parent / "_proto",  # google/protobuf/descriptor.proto
+    ]
+    output = await run_node_tests(
+        "grpc_tls.test.mjs",
+        {
+            "PAYCORE_GRPC_TARGET": f"localhost:{server.port}",
+            "PAYCORE_SECRET_KEY": merchant.secret_key,
+            "PAYCORE_PROTO_ROOT": str(wheel_protos),
+            "PAYCORE_PROTO_INCLUDES": ":".join(str(path) for path in includes),
+            "PAYCORE_GRPC_CA_FILE": str(pki.ca.cert_file),
+            "PAYCORE_GRPC_CERT_FILE": str(pki.client.cert_file),
+            "PAYCORE_GRPC_KEY_FILE": str(pki.client.key_file),
+        },
+    )
+    assert f"{INFO} pass 2" in output and f"{INFO} fail 0" in output, output

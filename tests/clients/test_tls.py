@@ -4,20 +4,20 @@ TLS options, with certificates made in the test (tests/clients/certificates.py).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import shlex
 import ssl
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import google.api.annotations_pb2
 import grpc
 import pytest
-import pytest_asyncio
 from aiohttp import ClientSession, TCPConnector
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from paycore.app import build_platform, start_server
 from paycore.client import Tls, connect
 from paycore.config import Settings, load_settings
 from paycore.edge import start_edge
@@ -25,62 +25,12 @@ from paycore.errors import ConfigurationError
 from paycore.runtime.server import GrpcServer
 from paycore.runtime.tls import grpc_caller_tls, grpc_server_tls, http_server_tls
 from paycore.v1 import account_pb2
-from prometheus_client import CollectorRegistry
 
-from tests.clients.certificates import Authority, Issued
+from tests.clients.conftest import Pki, tls_serving
+from tests.deploy.test_ghz import GHZ, REPOSITORY, envsubst, run_ghz
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 PAYCORE = str(Path(sys.executable).with_name("paycore"))
-
-
-class Pki:
-    def __init__(self, folder: Path) -> None:
-        self.ca = Authority(folder, "paycore-test-ca")
-        self.server = self.ca.issue("paycore-server", server=True)
-        self.client = self.ca.issue("billing-service", server=False)
-        self.stranger = Authority(folder, "other-ca").issue("stranger", server=False)
-
-    def trust(self, client: Issued | None = None) -> Tls:
-        return Tls(
-            root_certificates=self.ca.cert_file.read_bytes(),
-            certificate_chain=client.cert if client else None,
-            private_key=client.key if client else None,
-        )
-
-
-@pytest.fixture
-def pki(tmp_path: Path) -> Pki:
-    return Pki(tmp_path)
-
-
-async def _tls_server(settings: Settings) -> AsyncIterator[tuple[GrpcServer, Settings]]:
-    platform = build_platform(settings, CollectorRegistry())
-    server = await start_server(platform, "127.0.0.1:0")
-    try:
-        yield server, settings
-    finally:
-        await server.stop(0)
-        await platform.close()
-
-
-@pytest_asyncio.fixture
-async def mtls_server(migrated: Settings, pki: Pki) -> AsyncIterator[tuple[GrpcServer, Settings]]:
-    settings = migrated.with_overrides(
-        grpc_tls_cert_file=str(pki.server.cert_file),
-        grpc_tls_key_file=str(pki.server.key_file),
-        grpc_tls_client_ca_file=str(pki.ca.cert_file),
-    )
-    async for served in _tls_server(settings):
-        yield served
-
-
-@pytest_asyncio.fixture
-async def tls_server(migrated: Settings, pki: Pki) -> AsyncIterator[tuple[GrpcServer, Settings]]:
-    settings = migrated.with_overrides(
-        grpc_tls_cert_file=str(pki.server.cert_file), grpc_tls_key_file=str(pki.server.key_file)
-    )
-    async for served in _tls_server(settings):
-        yield served
 
 
 async def _merchant_name(target: str, settings: Settings, tls: Tls | None) -> str:
@@ -139,7 +89,7 @@ async def test_with_an_internal_port_only_it_requires_client_certificates(
         grpc_tls_client_ca_file=str(pki.ca.cert_file),
         internal_grpc_addr="127.0.0.1:0",
     )
-    async for server, _ in _tls_server(settings):
+    async for server, _ in tls_serving(settings):
         assert server.internal is not None
         public = f"127.0.0.1:{server.port}"
         internal = f"127.0.0.1:{server.internal.port}"
@@ -265,3 +215,142 @@ async def _run(*command: str, environment: dict[str, str]) -> tuple[int, str]:
     )
     output, _ = await process.communicate()
     return process.returncode or 0, output.decode().strip()
+
+
+async def test_the_ledgers_ghz_setup_and_config_reach_an_mtls_port(
+    mtls_server: tuple[GrpcServer, Settings], pki: Pki, tmp_path: Path
+) -> None:
+    """deploy/README.md's ledger ghz run against a deployment whose gRPC port serves mTLS (the
+    production overlay's): `paycore.tools.bench.ledger_ghz` speaks TLS with the callers'
+    settings, as `paycore health` does (it spoke plaintext only: a traceback, UNAVAILABLE), and
+    the rendered config, its `insecure` swapped for the certificates as the README says, posts."""
+    server, settings = mtls_server
+    target = f"127.0.0.1:{server.port}"
+    async with connect(target, settings.admin_token, tls=pki.trust(pki.client)) as admin:
+        merchant = await admin.accounts.CreateMerchant(
+            account_pb2.CreateMerchantRequest(
+                name="Ledger TLS", email="l@acme.test", country="US", default_currency="usd"
+            ),
+            timeout=5,
+        )
+    environment = {
+        **os.environ,
+        "PAYCORE_GRPC_TLS_CA_FILE": str(pki.ca.cert_file),
+        "PAYCORE_GRPC_CLIENT_CERT_FILE": str(pki.client.cert_file),
+        "PAYCORE_GRPC_CLIENT_KEY_FILE": str(pki.client.key_file),
+    }
+    command = [sys.executable, "-m", "paycore.tools.bench.ledger_ghz", "--target", target]
+    command += ["--admin-token", settings.admin_token, "--merchant", merchant.id]
+    code, printed = await _run(*command, environment=environment)
+    assert code == 0, printed
+    exported = dict(line.removeprefix("export ").split("=", 1) for line in printed.splitlines())
+    assert exported["PAYCORE_BENCH_DEBIT_ACCOUNT"].startswith("la_"), exported
+
+    if GHZ is None:
+        return
+    values = {
+        **{name: shlex.split(value)[0] for name, value in exported.items()},
+        "PAYCORE_GRPC_ADDR": target,
+        "PAYCORE_ADMIN_TOKEN": settings.admin_token,
+        "PAYCORE_GOOGLEAPIS_PROTOS": str(Path(google.api.annotations_pb2.__file__).parents[2]),
+    }
+    ledger_config = REPOSITORY / "deploy" / "ghz" / "ledger" / "post_transfer.json"
+    config: dict[str, Any] = json.loads(envsubst(ledger_config.read_text(), values))
+    assert config.pop("insecure") is True  # ghz's --cacert on the command line does not undo it
+    config.update(
+        cacert=str(pki.ca.cert_file), cert=str(pki.client.cert_file), key=str(pki.client.key_file)
+    )
+    config.pop("duration")
+    config["total"] = 20
+    rendered = tmp_path / "post_transfer.json"
+    rendered.write_text(json.dumps(config))
+    report = await run_ghz(rendered)
+    assert report["statusCodeDistribution"] == {"OK": 20}, report
+
+
+def test_a_client_certificate_without_its_key_is_refused_before_any_call(pki: Pki) -> None:
+    """Half a client identity reached gRPC's C core, which aborts the whole process at the first
+    call (`Check failed: private_key != nullptr`, SIGABRT): the edge, `paycore health` or a
+    service on the typed client died with no word of which setting was wrong. A file that holds
+    no PEM failed later as an opaque "Failed to create security handshaker"."""
+    with pytest.raises(ValueError, match="key_file"):
+        Tls.from_files(ca_file=str(pki.ca.cert_file), cert_file=str(pki.client.cert_file))
+    with pytest.raises(ValueError, match="cert_file"):
+        Tls.from_files(ca_file=str(pki.ca.cert_file), key_file=str(pki.client.key_file))
+    with pytest.raises(ValueError, match="ca_file"):
+        Tls.from_files(ca_file=str(pki.client.key_file))  # a key, not a certificate
+    with pytest.raises(ValueError, match="key_file"):
+        Tls.from_files(cert_file=str(pki.client.cert_file), key_file=str(pki.client.cert_file))
+    ca = str(pki.ca.cert_file)
+    halves = (
+        ({"PAYCORE_GRPC_CLIENT_CERT_FILE": str(pki.client.cert_file)}, "_KEY_FILE"),
+        ({"PAYCORE_GRPC_CLIENT_KEY_FILE": str(pki.client.key_file)}, "_CERT_FILE"),
+    )
+    for half, missing in halves:
+        with pytest.raises(ConfigurationError, match=f"PAYCORE_GRPC_CLIENT{missing}"):
+            grpc_caller_tls(load_settings({"PAYCORE_GRPC_TLS_CA_FILE": ca, **half}))
+    with pytest.raises(ConfigurationError, match=r"PAYCORE_GRPC_TLS_CA_FILE: no file /nope\.pem"):
+        grpc_caller_tls(load_settings({"PAYCORE_GRPC_TLS_CA_FILE": "/nope.pem"}))
+    with pytest.raises(ConfigurationError, match="PAYCORE_GRPC_CLIENT_KEY_FILE"):
+        grpc_caller_tls(
+            load_settings(
+                {
+                    "PAYCORE_GRPC_TLS_CA_FILE": ca,
+                    "PAYCORE_GRPC_CLIENT_CERT_FILE": str(pki.client.cert_file),
+                    "PAYCORE_GRPC_CLIENT_KEY_FILE": str(pki.client.cert_file),  # not a key
+                }
+            )
+        )
+
+
+async def test_paycore_health_names_a_client_certificate_without_its_key(pki: Pki) -> None:
+    environment = {
+        **os.environ,
+        "PAYCORE_GRPC_TLS_CA_FILE": str(pki.ca.cert_file),
+        "PAYCORE_GRPC_CLIENT_CERT_FILE": str(pki.client.cert_file),
+        "PAYCORE_GRPC_CLIENT_KEY_FILE": "",
+    }
+    process = await asyncio.create_subprocess_exec(
+        PAYCORE,
+        "health",
+        "--target",
+        "127.0.0.1:9",
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, said = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode is not None and process.returncode > 0, said  # not a signal
+    assert b"PAYCORE_GRPC_CLIENT_KEY_FILE" in said, said
+
+
+def test_a_key_that_is_not_the_certificates_is_refused_naming_the_settings(
+    pki: Pki, tmp_path: Path
+) -> None:
+    """`paycore serve` given a key of another certificate, or a file holding no PEM, stopped with
+    `RuntimeError: Failed to bind to address 127.0.0.1:50051` (gRPC's word for any credential it
+    cannot load): an operator went looking for the process holding the port."""
+    not_pem = tmp_path / "notes.txt"
+    not_pem.write_text("not a certificate\n")
+    cert, key = str(pki.server.cert_file), str(pki.server.key_file)
+    refused = (
+        ({"CERT_FILE": cert, "KEY_FILE": str(pki.client.key_file)}, "PAYCORE_GRPC_TLS_KEY_FILE"),
+        ({"CERT_FILE": str(not_pem), "KEY_FILE": key}, "PAYCORE_GRPC_TLS_CERT_FILE"),
+        (
+            {"CERT_FILE": cert, "KEY_FILE": key, "CLIENT_CA_FILE": str(not_pem)},
+            "PAYCORE_GRPC_TLS_CLIENT_CA_FILE",
+        ),
+    )
+    for files, named in refused:
+        settings = load_settings({f"PAYCORE_GRPC_TLS_{name}": path for name, path in files.items()})
+        with pytest.raises(ConfigurationError, match=named):
+            grpc_server_tls(settings, internal_port=True)
+    with pytest.raises(ConfigurationError, match="PAYCORE_HTTP_TLS_KEY_FILE"):
+        http_server_tls(
+            load_settings(
+                {
+                    "PAYCORE_HTTP_TLS_CERT_FILE": cert,
+                    "PAYCORE_HTTP_TLS_KEY_FILE": str(pki.client.key_file),
+                }
+            )
+        )

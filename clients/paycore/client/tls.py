@@ -7,6 +7,10 @@ from pathlib import Path
 
 import grpc
 
+CERTIFICATE = b"-----BEGIN CERTIFICATE-----"
+PRIVATE_KEY = b"PRIVATE KEY-----"
+"""In `-----BEGIN PRIVATE KEY-----` (PKCS#8), `EC PRIVATE KEY`, `RSA PRIVATE KEY`."""
+
 
 @dataclass(frozen=True)
 class Tls:
@@ -19,11 +23,28 @@ class Tls:
     server_name: str = ""
     """Checks the server's certificate against this name instead of the target's host."""
 
+    def __post_init__(self) -> None:
+        # Half a client identity would reach gRPC's C core, which aborts the whole process
+        # (SIGABRT) at the first call; a file without PEM fails later, and opaquely.
+        if (self.certificate_chain is None) != (self.private_key is None):
+            missing = "key_file" if self.private_key is None else "cert_file"
+            raise ValueError(
+                f"a client certificate and its private key go together: {missing} is missing"
+            )
+        for name, pem, marker in (
+            ("ca_file", self.root_certificates, CERTIFICATE),
+            ("cert_file", self.certificate_chain, CERTIFICATE),
+            ("key_file", self.private_key, PRIVATE_KEY),
+        ):
+            if pem is not None and marker not in pem:
+                raise ValueError(f"{name}: no PEM {marker.decode()} in it")
+
     @classmethod
     def from_files(
         cls, ca_file: str = "", cert_file: str = "", key_file: str = "", server_name: str = ""
     ) -> Tls:
-        """From PEM files; an empty path leaves that part out."""
+        """From PEM files; an empty path leaves that part out. ValueError names the argument
+        at fault: a certificate without its key (or the other way round), a file of no PEM."""
         return cls(
             root_certificates=_read(ca_file),
             certificate_chain=_read(cert_file),

@@ -55,9 +55,35 @@ def server_tls(
     for path in (cert_file, key_file, client_ca_file):
         if path and not Path(path).is_file():
             raise ConfigurationError(f"{what}: no file {path}")
+    _check_loads(cert_file, key_file, client_ca_file, what=what)
     return ServerTls(
         Path(cert_file), Path(key_file), Path(client_ca_file) if client_ca_file else None
     )
+
+
+def _check_loads(cert_file: str, key_file: str, client_ca_file: str, *, what: str) -> None:
+    """The files load as a certificate, its own key and a CA (ConfigurationError naming the
+    setting otherwise): gRPC's server, given what it cannot load, says only "Failed to bind to
+    address", which sends an operator looking for the process holding the port."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_verify_locations(cafile=cert_file)
+    except ssl.SSLError as error:
+        raise ConfigurationError(f"{what}_CERT_FILE: no PEM certificate in {cert_file}") from error
+    try:
+        context.load_cert_chain(cert_file, key_file)
+    except ssl.SSLError as error:
+        raise ConfigurationError(
+            f"{what}_KEY_FILE: {key_file} is not the private key of {what}_CERT_FILE"
+            f" ({error.reason or error})"
+        ) from error
+    if client_ca_file:
+        try:
+            context.load_verify_locations(cafile=client_ca_file)
+        except ssl.SSLError as error:
+            raise ConfigurationError(
+                f"{what}_CLIENT_CA_FILE: no PEM certificate in {client_ca_file}"
+            ) from error
 
 
 def grpc_server_tls(settings: Settings, *, internal_port: bool) -> ServerTls | None:
@@ -85,7 +111,29 @@ def grpc_caller_tls(settings: Settings) -> Tls | None:
             raise ConfigurationError("PAYCORE_GRPC_CLIENT_CERT_FILE needs PAYCORE_GRPC_TLS_CA_FILE")
         return None
     ca_file = "" if settings.grpc_tls_ca_file == SYSTEM_ROOTS else settings.grpc_tls_ca_file
-    return Tls.from_files(ca_file, settings.grpc_client_cert_file, settings.grpc_client_key_file)
+    files = (
+        ("PAYCORE_GRPC_TLS_CA_FILE", ca_file),
+        ("PAYCORE_GRPC_CLIENT_CERT_FILE", settings.grpc_client_cert_file),
+        ("PAYCORE_GRPC_CLIENT_KEY_FILE", settings.grpc_client_key_file),
+    )
+    if bool(settings.grpc_client_cert_file) != bool(settings.grpc_client_key_file):
+        missing = "KEY" if settings.grpc_client_cert_file else "CERT"
+        raise ConfigurationError(
+            f"PAYCORE_GRPC_CLIENT_{missing}_FILE is unset: the client certificate and its key"
+            " go together"
+        )
+    for name, path in files:
+        if path and not Path(path).is_file():
+            raise ConfigurationError(f"{name}: no file {path}")
+    try:
+        return Tls.from_files(
+            ca_file, settings.grpc_client_cert_file, settings.grpc_client_key_file
+        )
+    except ValueError as error:  # names Tls's argument: say the setting's name instead
+        named = str(error)
+        for (name, _), argument in zip(files, ("ca_file", "cert_file", "key_file"), strict=True):
+            named = named.replace(argument, name)
+        raise ConfigurationError(named) from None
 
 
 def plaintext(settings: Settings) -> Settings:

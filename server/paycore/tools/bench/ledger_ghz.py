@@ -7,7 +7,12 @@ accounts of a merchant and a transfer id prefix. Prints them as `export` lines:
 A transfer's id is chosen by its caller and must carry the merchant's logical shard
 (protos/paycore/v1/ledger.proto); ghz can only add random characters to a fixed text. The
 prefix fixes the first digits of the id's number so that any `{{randomString 11}}` after it
-(letters and digits: base62 digits) keeps the merchant's shard: every call a new transfer."""
+(letters and digits: base62 digits) keeps the merchant's shard: every call a new transfer.
+
+It speaks TLS as `paycore health` does (paycore.runtime.tls.grpc_caller_tls): trusting
+PAYCORE_GRPC_TLS_CA_FILE and presenting PAYCORE_GRPC_CLIENT_CERT_FILE to a port that requires
+client certificates (the internal port of a deployment with mTLS); plaintext when
+PAYCORE_GRPC_TLS_CA_FILE is unset."""
 
 from __future__ import annotations
 
@@ -16,7 +21,8 @@ import asyncio
 import shlex
 import time
 
-from paycore.client import connect
+from paycore.client import Tls, connect
+from paycore.config import load_settings
 from paycore.ids import (
     BASE62_ALPHABET,
     BODY_LENGTH,
@@ -26,6 +32,7 @@ from paycore.ids import (
     encode_base62,
     logical_shard_of,
 )
+from paycore.runtime.tls import grpc_caller_tls
 from paycore.v1 import ledger_pb2
 
 RANDOM_SUFFIX_LENGTH = 11
@@ -47,10 +54,10 @@ def transfer_id_prefix(merchant_id: str, now_ms: int) -> str:
 
 
 async def ghz_environment(
-    target: str, admin_token: str, merchant_id: str, now_ms: int
+    target: str, admin_token: str, merchant_id: str, now_ms: int, tls: Tls | None = None
 ) -> dict[str, str]:
     """Creates (or finds) the merchant's two bench accounts; the config's placeholders."""
-    async with connect(target, admin_token) as admin:
+    async with connect(target, admin_token, tls=tls) as admin:
         accounts = []
         for code, kind in (
             ("ghz_bench_debit", ledger_pb2.LEDGER_ACCOUNT_TYPE_ASSET),
@@ -77,7 +84,11 @@ def main() -> None:
     arguments = parser.parse_args()
     environment = asyncio.run(
         ghz_environment(
-            arguments.target, arguments.admin_token, arguments.merchant, time.time_ns() // 1_000_000
+            arguments.target,
+            arguments.admin_token,
+            arguments.merchant,
+            time.time_ns() // 1_000_000,
+            grpc_caller_tls(load_settings()),
         )
     )
     for name, value in environment.items():
