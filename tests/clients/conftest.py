@@ -104,8 +104,15 @@ class StripeWorld:
 
 @pytest_asyncio.fixture
 async def stripe_world(migrated: Settings, tmp_path: Path) -> AsyncIterator[StripeWorld]:
+    # The PSP's timeout and in-line wait as `payin`'s below: a confirmed intent the SDK flows
+    # read must have succeeded, not be `processing` behind a slow answer on a busy machine.
     async with open_world(
-        migrated, tmp_path / "psp", webhook_allow_http=True, webhook_allow_private=True
+        migrated,
+        tmp_path / "psp",
+        webhook_allow_http=True,
+        webhook_allow_private=True,
+        psp_timeout_ms=5000,
+        executor_inline_wait_ms=5000,
     ) as world:
         engines = world.platform.shards.engines
         edge = await start_edge(world.target, "127.0.0.1:0")

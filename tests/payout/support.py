@@ -98,11 +98,12 @@ class World:
 @contextlib.asynccontextmanager
 async def open_world(migrated: Settings, data_dir: Path, **overrides: Any) -> AsyncIterator[World]:
     """A server of its own and a PSP/bank simulator (store under `data_dir`) sharing one
-    clock; `overrides` are settings beyond the world's own (webhooks to 127.0.0.1, say)."""
+    clock; `overrides` are settings beyond the world's own (webhooks to 127.0.0.1, say), or in
+    place of its pay-in timings."""
     clock = Clock()
     simulator = await start_simulator("127.0.0.1:0", data_dir, hang_seconds=1, clock=clock)
     settings = migrated.with_overrides(
-        psp_url=simulator.url, rate_limits_per_second=NO_LIMITS, **PAYIN_TIMINGS, **overrides
+        psp_url=simulator.url, rate_limits_per_second=NO_LIMITS, **{**PAYIN_TIMINGS, **overrides}
     )
     platform = build_platform(settings, CollectorRegistry(), clock)
     server = await start_server(platform, "127.0.0.1:0")
