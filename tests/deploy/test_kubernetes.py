@@ -330,3 +330,26 @@ def test_postgresql_shards_are_reachable_under_the_default_deny() -> None:
     assert admits(policies, edge, 8080, {}, {"kubernetes.io/metadata.name": "ingress"})
     serve = workloads["paycore-serve"]["spec"]["template"]["metadata"]["labels"]
     assert not admits(policies, serve, 50051, {}, {"kubernetes.io/metadata.name": "ingress"})
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_a_mounted_secret_is_readable_by_the_non_root_process(overlay: str) -> None:
+    """The kubelet writes a secret volume's files as root:root unless the pod sets fsGroup, when
+    they are root:<fsGroup> with the group read bit added to defaultMode. A mode without the
+    others' read bit (production's TLS key, 0440) is then unreadable to uid 10001 without it:
+    serve and the edge would fail to load their certificates at start."""
+    checked = 0
+    for name, deployment in of_kind(rendered(overlay), "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        context = pod.get("securityContext", {})
+        for volume in pod.get("volumes", []):
+            if "secret" not in volume:
+                continue
+            checked += 1
+            mode = volume["secret"].get("defaultMode", 0o644)
+            if context.get("runAsUser", 0) == 0 or mode & 0o004:
+                continue
+            assert "fsGroup" in context, (name, volume["name"], oct(mode))
+            assert context["fsGroup"] == context.get("runAsGroup"), name
+    if overlay == "production":
+        assert checked >= 2  # serve's and the edge's paycore-tls
