@@ -353,3 +353,29 @@ def test_a_mounted_secret_is_readable_by_the_non_root_process(overlay: str) -> N
             assert context["fsGroup"] == context.get("runAsGroup"), name
     if overlay == "production":
         assert checked >= 2  # serve's and the edge's paycore-tls
+
+
+def test_production_connections_fit_each_shards_max_connections() -> None:
+    """Every paycore process opens up to pool_size + max_overflow (twice PAYCORE_DB_POOL_SIZE,
+    storage/shards.py) connections to every shard: serve at its autoscaler's maximum plus a
+    rolling update's surge pod, times its --workers, the worker's replicas plus a surge, and
+    the migrate Job must fit in max_connections less the superuser reserve and the operator's
+    own connections, or a scale-out under load meets "too many clients"."""
+    resources = rendered("production")
+    deployments = of_kind(resources, "Deployment")
+    autoscalers = of_kind(resources, "HorizontalPodAutoscaler")
+
+    def processes(name: str) -> int:
+        spec = deployments[name]["spec"]
+        scaled = autoscalers.get(name)
+        replicas = scaled["spec"]["maxReplicas"] if scaled else spec["replicas"]
+        args = spec["template"]["spec"]["containers"][0]["args"]
+        per_pod = int(args[args.index("--workers") + 1]) if "--workers" in args else 1
+        return (replicas + 1) * per_pod
+
+    container = deployments["paycore-serve"]["spec"]["template"]["spec"]["containers"][0]
+    per_process = 2 * load_settings(environment_of(resources, container)).database_pool_size
+    total = (processes("paycore-serve") + processes("paycore-worker") + 1) * per_process
+    for name, cluster in of_kind(resources, "Cluster").items():
+        limit = int(cluster["spec"]["postgresql"]["parameters"]["max_connections"])
+        assert total <= limit - 3 - 10, (name, total, limit)  # superuser reserve, CloudNativePG
