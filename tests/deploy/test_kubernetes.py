@@ -371,7 +371,7 @@ def test_production_connections_fit_each_shards_max_connections() -> None:
         replicas = scaled["spec"]["maxReplicas"] if scaled else spec["replicas"]
         args = spec["template"]["spec"]["containers"][0]["args"]
         per_pod = int(args[args.index("--workers") + 1]) if "--workers" in args else 1
-        return (replicas + 1) * per_pod
+        return int(replicas + 1) * per_pod
 
     container = deployments["paycore-serve"]["spec"]["template"]["spec"]["containers"][0]
     per_process = 2 * load_settings(environment_of(resources, container)).database_pool_size
