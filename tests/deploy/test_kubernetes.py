@@ -379,3 +379,19 @@ def test_production_connections_fit_each_shards_max_connections() -> None:
     for name, cluster in of_kind(resources, "Cluster").items():
         limit = int(cluster["spec"]["postgresql"]["parameters"]["max_connections"])
         assert total <= limit - 3 - 10, (name, total, limit)  # superuser reserve, CloudNativePG
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_container_runs_the_one_published_image(overlay: str) -> None:
+    """The base's `images` names the registry; a resource an overlay adds (dev's simulator) is
+    outside the base's transformer and kept the bare `paycore`, which no registry serves
+    (docker.io/library/paycore: ImagePullBackOff)."""
+    images = set()
+    for resource in rendered(overlay):
+        if resource["kind"] not in ("Deployment", "Job"):
+            continue
+        for container in resource["spec"]["template"]["spec"]["containers"]:
+            images.add(container["image"])
+    assert len(images) == 1, images
+    (image,) = images
+    assert "/" in image and ":" in image.rpartition("/")[2], image
