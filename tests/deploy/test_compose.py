@@ -75,3 +75,25 @@ def test_checkout_urls_are_ones_a_buyer_can_open() -> None:
         settings.check_pages_url()
         assert settings.pages_url == "http://127.0.0.1:8080", name
     assert "127.0.0.1:8080:8080" in services["edge"]["ports"]
+
+
+def test_a_named_volume_of_the_image_is_writable_by_its_user() -> None:
+    """A new named volume takes the owner of the image's directory at its mount point, and root
+    when the image has none there: the simulator (uid 10001) could not create its store in
+    /var/lib/paycore-psp. The image must make each such directory, owned by its user."""
+    dockerfile = (DEPLOY / "container" / "Dockerfile").read_text()
+    run_stage = dockerfile.split(" AS run", 1)[1]
+    (user,) = re.findall(r"^USER (\d+)", run_stage, re.MULTILINE)
+    commands = " ".join(re.findall(r"^RUN (.*(?:\\\n.*)*)", run_stage, re.MULTILINE))
+    services = compose()["services"]
+    checked = 0
+    for name, service in services.items():
+        if not service.get("image", "").startswith("paycore"):
+            continue
+        for volume in service.get("volumes", []):
+            source, _, target = volume.partition(":")
+            if source in compose()["volumes"]:
+                checked += 1
+                made = rf"install -d -o {user} -g {user}(?: -m \d+)?(?: \S+)* {re.escape(target)}\b"
+                assert re.search(made, commands), (name, target)
+    assert checked  # the simulator's store

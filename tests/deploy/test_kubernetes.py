@@ -330,3 +330,68 @@ def test_postgresql_shards_are_reachable_under_the_default_deny() -> None:
     assert admits(policies, edge, 8080, {}, {"kubernetes.io/metadata.name": "ingress"})
     serve = workloads["paycore-serve"]["spec"]["template"]["metadata"]["labels"]
     assert not admits(policies, serve, 50051, {}, {"kubernetes.io/metadata.name": "ingress"})
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_a_mounted_secret_is_readable_by_the_non_root_process(overlay: str) -> None:
+    """The kubelet writes a secret volume's files as root:root unless the pod sets fsGroup, when
+    they are root:<fsGroup> with the group read bit added to defaultMode. A mode without the
+    others' read bit (production's TLS key, 0440) is then unreadable to uid 10001 without it:
+    serve and the edge would fail to load their certificates at start."""
+    checked = 0
+    for name, deployment in of_kind(rendered(overlay), "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        context = pod.get("securityContext", {})
+        for volume in pod.get("volumes", []):
+            if "secret" not in volume:
+                continue
+            checked += 1
+            mode = volume["secret"].get("defaultMode", 0o644)
+            if context.get("runAsUser", 0) == 0 or mode & 0o004:
+                continue
+            assert "fsGroup" in context, (name, volume["name"], oct(mode))
+            assert context["fsGroup"] == context.get("runAsGroup"), name
+    if overlay == "production":
+        assert checked >= 2  # serve's and the edge's paycore-tls
+
+
+def test_production_connections_fit_each_shards_max_connections() -> None:
+    """Every paycore process opens up to pool_size + max_overflow (twice PAYCORE_DB_POOL_SIZE,
+    storage/shards.py) connections to every shard: serve at its autoscaler's maximum plus a
+    rolling update's surge pod, times its --workers, the worker's replicas plus a surge, and
+    the migrate Job must fit in max_connections less the superuser reserve and the operator's
+    own connections, or a scale-out under load meets "too many clients"."""
+    resources = rendered("production")
+    deployments = of_kind(resources, "Deployment")
+    autoscalers = of_kind(resources, "HorizontalPodAutoscaler")
+
+    def processes(name: str) -> int:
+        spec = deployments[name]["spec"]
+        scaled = autoscalers.get(name)
+        replicas = scaled["spec"]["maxReplicas"] if scaled else spec["replicas"]
+        args = spec["template"]["spec"]["containers"][0]["args"]
+        per_pod = int(args[args.index("--workers") + 1]) if "--workers" in args else 1
+        return int(replicas + 1) * per_pod
+
+    container = deployments["paycore-serve"]["spec"]["template"]["spec"]["containers"][0]
+    per_process = 2 * load_settings(environment_of(resources, container)).database_pool_size
+    total = (processes("paycore-serve") + processes("paycore-worker") + 1) * per_process
+    for name, cluster in of_kind(resources, "Cluster").items():
+        limit = int(cluster["spec"]["postgresql"]["parameters"]["max_connections"])
+        assert total <= limit - 3 - 10, (name, total, limit)  # superuser reserve, CloudNativePG
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_container_runs_the_one_published_image(overlay: str) -> None:
+    """The base's `images` names the registry; a resource an overlay adds (dev's simulator) is
+    outside the base's transformer and kept the bare `paycore`, which no registry serves
+    (docker.io/library/paycore: ImagePullBackOff)."""
+    images = set()
+    for resource in rendered(overlay):
+        if resource["kind"] not in ("Deployment", "Job"):
+            continue
+        for container in resource["spec"]["template"]["spec"]["containers"]:
+            images.add(container["image"])
+    assert len(images) == 1, images
+    (image,) = images
+    assert "/" in image and ":" in image.rpartition("/")[2], image
