@@ -12,8 +12,9 @@ import pytest
 from grpc import aio
 from paycore.client import Paycore
 from paycore.ids import Prefix, new_id
+from paycore.reconciliation import repository
 from paycore.reconciliation.job import daily_reconciliation
-from paycore.reconciliation.models import RunStatus, Source
+from paycore.reconciliation.models import RECONCILIATION_OWNER, PartCounts, RunStatus, Source
 from paycore.v1 import reconciliation_pb2 as pb
 
 from tests.helpers import rich_error
@@ -135,9 +136,25 @@ async def test_a_day_to_come_cannot_be_reconciled_and_today_can(world: World) ->
                 "date",
             )
             assert "has not begun" in error.message
+    recorded_ids = []
     for source in sources:
         recorded = await run(pb.RunReconciliationRequest(date=today.isoformat(), source=source))
         assert recorded.date == today.isoformat()
+        recorded_ids.append(recorded.id)
+    # Leave no run due behind in the session's databases: recorded at the world's clock
+    # (tests.payout.support.START), they were due on every later test's real clock once that
+    # hour had passed, and the oldest due run is claimed first: another test's run_due took
+    # this day's run instead of its own.
+    async with world.platform.reconciliation.home.begin() as connection:
+        for run_id in recorded_ids:
+            await repository.finish_run(
+                connection,
+                RECONCILIATION_OWNER,
+                run_id,
+                RunStatus.FAILED,
+                PartCounts(),
+                "a day in progress, recorded by a test and never run",
+            )
 
 
 @pytest.mark.parametrize(
