@@ -8,35 +8,13 @@ after another card pays, latest_charge is that paid charge and refunds take it."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 import stripe
-from paycore.edge import start_edge
 from paycore.tools.psp import cards
 from paycore.v1 import account_pb2, payment_pb2
 
 from tests.payment.shop import PayIn, Shop, assert_books_balance
-
-
-@pytest_asyncio.fixture
-async def stripe_module(
-    payin: PayIn, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[account_pb2.Merchant]:
-    server = await start_edge(payin.target, "127.0.0.1:0")
-    merchant = await payin.admin.accounts.CreateMerchant(
-        account_pb2.CreateMerchantRequest(
-            name="Declines", email="dev@declines.test", country="US", default_currency="usd"
-        )
-    )
-    monkeypatch.setattr(stripe, "api_key", merchant.secret_key)
-    monkeypatch.setattr(stripe, "api_base", f"http://127.0.0.1:{server.port}")
-    monkeypatch.setattr(stripe, "max_network_retries", 0)
-    try:
-        yield merchant
-    finally:
-        await server.close()
 
 
 async def test_a_declined_intents_latest_charge_is_its_failed_charge(

@@ -4,37 +4,13 @@ defect found by trying paycore as a new merchant would)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 import stripe
-from paycore.edge import start_edge
 from paycore.v1 import account_pb2
 
 from tests.payment.shop import PayIn, assert_books_balance
-
-
-@pytest_asyncio.fixture
-async def stripe_module(
-    payin: PayIn, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[account_pb2.Merchant]:
-    """stripe-python's module-level configuration pointed at an edge; the merchant (its
-    secret key the module's)."""
-    server = await start_edge(payin.target, "127.0.0.1:0")
-    merchant = await payin.admin.accounts.CreateMerchant(
-        account_pb2.CreateMerchantRequest(
-            name="Newcomer", email="dev@newcomer.test", country="US", default_currency="usd"
-        )
-    )
-    monkeypatch.setattr(stripe, "api_key", merchant.secret_key)
-    monkeypatch.setattr(stripe, "api_base", f"http://127.0.0.1:{server.port}")
-    monkeypatch.setattr(stripe, "max_network_retries", 0)
-    try:
-        yield merchant
-    finally:
-        await server.close()
 
 
 async def test_an_empty_setup_future_usage_on_update_unsets_it(

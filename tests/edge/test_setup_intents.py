@@ -6,37 +6,16 @@ card charged off-session; the JSON has Stripe's shape (lowercase enums, `object`
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 import stripe
-from paycore.edge import start_edge
 from paycore.v1 import account_pb2
 
 from tests.payment.shop import PayIn, assert_books_balance
 
 
-@pytest_asyncio.fixture
-async def stripe_module(payin: PayIn, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
-    """stripe-python's module-level configuration pointed at an edge; the merchant's id."""
-    server = await start_edge(payin.target, "127.0.0.1:0")
-    merchant = await payin.admin.accounts.CreateMerchant(
-        account_pb2.CreateMerchantRequest(
-            name="Setup user", email="dev@setup.test", country="US", default_currency="usd"
-        )
-    )
-    monkeypatch.setattr(stripe, "api_key", merchant.secret_key)
-    monkeypatch.setattr(stripe, "api_base", f"http://127.0.0.1:{server.port}")
-    monkeypatch.setattr(stripe, "max_network_retries", 0)
-    try:
-        yield merchant.id
-    finally:
-        await server.close()
-
-
 async def test_save_a_card_with_a_setup_intent_and_charge_it_later(
-    stripe_module: str, payin: PayIn
+    stripe_module: account_pb2.Merchant, payin: PayIn
 ) -> None:
     def scenario() -> None:
         customer = stripe.Customer.create(email="ada@example.com")
@@ -107,4 +86,4 @@ async def test_save_a_card_with_a_setup_intent_and_charge_it_later(
         assert bad.value.param == "usage"
 
     await asyncio.to_thread(scenario)
-    await assert_books_balance(payin.admin, stripe_module)
+    await assert_books_balance(payin.admin, stripe_module.id)

@@ -5,37 +5,16 @@ an intent updated while `requires_action` keeping its `return_url`, and `Charge.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 import stripe
-from paycore.edge import start_edge
 from paycore.v1 import account_pb2
 
 from tests.payment.shop import PayIn
 
 
-@pytest_asyncio.fixture
-async def stripe_module(payin: PayIn, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
-    """stripe-python's module-level configuration pointed at an edge; the merchant's id."""
-    server = await start_edge(payin.target, "127.0.0.1:0")
-    merchant = await payin.admin.accounts.CreateMerchant(
-        account_pb2.CreateMerchantRequest(
-            name="Gaps user", email="dev@gaps.test", country="US", default_currency="usd"
-        )
-    )
-    monkeypatch.setattr(stripe, "api_key", merchant.secret_key)
-    monkeypatch.setattr(stripe, "api_base", f"http://127.0.0.1:{server.port}")
-    monkeypatch.setattr(stripe, "max_network_retries", 0)
-    try:
-        yield merchant.id
-    finally:
-        await server.close()
-
-
 async def test_a_refund_names_its_charge_and_balance_transaction(
-    stripe_module: str, payin: PayIn
+    stripe_module: account_pb2.Merchant, payin: PayIn
 ) -> None:
     def scenario() -> None:
         intent = stripe.PaymentIntent.create(
@@ -72,7 +51,9 @@ async def test_a_refund_names_its_charge_and_balance_transaction(
     await asyncio.to_thread(scenario)
 
 
-async def test_a_customer_s_payment_method_retrieved(stripe_module: str, payin: PayIn) -> None:
+async def test_a_customer_s_payment_method_retrieved(
+    stripe_module: account_pb2.Merchant, payin: PayIn
+) -> None:
     def scenario() -> None:
         ada = stripe.Customer.create(email="ada@example.com")
         bob = stripe.Customer.create(email="bob@example.com")
@@ -104,7 +85,9 @@ async def test_a_customer_s_payment_method_retrieved(stripe_module: str, payin: 
     await asyncio.to_thread(scenario)
 
 
-async def test_a_subscription_s_discount_deleted(stripe_module: str, payin: PayIn) -> None:
+async def test_a_subscription_s_discount_deleted(
+    stripe_module: account_pb2.Merchant, payin: PayIn
+) -> None:
     def scenario() -> None:
         customer = stripe.Customer.create(email="ada@example.com")
         method = stripe.PaymentMethod.attach("pm_card_visa", customer=customer.id)
@@ -145,7 +128,9 @@ async def test_a_subscription_s_discount_deleted(stripe_module: str, payin: PayI
     await asyncio.to_thread(scenario)
 
 
-async def test_an_uncaptured_charge_captured_by_its_ch_id(stripe_module: str, payin: PayIn) -> None:
+async def test_an_uncaptured_charge_captured_by_its_ch_id(
+    stripe_module: account_pb2.Merchant, payin: PayIn
+) -> None:
     def scenario() -> None:
         intent = stripe.PaymentIntent.create(
             amount=3000,

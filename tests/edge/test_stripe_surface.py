@@ -7,37 +7,16 @@ intent's `receipt_email`."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 import stripe
-from paycore.edge import start_edge
 from paycore.v1 import account_pb2
 
 from tests.payment.shop import PayIn, assert_books_balance
 
 
-@pytest_asyncio.fixture
-async def stripe_module(payin: PayIn, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
-    """stripe-python's module-level configuration pointed at an edge; the merchant's id."""
-    server = await start_edge(payin.target, "127.0.0.1:0")
-    merchant = await payin.admin.accounts.CreateMerchant(
-        account_pb2.CreateMerchantRequest(
-            name="Surface user", email="dev@surface.test", country="US", default_currency="usd"
-        )
-    )
-    monkeypatch.setattr(stripe, "api_key", merchant.secret_key)
-    monkeypatch.setattr(stripe, "api_base", f"http://127.0.0.1:{server.port}")
-    monkeypatch.setattr(stripe, "max_network_retries", 0)
-    try:
-        yield merchant.id
-    finally:
-        await server.close()
-
-
 async def test_save_a_card_during_payment_and_charge_it_off_session(
-    stripe_module: str, payin: PayIn
+    stripe_module: account_pb2.Merchant, payin: PayIn
 ) -> None:
     """Stripe's "save payment details during payment" guide."""
 
@@ -76,10 +55,12 @@ async def test_save_a_card_during_payment_and_charge_it_off_session(
         assert bad.value.param == "setup_future_usage"
 
     await asyncio.to_thread(scenario)
-    await assert_books_balance(payin.admin, stripe_module)
+    await assert_books_balance(payin.admin, stripe_module.id)
 
 
-async def test_error_on_requires_action_is_a_card_error(stripe_module: str, payin: PayIn) -> None:
+async def test_error_on_requires_action_is_a_card_error(
+    stripe_module: account_pb2.Merchant, payin: PayIn
+) -> None:
     def scenario() -> None:
         with pytest.raises(stripe.CardError) as raised:
             stripe.PaymentIntent.create(
@@ -98,10 +79,12 @@ async def test_error_on_requires_action_is_a_card_error(stripe_module: str, payi
         assert error.payment_intent["amount_received"] == 0
 
     await asyncio.to_thread(scenario)
-    await assert_books_balance(payin.admin, stripe_module)
+    await assert_books_balance(payin.admin, stripe_module.id)
 
 
-async def test_a_setup_intent_modified_then_confirmed(stripe_module: str, payin: PayIn) -> None:
+async def test_a_setup_intent_modified_then_confirmed(
+    stripe_module: account_pb2.Merchant, payin: PayIn
+) -> None:
     def scenario() -> None:
         customer = stripe.Customer.create(email="ada@example.com")
         setup = stripe.SetupIntent.create(metadata={"order": "7"})
@@ -135,10 +118,10 @@ async def test_a_setup_intent_modified_then_confirmed(stripe_module: str, payin:
         assert refused.value.code == "setup_intent_unexpected_state"
 
     await asyncio.to_thread(scenario)
-    await assert_books_balance(payin.admin, stripe_module)
+    await assert_books_balance(payin.admin, stripe_module.id)
 
 
-async def test_a_charge_modified(stripe_module: str, payin: PayIn) -> None:
+async def test_a_charge_modified(stripe_module: account_pb2.Merchant, payin: PayIn) -> None:
     def scenario() -> None:
         intent = stripe.PaymentIntent.create(
             amount=2500,
@@ -191,10 +174,12 @@ async def test_a_charge_modified(stripe_module: str, payin: PayIn) -> None:
         assert unnamed.value.param == "shipping[name]"
 
     await asyncio.to_thread(scenario)
-    await assert_books_balance(payin.admin, stripe_module)
+    await assert_books_balance(payin.admin, stripe_module.id)
 
 
-async def test_a_payment_intents_receipt_email(stripe_module: str, payin: PayIn) -> None:
+async def test_a_payment_intents_receipt_email(
+    stripe_module: account_pb2.Merchant, payin: PayIn
+) -> None:
     """Stripe's receipt_email on create, modify and confirm: rendered on the intent (null when
     none) and on the charge it makes; a malformed address names `receipt_email`."""
 
@@ -225,11 +210,11 @@ async def test_a_payment_intents_receipt_email(stripe_module: str, payin: PayIn)
         assert bad.value.param == "receipt_email"
 
     await asyncio.to_thread(scenario)
-    await assert_books_balance(payin.admin, stripe_module)
+    await assert_books_balance(payin.admin, stripe_module.id)
 
 
 async def test_transfer_group_on_intents_charges_and_transfers(
-    stripe_module: str, payin: PayIn
+    stripe_module: account_pb2.Merchant, payin: PayIn
 ) -> None:
     """Stripe's "separate charges and transfers" guide: the charge and its transfers grouped."""
 
@@ -265,10 +250,12 @@ async def test_transfer_group_on_intents_charges_and_transfers(
         assert modified.transfer_group == "ORDER11"
 
     await asyncio.to_thread(scenario)
-    await assert_books_balance(payin.admin, stripe_module)
+    await assert_books_balance(payin.admin, stripe_module.id)
 
 
-async def test_an_application_fee_refunded_in_two_parts(stripe_module: str, payin: PayIn) -> None:
+async def test_an_application_fee_refunded_in_two_parts(
+    stripe_module: account_pb2.Merchant, payin: PayIn
+) -> None:
     """Stripe's application fee refunds: part of the fee, then the rest, the fee's `refunds`
     list, the list and retrieval of its refunds, and the balance transactions of both sides."""
 
@@ -322,11 +309,11 @@ async def test_an_application_fee_refunded_in_two_parts(stripe_module: str, payi
         assert {event.data.object.object for event in events} == {"application_fee"}
 
     await asyncio.to_thread(scenario)
-    await assert_books_balance(payin.admin, stripe_module)
+    await assert_books_balance(payin.admin, stripe_module.id)
 
 
 async def test_a_destination_charge_refunded_with_its_transfer_and_fee(
-    stripe_module: str, payin: PayIn
+    stripe_module: account_pb2.Merchant, payin: PayIn
 ) -> None:
     """Stripe's "refunds of destination charges": half the charge refunded by its ch_, the
     transfer reversed by as much and the fee given back in proportion, then the rest."""
@@ -364,10 +351,12 @@ async def test_a_destination_charge_refunded_with_its_transfer_and_fee(
         assert sum(row.amount for row in seller_rows) == 0
 
     await asyncio.to_thread(scenario)
-    await assert_books_balance(payin.admin, stripe_module)
+    await assert_books_balance(payin.admin, stripe_module.id)
 
 
-async def test_connected_accounts_keep_their_type(stripe_module: str, payin: PayIn) -> None:
+async def test_connected_accounts_keep_their_type(
+    stripe_module: account_pb2.Merchant, payin: PayIn
+) -> None:
     """stripe.Account.create(type=...) as Stripe's Connect guides call it."""
 
     def scenario() -> None:
@@ -387,7 +376,9 @@ async def test_connected_accounts_keep_their_type(stripe_module: str, payin: Pay
     await asyncio.to_thread(scenario)
 
 
-async def test_a_connected_accounts_external_accounts(stripe_module: str, payin: PayIn) -> None:
+async def test_a_connected_accounts_external_accounts(
+    stripe_module: account_pb2.Merchant, payin: PayIn
+) -> None:
     """stripe.Account.create_external_account / list_external_accounts, as Stripe's Connect
     guides add a custom account's bank account."""
 

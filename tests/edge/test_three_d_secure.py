@@ -10,13 +10,11 @@ confirmed by the browser with the publishable key and client_secret; an invoice 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
-import pytest_asyncio
 import stripe
 from paycore.edge import start_edge
 from paycore.v1 import account_pb2
@@ -25,24 +23,6 @@ from tests.helpers import PspSimulator
 from tests.payment.shop import PayIn, assert_books_balance
 
 RETURN_URL = "https://shop.example/checkout/done"
-
-
-@pytest_asyncio.fixture
-async def stripe_module(payin: PayIn, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
-    """stripe-python's module-level configuration pointed at an edge; the merchant's id."""
-    server = await start_edge(payin.target, "127.0.0.1:0")
-    merchant = await payin.admin.accounts.CreateMerchant(
-        account_pb2.CreateMerchantRequest(
-            name="3DS user", email="dev@threeds.test", country="US", default_currency="usd"
-        )
-    )
-    monkeypatch.setattr(stripe, "api_key", merchant.secret_key)
-    monkeypatch.setattr(stripe, "api_base", f"http://127.0.0.1:{server.port}")
-    monkeypatch.setattr(stripe, "max_network_retries", 0)
-    try:
-        yield merchant.id
-    finally:
-        await server.close()
 
 
 async def _buyer_answers(url: str, outcome: str) -> str:
@@ -72,7 +52,7 @@ def assert_returns_through_paycore(
 
 
 async def test_a_payment_that_needs_authentication_redirects_and_is_charged(
-    stripe_module: str, payin: PayIn, psp: PspSimulator
+    stripe_module: account_pb2.Merchant, payin: PayIn, psp: PspSimulator
 ) -> None:
     intent = await asyncio.to_thread(
         stripe.PaymentIntent.create,
@@ -101,11 +81,11 @@ async def test_a_payment_that_needs_authentication_redirects_and_is_charged(
     assert retrieved.status == "succeeded"
     events = await asyncio.to_thread(stripe.Event.list, limit=100)
     assert "payment_intent.requires_action" in {event.type for event in events.data}
-    await assert_books_balance(payin.admin, stripe_module)
+    await assert_books_balance(payin.admin, stripe_module.id)
 
 
 async def test_a_confirmation_without_return_url_shows_a_null_return_url(
-    stripe_module: str,
+    stripe_module: account_pb2.Merchant,
 ) -> None:
     """Without a return_url the authentication page shows the outcome and stays: Stripe's
     `next_action.redirect_to_url.return_url` is then null (it rendered "")."""
@@ -123,7 +103,7 @@ async def test_a_confirmation_without_return_url_shows_a_null_return_url(
 
 
 async def test_a_failed_authentication_is_a_card_error(
-    stripe_module: str, payin: PayIn, psp: PspSimulator
+    stripe_module: account_pb2.Merchant, payin: PayIn, psp: PspSimulator
 ) -> None:
     intent = await asyncio.to_thread(
         stripe.PaymentIntent.create,
@@ -145,11 +125,11 @@ async def test_a_failed_authentication_is_a_card_error(
     assert failed.last_payment_error is not None
     assert failed.last_payment_error.code == "payment_intent_authentication_failure"
     assert failed.next_action is None
-    await assert_books_balance(payin.admin, stripe_module)
+    await assert_books_balance(payin.admin, stripe_module.id)
 
 
 async def test_off_session_a_card_that_must_authenticate_is_declined(
-    stripe_module: str, payin: PayIn
+    stripe_module: account_pb2.Merchant, payin: PayIn
 ) -> None:
     def scenario() -> None:
         customer = stripe.Customer.create(email="ada@example.com")
@@ -169,11 +149,11 @@ async def test_off_session_a_card_that_must_authenticate_is_declined(
         assert error.payment_intent["status"] == "requires_payment_method"
 
     await asyncio.to_thread(scenario)
-    await assert_books_balance(payin.admin, stripe_module)
+    await assert_books_balance(payin.admin, stripe_module.id)
 
 
 async def test_a_card_saved_with_authentication_is_charged_off_session(
-    stripe_module: str, payin: PayIn
+    stripe_module: account_pb2.Merchant, payin: PayIn
 ) -> None:
     customer = await asyncio.to_thread(stripe.Customer.create, email="bo@example.com")
     setup = await asyncio.to_thread(
@@ -201,7 +181,7 @@ async def test_a_card_saved_with_authentication_is_charged_off_session(
         confirm=True,
     )
     assert paid.status == "succeeded"
-    await assert_books_balance(payin.admin, stripe_module)
+    await assert_books_balance(payin.admin, stripe_module.id)
 
 
 async def test_the_browser_confirms_a_setup_with_the_publishable_key_and_client_secret(
@@ -258,7 +238,7 @@ async def test_the_browser_confirms_a_setup_with_the_publishable_key_and_client_
 
 
 async def test_an_invoice_paid_on_session_waits_for_the_customers_authentication(
-    stripe_module: str, payin: PayIn
+    stripe_module: account_pb2.Merchant, payin: PayIn
 ) -> None:
     """stripe.Invoice.pay(off_session=False) with a card that must authenticate: the invoice
     stays open, its payment intent requires_action, and invoice.payment_action_required."""
@@ -287,11 +267,11 @@ async def test_an_invoice_paid_on_session_waits_for_the_customers_authentication
         assert [event.data.object["id"] for event in events.data] == [invoice.id]
 
     await asyncio.to_thread(scenario)
-    await assert_books_balance(payin.admin, stripe_module)
+    await assert_books_balance(payin.admin, stripe_module.id)
 
 
 async def test_a_subscriptions_first_invoice_waits_for_the_customers_authentication(
-    stripe_module: str, payin: PayIn
+    stripe_module: account_pb2.Merchant, payin: PayIn
 ) -> None:
     """stripe.Subscription.create with a card that must authenticate: allow_incomplete leaves
     the subscription incomplete and latest_invoice.payment_intent requires_action (charged
@@ -332,11 +312,11 @@ async def test_a_subscriptions_first_invoice_waits_for_the_customers_authenticat
         assert stripe.Subscription.list(customer=customer.id, status="active").data == []
 
     await asyncio.to_thread(scenario)
-    await assert_books_balance(payin.admin, stripe_module)
+    await assert_books_balance(payin.admin, stripe_module.id)
 
 
 async def test_a_declined_confirmation_names_its_payment_method(
-    stripe_module: str, payin: PayIn
+    stripe_module: account_pb2.Merchant, payin: PayIn
 ) -> None:
     """Stripe's error of a declined confirmation carries the payment method, which its
     save-a-card samples read to bring the customer back on-session
@@ -385,7 +365,7 @@ async def test_a_declined_confirmation_names_its_payment_method(
     ],
 )
 async def test_stripes_3d_secure_test_cards_ask_for_authentication(
-    stripe_module: str, name: str, number: str
+    stripe_module: account_pb2.Merchant, name: str, number: str
 ) -> None:
     """Stripe's 3-D Secure test cards (docs.stripe.com/testing, "3D Secure"): by name or by
     number, a confirmation answers requires_action; off-session it is declined
@@ -423,7 +403,7 @@ async def test_stripes_3d_secure_test_cards_ask_for_authentication(
     await asyncio.to_thread(scenario)
 
 
-async def test_the_last_errors_say_their_type(stripe_module: str) -> None:
+async def test_the_last_errors_say_their_type(stripe_module: account_pb2.Merchant) -> None:
     """`last_payment_error.type` and `last_setup_error.type`, as Stripe's (Stripe.js's
     quickstart shows the message of a `card_error` and a generic one otherwise)."""
 

@@ -8,20 +8,18 @@ from __future__ import annotations
 import asyncio
 
 import stripe
+from paycore.v1 import account_pb2
 
 from tests.edge.test_three_d_secure import (
     RETURN_URL,
     _buyer_answers,
     assert_returns_through_paycore,
-    stripe_module,
 )
 from tests.helpers import PspSimulator
 
-__all__ = ["stripe_module"]
-
 
 async def test_an_intent_waiting_for_authentication_has_no_charge_and_then_one(
-    stripe_module: str, psp: PspSimulator
+    stripe_module: account_pb2.Merchant, psp: PspSimulator
 ) -> None:
     intent = await asyncio.to_thread(
         stripe.PaymentIntent.create,
@@ -48,7 +46,7 @@ async def test_an_intent_waiting_for_authentication_has_no_charge_and_then_one(
 
 
 async def test_the_page_sends_the_buyer_back_naming_the_intent_and_the_outcome(
-    stripe_module: str, psp: PspSimulator
+    stripe_module: account_pb2.Merchant, psp: PspSimulator
 ) -> None:
     """As Stripe's redirect: the way back names the intent (`payment_intent`,
     `payment_intent_client_secret`; a setup's `setup_intent`...) and `redirect_status`; it goes
