@@ -418,29 +418,9 @@ async def test_a_new_bank_account_replaces_an_errored_default(
     as the first of a currency is its default."""
     http = world_http
     key = (await new_merchant(http, world.admin_token))["secret_key"]
-    paid = await call(
-        http,
-        "POST",
-        "/v1/payment_intents",
-        key=key,
-        form="amount=10000&currency=usd&payment_method=pm_card_bypassPending&confirm=true",
-    )
-    assert paid.status == 200, paid.body
+    await available_funds(http, key)
 
-    async def bank_account(number: str) -> dict[str, object]:
-        created = await call(
-            http,
-            "POST",
-            "/v1/bank_accounts",
-            key=key,
-            form=f"country=US&currency=usd&account_holder_name=J&routing_number={ROUTING}"
-            f"&account_number={number}",
-        )
-        assert created.status == 200, created.body
-        body: dict[str, object] = created.body
-        return body
-
-    failing = await bank_account(NO_ACCOUNT)
+    failing = await bank_account(http, key, NO_ACCOUNT)
     assert failing["default_for_currency"] is True
     failed = await call(
         http, "POST", "/v1/payouts", key=key, form="amount=1000&currency=usd&method=instant"
@@ -449,14 +429,14 @@ async def test_a_new_bank_account_replaces_an_errored_default(
     refused = await call(http, "POST", "/v1/payouts", key=key, form="amount=1000&currency=usd")
     assert (refused.status, refused.error["code"]) == (400, "bank_account_errored")
 
-    replacement = await bank_account(PAID)
+    replacement = await bank_account(http, key, PAID)
     assert replacement["default_for_currency"] is True, replacement
     old = await call(http, "GET", f"/v1/bank_accounts/{failing['id']}", key=key)
     assert (old.body["status"], old.body["default_for_currency"]) == ("errored", False), old.body
     payout = await call(http, "POST", "/v1/payouts", key=key, form="amount=1000&currency=usd")
     assert (payout.status, payout.body["destination"]) == (200, replacement["id"]), payout.body
     # A further one keeps the usable default, as before.
-    third = await bank_account("000123456780")
+    third = await bank_account(http, key, "000123456780")
     assert third["default_for_currency"] is False, third
 
 
@@ -469,23 +449,8 @@ async def test_listing_a_manual_payouts_balance_transactions_is_refused_as_at_st
     ("can only be filtered on automatic payouts"): 400 `parameter_invalid` naming `payout`."""
     http = world_http
     key = (await new_merchant(http, world.admin_token))["secret_key"]
-    paid = await call(
-        http,
-        "POST",
-        "/v1/payment_intents",
-        key=key,
-        form="amount=10000&currency=usd&payment_method=pm_card_bypassPending&confirm=true",
-    )
-    assert paid.status == 200, paid.body
-    created = await call(
-        http,
-        "POST",
-        "/v1/bank_accounts",
-        key=key,
-        form=f"country=US&currency=usd&account_holder_name=J&routing_number={ROUTING}"
-        f"&account_number={PAID}",
-    )
-    assert created.status == 200, created.body
+    await available_funds(http, key)
+    await bank_account(http, key, PAID)
     manual = await call(http, "POST", "/v1/payouts", key=key, form="amount=1000&currency=usd")
     assert manual.status == 200, manual.body
     listed = await call(
@@ -525,23 +490,8 @@ async def test_a_payout_takes_stripes_statement_descriptor_and_source_type(
     the field."""
     http = world_http
     key = (await new_merchant(http, world.admin_token))["secret_key"]
-    paid = await call(
-        http,
-        "POST",
-        "/v1/payment_intents",
-        key=key,
-        form="amount=10000&currency=usd&payment_method=pm_card_bypassPending&confirm=true",
-    )
-    assert paid.status == 200, paid.body
-    created = await call(
-        http,
-        "POST",
-        "/v1/bank_accounts",
-        key=key,
-        form=f"country=US&currency=usd&account_holder_name=J&routing_number={ROUTING}"
-        f"&account_number={PAID}",
-    )
-    assert created.status == 200, created.body
+    await available_funds(http, key)
+    await bank_account(http, key, PAID)
     described = await call(
         http,
         "POST",
@@ -565,3 +515,31 @@ async def test_a_payout_takes_stripes_statement_descriptor_and_source_type(
             http, "POST", "/v1/payouts", key=key, form=f"amount=1000&currency=usd&{form}"
         )
         assert (refused.status, refused.error["param"]) == (400, param), refused.body
+
+
+async def available_funds(http: ClientSession, key: str) -> None:
+    """100.00 USD on the key's merchant's available balance at once (a bypass-pending card)."""
+    paid = await call(
+        http,
+        "POST",
+        "/v1/payment_intents",
+        key=key,
+        form="amount=10000&currency=usd&payment_method=pm_card_bypassPending&confirm=true",
+    )
+    assert paid.status == 200, paid.body
+
+
+async def bank_account(http: ClientSession, key: str, number: str) -> dict[str, object]:
+    """A US bank account of the key's merchant with account `number` (the bank's test
+    numbers: PAID, NO_ACCOUNT...)."""
+    created = await call(
+        http,
+        "POST",
+        "/v1/bank_accounts",
+        key=key,
+        form=f"country=US&currency=usd&account_holder_name=J&routing_number={ROUTING}"
+        f"&account_number={number}",
+    )
+    assert created.status == 200, created.body
+    body: dict[str, object] = created.body
+    return body
