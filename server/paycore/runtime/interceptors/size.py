@@ -14,10 +14,13 @@ send it (RESOURCE_EXHAUSTED "Sent message larger than max").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import grpc
+from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import DecodeError, Message
+from paycore import contracts
 from paycore.errors import ApiError, Reason, invalid
 from paycore.runtime.interceptors.base import Context, Handler, PolicyInterceptor
 from paycore.runtime.policy import Access, MethodPolicy
@@ -65,6 +68,7 @@ class RequestSizeInterceptor(PolicyInterceptor):
             return handler
         limit = REQUEST_BYTES_MAX[policy.access]
         behavior: Any = handler.unary_unary
+        pages = method in _page_methods()
 
         async def checked(request: Any, context: Context) -> Any:
             if isinstance(request, _Oversized):
@@ -75,7 +79,8 @@ class RequestSizeInterceptor(PolicyInterceptor):
                 raise invalid("request", "the bytes are not this method's protobuf message")
             if isinstance(request, _HoldsNul):
                 raise invalid(request.param, "must not contain NUL characters")
-            return bounded(await behavior(request, context), request)
+            answer = await behavior(request, context)
+            return bounded(answer, request) if pages else answer
 
         return grpc.unary_unary_rpc_method_handler(
             checked,
@@ -84,14 +89,29 @@ class RequestSizeInterceptor(PolicyInterceptor):
         )
 
 
+@cache
+def _page_methods() -> frozenset[str]:
+    """The methods ("/paycore.v1.X/ListY") that answer a List's page: `data` and `has_more`,
+    and no search's `next_page` (a token of its own). Decided once per method, when its
+    handler is wrapped, not on every answer."""
+    return frozenset(
+        f"/{service.full_name}/{method.name}"
+        for file in contracts.proto_files()
+        for service in file.services_by_name.values()
+        for method in service.methods
+        if _is_page(method.output_type)
+    )
+
+
+def _is_page(answer: Descriptor) -> bool:
+    fields = answer.fields_by_name
+    return "data" in fields and "has_more" in fields and "next_page" not in fields
+
+
 def bounded(answer: Any, request: Any) -> Any:
-    """`answer`, a List's page cut to ANSWER_BYTES_MAX when larger: the objects farthest from
+    """`answer`, a List's page, cut to ANSWER_BYTES_MAX when larger: the objects farthest from
     the page's cursor go (the last ones, or with `ending_before` the first ones: the client
-    pages on from `data[-1]`, or back from `data[0]`), and `has_more` says more remain. A
-    search's page (`next_page`, a token of its own) and any other answer pass as they are."""
-    fields = answer.DESCRIPTOR.fields_by_name if isinstance(answer, Message) else {}
-    if "data" not in fields or "has_more" not in fields or "next_page" in fields:
-        return answer
+    pages on from `data[-1]`, or back from `data[0]`), and `has_more` says more remain."""
     size = answer.ByteSize()
     if size <= ANSWER_BYTES_MAX:
         return answer
