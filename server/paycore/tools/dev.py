@@ -240,13 +240,13 @@ async def _run(settings: Settings) -> None:
         stop = stop_on_signal()
         internal_port = server.internal.port if server.internal is not None else None
         # The ports taken, which differ from the settings' where those say 0 (any free port).
-        metrics_addr = f"{split_address(settings.metrics_addr)[0]}:{metrics_http.server_port}"
         print(
             _banner(
-                settings.with_overrides(metrics_addr=metrics_addr),
+                settings,
                 server.port,
                 demo,
                 edge.port,
+                metrics_http.server_port,
                 worker,
                 internal_port,
             ),
@@ -315,6 +315,7 @@ def _banner(
     port: int,
     demo: DemoMerchant,
     http_port: int,
+    metrics_port: int,
     worker: Worker,
     internal_port: int | None = None,
 ) -> str:
@@ -356,7 +357,7 @@ def _banner(
             *internal,
             f"  REST edge   http://{http_host}:{http_port}  (OpenAPI at /openapi.json)",
             f"  dashboard   http://{http_host}:{http_port}/dashboard  (sign in with a secret key)",
-            f"  metrics     http://{settings.metrics_addr}/metrics",
+            f"  metrics     http://{split_address(settings.metrics_addr)[0]}:{metrics_port}/metrics",
             f"  worker      {', '.join(job.name for job in worker.jobs)}",
             f"  PSP         {settings.psp_url}  (the simulator, its own process; test cards:"
             " paycore psp --help)",
