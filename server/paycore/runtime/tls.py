@@ -116,12 +116,6 @@ def grpc_caller_tls(settings: Settings) -> Tls | None:
         ("PAYCORE_GRPC_CLIENT_CERT_FILE", settings.grpc_client_cert_file),
         ("PAYCORE_GRPC_CLIENT_KEY_FILE", settings.grpc_client_key_file),
     )
-    if bool(settings.grpc_client_cert_file) != bool(settings.grpc_client_key_file):
-        missing = "KEY" if settings.grpc_client_cert_file else "CERT"
-        raise ConfigurationError(
-            f"PAYCORE_GRPC_CLIENT_{missing}_FILE is unset: the client certificate and its key"
-            " go together"
-        )
     for name, path in files:
         if path and not Path(path).is_file():
             raise ConfigurationError(f"{name}: no file {path}")
@@ -129,7 +123,8 @@ def grpc_caller_tls(settings: Settings) -> Tls | None:
         return Tls.from_files(
             ca_file, settings.grpc_client_cert_file, settings.grpc_client_key_file
         )
-    except ValueError as error:  # names Tls's argument: say the setting's name instead
+    except ValueError as error:  # Tls's checks (a certificate without its key, a file of no
+        # PEM) name its argument: say the setting's name instead
         named = str(error)
         for (name, _), argument in zip(files, ("ca_file", "cert_file", "key_file"), strict=True):
             named = named.replace(argument, name)
