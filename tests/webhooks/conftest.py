@@ -17,7 +17,7 @@ from paycore.events import Recorder
 from paycore.events.servicer import event_json
 from paycore.runtime.server import GrpcServer
 from paycore.storage.schema import webhook_attempts, webhook_deliveries, webhook_endpoints
-from paycore.webhooks.delivering import Deliverer, DeliveryLimits
+from paycore.webhooks.delivering import CLAIM_BATCH_MAX, Deliverer, DeliveryLimits
 from paycore.webhooks.sealing import SecretBox
 from paycore.webhooks.sender import Sender
 from paycore.webhooks.servicer.messages import endpoint_message
@@ -60,7 +60,12 @@ class Hooks:
         return receiver
 
     def deliverer(
-        self, *, timeout_seconds: float = 5.0, allow_private: bool = True, concurrency: int = 4
+        self,
+        *,
+        timeout_seconds: float = 5.0,
+        allow_private: bool = True,
+        concurrency: int = 4,
+        claim_batch_max: int = CLAIM_BATCH_MAX,
     ) -> Deliverer:
         deliverer = Deliverer(
             Sender(
@@ -76,6 +81,7 @@ class Hooks:
                 in_flight_max=64,
                 endpoint_concurrency=concurrency,
                 lease=timedelta(seconds=timeout_seconds + 30),
+                claim_batch_max=claim_batch_max,
             ),
             clock=self.clock,
         )

@@ -440,7 +440,9 @@ async def claim_due(
 
 # An attempt's outcome: the delivery moves on only if no other worker recorded this attempt
 # number first (a lease that ran out while the attempt was under way), and the attempt is
-# logged only when the delivery moved. One statement for the whole batch.
+# logged only when the delivery moved. A retry of an endpoint disabled while the attempt was
+# under way waits parked (no next attempt, out of the due queue: park_deliveries), as the
+# endpoint's other pending deliveries do. One statement for the whole batch.
 _RECORD = f"""
 WITH recorded AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::timestamptz[],
@@ -450,10 +452,12 @@ WITH recorded AS (
 ), moved AS (
   UPDATE webhook_deliveries AS d SET
     {D.status.name} = r.status, {D.attempt_count.name} = r.number,
-    {D.next_attempt_at.name} = r.next_attempt_at, {D.last_attempt_at.name} = r.attempted_at,
+    {D.next_attempt_at.name} = CASE WHEN w.status = 'enabled' THEN r.next_attempt_at END,
+    {D.last_attempt_at.name} = r.attempted_at,
     {D.last_response_status.name} = r.response_status, {D.last_error.name} = r.error
-  FROM recorded AS r
+  FROM recorded AS r, webhook_endpoints AS w
   WHERE d.merchant_id = r.merchant_id AND d.id = r.delivery_id
+    AND w.merchant_id = d.merchant_id AND w.id = d.endpoint_id
     AND d.attempt_count = r.number - 1
     -- index conditions for the planner, which otherwise hash-joins a scan of the whole table
     AND d.merchant_id = ANY($11::text[]) AND d.id = ANY($2::text[])
