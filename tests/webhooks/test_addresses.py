@@ -25,11 +25,17 @@ async def test_a_deliverer_forbidding_private_addresses_never_connects_to_one(
     by_address = await endpoint(shop.client, receiver.url)
     # The same receiver by a name that resolves to 127.0.0.1 at delivery time.
     by_name = await endpoint(shop.client, receiver.url.replace("127.0.0.1", "localhost"))
+    # And by 127.0.0.1 in compatibility digits, which the HTTP client's URL parsing (IDNA)
+    # makes the IP literal 127.0.0.1, resolving nothing. Before, the sender judged the host as
+    # written, no literal, and the client connected to 127.0.0.1.
+    by_digits = await endpoint(
+        shop.client, receiver.url.replace("127.0.0.1", "\u2460\u2461\u2466.0.0.1")
+    )
     await record(hooks.platform, shop.id)
     await hooks.deliver(hooks.deliverer(allow_private=False))
 
     assert receiver.received == []
-    for created in (by_address, by_name):
+    for created in (by_address, by_name, by_digits):
         (refused,) = await deliveries(shop.client, created.id)
         assert refused.status == event_pb2.WEBHOOK_DELIVERY_STATUS_PENDING
         assert {attempt.error for attempt in refused.attempts} == {"address_forbidden"}

@@ -3,7 +3,8 @@
 The client never follows redirects (a 3xx is a failure, as at Stripe), ignores proxy settings
 from the environment, reads at most RESPONSE_READ_MAX bytes of an answer, and gives up after
 the timeout. Its resolver refuses forbidden addresses (addresses.py) at every resolution;
-hosts given as IP literals, which aiohttp does not resolve, are checked here before sending."""
+hosts that are IP literals to aiohttp, which it does not resolve, are checked here before
+sending."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from paycore.webhooks.addresses import ForbiddenAddress, ip_literal, is_forbidden, resolve
 from paycore.webhooks.models import Outcome
+from yarl import URL
 
 RESPONSE_READ_MAX = 4096
 RESPONSE_BODY_MAX = 1024
@@ -91,7 +93,7 @@ class Sender:
             return Outcome(status, _elapsed_ms(started), "", error)
 
         if not self._allow_private:
-            literal = ip_literal(urlsplit(url).hostname or "")
+            literal = ip_literal(_connected_host(url))
             if literal is not None and is_forbidden(literal):
                 return failed("address_forbidden")
         try:
@@ -115,6 +117,16 @@ class Sender:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _connected_host(url: str) -> str:
+    """The host as the client connects to it: yarl's, IDNA-mapped, so that a name written in
+    compatibility characters (\u2460\u2461\u2466.0.0.1) is the IP literal the client takes it for
+    and does not resolve; as written when yarl refuses it (the post then fails the same way)."""
+    try:
+        return URL(url).host or ""
+    except ValueError:
+        return urlsplit(url).hostname or ""
 
 
 def _failure_of(error: Exception) -> str:
