@@ -452,12 +452,14 @@ WITH recorded AS (
 ), moved AS (
   UPDATE webhook_deliveries AS d SET
     {D.status.name} = r.status, {D.attempt_count.name} = r.number,
-    {D.next_attempt_at.name} = CASE WHEN w.status = 'enabled' THEN r.next_attempt_at END,
+    {D.next_attempt_at.name} = CASE WHEN (
+      SELECT w.status FROM webhook_endpoints AS w
+      WHERE w.merchant_id = d.merchant_id AND w.id = d.endpoint_id
+    ) = 'enabled' THEN r.next_attempt_at END,
     {D.last_attempt_at.name} = r.attempted_at,
     {D.last_response_status.name} = r.response_status, {D.last_error.name} = r.error
-  FROM recorded AS r, webhook_endpoints AS w
+  FROM recorded AS r
   WHERE d.merchant_id = r.merchant_id AND d.id = r.delivery_id
-    AND w.merchant_id = d.merchant_id AND w.id = d.endpoint_id
     AND d.attempt_count = r.number - 1
     -- index conditions for the planner, which otherwise hash-joins a scan of the whole table
     AND d.merchant_id = ANY($11::text[]) AND d.id = ANY($2::text[])
