@@ -65,9 +65,7 @@ def payment_facts(
     vault's of an attempted payment), so it is counted only within the merchant. A call naming
     no payment scores a new one, `pay_...` on the merchant's shard (the answer names it)."""
     currency = validation.currency("currency", request.currency)
-    fingerprint = request.card_fingerprint.strip()
-    if fingerprint and not FINGERPRINT.match(fingerprint):
-        raise invalid("card_fingerprint", "1 to 64 letters, digits, '-' or '_'")
+    fingerprint = card_fingerprint("card_fingerprint", request.card_fingerprint)
     brand = request.card_brand.strip().lower()
     if brand and not BRAND.match(brand):
         raise invalid("card_brand", "a card brand such as visa or mastercard")
@@ -98,6 +96,15 @@ def payment_facts(
         timestamp_ms=now_ms,
         card_observed=False,
     )
+
+
+def card_fingerprint(param: str, value: str) -> str:
+    """A card fingerprint as scoring reads it ("" when empty); a listed one is checked the same
+    way, since an item no payment's fingerprint can equal would never match."""
+    fingerprint = value.strip()
+    if fingerprint and not FINGERPRINT.match(fingerprint):
+        raise invalid(param, "1 to 64 letters, digits, '-' or '_'")
+    return fingerprint
 
 
 def payment_id(param: str, value: str) -> str:
@@ -197,7 +204,7 @@ def blocklist_value(param: str, kind: BlocklistType, raw: str) -> str:
         return validation.object_id(param, value, Prefix.CUSTOMER)
     if kind is BlocklistType.IP:
         return ip_address(param, value)
-    return value
+    return card_fingerprint(param, value)
 
 
 def policy(request: fraud_pb2.UpdateRiskPolicyRequest) -> Policy:

@@ -1,0 +1,76 @@
+"""A card fingerprint is checked where it is listed as where it is scored: ScorePayment refuses
+a fingerprint that is not 1 to 64 letters, digits, '-' or '_', so a blocklist, value list or
+allow-list item holding one could never match a payment. Before, AddBlocklistItem,
+CreateValueListItem and UpdateRiskPolicy's `allow` stored it and answered OK: the operator or
+merchant believed the card blocked (or vouched for)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import grpc
+import pytest
+from grpc import aio
+from paycore.client import Paycore
+from paycore.v1 import fraud_pb2
+
+from tests.helpers import MerchantFixture, rich_error
+
+CARD = fraud_pb2.BLOCKLIST_ITEM_TYPE_CARD_FINGERPRINT
+UNMATCHABLE = ["has space", "x" * 65, "fp:4242"]
+
+
+@pytest.mark.parametrize("value", UNMATCHABLE)
+async def test_a_blocklist_item_of_a_fingerprint_no_payment_can_have_is_refused(
+    merchant: MerchantFixture, admin_client_for: Callable[[str | None], Paycore], value: str
+) -> None:
+    operator = admin_client_for(merchant.merchant.id)
+    with pytest.raises(aio.AioRpcError) as raised:
+        await operator.fraud.AddBlocklistItem(
+            fraud_pb2.AddBlocklistItemRequest(type=CARD, value=value)
+        )
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert rich_error(raised.value).param == "value"
+
+
+@pytest.mark.parametrize("value", UNMATCHABLE)
+async def test_a_value_list_item_of_such_a_fingerprint_is_refused(
+    merchant: MerchantFixture, value: str
+) -> None:
+    with pytest.raises(aio.AioRpcError) as raised:
+        await merchant.client.fraud.CreateValueListItem(
+            fraud_pb2.CreateValueListItemRequest(
+                value_list="rsl_block_card_fingerprint", value=value
+            )
+        )
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert rich_error(raised.value).param == "value"
+
+
+async def test_an_allow_list_item_of_such_a_fingerprint_is_refused(
+    merchant: MerchantFixture, admin_client_for: Callable[[str | None], Paycore]
+) -> None:
+    operator = admin_client_for(merchant.merchant.id)
+    with pytest.raises(aio.AioRpcError) as raised:
+        await operator.fraud.UpdateRiskPolicy(
+            fraud_pb2.UpdateRiskPolicyRequest(
+                allow=[fraud_pb2.AllowListItem(type=CARD, value="has space")]
+            )
+        )
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert rich_error(raised.value).param == "allow[0].value"
+
+
+async def test_a_fingerprint_a_payment_can_have_is_listed_and_blocks(
+    merchant: MerchantFixture, admin_client_for: Callable[[str | None], Paycore]
+) -> None:
+    value = "Ab-3_" + "z" * 59  # 64 characters: the longest ScorePayment takes
+    item = await admin_client_for(merchant.merchant.id).fraud.AddBlocklistItem(
+        fraud_pb2.AddBlocklistItemRequest(type=CARD, value=value)
+    )
+    assert item.value == value
+    scored = await merchant.client.fraud.ScorePayment(
+        fraud_pb2.ScorePaymentRequest(amount=2_000, currency="usd", card_fingerprint=value)
+    )
+    assert scored.decision == fraud_pb2.RISK_DECISION_BLOCK
+    assert scored.reasons[0] == "blocklisted_card"
