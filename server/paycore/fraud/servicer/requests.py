@@ -52,9 +52,14 @@ PAYMENT_PREFIXES = (Prefix.PAYMENT, Prefix.PAYMENT_INTENT)
 NOTE_LENGTH_MAX = 500
 VALUE_LENGTH_MAX = 800
 RULE_NAME = re.compile(r"^[a-z0-9_]{1,40}$")
-_ACTIONS = {
+_ACTIONS: dict[int, Decision] = {
     fraud_pb2.RISK_DECISION_REVIEW: Decision.REVIEW,
     fraud_pb2.RISK_DECISION_BLOCK: Decision.BLOCK,
+}
+_ALLOWABLE_BY_NUMBER: dict[int, BlocklistType] = {
+    number: kind
+    for number, kind in BLOCKLIST_TYPES_BY_NUMBER.items()
+    if kind is not None and kind in ALLOWABLE_TYPES
 }
 
 
@@ -243,9 +248,7 @@ def policy(request: fraud_pb2.UpdateRiskPolicyRequest) -> Policy:
 
 
 def _allow_item(param: str, item: fraud_pb2.AllowListItem) -> AllowItem:
-    kind = required_blocklist_type(f"{param}.type", item.type)
-    if kind not in ALLOWABLE_TYPES:
-        raise invalid(f"{param}.type", "a customer, email, card fingerprint or IP")
+    kind = member(f"{param}.type", item.type, _ALLOWABLE_BY_NUMBER, fraud_pb2.BlocklistItemType)
     return AllowItem(kind, blocklist_value(f"{param}.value", kind, item.value))
 
 
@@ -264,15 +267,10 @@ def _rule(param: str, rule: fraud_pb2.RiskRule) -> Rule:
                 f"{condition.feature[:40]!r} is not a feature nor @<value list alias>"
                 " (docs/fraud.md)",
             )
-    action = _ACTIONS.get(rule.action)
-    if action is None:
-        raise invalid(
-            f"{param}.action", "review or block (RISK_DECISION_REVIEW, RISK_DECISION_BLOCK)"
-        )
     return Rule(
         name=rule.name,
         conditions=tuple(Condition(c.feature, c.above) for c in rule.conditions),
-        action=action,
+        action=member(f"{param}.action", rule.action, _ACTIONS, fraud_pb2.RiskDecision),
     )
 
 
