@@ -74,3 +74,26 @@ async def test_a_fingerprint_a_payment_can_have_is_listed_and_blocks(
     )
     assert scored.decision == fraud_pb2.RISK_DECISION_BLOCK
     assert scored.reasons[0] == "blocklisted_card"
+
+
+async def test_an_item_for_a_merchant_that_does_not_exist_is_refused(
+    merchant: MerchantFixture, admin_client_for: Callable[[str | None], Paycore]
+) -> None:
+    """An operator naming no merchant's id in `merchant` (a typo, a deleted test account) gets
+    NOT_FOUND naming it, as LedgerService.CreateAccount and a `paycore-merchant` naming no
+    merchant answer. Before, the item was stored for that id, blocking nothing, and answered
+    OK."""
+    account = merchant.merchant.id
+    ghost = account[:-1] + ("A" if account[-1] != "A" else "B")
+    with pytest.raises(aio.AioRpcError) as raised:
+        await admin_client_for(None).fraud.AddBlocklistItem(
+            fraud_pb2.AddBlocklistItemRequest(
+                type=fraud_pb2.BLOCKLIST_ITEM_TYPE_EMAIL, value="thief@example.com", merchant=ghost
+            )
+        )
+    assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+    assert rich_error(raised.value).param == "merchant"
+    listed = await admin_client_for(None).fraud.ListBlocklistItems(
+        fraud_pb2.ListBlocklistItemsRequest(merchant=ghost)
+    )
+    assert list(listed.data) == []

@@ -39,6 +39,7 @@ from paycore.storage.schema import (
     fraud_policies,
     fraud_reviews,
     fraud_value_lists,
+    merchants,
     payment_intents,
 )
 from paycore.storage.statements import Insert
@@ -228,6 +229,13 @@ class AssessmentRepository:
 @dataclass(frozen=True, slots=True)
 class BlocklistRepository:
     _connection: AsyncConnection
+
+    async def merchant_exists(self, merchant_id: str) -> bool:
+        """Whether the account an item would be added for exists (on its shard)."""
+        found = await self._connection.execute(
+            select(merchants.c.merchant_id).where(merchants.c.merchant_id == merchant_id)
+        )
+        return found.one_or_none() is not None
 
     async def add(self, item: BlocklistItem) -> BlocklistItem:
         """Adds the item, or returns the existing one with the same (merchant, type, value)."""

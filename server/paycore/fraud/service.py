@@ -321,7 +321,11 @@ class FraudService:
         metadata: dict[str, str],
         value_list: str = "",
     ) -> BlocklistItem:
-        """`value_list`: the Radar value list it is on ("" for the blocklist itself)."""
+        """`value_list`: the Radar value list it is on ("" for the blocklist itself). A merchant
+        that does not exist is NOT_FOUND naming `merchant` (an item for it would block nothing)."""
+        repository = BlocklistRepository(connection)
+        if merchant_id != PLATFORM and not await repository.merchant_exists(merchant_id):
+            raise not_found("merchant", merchant_id, param="merchant")
         logical_shard = (
             0 if merchant_id == PLATFORM else logical_shard_of(merchant_id, Prefix.ACCOUNT)
         )
@@ -335,7 +339,7 @@ class FraudService:
             created=0,
             value_list=value_list,
         )
-        return await BlocklistRepository(connection).add(draft)
+        return await repository.add(draft)
 
     async def copy_platform_item(self, item_id: str) -> None:
         """A platform-wide item lives on every physical shard, so that scoring finds it with
