@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 from paycore import validation
@@ -130,11 +129,11 @@ def _country(param: str, value: str) -> str:
 
 
 def ip_address(param: str, value: str) -> str:
-    """The address in its canonical text form."""
-    try:
-        return str(ipaddress.ip_address(value.strip()))
-    except ValueError:
-        raise invalid(param, "must be an IPv4 or IPv6 address") from None
+    """The address in its canonical text form (::ffff:a.b.c.d as a.b.c.d)."""
+    address = validation.ip_address(param, value)
+    if not address:
+        raise invalid(param, "must be an IPv4 or IPv6 address")
+    return address
 
 
 def outcome_label(request: fraud_pb2.ReportOutcomeRequest) -> OutcomeLabel:
@@ -194,8 +193,8 @@ def listed_value(kind: BlocklistType | None, value: str) -> str:
     if "@" in value:
         return value.lower()
     try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
+        return validation.ip_address("value", value)
+    except ApiError:
         return value
 
 
