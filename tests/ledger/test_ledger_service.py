@@ -381,6 +381,51 @@ async def test_an_operators_keyed_batch_must_name_one_logical_shard(
     assert rich_error(raised.value).param == "transfers"
 
 
+@pytest.mark.parametrize("keyed", [False, True])
+async def test_a_transfer_beyond_the_deployments_logical_shards_fails_alone(
+    admin: Paycore, merchant: MerchantFixture, platform: Platform, keyed: bool
+) -> None:
+    """A transfer whose id names a logical shard this deployment has not (another deployment's
+    id, one made with another PAYCORE_LOGICAL_SHARDS) is ID_INVALID on its own, as the contract
+    says each transfer succeeds or fails on its own; the batch's other transfers are applied.
+    Before, the whole call failed NOT_FOUND "No such lt" naming `id`, and nothing was posted."""
+    merchant_id = merchant.merchant.id
+    source, target = await _pair(admin, merchant_id)
+    beyond = platform.shards.logical_shard_count + 7
+    ours = T(
+        id=transfer_id(merchant_id),
+        debit_account=source,
+        credit_account=target,
+        amount=40,
+        currency="usd",
+        code="payment",
+    )
+    foreign = T(
+        id=new_id(Prefix.LEDGER_TRANSFER, beyond),
+        debit_account=new_id(Prefix.LEDGER_ACCOUNT, beyond),
+        credit_account=new_id(Prefix.LEDGER_ACCOUNT, beyond),
+        amount=40,
+        currency="usd",
+        code="payment",
+    )
+    request = ledger_pb2.PostTransfersRequest(transfers=[ours, foreign])
+    metadata = idempotency_key(f"beyond-{merchant_id}") if keyed else None
+    answered = await admin.ledger.PostTransfers(request, metadata=metadata)
+    assert [result.result for result in answered.results] == [
+        ledger_pb2.LEDGER_TRANSFER_RESULT_CREATED,
+        ledger_pb2.LEDGER_TRANSFER_RESULT_ID_INVALID,
+    ]
+    assert await balances(admin, target) == (0, 40, 0, 0)
+    alone = await admin.ledger.PostTransfers(
+        ledger_pb2.PostTransfersRequest(transfers=[foreign]),
+        metadata=metadata and idempotency_key(f"beyond-alone-{merchant_id}"),
+    )
+    assert [result.result for result in alone.results] == [
+        ledger_pb2.LEDGER_TRANSFER_RESULT_ID_INVALID
+    ]
+    await integrity_ok(admin, merchant_id)
+
+
 async def test_concurrent_single_transfers_on_hot_accounts(
     admin: Paycore, merchant: MerchantFixture
 ) -> None:

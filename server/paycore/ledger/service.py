@@ -240,14 +240,23 @@ class LedgerService:
     def writes_nothing(self, segment: Sequence[TransferRequest]) -> bool:
         """Every transfer is refused on its own terms: posting them reads and writes nothing,
         and answers the same results again."""
-        return all(static_result(request) is not None for request in segment)
+        return all(self._routable(request) is None for request in segment)
 
     def _logical_shards(self, segment: Sequence[TransferRequest]) -> set[int]:
         return {
-            self._logical_shard_of(request.id, Prefix.LEDGER_TRANSFER)
+            logical_shard
             for request in segment
-            if static_result(request) is None
+            if (logical_shard := self._routable(request)) is not None
         }
+
+    def _routable(self, request: TransferRequest) -> int | None:
+        """The logical shard a transfer is posted on; None when it is refused on its own terms,
+        among them an id naming a logical shard beyond this deployment's (ID_INVALID, answered
+        by `_chain_failure`: it fails alone, not the caller's whole batch)."""
+        if static_result(request) is not None:
+            return None
+        logical_shard = shard_of(request.id, Prefix.LEDGER_TRANSFER)
+        return logical_shard if logical_shard < self._shards.logical_shard_count else None
 
     async def expire_overdue(self, limit: int = EXPIRY_SWEEP_LIMIT) -> int:
         """The sweep: releases up to `limit` overdue holds per shard; returns how many."""
