@@ -148,6 +148,7 @@ class LedgerService:
     ) -> Account:
         """The account (overdue holds on it released first); an operator acting for no
         merchant (`merchant_id` None) reads any. NOT_FOUND names `param`, the request's field."""
+        self._logical_shard_of(account_id, Prefix.LEDGER_ACCOUNT, param)
         await self.expire_for_accounts([account_id])
         query = rows.accounts_query(merchant_id, account_id=account_id)
         async with self._reader_of(account_id, Prefix.LEDGER_ACCOUNT) as connection:
@@ -439,10 +440,12 @@ class LedgerService:
         """An autocommit connection for single-statement reads of the object's shard."""
         return self._shards.read_logical(self._logical_shard_of(object_id, prefix))
 
-    def _logical_shard_of(self, object_id: str, prefix: Prefix) -> int:
+    def _logical_shard_of(self, object_id: str, prefix: Prefix, param: str = "id") -> int:
+        """An id naming a logical shard beyond the deployment's is missing, as any unknown id
+        of its kind (its object's name, the request's field)."""
         logical_shard = shard_of(object_id, prefix)
         if logical_shard >= self._shards.logical_shard_count:
-            raise not_found(prefix.value, object_id)
+            raise not_found(_OBJECT_NAMES[prefix], object_id, param=param)
         return logical_shard
 
     def _one_logical_shard_per_database(self) -> list[int]:
@@ -452,6 +455,11 @@ class LedgerService:
         return list(first.values())
 
 
+_OBJECT_NAMES = {
+    Prefix.LEDGER_ACCOUNT: "ledger_account",
+    Prefix.LEDGER_TRANSFER: "ledger_transfer",
+    Prefix.LEDGER_ENTRY: "ledger_entry",
+}
 _PAIRS = [first + second for first in BASE62_ALPHABET for second in BASE62_ALPHABET]
 _ENTRIES_PER_HEAD = len(_PAIRS) ** 2
 
