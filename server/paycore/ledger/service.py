@@ -82,11 +82,7 @@ class LedgerService:
     # -- accounts -------------------------------------------------------------------------------
 
     async def create_account(self, connection: AsyncConnection, new: NewAccount) -> Account:
-        found = await connection.execute(
-            select(merchants.c.merchant_id).where(merchants.c.merchant_id == new.merchant_id)
-        )
-        if found.one_or_none() is None:
-            raise not_found("merchant", new.merchant_id, param="merchant")
+        await _require_merchant(connection, new.merchant_id)
         account_id = new_id(
             Prefix.LEDGER_ACCOUNT, logical_shard_of(new.merchant_id, Prefix.ACCOUNT)
         )
@@ -173,6 +169,8 @@ class LedgerService:
         found: list[Account] = []
         for logical_shard in logical_shards:
             async with self._shards.read_logical(logical_shard) as connection:
+                if merchant_id:
+                    await _require_merchant(connection, merchant_id)
                 found += [rows.account_of(row) for row in await connection.execute(query)]
         return merged_page(found, cursor, key=lambda account: account.id)
 
@@ -298,6 +296,11 @@ class LedgerService:
         return bool(due)
 
     async def check_integrity(self, merchant_id: str, currency: str) -> IntegrityReport:
+        """Every shard's books, or one merchant's (NOT_FOUND naming `merchant` when there is no
+        such merchant: a clean report of no account would pass a mistyped id as checked)."""
+        if merchant_id:
+            async with self._shards.read(merchant_id) as connection:
+                await _require_merchant(connection, merchant_id)
         engines = (
             [self._shards.engine_for_merchant(merchant_id)]
             if merchant_id
@@ -453,6 +456,15 @@ class LedgerService:
         for logical_shard in range(self._shards.logical_shard_count):
             first.setdefault(self._shards.engine_for_logical(logical_shard), logical_shard)
         return list(first.values())
+
+
+async def _require_merchant(connection: AsyncConnection, merchant_id: str) -> None:
+    """NOT_FOUND naming `merchant` when no merchant has this id."""
+    found = await connection.execute(
+        select(merchants.c.merchant_id).where(merchants.c.merchant_id == merchant_id)
+    )
+    if found.one_or_none() is None:
+        raise not_found("merchant", merchant_id, param="merchant")
 
 
 _OBJECT_NAMES = {
