@@ -93,7 +93,33 @@ async def test_an_item_for_a_merchant_that_does_not_exist_is_refused(
         )
     assert raised.value.code() == grpc.StatusCode.NOT_FOUND
     assert rich_error(raised.value).param == "merchant"
-    listed = await admin_client_for(None).fraud.ListBlocklistItems(
-        fraud_pb2.ListBlocklistItemsRequest(merchant=ghost)
-    )
+
+
+async def test_an_operator_listing_a_merchant_that_does_not_exist_is_not_found(
+    merchant: MerchantFixture, admin_client_for: Callable[[str | None], Paycore]
+) -> None:
+    """The operators' lists filtered by a `merchant` no merchant has are RESOURCE_MISSING
+    naming it, rather than an empty page that reads as "nothing blocked, nothing to review":
+    NOT_FOUND from the internal ListBlocklistItems (docs/api.md: the operator methods answer
+    NOT_FOUND for a filter naming no object), INVALID_ARGUMENT from ListReviews, as a merchant
+    key naming another merchant there gets."""
+    account = merchant.merchant.id
+    ghost = account[:-1] + ("A" if account[-1] != "A" else "B")
+    operator = admin_client_for(None)
+    for call, code in (
+        (
+            operator.fraud.ListBlocklistItems(fraud_pb2.ListBlocklistItemsRequest(merchant=ghost)),
+            grpc.StatusCode.NOT_FOUND,
+        ),
+        (
+            operator.fraud.ListReviews(fraud_pb2.ListReviewsRequest(merchant=ghost)),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+    ):
+        with pytest.raises(aio.AioRpcError) as raised:
+            await call
+        assert raised.value.code() == code
+        error = rich_error(raised.value)
+        assert (error.reason, error.param) == ("RESOURCE_MISSING", "merchant")
+    listed = await operator.fraud.ListReviews(fraud_pb2.ListReviewsRequest(merchant=account))
     assert list(listed.data) == []

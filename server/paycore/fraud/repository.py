@@ -226,16 +226,18 @@ class AssessmentRepository:
         return None if row is None else _assessment(row)
 
 
+async def merchant_exists(connection: AsyncConnection, merchant_id: str) -> bool:
+    """Whether a merchant an item would be added for, or an operator's list names, exists (read
+    on its shard)."""
+    found = await connection.execute(
+        select(merchants.c.merchant_id).where(merchants.c.merchant_id == merchant_id)
+    )
+    return found.one_or_none() is not None
+
+
 @dataclass(frozen=True, slots=True)
 class BlocklistRepository:
     _connection: AsyncConnection
-
-    async def merchant_exists(self, merchant_id: str) -> bool:
-        """Whether the account an item would be added for exists (on its shard)."""
-        found = await self._connection.execute(
-            select(merchants.c.merchant_id).where(merchants.c.merchant_id == merchant_id)
-        )
-        return found.one_or_none() is not None
 
     async def add(self, item: BlocklistItem) -> BlocklistItem:
         """Adds the item, or returns the existing one with the same (merchant, type, value)."""
