@@ -211,6 +211,49 @@ async def test_expiry_is_enforced_lazily_and_by_the_sweep(
     assert (await ledger.check_integrity(merchant_id, "")).mismatches == []
 
 
+async def test_a_hold_lasts_at_least_its_timeout_whatever_the_fraction_of_its_second(
+    platform: Platform, merchant: MerchantFixture
+) -> None:
+    """A pending transfer made late in a second (x.9) with a timeout of 1 s still holds 0.1 s
+    later. Before, its expiry was counted from the second it was made in (x + 1), so it
+    expired after 0.1 s, a tenth of the timeout asked for, and its post was refused
+    PENDING_TRANSFER_EXPIRED."""
+    now = [2_000_000_000.9]
+    ledger = LedgerService(platform.shards, lambda: now[0])
+    merchant_id = merchant.merchant.id
+    shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
+    async with platform.shards.transaction(merchant_id) as connection:
+        accounts = await ledger.merchant_accounts(connection, merchant_id, "usd")
+    receivable, pending_balance = accounts["psp_receivable"].id, accounts["balance_pending"].id
+
+    def hold() -> TransferRequest:
+        return TransferRequest(
+            id=new_id(Prefix.LEDGER_TRANSFER, shard),
+            debit_account_id=receivable,
+            credit_account_id=pending_balance,
+            amount=70,
+            currency="usd",
+            pending=True,
+            timeout_seconds=1,
+            code="authorization",
+        )
+
+    posted, left = hold(), hold()
+    await ledger.post([([posted, left], merchant_id)])
+    assert (await ledger.get_transfer(merchant_id, left.id)).expires_at == 2_000_000_002
+    now[0] += 0.2  # 2_000_000_001.1: within the second asked for
+    capture = TransferRequest(
+        id=new_id(Prefix.LEDGER_TRANSFER, shard), post_pending_id=posted.id, code="capture"
+    )
+    [[outcome]] = await ledger.post([([capture], merchant_id)])
+    assert outcome.result.name == "CREATED"
+    assert (await ledger.get_transfer(merchant_id, left.id)).status.value == "pending"
+    now[0] += 1  # 2_000_000_002.1: more than a second after it was made
+    assert await ledger.expire_overdue() >= 1
+    assert (await ledger.get_transfer(merchant_id, left.id)).status.value == "expired"
+    assert (await ledger.check_integrity(merchant_id, "")).mismatches == []
+
+
 async def test_bad_input_is_invalid_argument_naming_the_field(
     admin: Paycore, merchant: MerchantFixture
 ) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -385,7 +386,7 @@ class LedgerService:
             if account
         }
         return await self._lock_and_apply(
-            driver, sorted(transfer_ids), sorted(account_ids), chains, int(self._clock())
+            driver, sorted(transfer_ids), sorted(account_ids), chains, self._clock()
         )
 
     async def _lock_and_apply(
@@ -394,8 +395,9 @@ class LedgerService:
         transfer_ids: list[str],
         account_ids: list[str],
         chains: list[_Chain],
-        now: int,
+        clock: float,
     ) -> list[list[Outcome]]:
+        now = int(clock)
         known = await rows.lock_transfers(driver, transfer_ids, account_ids, now)
         held = {
             account
@@ -403,7 +405,13 @@ class LedgerService:
             for account in (transfer.debit_account_id, transfer.credit_account_id)
         }
         accounts = await rows.lock_accounts(driver, {*account_ids, *held})
-        posting = Posting(accounts, known, now=now, new_entry_id=_entry_ids(accounts))
+        posting = Posting(
+            accounts,
+            known,
+            now=now,
+            new_entry_id=_entry_ids(accounts),
+            timeouts_from=math.ceil(clock),
+        )
         posting.expire_overdue()
         outcomes = [posting.apply_chain(chain.requests, chain.merchant_id) for chain in chains]
         created = [
