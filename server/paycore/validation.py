@@ -266,11 +266,15 @@ def enum_value(param: str, value: int, known: Mapping[int, object], enum: ProtoE
 
 
 def ip_address(param: str, value: str) -> str:
-    """An IPv4 or IPv6 address, or empty."""
+    """An IPv4 or IPv6 address in its canonical text form, or empty. An IPv4 address written
+    the IPv6 way (::ffff:a.b.c.d, as a dual-stack socket reports an IPv4 peer) is the IPv4
+    address itself, so both forms are one buyer's address to fraud's counters and lists."""
     value = value.strip()
     if not value:
         return value
     try:
-        return str(ipaddress.ip_address(value))
+        parsed = ipaddress.ip_address(value)
     except ValueError:
         raise invalid(param, "must be an IPv4 or IPv6 address") from None
+    mapped = parsed.ipv4_mapped if isinstance(parsed, ipaddress.IPv6Address) else None
+    return str(mapped or parsed)

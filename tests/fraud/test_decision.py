@@ -54,7 +54,7 @@ def test_without_counters_small_payments_go_on_and_larger_ones_wait(
         (1_000, "kwd", 325),  # three-decimal: 1 dinar
         (1_500, "kwd", 488),  # 487.5 rounds half up
         (100_000, "vnd", 400),  # zero-decimal, a small unit
-        (100, "xcd", 100),  # unlisted: a major unit counts as a dollar
+        (100, "xcd", 37),  # pegged at 2.70 a dollar
     ],
 )
 def test_amounts_convert_to_us_cents_with_one_rounding(

@@ -211,6 +211,49 @@ async def test_expiry_is_enforced_lazily_and_by_the_sweep(
     assert (await ledger.check_integrity(merchant_id, "")).mismatches == []
 
 
+async def test_a_hold_lasts_at_least_its_timeout_whatever_the_fraction_of_its_second(
+    platform: Platform, merchant: MerchantFixture
+) -> None:
+    """A pending transfer made late in a second (x.9) with a timeout of 1 s still holds 0.1 s
+    later. Before, its expiry was counted from the second it was made in (x + 1), so it
+    expired after 0.1 s, a tenth of the timeout asked for, and its post was refused
+    PENDING_TRANSFER_EXPIRED."""
+    now = [2_000_000_000.9]
+    ledger = LedgerService(platform.shards, lambda: now[0])
+    merchant_id = merchant.merchant.id
+    shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
+    async with platform.shards.transaction(merchant_id) as connection:
+        accounts = await ledger.merchant_accounts(connection, merchant_id, "usd")
+    receivable, pending_balance = accounts["psp_receivable"].id, accounts["balance_pending"].id
+
+    def hold() -> TransferRequest:
+        return TransferRequest(
+            id=new_id(Prefix.LEDGER_TRANSFER, shard),
+            debit_account_id=receivable,
+            credit_account_id=pending_balance,
+            amount=70,
+            currency="usd",
+            pending=True,
+            timeout_seconds=1,
+            code="authorization",
+        )
+
+    posted, left = hold(), hold()
+    await ledger.post([([posted, left], merchant_id)])
+    assert (await ledger.get_transfer(merchant_id, left.id)).expires_at == 2_000_000_002
+    now[0] += 0.2  # 2_000_000_001.1: within the second asked for
+    capture = TransferRequest(
+        id=new_id(Prefix.LEDGER_TRANSFER, shard), post_pending_id=posted.id, code="capture"
+    )
+    [[outcome]] = await ledger.post([([capture], merchant_id)])
+    assert outcome.result.name == "CREATED"
+    assert (await ledger.get_transfer(merchant_id, left.id)).status.value == "pending"
+    now[0] += 1  # 2_000_000_002.1: more than a second after it was made
+    assert await ledger.expire_overdue() >= 1
+    assert (await ledger.get_transfer(merchant_id, left.id)).status.value == "expired"
+    assert (await ledger.check_integrity(merchant_id, "")).mismatches == []
+
+
 async def test_bad_input_is_invalid_argument_naming_the_field(
     admin: Paycore, merchant: MerchantFixture
 ) -> None:
@@ -379,6 +422,51 @@ async def test_an_operators_keyed_batch_must_name_one_logical_shard(
         await admin.ledger.PostTransfers(request, metadata=idempotency_key("two-logical-shards"))
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert rich_error(raised.value).param == "transfers"
+
+
+@pytest.mark.parametrize("keyed", [False, True])
+async def test_a_transfer_beyond_the_deployments_logical_shards_fails_alone(
+    admin: Paycore, merchant: MerchantFixture, platform: Platform, keyed: bool
+) -> None:
+    """A transfer whose id names a logical shard this deployment has not (another deployment's
+    id, one made with another PAYCORE_LOGICAL_SHARDS) is ID_INVALID on its own, as the contract
+    says each transfer succeeds or fails on its own; the batch's other transfers are applied.
+    Before, the whole call failed NOT_FOUND "No such lt" naming `id`, and nothing was posted."""
+    merchant_id = merchant.merchant.id
+    source, target = await _pair(admin, merchant_id)
+    beyond = platform.shards.logical_shard_count + 7
+    ours = T(
+        id=transfer_id(merchant_id),
+        debit_account=source,
+        credit_account=target,
+        amount=40,
+        currency="usd",
+        code="payment",
+    )
+    foreign = T(
+        id=new_id(Prefix.LEDGER_TRANSFER, beyond),
+        debit_account=new_id(Prefix.LEDGER_ACCOUNT, beyond),
+        credit_account=new_id(Prefix.LEDGER_ACCOUNT, beyond),
+        amount=40,
+        currency="usd",
+        code="payment",
+    )
+    request = ledger_pb2.PostTransfersRequest(transfers=[ours, foreign])
+    metadata = idempotency_key(f"beyond-{merchant_id}") if keyed else None
+    answered = await admin.ledger.PostTransfers(request, metadata=metadata)
+    assert [result.result for result in answered.results] == [
+        ledger_pb2.LEDGER_TRANSFER_RESULT_CREATED,
+        ledger_pb2.LEDGER_TRANSFER_RESULT_ID_INVALID,
+    ]
+    assert await balances(admin, target) == (0, 40, 0, 0)
+    alone = await admin.ledger.PostTransfers(
+        ledger_pb2.PostTransfersRequest(transfers=[foreign]),
+        metadata=metadata and idempotency_key(f"beyond-alone-{merchant_id}"),
+    )
+    assert [result.result for result in alone.results] == [
+        ledger_pb2.LEDGER_TRANSFER_RESULT_ID_INVALID
+    ]
+    await integrity_ok(admin, merchant_id)
 
 
 async def test_concurrent_single_transfers_on_hot_accounts(

@@ -191,10 +191,16 @@ class Posting:
         *,
         now: int,
         new_entry_id: Callable[[], str],
+        timeouts_from: int | None = None,
     ) -> None:
+        """`now`: the whole seconds holds are expired at (and transfers created at);
+        `timeouts_from`: the second a new hold's timeout counts from, the clock rounded up
+        (default `now`), so that a hold made at x.9 with a timeout of 1 s expires at x + 2, never
+        after the 0.1 s that counting from x would give it."""
         self._accounts = accounts
         self._known = dict(transfers)
         self._now = now
+        self._timeouts_from = now if timeouts_from is None else timeouts_from
         self._merchant_id: str | None = None
         self._new_entry_id = new_entry_id
         self._undo: _Undo | None = None
@@ -275,7 +281,8 @@ class Posting:
         posted_delta, pending_delta = (0, amount) if pending else (amount, 0)
         self._entry(debit, True, request.id, kind, request.code, posted_delta, pending_delta)
         self._entry(credit, False, request.id, kind, request.code, posted_delta, pending_delta)
-        expires_at = self._now + request.timeout_seconds if request.timeout_seconds else None
+        timeout = request.timeout_seconds
+        expires_at = self._timeouts_from + timeout if timeout else None
         self._record_transfer(
             request,
             TransferKind.PENDING if pending else TransferKind.POSTED,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -82,11 +83,7 @@ class LedgerService:
     # -- accounts -------------------------------------------------------------------------------
 
     async def create_account(self, connection: AsyncConnection, new: NewAccount) -> Account:
-        found = await connection.execute(
-            select(merchants.c.merchant_id).where(merchants.c.merchant_id == new.merchant_id)
-        )
-        if found.one_or_none() is None:
-            raise not_found("merchant", new.merchant_id, param="merchant")
+        await _require_merchant(connection, new.merchant_id)
         account_id = new_id(
             Prefix.LEDGER_ACCOUNT, logical_shard_of(new.merchant_id, Prefix.ACCOUNT)
         )
@@ -148,6 +145,7 @@ class LedgerService:
     ) -> Account:
         """The account (overdue holds on it released first); an operator acting for no
         merchant (`merchant_id` None) reads any. NOT_FOUND names `param`, the request's field."""
+        self._logical_shard_of(account_id, Prefix.LEDGER_ACCOUNT, param)
         await self.expire_for_accounts([account_id])
         query = rows.accounts_query(merchant_id, account_id=account_id)
         async with self._reader_of(account_id, Prefix.LEDGER_ACCOUNT) as connection:
@@ -172,6 +170,8 @@ class LedgerService:
         found: list[Account] = []
         for logical_shard in logical_shards:
             async with self._shards.read_logical(logical_shard) as connection:
+                if merchant_id:
+                    await _require_merchant(connection, merchant_id)
                 found += [rows.account_of(row) for row in await connection.execute(query)]
         return merged_page(found, cursor, key=lambda account: account.id)
 
@@ -240,14 +240,23 @@ class LedgerService:
     def writes_nothing(self, segment: Sequence[TransferRequest]) -> bool:
         """Every transfer is refused on its own terms: posting them reads and writes nothing,
         and answers the same results again."""
-        return all(static_result(request) is not None for request in segment)
+        return all(self._routable(request) is None for request in segment)
 
     def _logical_shards(self, segment: Sequence[TransferRequest]) -> set[int]:
         return {
-            self._logical_shard_of(request.id, Prefix.LEDGER_TRANSFER)
+            logical_shard
             for request in segment
-            if static_result(request) is None
+            if (logical_shard := self._routable(request)) is not None
         }
+
+    def _routable(self, request: TransferRequest) -> int | None:
+        """The logical shard a transfer is posted on; None when it is refused on its own terms,
+        among them an id naming a logical shard beyond this deployment's (ID_INVALID, answered
+        by `_chain_failure`: it fails alone, not the caller's whole batch)."""
+        if static_result(request) is not None:
+            return None
+        logical_shard = shard_of(request.id, Prefix.LEDGER_TRANSFER)
+        return logical_shard if logical_shard < self._shards.logical_shard_count else None
 
     async def expire_overdue(self, limit: int = EXPIRY_SWEEP_LIMIT) -> int:
         """The sweep: releases up to `limit` overdue holds per shard; returns how many."""
@@ -288,6 +297,11 @@ class LedgerService:
         return bool(due)
 
     async def check_integrity(self, merchant_id: str, currency: str) -> IntegrityReport:
+        """Every shard's books, or one merchant's (NOT_FOUND naming `merchant` when there is no
+        such merchant: a clean report of no account would pass a mistyped id as checked)."""
+        if merchant_id:
+            async with self._shards.read(merchant_id) as connection:
+                await _require_merchant(connection, merchant_id)
         engines = (
             [self._shards.engine_for_merchant(merchant_id)]
             if merchant_id
@@ -372,7 +386,7 @@ class LedgerService:
             if account
         }
         return await self._lock_and_apply(
-            driver, sorted(transfer_ids), sorted(account_ids), chains, int(self._clock())
+            driver, sorted(transfer_ids), sorted(account_ids), chains, self._clock()
         )
 
     async def _lock_and_apply(
@@ -381,8 +395,9 @@ class LedgerService:
         transfer_ids: list[str],
         account_ids: list[str],
         chains: list[_Chain],
-        now: int,
+        clock: float,
     ) -> list[list[Outcome]]:
+        now = int(clock)
         known = await rows.lock_transfers(driver, transfer_ids, account_ids, now)
         held = {
             account
@@ -390,7 +405,13 @@ class LedgerService:
             for account in (transfer.debit_account_id, transfer.credit_account_id)
         }
         accounts = await rows.lock_accounts(driver, {*account_ids, *held})
-        posting = Posting(accounts, known, now=now, new_entry_id=_entry_ids(accounts))
+        posting = Posting(
+            accounts,
+            known,
+            now=now,
+            new_entry_id=_entry_ids(accounts),
+            timeouts_from=math.ceil(clock),
+        )
         posting.expire_overdue()
         outcomes = [posting.apply_chain(chain.requests, chain.merchant_id) for chain in chains]
         created = [
@@ -430,10 +451,12 @@ class LedgerService:
         """An autocommit connection for single-statement reads of the object's shard."""
         return self._shards.read_logical(self._logical_shard_of(object_id, prefix))
 
-    def _logical_shard_of(self, object_id: str, prefix: Prefix) -> int:
+    def _logical_shard_of(self, object_id: str, prefix: Prefix, param: str = "id") -> int:
+        """An id naming a logical shard beyond the deployment's is missing, as any unknown id
+        of its kind (its object's name, the request's field)."""
         logical_shard = shard_of(object_id, prefix)
         if logical_shard >= self._shards.logical_shard_count:
-            raise not_found(prefix.value, object_id)
+            raise not_found(_OBJECT_NAMES[prefix], object_id, param=param)
         return logical_shard
 
     def _one_logical_shard_per_database(self) -> list[int]:
@@ -443,6 +466,20 @@ class LedgerService:
         return list(first.values())
 
 
+async def _require_merchant(connection: AsyncConnection, merchant_id: str) -> None:
+    """NOT_FOUND naming `merchant` when no merchant has this id."""
+    found = await connection.execute(
+        select(merchants.c.merchant_id).where(merchants.c.merchant_id == merchant_id)
+    )
+    if found.one_or_none() is None:
+        raise not_found("merchant", merchant_id, param="merchant")
+
+
+_OBJECT_NAMES = {
+    Prefix.LEDGER_ACCOUNT: "ledger_account",
+    Prefix.LEDGER_TRANSFER: "ledger_transfer",
+    Prefix.LEDGER_ENTRY: "ledger_entry",
+}
 _PAIRS = [first + second for first in BASE62_ALPHABET for second in BASE62_ALPHABET]
 _ENTRIES_PER_HEAD = len(_PAIRS) ** 2
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 from paycore import validation
@@ -52,9 +51,14 @@ PAYMENT_PREFIXES = (Prefix.PAYMENT, Prefix.PAYMENT_INTENT)
 NOTE_LENGTH_MAX = 500
 VALUE_LENGTH_MAX = 800
 RULE_NAME = re.compile(r"^[a-z0-9_]{1,40}$")
-_ACTIONS = {
+_ACTIONS: dict[int, Decision] = {
     fraud_pb2.RISK_DECISION_REVIEW: Decision.REVIEW,
     fraud_pb2.RISK_DECISION_BLOCK: Decision.BLOCK,
+}
+_ALLOWABLE_BY_NUMBER: dict[int, BlocklistType] = {
+    number: kind
+    for number, kind in BLOCKLIST_TYPES_BY_NUMBER.items()
+    if kind is not None and kind in ALLOWABLE_TYPES
 }
 
 
@@ -65,9 +69,7 @@ def payment_facts(
     vault's of an attempted payment), so it is counted only within the merchant. A call naming
     no payment scores a new one, `pay_...` on the merchant's shard (the answer names it)."""
     currency = validation.currency("currency", request.currency)
-    fingerprint = request.card_fingerprint.strip()
-    if fingerprint and not FINGERPRINT.match(fingerprint):
-        raise invalid("card_fingerprint", "1 to 64 letters, digits, '-' or '_'")
+    fingerprint = card_fingerprint("card_fingerprint", request.card_fingerprint)
     brand = request.card_brand.strip().lower()
     if brand and not BRAND.match(brand):
         raise invalid("card_brand", "a card brand such as visa or mastercard")
@@ -100,6 +102,15 @@ def payment_facts(
     )
 
 
+def card_fingerprint(param: str, value: str) -> str:
+    """A card fingerprint as scoring reads it ("" when empty); a listed one is checked the same
+    way, since an item no payment's fingerprint can equal would never match."""
+    fingerprint = value.strip()
+    if fingerprint and not FINGERPRINT.match(fingerprint):
+        raise invalid(param, "1 to 64 letters, digits, '-' or '_'")
+    return fingerprint
+
+
 def payment_id(param: str, value: str) -> str:
     """A "pay_..." or "pi_..." id."""
     if not value:
@@ -118,11 +129,11 @@ def _country(param: str, value: str) -> str:
 
 
 def ip_address(param: str, value: str) -> str:
-    """The address in its canonical text form."""
-    try:
-        return str(ipaddress.ip_address(value.strip()))
-    except ValueError:
-        raise invalid(param, "must be an IPv4 or IPv6 address") from None
+    """The address in its canonical text form (::ffff:a.b.c.d as a.b.c.d)."""
+    address = validation.ip_address(param, value)
+    if not address:
+        raise invalid(param, "must be an IPv4 or IPv6 address")
+    return address
 
 
 def outcome_label(request: fraud_pb2.ReportOutcomeRequest) -> OutcomeLabel:
@@ -182,8 +193,8 @@ def listed_value(kind: BlocklistType | None, value: str) -> str:
     if "@" in value:
         return value.lower()
     try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
+        return validation.ip_address("value", value)
+    except ApiError:
         return value
 
 
@@ -197,7 +208,7 @@ def blocklist_value(param: str, kind: BlocklistType, raw: str) -> str:
         return validation.object_id(param, value, Prefix.CUSTOMER)
     if kind is BlocklistType.IP:
         return ip_address(param, value)
-    return value
+    return card_fingerprint(param, value)
 
 
 def policy(request: fraud_pb2.UpdateRiskPolicyRequest) -> Policy:
@@ -236,9 +247,7 @@ def policy(request: fraud_pb2.UpdateRiskPolicyRequest) -> Policy:
 
 
 def _allow_item(param: str, item: fraud_pb2.AllowListItem) -> AllowItem:
-    kind = required_blocklist_type(f"{param}.type", item.type)
-    if kind not in ALLOWABLE_TYPES:
-        raise invalid(f"{param}.type", "a customer, email, card fingerprint or IP")
+    kind = member(f"{param}.type", item.type, _ALLOWABLE_BY_NUMBER, fraud_pb2.BlocklistItemType)
     return AllowItem(kind, blocklist_value(f"{param}.value", kind, item.value))
 
 
@@ -257,15 +266,10 @@ def _rule(param: str, rule: fraud_pb2.RiskRule) -> Rule:
                 f"{condition.feature[:40]!r} is not a feature nor @<value list alias>"
                 " (docs/fraud.md)",
             )
-    action = _ACTIONS.get(rule.action)
-    if action is None:
-        raise invalid(
-            f"{param}.action", "review or block (RISK_DECISION_REVIEW, RISK_DECISION_BLOCK)"
-        )
     return Rule(
         name=rule.name,
         conditions=tuple(Condition(c.feature, c.above) for c in rule.conditions),
-        action=action,
+        action=member(f"{param}.action", rule.action, _ACTIONS, fraud_pb2.RiskDecision),
     )
 
 
