@@ -58,6 +58,7 @@ from paycore.transcoding import JsonRejected, checked, to_message
 from paycore.v1 import (
     checkout_pb2,
     customer_pb2,
+    dispute_pb2,
     event_pb2,
     fraud_pb2,
     payment_pb2,
@@ -75,6 +76,8 @@ SEARCH_HINT = (
     "Search by a payment (pi_...), a checkout session (cs_...), a customer (cus_...) or an email."
 )
 REFUND_REASONS = ("requested_by_customer", "duplicate", "fraudulent")
+REFUNDABLE = ("succeeded", "partially_refunded")
+"""A payment's statuses (payment_status) whose page offers a refund form."""
 Handler = Callable[[web.Request, SignedIn], Awaitable[web.StreamResponse]]
 
 
@@ -353,7 +356,12 @@ class Dashboard:
                 payment_pb2.ListRefundsRequest(payment_intent=intent_id, limit=100),
             ),
         )
-        objects = [intent_id, *(refund.id for refund in refunds.data)]
+        disputes = await self._disputes(intent_id, session)
+        objects = [
+            intent_id,
+            *(refund.id for refund in refunds.data),
+            *(dispute.id for dispute in disputes),
+        ]
         list_events = self._stubs.events.ListEvents
         timelines = await ask_all(
             session,
@@ -375,14 +383,31 @@ class Dashboard:
             status=status,
             intent=shown,
             refunds=stripe_json(refunds)["data"],
+            disputes=[stripe_json(dispute) for dispute in disputes],
             events=events,
-            refundable=refundable if shown["status"] == "succeeded" else 0,
+            # A disputed charge is refused any refund (CHARGE_DISPUTED): no form to fill in.
+            refundable=refundable if shown["dashboard_status"] in REFUNDABLE else 0,
             refund_reasons=REFUND_REASONS,
             refund_key=secrets.token_urlsafe(16),
             refunded=request.query.get("refunded", ""),
             error=error,
             amount_typed=amount_typed,
         )
+
+    async def _disputes(self, intent_id: str, session: SignedIn) -> list[Any]:
+        """The payment's disputes, newest first; none for a restricted key without
+        `disputes:read` (its payment page shows the rest)."""
+        try:
+            found = await ask(
+                self._stubs.disputes.ListDisputes,
+                dispute_pb2.ListDisputesRequest(payment_intent=intent_id, limit=100),
+                session,
+            )
+        except aio.AioRpcError as error:
+            if error.code() is StatusCode.PERMISSION_DENIED:
+                return []
+            raise
+        return list(found.data)
 
     async def refund(self, request: web.Request, session: SignedIn) -> web.StreamResponse:
         intent_id = request.match_info["id"]
