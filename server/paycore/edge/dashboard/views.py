@@ -264,6 +264,7 @@ class Dashboard:
             has_more=rendered["has_more"],
             filters=fields,
             search=search,
+            first_page=_first_page(request),
             next_page=_next_page(request, rows),
         )
 
@@ -276,6 +277,7 @@ class Dashboard:
         has_more: bool = False,
         filters: dict[str, str] | None = None,
         search: str = "",
+        first_page: str = "",
         next_page: str = "",
         error: str = "",
         status: int = 200,
@@ -289,6 +291,7 @@ class Dashboard:
             has_more=has_more,
             filters=filters or {},
             search=search,
+            first_page=first_page or f"/dashboard/{listing.slug}",
             next_page=next_page,
             error=error,
         )
@@ -650,6 +653,12 @@ async def ask_all(session: SignedIn, *calls: tuple[Any, Message]) -> list[Any]:
 def _cursor(query: dict[str, str]) -> dict[str, str]:
     after = query.get("starting_after", "")
     return {"starting_after": after} if after else {}
+
+
+def _first_page(request: web.Request) -> str:
+    """The list's first page as filtered (and searched): its query without the cursor."""
+    query = {name: value for name, value in request.query.items() if name != "starting_after"}
+    return f"{request.path}?{urlencode(query)}" if query else request.path
 
 
 def _next_page(request: web.Request, rows: list[dict[str, Any]]) -> str:
