@@ -76,6 +76,8 @@ SEARCH_HINT = (
     "Search by a payment (pi_...), a checkout session (cs_...), a customer (cus_...) or an email."
 )
 REFUND_REASONS = ("requested_by_customer", "duplicate", "fraudulent")
+WALLET_NAMES = {"apple_pay": "Apple Pay", "google_pay": "Google Pay"}
+"""A card's `wallet.type` as the payment page names it."""
 REFUNDABLE = ("succeeded", "partially_refunded")
 """A payment's statuses (payment_status) whose page offers a refund form."""
 Handler = Callable[[web.Request, SignedIn], Awaitable[web.StreamResponse]]
@@ -348,18 +350,34 @@ class Dashboard:
         amount_typed: str = "",
     ) -> web.StreamResponse:
         intent_id = request.match_info["id"]
-        intent, refunds = await ask_all(
-            session,
-            (
-                self._stubs.payments.GetPaymentIntent,
-                payment_pb2.GetPaymentIntentRequest(id=intent_id),
+        (intent, refunds), listed = await asyncio.gather(
+            ask_all(
+                session,
+                (
+                    self._stubs.payments.GetPaymentIntent,
+                    payment_pb2.GetPaymentIntentRequest(id=intent_id),
+                ),
+                (
+                    self._stubs.payments.ListRefunds,
+                    payment_pb2.ListRefundsRequest(payment_intent=intent_id, limit=100),
+                ),
             ),
-            (
-                self._stubs.payments.ListRefunds,
-                payment_pb2.ListRefundsRequest(payment_intent=intent_id, limit=100),
+            optional(
+                self._stubs.disputes.ListDisputes,
+                dispute_pb2.ListDisputesRequest(payment_intent=intent_id, limit=100),
+                session,
             ),
         )
-        disputes = await self._disputes(intent_id, session)
+        disputes = list(listed.data) if listed else []
+        method = (
+            await optional(
+                self._stubs.customers.GetPaymentMethod,
+                customer_pb2.GetPaymentMethodRequest(id=intent.payment_method),
+                session,
+            )
+            if intent.payment_method
+            else None
+        )
         objects = [
             intent_id,
             *(refund.id for refund in refunds.data),
@@ -387,6 +405,8 @@ class Dashboard:
             intent=shown,
             refunds=stripe_json(refunds)["data"],
             disputes=[stripe_json(dispute) for dispute in disputes],
+            method=stripe_json(method) if method else None,
+            wallets=WALLET_NAMES,
             events=events,
             # A disputed charge is refused any refund (CHARGE_DISPUTED): no form to fill in.
             refundable=refundable if shown["dashboard_status"] in REFUNDABLE else 0,
@@ -396,21 +416,6 @@ class Dashboard:
             error=error,
             amount_typed=amount_typed,
         )
-
-    async def _disputes(self, intent_id: str, session: SignedIn) -> list[Any]:
-        """The payment's disputes, newest first; none for a restricted key without
-        `disputes:read` (its payment page shows the rest)."""
-        try:
-            found = await ask(
-                self._stubs.disputes.ListDisputes,
-                dispute_pb2.ListDisputesRequest(payment_intent=intent_id, limit=100),
-                session,
-            )
-        except aio.AioRpcError as error:
-            if error.code() is StatusCode.PERMISSION_DENIED:
-                return []
-            raise
-        return list(found.data)
 
     async def refund(self, request: web.Request, session: SignedIn) -> web.StreamResponse:
         intent_id = request.match_info["id"]
@@ -643,6 +648,18 @@ class Dashboard:
 def ask(method: Any, request: Message, session: SignedIn, *metadata: tuple[str, str]) -> Any:
     """A call of paycore with the session's credentials (and `metadata`), under a deadline."""
     return method(request, metadata=(*session.metadata(), *metadata), timeout=CALL_TIMEOUT_SECONDS)
+
+
+async def optional(method: Any, request: Message, session: SignedIn) -> Any:
+    """`ask`'s answer, or None for a restricted key without the call's scope (or an object no
+    longer found): what a page shows beside its subject (a payment's card, its disputes), which
+    the page shows the rest without."""
+    try:
+        return await ask(method, request, session)
+    except aio.AioRpcError as error:
+        if error.code() in (StatusCode.PERMISSION_DENIED, StatusCode.NOT_FOUND):
+            return None
+        raise
 
 
 async def ask_all(session: SignedIn, *calls: tuple[Any, Message]) -> list[Any]:
