@@ -64,3 +64,23 @@ async def test_a_disputed_payment_shows_its_dispute_and_offers_no_refund(
     await expect(page.get_by_test_id("disputes")).to_contain_text("warning needs response")
     await expect(page.locator("form.refund")).to_be_visible()
     await context.close()
+
+
+async def test_a_dispute_or_charge_id_searched_opens_its_payment(
+    storefront: Storefront, browser: Browser, psp: PspSimulator
+) -> None:
+    """The ids a charge.dispute.* webhook names (the dispute's `dp_` and the PSP's `ch_`) find
+    the disputed payment, as a `pi_` or `cs_` does: the dashboard has no page of its own for
+    either."""
+    dispute = await disputed(storefront, psp, cards.CARD_DISPUTE_PRODUCT_NOT_RECEIVED)
+    context = await browser.new_context()
+    page = await sign_in(context, storefront, storefront.secret_key)
+    await expect(page).to_have_url(f"{storefront.edge_url}/dashboard/payments")
+    for text in (dispute.id, dispute.charge):
+        await page.fill("#q", text)
+        await page.keyboard.press("Enter")
+        await expect(page).to_have_url(
+            f"{storefront.edge_url}/dashboard/payments/{dispute.payment_intent}"
+        )
+        await page.goto(f"{storefront.edge_url}/dashboard/payments")
+    await context.close()

@@ -73,7 +73,8 @@ MAJOR_UNITS = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+", re.ASCII)
 BALANCE_TRANSACTIONS_PAGES = 4
 """The balance chart reads at most this many pages of 100 balance transactions."""
 SEARCH_HINT = (
-    "Search by a payment (pi_...), a checkout session (cs_...), a customer (cus_...) or an email."
+    "Search by a payment (pi_...), a checkout session (cs_...), a dispute (dp_...), a charge"
+    " (ch_...), a customer (cus_...) or an email."
 )
 REFUND_REASONS = ("requested_by_customer", "duplicate", "fraudulent")
 WALLET_NAMES = {"apple_pay": "Apple Pay", "google_pay": "Google Pay"}
@@ -299,8 +300,9 @@ class Dashboard:
         )
 
     async def _search(self, text: str, session: SignedIn) -> dict[str, str] | str:
-        """The payments list's search box: an id opens its payment, an email or customer id
-        filters by the customer; an email no customer has, the checkout sessions given it."""
+        """The payments list's search box: an id (pi_, cs_, dp_, ch_) opens its payment, an email
+        or customer id filters by the customer; an email no customer has, the checkout sessions
+        given it."""
         if text.startswith("pi_"):
             return {"redirect": f"/dashboard/payments/{text}"}
         if text.startswith("cs_"):
@@ -310,6 +312,17 @@ class Dashboard:
                 session,
             )
             return {"redirect": f"/dashboard/payments/{found.payment_intent}"}
+        if text.startswith(("dp_", "ch_")):
+            # What a charge.dispute.* webhook names: the dispute, the PSP's charge.
+            if text.startswith("dp_"):
+                request: Message = dispute_pb2.GetDisputeRequest(id=text)
+                owner = await ask(self._stubs.disputes.GetDispute, request, session)
+            else:
+                request = payment_pb2.GetChargeRequest(id=text)
+                owner = await ask(self._stubs.payments.GetCharge, request, session)
+            if not owner.payment_intent:
+                return f"{text} is of a payment order, which the dashboard has no page for."
+            return {"redirect": f"/dashboard/payments/{owner.payment_intent}"}
         if text.startswith("cus_"):
             return {"customer": text}
         if "@" in text:
