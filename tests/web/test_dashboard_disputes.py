@@ -58,6 +58,13 @@ async def test_a_disputed_payment_shows_its_dispute_and_offers_no_refund(
     assert await page.locator("form.refund").count() == 0
     await page.screenshot(path=screenshot_path("dashboard-payment-disputed"), full_page=True)
 
+    # The balance page's withdrawal names the dispute, which leads to the payment.
+    await page.goto(f"{storefront.edge_url}/dashboard/balance")
+    await page.get_by_role("link", name=dispute.id).click()
+    await expect(page).to_have_url(
+        f"{storefront.edge_url}/dashboard/payments/{dispute.payment_intent}"
+    )
+
     # An inquiry: no money moved, the payment may still be refunded.
     await page.goto(f"{storefront.edge_url}/dashboard/payments/{inquiry.payment_intent}")
     await expect(page.get_by_test_id("status")).to_have_text("succeeded")
