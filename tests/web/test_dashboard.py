@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 
 import pytest
 from paycore.client import connect
@@ -17,6 +18,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from tests.fraud.support import REVIEW_EVERYTHING
 from tests.payment.shop import good_card
 from tests.web.conftest import Storefront, screenshot_path
+from tests.web.test_checkout_page import new_session, type_card
 
 pytestmark = pytest.mark.timeout(300)
 PAYMENTS_FOR_FIRST_PAINT = 10_000
@@ -394,4 +396,26 @@ async def test_a_filtered_lists_pages_keep_its_filters(
     await expect(table.locator("tbody tr")).to_have_count(25)
     await expect(page.locator("#filter-status")).to_have_value("requires_payment_method")
     await expect(table).not_to_contain_text(paid.id)
+    await context.close()
+
+
+async def test_a_checkout_payments_timeline_shows_its_session_completed(
+    storefront: Storefront, browser: Browser
+) -> None:
+    """A payment made on a hosted page: its timeline has the checkout session's own event
+    (checkout.session.completed, whose object is the session), beside the intent's."""
+    session = await new_session(storefront)
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(session.url)
+    await type_card(page, good_card())
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{storefront.site_url}/thanks?session={session.id}")
+    await storefront.sweep(now=time.time())
+    page = await sign_in(context, storefront, storefront.secret_key)
+    await expect(page).to_have_url(f"{storefront.edge_url}/dashboard/payments")
+    await page.goto(f"{storefront.edge_url}/dashboard/payments/{session.payment_intent}")
+    timeline = page.get_by_test_id("timeline")
+    await expect(timeline).to_contain_text("payment_intent.succeeded")
+    await expect(timeline).to_contain_text("checkout.session.completed")
     await context.close()

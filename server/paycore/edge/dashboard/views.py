@@ -32,6 +32,7 @@ from google.protobuf.message import Message
 from grpc import StatusCode, aio
 from jinja2 import Environment
 from paycore.account.keys import API_KEY_PREFIXES
+from paycore.checkout.models import INTENT_SESSION_KEY
 from paycore.edge.dashboard.chart import balance_chart
 from paycore.edge.dashboard.listings import (
     GUEST_EMAIL_FILTER,
@@ -396,6 +397,10 @@ class Dashboard:
             *(refund.id for refund in refunds.data),
             *(dispute.id for dispute in disputes),
         ]
+        checkout_session = intent.metadata.get(INTENT_SESSION_KEY, "")
+        if checkout_session.startswith("cs_"):
+            # Paid on a hosted page: the session's own events (checkout.session.completed).
+            objects.append(checkout_session)
         list_events = self._stubs.events.ListEvents
         timelines = await ask_all(
             session,
