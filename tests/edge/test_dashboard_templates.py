@@ -115,6 +115,7 @@ def test_the_operators_queues_render_their_rows() -> None:
             has_more=True,
             filters={},
             search="",
+            first_page=f"/dashboard/{slug}",
             next_page=f"/dashboard/{slug}?starting_after={row['id']}",
         )
         for text in shown:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 
 import pytest
 from paycore.client import connect
@@ -17,6 +18,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from tests.fraud.support import REVIEW_EVERYTHING
 from tests.payment.shop import good_card
 from tests.web.conftest import Storefront, screenshot_path
+from tests.web.test_checkout_page import new_session, type_card
 
 pytestmark = pytest.mark.timeout(300)
 PAYMENTS_FOR_FIRST_PAINT = 10_000
@@ -367,4 +369,53 @@ async def test_the_balance_page_charts_the_currency_the_balance_moved_in_last(
     )
     await page.goto(f"{storefront.edge_url}/dashboard/balance?currency=eur")
     await expect(page.locator("#currency")).to_have_value("eur")
+    await context.close()
+
+
+async def test_a_filtered_lists_pages_keep_its_filters(
+    storefront: Storefront, browser: Browser
+) -> None:
+    """Next page and First page both page through the list as filtered: back on the first page
+    of unpaid payments, a paid one is not among them."""
+    paid = await storefront.shop.pay(good_card(), 2500)
+    payments = storefront.shop.client.payments
+    for index in range(26):
+        await payments.CreatePaymentIntent(
+            payment_pb2.CreatePaymentIntentRequest(amount=100 + index, currency="usd")
+        )
+    context = await browser.new_context()
+    page = await sign_in(context, storefront, storefront.secret_key)
+    await expect(page).to_have_url(f"{storefront.edge_url}/dashboard/payments")
+    await page.goto(f"{storefront.edge_url}/dashboard/payments?status=requires_payment_method")
+    table = page.get_by_test_id("payments-table")
+    await expect(table.locator("tbody tr")).to_have_count(25)
+    await page.get_by_role("link", name="Next page").click()
+    await expect(table.locator("tbody tr")).to_have_count(1)
+    await expect(page.locator("#filter-status")).to_have_value("requires_payment_method")
+    await page.get_by_role("link", name="First page").click()
+    await expect(table.locator("tbody tr")).to_have_count(25)
+    await expect(page.locator("#filter-status")).to_have_value("requires_payment_method")
+    await expect(table).not_to_contain_text(paid.id)
+    await context.close()
+
+
+async def test_a_checkout_payments_timeline_shows_its_session_completed(
+    storefront: Storefront, browser: Browser
+) -> None:
+    """A payment made on a hosted page: its timeline has the checkout session's own event
+    (checkout.session.completed, whose object is the session), beside the intent's."""
+    session = await new_session(storefront)
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(session.url)
+    await type_card(page, good_card())
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{storefront.site_url}/thanks?session={session.id}")
+    await storefront.sweep(now=time.time())
+    page = await sign_in(context, storefront, storefront.secret_key)
+    await expect(page).to_have_url(f"{storefront.edge_url}/dashboard/payments")
+    await page.goto(f"{storefront.edge_url}/dashboard/payments/{session.payment_intent}")
+    timeline = page.get_by_test_id("timeline")
+    await expect(timeline).to_contain_text("payment_intent.succeeded")
+    await expect(timeline).to_contain_text("checkout.session.completed")
     await context.close()

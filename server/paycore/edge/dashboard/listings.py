@@ -17,6 +17,7 @@ from paycore.v1 import (
     checkout_pb2,
     checkout_pb2_grpc,
     customer_pb2_grpc,
+    dispute_pb2_grpc,
     event_pb2,
     event_pb2_grpc,
     fraud_pb2,
@@ -47,6 +48,7 @@ class Stubs:
         self.payouts = payout_pb2_grpc.PayoutServiceStub(channel)
         self.subscriptions = subscription_pb2_grpc.SubscriptionServiceStub(channel)
         self.events = event_pb2_grpc.EventServiceStub(channel)
+        self.disputes = dispute_pb2_grpc.DisputeServiceStub(channel)
         self.fraud = fraud_pb2_grpc.FraudServiceStub(channel)
         self.reconciliation = reconciliation_pb2_grpc.ReconciliationServiceStub(internal_channel)
 

@@ -11,13 +11,16 @@ WAITING_FOR_THE_BUYER = ("requires_payment_method", "requires_confirmation", "re
 
 def payment_status(intent: dict[str, Any]) -> str:
     """`intent` as the REST edge renders it: failed (its last attempt declined), incomplete
-    (never paid, nothing declined), uncaptured, refunded, partially_refunded, or the API's
-    status (succeeded, processing, canceled)."""
+    (never paid, nothing declined), uncaptured, disputed (the buyer's bank took the money
+    back: a chargeback, not an inquiry), refunded, partially_refunded, or the API's status
+    (succeeded, processing, canceled)."""
     status = str(intent["status"])
     if status in WAITING_FOR_THE_BUYER:
         return "failed" if intent.get("last_payment_error") else "incomplete"
     if status == "requires_capture":
         return "uncaptured"
+    if status == "succeeded" and intent.get("disputed"):
+        return "disputed"
     refunded = int(intent.get("amount_refunded") or 0)
     if status == "succeeded" and refunded:
         fully = refunded >= int(intent.get("amount_received") or 0)

@@ -32,6 +32,7 @@ from google.protobuf.message import Message
 from grpc import StatusCode, aio
 from jinja2 import Environment
 from paycore.account.keys import API_KEY_PREFIXES
+from paycore.checkout.models import INTENT_SESSION_KEY
 from paycore.edge.dashboard.chart import balance_chart
 from paycore.edge.dashboard.listings import (
     GUEST_EMAIL_FILTER,
@@ -58,6 +59,7 @@ from paycore.transcoding import JsonRejected, checked, to_message
 from paycore.v1 import (
     checkout_pb2,
     customer_pb2,
+    dispute_pb2,
     event_pb2,
     fraud_pb2,
     payment_pb2,
@@ -72,9 +74,14 @@ MAJOR_UNITS = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+", re.ASCII)
 BALANCE_TRANSACTIONS_PAGES = 4
 """The balance chart reads at most this many pages of 100 balance transactions."""
 SEARCH_HINT = (
-    "Search by a payment (pi_...), a checkout session (cs_...), a customer (cus_...) or an email."
+    "Search by a payment (pi_...), a checkout session (cs_...), a dispute (dp_...), a charge"
+    " (ch_...), a customer (cus_...) or an email."
 )
 REFUND_REASONS = ("requested_by_customer", "duplicate", "fraudulent")
+WALLET_NAMES = {"apple_pay": "Apple Pay", "google_pay": "Google Pay"}
+"""A card's `wallet.type` as the payment page names it."""
+REFUNDABLE = ("succeeded", "partially_refunded")
+"""A payment's statuses (payment_status) whose page offers a refund form."""
 Handler = Callable[[web.Request, SignedIn], Awaitable[web.StreamResponse]]
 
 
@@ -261,6 +268,7 @@ class Dashboard:
             has_more=rendered["has_more"],
             filters=fields,
             search=search,
+            first_page=_first_page(request),
             next_page=_next_page(request, rows),
         )
 
@@ -273,6 +281,7 @@ class Dashboard:
         has_more: bool = False,
         filters: dict[str, str] | None = None,
         search: str = "",
+        first_page: str = "",
         next_page: str = "",
         error: str = "",
         status: int = 200,
@@ -286,13 +295,15 @@ class Dashboard:
             has_more=has_more,
             filters=filters or {},
             search=search,
+            first_page=first_page or f"/dashboard/{listing.slug}",
             next_page=next_page,
             error=error,
         )
 
     async def _search(self, text: str, session: SignedIn) -> dict[str, str] | str:
-        """The payments list's search box: an id opens its payment, an email or customer id
-        filters by the customer; an email no customer has, the checkout sessions given it."""
+        """The payments list's search box: an id (pi_, cs_, dp_, ch_) opens its payment, an email
+        or customer id filters by the customer; an email no customer has, the checkout sessions
+        given it."""
         if text.startswith("pi_"):
             return {"redirect": f"/dashboard/payments/{text}"}
         if text.startswith("cs_"):
@@ -302,6 +313,17 @@ class Dashboard:
                 session,
             )
             return {"redirect": f"/dashboard/payments/{found.payment_intent}"}
+        if text.startswith(("dp_", "ch_")):
+            # What a charge.dispute.* webhook names: the dispute, the PSP's charge.
+            if text.startswith("dp_"):
+                request: Message = dispute_pb2.GetDisputeRequest(id=text)
+                owner = await ask(self._stubs.disputes.GetDispute, request, session)
+            else:
+                request = payment_pb2.GetChargeRequest(id=text)
+                owner = await ask(self._stubs.payments.GetCharge, request, session)
+            if not owner.payment_intent:
+                return f"{text} is of a payment order, which the dashboard has no page for."
+            return {"redirect": f"/dashboard/payments/{owner.payment_intent}"}
         if text.startswith("cus_"):
             return {"customer": text}
         if "@" in text:
@@ -342,18 +364,43 @@ class Dashboard:
         amount_typed: str = "",
     ) -> web.StreamResponse:
         intent_id = request.match_info["id"]
-        intent, refunds = await ask_all(
-            session,
-            (
-                self._stubs.payments.GetPaymentIntent,
-                payment_pb2.GetPaymentIntentRequest(id=intent_id),
+        (intent, refunds), listed = await asyncio.gather(
+            ask_all(
+                session,
+                (
+                    self._stubs.payments.GetPaymentIntent,
+                    payment_pb2.GetPaymentIntentRequest(id=intent_id),
+                ),
+                (
+                    self._stubs.payments.ListRefunds,
+                    payment_pb2.ListRefundsRequest(payment_intent=intent_id, limit=100),
+                ),
             ),
-            (
-                self._stubs.payments.ListRefunds,
-                payment_pb2.ListRefundsRequest(payment_intent=intent_id, limit=100),
+            optional(
+                self._stubs.disputes.ListDisputes,
+                dispute_pb2.ListDisputesRequest(payment_intent=intent_id, limit=100),
+                session,
             ),
         )
-        objects = [intent_id, *(refund.id for refund in refunds.data)]
+        disputes = list(listed.data) if listed else []
+        method = (
+            await optional(
+                self._stubs.customers.GetPaymentMethod,
+                customer_pb2.GetPaymentMethodRequest(id=intent.payment_method),
+                session,
+            )
+            if intent.payment_method
+            else None
+        )
+        objects = [
+            intent_id,
+            *(refund.id for refund in refunds.data),
+            *(dispute.id for dispute in disputes),
+        ]
+        checkout_session = intent.metadata.get(INTENT_SESSION_KEY, "")
+        if checkout_session.startswith("cs_"):
+            # Paid on a hosted page: the session's own events (checkout.session.completed).
+            objects.append(checkout_session)
         list_events = self._stubs.events.ListEvents
         timelines = await ask_all(
             session,
@@ -375,8 +422,12 @@ class Dashboard:
             status=status,
             intent=shown,
             refunds=stripe_json(refunds)["data"],
+            disputes=[stripe_json(dispute) for dispute in disputes],
+            method=stripe_json(method) if method else None,
+            wallets=WALLET_NAMES,
             events=events,
-            refundable=refundable if shown["status"] == "succeeded" else 0,
+            # A disputed charge is refused any refund (CHARGE_DISPUTED): no form to fill in.
+            refundable=refundable if shown["dashboard_status"] in REFUNDABLE else 0,
             refund_reasons=REFUND_REASONS,
             refund_key=secrets.token_urlsafe(16),
             refunded=request.query.get("refunded", ""),
@@ -617,6 +668,18 @@ def ask(method: Any, request: Message, session: SignedIn, *metadata: tuple[str, 
     return method(request, metadata=(*session.metadata(), *metadata), timeout=CALL_TIMEOUT_SECONDS)
 
 
+async def optional(method: Any, request: Message, session: SignedIn) -> Any:
+    """`ask`'s answer, or None for a restricted key without the call's scope (or an object no
+    longer found): what a page shows beside its subject (a payment's card, its disputes), which
+    the page shows the rest without."""
+    try:
+        return await ask(method, request, session)
+    except aio.AioRpcError as error:
+        if error.code() in (StatusCode.PERMISSION_DENIED, StatusCode.NOT_FOUND):
+            return None
+        raise
+
+
 async def ask_all(session: SignedIn, *calls: tuple[Any, Message]) -> list[Any]:
     """The answers of `calls` ((method, request) each, asked as `ask` does), asked at once."""
     return await asyncio.gather(*(ask(method, request, session) for method, request in calls))
@@ -625,6 +688,12 @@ async def ask_all(session: SignedIn, *calls: tuple[Any, Message]) -> list[Any]:
 def _cursor(query: dict[str, str]) -> dict[str, str]:
     after = query.get("starting_after", "")
     return {"starting_after": after} if after else {}
+
+
+def _first_page(request: web.Request) -> str:
+    """The list's first page as filtered (and searched): its query without the cursor."""
+    query = {name: value for name, value in request.query.items() if name != "starting_after"}
+    return f"{request.path}?{urlencode(query)}" if query else request.path
 
 
 def _next_page(request: web.Request, rows: list[dict[str, Any]]) -> str:
