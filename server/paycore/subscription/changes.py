@@ -410,8 +410,8 @@ async def cancel(
     if prorate_refund:
         await _refund_unused(connection, collection, subscription, unused, now)
     ended = await _end_now(connection, collection, subscription, now)
-    if last is not None and last.status is InvoiceStatus.OPEN:
-        await collection.start(connection, ended, last, now, scheduled=False)
+    if last is not None and last.status is InvoiceStatus.OPEN:  # charged once, not dunned
+        await collection.start(connection, ended, lifecycle.uncollected(last), now, scheduled=False)
     return ended
 
 

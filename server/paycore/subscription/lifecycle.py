@@ -102,6 +102,13 @@ async def charge_parked(connection: AsyncConnection, invoice: Invoice) -> bool:
     )
 
 
+def uncollected(invoice: Invoice) -> Invoice:
+    """An open invoice of an ended subscription: billing no longer collects it (no retry, no
+    automatic advance), as Stripe stops a canceled subscription's automatic collection;
+    PayInvoice still can."""
+    return replace(invoice, next_payment_attempt=None, auto_advance=False)
+
+
 async def save(
     connection: AsyncConnection,
     events: SubscriptionEvents,
@@ -109,7 +116,8 @@ async def save(
     after: Subscription,
 ) -> Subscription:
     """Writes `after` with its next_action_at, and the event: created (no `before`), deleted
-    (it has just ended) or updated (anything a caller sees changed)."""
+    (it has just ended: its open invoices `uncollected`) or updated (anything a caller sees
+    changed)."""
     scheduled = replace(after, next_action_at=await next_action(connection, after))
     repository = SubscriptionRepository(connection)
     if before is None:
@@ -121,6 +129,11 @@ async def save(
             await repository.replace_items(scheduled)
         if scheduled.status.ended and not before.status.ended:
             kind = SUBSCRIPTION_DELETED
+            invoices = InvoiceRepository(connection)
+            for invoice in await invoices.of_subscription(
+                scheduled.merchant_id, scheduled.id, (InvoiceStatus.OPEN,)
+            ):
+                await invoices.save(uncollected(invoice))
         elif events.subscription.render(scheduled) != events.subscription.render(before):
             kind = SUBSCRIPTION_UPDATED
         else:
