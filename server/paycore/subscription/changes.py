@@ -118,6 +118,7 @@ async def update(
     """`at`: when the change happens, within the current period (a preview's proration_date;
     None: now on the subscription's clock)."""
     subscription = await locked(connection, merchant_id, subscription_id)
+    await lifecycle.caught_up(connection, subscription)
     now = (
         at
         if at is not None
@@ -388,6 +389,7 @@ async def cancel(
     is refunded on the period's paid intents (after commit), together with a credit the last
     invoice left."""
     subscription = await locked(connection, merchant_id, subscription_id)
+    await lifecycle.caught_up(connection, subscription)
     now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
     if at_period_end:
         flagged = replace(subscription, cancel_at_period_end=True, canceled_at=now)

@@ -68,6 +68,25 @@ async def resting_clock(connection: AsyncConnection, merchant_id: str, clock_id:
     return clock
 
 
+async def caught_up(connection: AsyncConnection, subscription: Subscription) -> None:
+    """FAILED_PRECONDITION (TEST_CLOCK_ADVANCING) while the subscription's test clock advances
+    and the billing job has not yet done what is due on it by the clock's time: a change made
+    now would come before renewals, retries... still to happen at earlier times (a new price
+    billed for the periods before it was asked for). The caller holds the subscription's row
+    lock, which each of the job's steps takes too."""
+    if subscription.test_clock_id is None or subscription.next_action_at is None:
+        return
+    clock = await TestClockRepository(connection).get(
+        subscription.merchant_id, subscription.test_clock_id
+    )
+    if (
+        clock is not None
+        and clock.status is TestClockStatus.ADVANCING
+        and subscription.next_action_at <= clock.frozen_time
+    ):
+        raise ApiError(Reason.TEST_CLOCK_ADVANCING, param="id", id=clock.id)
+
+
 async def next_action(connection: AsyncConnection, subscription: Subscription) -> int | None:
     """When the billing job next has work for it (clock time), None for never: a charge to
     settle (now), an incomplete expiry, the period end (renewal or cancel), a retry. An ended
