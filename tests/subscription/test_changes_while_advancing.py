@@ -1,8 +1,9 @@
 """A subscription whose test clock is advancing, and which the billing job has not yet caught
 up (renewals, retries... still due before the clock's new time), cannot be changed or canceled
-yet: FAILED_PRECONDITION TEST_CLOCK_ADVANCING, nothing changed. A change made then would take
-effect at the clock's new time but before the renewals still to come at earlier times (a new
-price billed for the months before it was asked for; a cancel that skipped them). Once the job
+yet, nor take an invoice item: FAILED_PRECONDITION TEST_CLOCK_ADVANCING, nothing changed. A
+change made then would take effect at the clock's new time but before the renewals still to
+come at earlier times (a new price billed for the months before it was asked for; a cancel that
+skipped them; an item billed on a past renewal). Once the job
 has caught it up, the same change is made at the clock's time and prorated as usual.
 """
 
@@ -54,6 +55,15 @@ async def test_a_subscription_behind_its_advancing_clock_is_changed_once_caught_
         grpc.StatusCode.FAILED_PRECONDITION,
     )
     assert canceling.reason == "TEST_CLOCK_ADVANCING", canceling
+    item_refused = await failure(
+        billing.api.CreateInvoiceItem(
+            S.CreateInvoiceItemRequest(
+                customer=billing.customer, subscription=subscription.id, amount=777, currency="usd"
+            )
+        ),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
+    assert (item_refused.reason, item_refused.param) == ("TEST_CLOCK_ADVANCING", "subscription")
     unchanged = await billing.subscription(subscription.id)
     assert (unchanged.status, unchanged.items[0].price) == (S.SUBSCRIPTION_STATUS_ACTIVE, cheap)
 

@@ -68,12 +68,15 @@ async def resting_clock(connection: AsyncConnection, merchant_id: str, clock_id:
     return clock
 
 
-async def caught_up(connection: AsyncConnection, subscription: Subscription) -> None:
+async def caught_up(
+    connection: AsyncConnection, subscription: Subscription, param: str = "id"
+) -> None:
     """FAILED_PRECONDITION (TEST_CLOCK_ADVANCING) while the subscription's test clock advances
     and the billing job has not yet done what is due on it by the clock's time: a change made
     now would come before renewals, retries... still to happen at earlier times (a new price
-    billed for the periods before it was asked for). The caller holds the subscription's row
-    lock, which each of the job's steps takes too."""
+    billed for the periods before it was asked for, an invoice item on a past renewal). The
+    caller holds the subscription's row lock, which each of the job's steps takes too; `param`
+    names the field that names the subscription."""
     if subscription.test_clock_id is None or subscription.next_action_at is None:
         return
     clock = await TestClockRepository(connection).get(
@@ -84,7 +87,7 @@ async def caught_up(connection: AsyncConnection, subscription: Subscription) -> 
         and clock.status is TestClockStatus.ADVANCING
         and subscription.next_action_at <= clock.frozen_time
     ):
-        raise ApiError(Reason.TEST_CLOCK_ADVANCING, param="id", id=clock.id)
+        raise ApiError(Reason.TEST_CLOCK_ADVANCING, param=param, id=clock.id)
 
 
 async def next_action(connection: AsyncConnection, subscription: Subscription) -> int | None:
