@@ -317,8 +317,9 @@ CONVERTERS: list[ConverterCase] = [
     ),
     ConverterCase(
         subscription_messages.invoice_message,
-        sample_of(subscription.Invoice, amount_paid=3),
-        # amount_remaining is 0 once paid: the sample is not (tests/edge/test_invoice_paid_flags)
+        # Open: amount_remaining is 0 once paid, and auto_advance false once paid, void or
+        # uncollectible (tests/edge/test_invoice_paid_flags)
+        sample_of(subscription.Invoice, amount_paid=3, status=subscription.InvoiceStatus.OPEN),
         {"paid": "true for a paid invoice only, whose amount_remaining is 0"},
     ),
     ConverterCase(

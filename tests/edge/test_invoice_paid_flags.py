@@ -103,3 +103,35 @@ async def test_a_trials_zero_invoice_is_paid_and_the_preview_has_no_ids(
     assert preview.body["attempted"] is False
     assert [line["id"] for line in preview.body["lines"]["data"]] == [None]
     assert preview.body["lines"]["data"][0]["amount"] == 1500
+
+
+async def test_only_a_draft_or_open_invoice_advances_automatically(
+    payin_http: ClientSession, payin: PayIn
+) -> None:
+    """Stripe's auto_advance: "invoices that are paid, void, or uncollectible always have
+    automatic advancement turned off"."""
+    key = (await new_merchant(payin_http, payin.admin_token))["secret_key"]
+    price = await _monthly_price(payin_http, key)
+    paying, good = await _customer_with_card(payin_http, key, cards.CARD_SUCCEEDS)
+    declining, bad = await _customer_with_card(payin_http, key, cards.CARD_DECLINED)
+
+    paid = (
+        await _subscribe(
+            payin_http,
+            key,
+            f"customer={paying}&items[0][price]={price}&default_payment_method={good}",
+        )
+    )["latest_invoice"]
+    declined = (
+        await _subscribe(
+            payin_http,
+            key,
+            f"customer={declining}&items[0][price]={price}&default_payment_method={bad}",
+        )
+    )["latest_invoice"]
+    voided = await call(payin_http, "POST", f"/v1/invoices/{declined['id']}/void", key=key)
+
+    assert (paid["status"], paid["auto_advance"]) == ("paid", False)
+    assert (declined["status"], declined["auto_advance"]) == ("open", True)
+    assert voided.status == 200, voided.body
+    assert (voided.body["status"], voided.body["auto_advance"]) == ("void", False)

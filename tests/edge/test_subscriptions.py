@@ -115,6 +115,34 @@ async def test_test_clocks_over_http(http: ClientSession, settings_admin_token: 
     assert (again.status, again.error["code"]) == (400, "test_clock_advancing")
 
 
+async def test_a_subscription_and_a_customer_expand_their_test_clock(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    """Stripe's `expand[]=test_clock` on a subscription and a customer: the clock's object, as
+    GET /v1/test_helpers/test_clocks/{id} answers it."""
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    clock = (
+        await call(
+            http, "POST", "/v1/test_helpers/test_clocks", key=key, form="frozen_time=1767225600"
+        )
+    ).body
+    price, _ = await _monthly_price_and_customer(http, key)
+    customer = (
+        await call(http, "POST", "/v1/customers", key=key, form=f"test_clock={clock['id']}")
+    ).body
+    form = f"customer={customer['id']}&items[0][price]={price['id']}&trial_period_days=14"
+
+    created = await call(
+        http, "POST", "/v1/subscriptions", key=key, form=form + "&expand[]=test_clock"
+    )
+    read = await call(http, "GET", f"/v1/customers/{customer['id']}?expand[]=test_clock", key=key)
+
+    assert created.status == 200, created.body
+    assert created.body["test_clock"] == clock
+    assert read.status == 200, read.body
+    assert read.body["test_clock"] == clock
+
+
 async def test_subscriptions_and_invoices_over_http(
     http: ClientSession, settings_admin_token: str
 ) -> None:

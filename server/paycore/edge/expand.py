@@ -6,9 +6,10 @@ same gRPC GET methods a client would call (with the caller's own credentials).
     GET /v1/disputes?expand[]=data.balance_transactions.source   (into each object of a list)
     POST /v1/subscriptions ... expand[]=latest_invoice.payment_intent
 
-An id names its object by its prefix (`cus_` -> GET /v1/customers/{id}): the prefix comes from
-paycore.ids.Prefix by the route's object name, so every resource with a GET-by-id route
-expands; so does the PSP's `ch_` (paycore.stripe_json.PSP_KINDS: GET /v1/charges/{id}, a payment
+An id names its object by its prefix (`cus_` -> GET /v1/customers/{id}, `clock_` -> GET
+/v1/test_helpers/test_clocks/{id}): the prefix comes from paycore.ids.Prefix by the route's
+object name (a namespaced one's last part), so every resource with a GET-by-id route expands;
+so does the PSP's `ch_` (paycore.stripe_json.PSP_KINDS: GET /v1/charges/{id}, a payment
 intent's `expand[]=latest_charge`). A path that reaches no id answers 400 naming `expand`."""
 
 from __future__ import annotations
@@ -32,18 +33,29 @@ Fetch = Callable[[HttpRoute, Message], Awaitable[Message]]
 
 
 def by_prefix(routes: Iterable[HttpRoute]) -> dict[str, HttpRoute]:
-    """Id prefix -> the GET route that reads that object by id. When two routes read the same
-    kind (merchants and seller accounts are both `account`), Stripe's plural path wins."""
+    """Id prefix -> the GET route that reads that object by id: `/v1/<kind>s/{id}`, or a
+    Stripe object of a namespace under it (`/v1/test_helpers/test_clocks/{id}` reads a
+    `test_helpers.test_clock`, a `clock_`). When two routes read the same kind (merchants and
+    seller accounts are both `account`), Stripe's plural path wins."""
     found: dict[str, HttpRoute] = {}
     for route in routes:
         segments = route.segments
-        if route.http_method != "GET" or len(segments) != 3 or route.path_fields != ("id",):
+        if (
+            route.http_method != "GET"
+            or route.path_fields != ("id",)
+            or segments[-1].literal is not None
+        ):
             continue
         name = object_name(route.output)
+        namespace, _, kind = (name or "").rpartition(".")
+        folders = [segment.literal for segment in segments[1:-1]]  # between /v1 and {id}
+        if len(folders) != (2 if namespace else 1) or (namespace and folders[0] != namespace):
+            continue
+        kind = kind.upper()
         if name in PSP_KINDS:  # the PSP's charges (GET /v1/charges/{id}): `latest_charge`
             prefix = PSP_KINDS[name]
-        elif name is not None and name.upper() in Prefix.__members__:
-            prefix = Prefix[name.upper()].value
+        elif kind in Prefix.__members__:
+            prefix = Prefix[kind].value
         else:
             continue
         if prefix not in found or segments[1].literal == f"{name}s":

@@ -118,6 +118,7 @@ async def update(
     """`at`: when the change happens, within the current period (a preview's proration_date;
     None: now on the subscription's clock)."""
     subscription = await locked(connection, merchant_id, subscription_id)
+    await lifecycle.caught_up(connection, subscription)
     now = (
         at
         if at is not None
@@ -388,6 +389,7 @@ async def cancel(
     is refunded on the period's paid intents (after commit), together with a credit the last
     invoice left."""
     subscription = await locked(connection, merchant_id, subscription_id)
+    await lifecycle.caught_up(connection, subscription)
     now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
     if at_period_end:
         flagged = replace(subscription, cancel_at_period_end=True, canceled_at=now)
@@ -410,8 +412,8 @@ async def cancel(
     if prorate_refund:
         await _refund_unused(connection, collection, subscription, unused, now)
     ended = await _end_now(connection, collection, subscription, now)
-    if last is not None and last.status is InvoiceStatus.OPEN:
-        await collection.start(connection, ended, last, now, scheduled=False)
+    if last is not None and last.status is InvoiceStatus.OPEN:  # charged once, not dunned
+        await collection.start(connection, ended, lifecycle.uncollected(last), now, scheduled=False)
     return ended
 
 

@@ -119,6 +119,7 @@ async def _owner(
         raise not_found("subscription", new.subscription_id, "subscription")
     if subscription.status.ended:
         raise invalid("subscription", f"the subscription {subscription.id} has ended")
+    await lifecycle.caught_up(connection, subscription, "subscription")
     return subscription.currency, subscription.test_clock_id
 
 

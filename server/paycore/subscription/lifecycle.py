@@ -68,6 +68,28 @@ async def resting_clock(connection: AsyncConnection, merchant_id: str, clock_id:
     return clock
 
 
+async def caught_up(
+    connection: AsyncConnection, subscription: Subscription, param: str = "id"
+) -> None:
+    """FAILED_PRECONDITION (TEST_CLOCK_ADVANCING) while the subscription's test clock advances
+    and the billing job has not yet done what is due on it by the clock's time: a change made
+    now would come before renewals, retries... still to happen at earlier times (a new price
+    billed for the periods before it was asked for, an invoice item on a past renewal). The
+    caller holds the subscription's row lock, which each of the job's steps takes too; `param`
+    names the field that names the subscription."""
+    if subscription.test_clock_id is None or subscription.next_action_at is None:
+        return
+    clock = await TestClockRepository(connection).get(
+        subscription.merchant_id, subscription.test_clock_id
+    )
+    if (
+        clock is not None
+        and clock.status is TestClockStatus.ADVANCING
+        and subscription.next_action_at <= clock.frozen_time
+    ):
+        raise ApiError(Reason.TEST_CLOCK_ADVANCING, param=param, id=clock.id)
+
+
 async def next_action(connection: AsyncConnection, subscription: Subscription) -> int | None:
     """When the billing job next has work for it (clock time), None for never: a charge to
     settle (now), an incomplete expiry, the period end (renewal or cancel), a retry. An ended
@@ -102,6 +124,13 @@ async def charge_parked(connection: AsyncConnection, invoice: Invoice) -> bool:
     )
 
 
+def uncollected(invoice: Invoice) -> Invoice:
+    """An open invoice of an ended subscription: billing no longer collects it (no retry, no
+    automatic advance), as Stripe stops a canceled subscription's automatic collection;
+    PayInvoice still can."""
+    return replace(invoice, next_payment_attempt=None, auto_advance=False)
+
+
 async def save(
     connection: AsyncConnection,
     events: SubscriptionEvents,
@@ -109,7 +138,8 @@ async def save(
     after: Subscription,
 ) -> Subscription:
     """Writes `after` with its next_action_at, and the event: created (no `before`), deleted
-    (it has just ended) or updated (anything a caller sees changed)."""
+    (it has just ended: its open invoices `uncollected`) or updated (anything a caller sees
+    changed)."""
     scheduled = replace(after, next_action_at=await next_action(connection, after))
     repository = SubscriptionRepository(connection)
     if before is None:
@@ -121,6 +151,11 @@ async def save(
             await repository.replace_items(scheduled)
         if scheduled.status.ended and not before.status.ended:
             kind = SUBSCRIPTION_DELETED
+            invoices = InvoiceRepository(connection)
+            for invoice in await invoices.of_subscription(
+                scheduled.merchant_id, scheduled.id, (InvoiceStatus.OPEN,)
+            ):
+                await invoices.save(uncollected(invoice))
         elif events.subscription.render(scheduled) != events.subscription.render(before):
             kind = SUBSCRIPTION_UPDATED
         else:

@@ -194,6 +194,9 @@ def invoice_message(invoice: Invoice) -> subscription_pb2.Invoice:
         period_start=invoice.period.start,
         period_end=invoice.period.end,
         paid=invoice.status is InvoiceStatus.PAID,
+        # As Stripe's: a paid, void or uncollectible invoice never advances by itself.
+        auto_advance=invoice.auto_advance
+        and invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.OPEN),
         attempted=invoice.attempt_count > 0 or invoice.status is InvoiceStatus.PAID,
         collection_method=CHARGE_AUTOMATICALLY,
         status_transitions=subscription_pb2.Invoice.StatusTransitions(
