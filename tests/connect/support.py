@@ -43,8 +43,9 @@ async def transfer(
 
 
 async def reverse(
-    shop: PayoutShop, transfer_id: str, amount: int = 0, key: str | None = None
+    shop: PayoutShop, transfer_id: str, amount: int | None = None, key: str | None = None
 ) -> P.SellerTransferReversal:
+    """A reversal of `amount` (left out: the rest of the transfer)."""
     return await shop.client.payouts.CreateTransferReversal(
         P.CreateTransferReversalRequest(id=transfer_id, amount=amount),
         metadata=(("idempotency-key", key),) if key else None,

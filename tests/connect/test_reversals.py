@@ -180,6 +180,31 @@ async def test_reversals_racing_one_transfer_never_take_more_than_it_moved(world
     await shop.close()
 
 
+async def test_a_reversal_of_amount_zero_is_refused_not_taken_as_the_whole_transfer(
+    world: World,
+) -> None:
+    """amount=0 given (a platform's computed share that came to nothing) was taken as "left
+    out" and reversed the whole transfer; as a refund's, a fee refund's and a payout's, an amount
+    given must be positive, and only an amount left out takes the rest."""
+    shop, seller, net = await funded_shop(world)
+    sent = await transfer(shop, 3000, seller)
+    for amount in (0, -1):
+        with pytest.raises(aio.AioRpcError) as raised:
+            await reverse(shop, sent.id, amount)
+        error = rich_error(raised.value)
+        assert (error.code, error.reason, error.param) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "PARAMETER_INVALID",
+            "amount",
+        )
+    got = await shop.client.payouts.GetTransfer(P.RetrieveTransferRequest(id=sent.id))
+    assert (got.amount_reversed, got.reversed, len(got.reversals)) == (0, False, 0)
+    assert await shop.balance(seller) == ({"usd": 3000}, {"usd": 0})
+    assert await shop.balance() == ({"usd": net - 3000}, {"usd": 0})
+    await assert_books(shop, seller)
+    await shop.close()
+
+
 async def test_a_key_reused_with_other_terms_is_refused_and_moves_nothing(world: World) -> None:
     shop, seller, net = await funded_shop(world)
     await transfer(shop, 1000, seller, key="k-1")

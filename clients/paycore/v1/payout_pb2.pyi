@@ -1733,7 +1733,7 @@ class CreateTransferReversalRequest(_message.Message):
     id: _builtins.str
     """The "tr_..." reversed, required."""
     amount: _builtins.int
-    """Minor units; 0 (unset) reverses all that is not reversed yet."""
+    """Minor units, positive; absent reverses all that is not reversed yet."""
     description: _builtins.str
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
@@ -1741,15 +1741,17 @@ class CreateTransferReversalRequest(_message.Message):
         self,
         *,
         id: _builtins.str = ...,
-        amount: _builtins.int = ...,
+        amount: _builtins.int | None = ...,
         description: _builtins.str = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "description", b"description", "id", b"id", "metadata", b"metadata"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "description", b"description", "id", b"id", "metadata", b"metadata"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
+    _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__amount) -> _WhichOneofReturnType__amount | None: ...
 
 Global___CreateTransferReversalRequest: _TypeAlias = CreateTransferReversalRequest  # noqa: Y015
 

@@ -277,10 +277,10 @@ def transfer_change(request: payout_pb2.UpdateTransferRequest) -> TransferChange
 def new_transfer_reversal(
     request: payout_pb2.CreateTransferReversalRequest,
 ) -> NewTransferReversal:
-    if request.amount < 0:
+    if request.HasField("amount") and request.amount <= 0:
         raise invalid("amount", "must be positive (or left out: all that is not reversed)")
     return NewTransferReversal(
-        amount=request.amount,
+        amount=request.amount if request.HasField("amount") else 0,
         description=validation.description(request.description),
         metadata=validation.metadata("metadata", request.metadata),
     )
