@@ -304,8 +304,10 @@ class FraudServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RejectReview(self, request, context):
-        """Closes an open review: the payment is labelled fraudulent and canceled (or refunded if
-        already captured). A closed review answers FAILED_PRECONDITION.
+        """Closes an open review: the payment is labelled fraudulent and, while the review still
+        holds it, canceled (closed_reason `canceled`). A payment no longer held (a review opened by
+        scoring a payment already charged) is left as it is: refunding it is CreateRefund's. A
+        closed review answers FAILED_PRECONDITION.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

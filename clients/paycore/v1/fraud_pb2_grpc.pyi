@@ -92,8 +92,10 @@ class FraudServiceStub:
     ListEarlyFraudWarnings: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.ListEarlyFraudWarningsRequest, _fraud_pb2.ListEarlyFraudWarningsResponse]
     """The merchant's warnings, newest first; of one charge or payment intent."""
     RejectReview: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.RejectReviewRequest, _fraud_pb2.Review]
-    """Closes an open review: the payment is labelled fraudulent and canceled (or refunded if
-    already captured). A closed review answers FAILED_PRECONDITION.
+    """Closes an open review: the payment is labelled fraudulent and, while the review still
+    holds it, canceled (closed_reason `canceled`). A payment no longer held (a review opened by
+    scoring a payment already charged) is left as it is: refunding it is CreateRefund's. A
+    closed review answers FAILED_PRECONDITION.
     """
 
 @_typing.type_check_only
@@ -158,8 +160,10 @@ class FraudServiceAsyncStub(FraudServiceStub):
     ListEarlyFraudWarnings: _aio.UnaryUnaryMultiCallable[_fraud_pb2.ListEarlyFraudWarningsRequest, _fraud_pb2.ListEarlyFraudWarningsResponse]  # type: ignore[assignment]
     """The merchant's warnings, newest first; of one charge or payment intent."""
     RejectReview: _aio.UnaryUnaryMultiCallable[_fraud_pb2.RejectReviewRequest, _fraud_pb2.Review]  # type: ignore[assignment]
-    """Closes an open review: the payment is labelled fraudulent and canceled (or refunded if
-    already captured). A closed review answers FAILED_PRECONDITION.
+    """Closes an open review: the payment is labelled fraudulent and, while the review still
+    holds it, canceled (closed_reason `canceled`). A payment no longer held (a review opened by
+    scoring a payment already charged) is left as it is: refunding it is CreateRefund's. A
+    closed review answers FAILED_PRECONDITION.
     """
 
 class FraudServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -353,8 +357,10 @@ class FraudServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _fraud_pb2.RejectReviewRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_fraud_pb2.Review, _abc.Awaitable[_fraud_pb2.Review]]:
-        """Closes an open review: the payment is labelled fraudulent and canceled (or refunded if
-        already captured). A closed review answers FAILED_PRECONDITION.
+        """Closes an open review: the payment is labelled fraudulent and, while the review still
+        holds it, canceled (closed_reason `canceled`). A payment no longer held (a review opened by
+        scoring a payment already charged) is left as it is: refunding it is CreateRefund's. A
+        closed review answers FAILED_PRECONDITION.
         """
 
 def add_FraudServiceServicer_to_server(servicer: FraudServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
