@@ -190,3 +190,33 @@ def test_ctrl_c_before_a_command_is_up_is_one_line(tmp_path: Path) -> None:
     assert process.returncode == 130, err
     assert err == "paycore: interrupted\n", err
     assert out == ""
+
+
+def test_shards_names_the_shard_it_cannot_reach_in_one_line(settings: Settings) -> None:
+    """`paycore shards show|move|abort` with a database that does not exist or a port nobody
+    listens on: one line naming the shard and its URL without the password, exit 2, as
+    `paycore migrate` says it, not a driver traceback."""
+    missing = with_database(settings.database_urls[0], f"paycore_nowhere_{secrets.token_hex(4)}")
+    refused = "postgresql://paycore:s3cret-password@127.0.0.1:1/paycore"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+    for urls, shard, said in (
+        (refused, 0, "127.0.0.1:1"),
+        (f"{settings.database_urls[0]},{missing}", 1, "does not exist"),
+    ):
+        for command in (
+            ["show"],
+            ["move", "--logical", "1", "--to", "0"],
+            ["abort", "--logical", "1"],
+        ):
+            done = subprocess.run(
+                [sys.executable, "-m", "paycore.cli", "shards", *command],
+                env={**env, "PAYCORE_DATABASE_URLS": urls},
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert done.returncode == 2, (command, done.stderr)
+            (line,) = done.stderr.splitlines()
+            assert line.startswith(f"paycore: shard {shard} (") and said in line, (command, line)
+            assert "s3cret-password" not in line

@@ -39,7 +39,7 @@ def _upgrade(connection: Connection) -> None:
 async def migrate_database(url: str, shard: int = 0) -> None:
     engine = create_async_engine(asyncpg_url(url), poolclass=NullPool)
     try:
-        connection = await _connected(engine.connect(), url, shard)
+        connection = await connected(engine.connect(), url, shard)
         try:
             async with connection.begin():
                 await connection.run_sync(_upgrade)
@@ -49,7 +49,7 @@ async def migrate_database(url: str, shard: int = 0) -> None:
         await engine.dispose()
 
 
-async def _connected(connecting: AsyncConnection, url: str, shard: int) -> AsyncConnection:
+async def connected(connecting: AsyncConnection, url: str, shard: int) -> AsyncConnection:
     """The connection, or a ConfigurationError naming the shard it cannot reach and why (a
     database that does not exist, a refused port, a wrong password): one line for the
     operator, not a chain of driver tracebacks. The URL is shown without its password."""
