@@ -122,3 +122,23 @@ def test_the_contracts_ports_name_the_variables_that_move_them() -> None:
     assert (settings.grpc_addr, settings.http_addr, settings.metrics_addr, settings.psp_url) == (
         tuple(defaults.values())
     )
+
+
+def test_server_processes_name_a_redis_url_they_cannot_use() -> None:
+    """`paycore worker` given PAYCORE_REDIS_URL=http://... ended in redis-py's ValueError
+    traceback (exit 1): now one line naming the variable, without the URL's password."""
+    settings = load_settings(
+        {
+            "PAYCORE_DATABASE_URLS": "postgresql://a/x",
+            "PAYCORE_REDIS_URL": "http://user:s3cret@r:6379/0",
+            "PAYCORE_ADMIN_TOKEN": "a" * 43,
+            "PAYCORE_KEY_HASH_SECRET": "h" * 43,
+            "PAYCORE_VAULT_KEY": "v" * 43,
+            "PAYCORE_CARD_FINGERPRINT_KEY": "f" * 43,
+        }
+    )
+    with pytest.raises(ConfigurationError) as raised:
+        settings.require_servers()
+    assert str(raised.value) == (
+        "PAYCORE_REDIS_URL must be a redis://, rediss:// or unix:// URL, not http://..."
+    )

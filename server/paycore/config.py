@@ -371,8 +371,20 @@ class Settings:
             raise ConfigurationError(
                 f"{', '.join(missing)} must be set (or use `paycore dev` for the embedded default)"
             )
+        self.check_redis_url()
         check_secrets(self)
         self.check_pages_url()
+
+    def check_redis_url(self) -> None:
+        """Fails, naming PAYCORE_REDIS_URL, when it is no URL redis-py opens (its ValueError
+        came out of the first connection as a traceback); the scheme alone is shown, not a
+        password the URL may carry."""
+        if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            scheme = self.redis_url.partition("://")[0]
+            raise ConfigurationError(
+                "PAYCORE_REDIS_URL must be a redis://, rediss:// or unix:// URL, not"
+                f" {scheme}://..."
+            )
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
