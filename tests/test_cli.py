@@ -220,3 +220,34 @@ def test_shards_names_the_shard_it_cannot_reach_in_one_line(settings: Settings) 
             (line,) = done.stderr.splitlines()
             assert line.startswith(f"paycore: shard {shard} (") and said in line, (command, line)
             assert "s3cret-password" not in line
+
+
+def test_shards_move_to_a_database_not_in_the_list_says_to_add_it(migrated: Settings) -> None:
+    """The move's first step is adding the new database to PAYCORE_DATABASE_URLS
+    (deploy/README.md): a shell that lacks it was told only 'there is no physical shard 2'."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+    env["PAYCORE_DATABASE_URLS"] = ",".join(migrated.database_urls)
+    count = len(migrated.database_urls)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "paycore.cli",
+            "shards",
+            "move",
+            "--logical",
+            "1",
+            "--to",
+            str(count),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout
+    assert done.stderr.splitlines() == [
+        f"paycore shards move: there is no physical shard {count} (PAYCORE_DATABASE_URLS names"
+        f" {count}, 0 to {count - 1}: add the new database there, in every process, first)"
+    ], done.stderr

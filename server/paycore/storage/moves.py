@@ -140,7 +140,11 @@ class ShardMove:
         await self._shards.refresh_map()
         source = self._shards.physical_of_logical(self._logical)
         if not 0 <= self._target < len(self._shards.engines):
-            raise MoveRefused(f"there is no physical shard {self._target}")
+            count = len(self._shards.engines)
+            raise MoveRefused(
+                f"there is no physical shard {self._target} (PAYCORE_DATABASE_URLS names"
+                f" {count}, 0 to {count - 1}: add the new database there, in every process, first)"
+            )
         if source == self._target:
             raise MoveRefused(f"logical shard {self._logical} is on {source} already")
         source_engine = self._shards.engines[source]
