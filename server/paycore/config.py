@@ -448,7 +448,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigurationError("PAYCORE_WEBHOOK_LEASE_MS must exceed PAYCORE_WEBHOOK_TIMEOUT_MS")
     if settings.webhook_give_up_seconds < 1:
         raise ConfigurationError("PAYCORE_WEBHOOK_GIVE_UP_SECONDS must be 1 or more")
+    for name in ("grpc_addr", "http_addr", "metrics_addr", "worker_metrics_addr"):
+        _check_address(_env_name(name), getattr(settings, name), getattr(defaults, name))
+    if settings.internal_grpc_addr:
+        _check_address("PAYCORE_INTERNAL_GRPC_ADDR", settings.internal_grpc_addr, "0.0.0.0:50052")
     return settings
+
+
+def _check_address(name: str, address: str, example: str) -> None:
+    """A listen address is host:port (the host may be empty or [v6]): without a port, every
+    process that split it failed in int()'s ValueError traceback."""
+    port = address.rpartition(":")[2]
+    if not (port.isdigit() and int(port) <= 65535):
+        raise ConfigurationError(f"{name} must be host:port (e.g. {example}), got {address!r}")
 
 
 CURRENCY_RULES_PSPS = ("default", "full_precision")
