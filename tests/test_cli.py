@@ -16,7 +16,7 @@ from pathlib import Path
 from paycore.config import Settings
 from paycore.tools.bench.scratch import with_database
 
-from tests.helpers import reserved_port
+from tests.helpers import fresh_databases, reserved_port
 
 
 def test_a_second_dev_on_the_same_data_folder_is_one_line(tmp_path: Path) -> None:
@@ -251,3 +251,29 @@ def test_shards_move_to_a_database_not_in_the_list_says_to_add_it(migrated: Sett
         f"paycore shards move: there is no physical shard {count} (PAYCORE_DATABASE_URLS names"
         f" {count}, 0 to {count - 1}: add the new database there, in every process, first)"
     ], done.stderr
+
+
+async def test_shards_move_to_a_database_not_migrated_says_to_migrate(migrated: Settings) -> None:
+    """The procedure runs `paycore migrate` after adding the database; a move to one that was
+    not migrated ended in asyncpg's UndefinedTableError traceback (relation "api_keys")."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+    count = len(migrated.database_urls)
+    command = ["shards", "move", "--logical", "1", "--to", str(count)]
+    async with fresh_databases(migrated.database_urls[:1]) as (empty,):
+        env["PAYCORE_DATABASE_URLS"] = ",".join((*migrated.database_urls, empty))
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "paycore.cli", *command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 1, done.stdout
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(
+        f"paycore shards move: physical shard {count} is not migrated (schema none, physical"
+        " shard 1's "
+    ), line
+    assert line.endswith("): run `paycore migrate` first"), line

@@ -149,6 +149,12 @@ class ShardMove:
             raise MoveRefused(f"logical shard {self._logical} is on {source} already")
         source_engine = self._shards.engines[source]
         target_engine = self._shards.engines[self._target]
+        wanted, found = await _schema(source_engine), await _schema(target_engine)
+        if found != wanted:
+            raise MoveRefused(
+                f"physical shard {self._target} is not migrated (schema {found or 'none'},"
+                f" physical shard {source}'s {wanted}): run `paycore migrate` first"
+            )
         await self._start_capture(source_engine)
         try:
             merchants = await self._merchants(source_engine)
@@ -382,6 +388,17 @@ async def _guard(engine: AsyncEngine) -> None:
             else:
                 statement = f"DROP TRIGGER IF EXISTS {MOVED_AWAY_TRIGGER} ON {table.name}"
             await _ddl(engine, statement)
+
+
+async def _schema(engine: AsyncEngine) -> str | None:
+    """The database's Alembic revision; None when it was never migrated."""
+    async with engine.connect() as connection:
+        driver = await driver_of(connection)
+        try:
+            revision: str | None = await driver.fetchval("SELECT version_num FROM alembic_version")
+        except asyncpg.UndefinedTableError:
+            return None
+    return revision
 
 
 async def _ddl(engine: AsyncEngine, statement: str) -> None:
