@@ -277,3 +277,19 @@ async def test_shards_move_to_a_database_not_migrated_says_to_migrate(migrated: 
         " shard 1's "
     ), line
     assert line.endswith("): run `paycore migrate` first"), line
+
+
+def test_serve_refuses_fewer_than_one_worker() -> None:
+    """`paycore serve --workers 0` served with one process as if nothing were wrong, where
+    `paycore worker --concurrency 0` is refused."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "paycore.cli", "serve", "--workers", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == "paycore: --workers must be at least 1\n", done.stderr
