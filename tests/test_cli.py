@@ -13,8 +13,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from alembic import command as alembic
 from paycore.config import Settings
+from paycore.storage.migrate import alembic_config
+from paycore.storage.shards import asyncpg_url
 from paycore.tools.bench.scratch import with_database
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from tests.helpers import fresh_databases, reserved_port
 
@@ -293,3 +298,37 @@ def test_serve_refuses_fewer_than_one_worker() -> None:
     )
     assert done.returncode == 2, done.stderr
     assert done.stderr == "paycore: --workers must be at least 1\n", done.stderr
+
+
+async def test_shards_on_a_database_from_before_the_shard_map_say_to_migrate(
+    settings: Settings,
+) -> None:
+    """A deployment migrated before the shard map existed (revision 0015) gets it from its
+    next `paycore migrate` (deploy/README.md); `paycore shards` before that ended in
+    SQLAlchemy's ProgrammingError traceback (relation "shard_map" does not exist)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+    async with fresh_databases(settings.database_urls[:1]) as (old,):
+        engine = create_async_engine(asyncpg_url(old), poolclass=NullPool)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(
+                    lambda sync: alembic.upgrade(alembic_config(sync), "0015")
+                )
+        finally:
+            await engine.dispose()
+        for arguments in (["show"], ["abort", "--logical", "1"]):
+            done = await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "paycore.cli", "shards", *arguments],
+                env={**env, "PAYCORE_DATABASE_URLS": old},
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert done.returncode == 2, (arguments, done.stderr)
+            (line,) = done.stderr.splitlines()
+            assert line.startswith("paycore: shard 0 ("), line
+            assert line.endswith(
+                "): no shard map yet (migrated by an older paycore): run `paycore migrate` first"
+            ), line

@@ -16,10 +16,12 @@ import json
 from dataclasses import asdict
 
 from paycore.config import Settings, load_settings
+from paycore.errors import ConfigurationError
 from paycore.runtime.process import run_async
 from paycore.storage.migrate import connected
 from paycore.storage.moves import MoveRefused, ShardMove, abort, check_logical
 from paycore.storage.shards import Shards
+from sqlalchemy import make_url, text
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,7 +50,19 @@ async def reached(shards: Shards, settings: Settings) -> None:
     it cannot reach and why (`paycore migrate`'s line), before a command reads or moves
     anything: an operator's typo or a stopped database, not a driver traceback."""
     for shard, (engine, url) in enumerate(zip(shards.engines, settings.database_urls, strict=True)):
-        await (await connected(engine.connect(), url, shard)).close()
+        connection = await connected(engine.connect(), url, shard)
+        try:
+            if (
+                shard == 0
+                and await connection.scalar(text("SELECT to_regclass('shard_map')")) is None
+            ):
+                shown = make_url(url).render_as_string(hide_password=True)
+                raise ConfigurationError(
+                    f"shard 0 ({shown}): no shard map yet (migrated by an older paycore): run"
+                    " `paycore migrate` first"
+                )
+        finally:
+            await connection.close()
 
 
 async def show(settings: Settings) -> None:
