@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import secrets
@@ -13,9 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import asyncpg
 from alembic import command as alembic
 from paycore.config import Settings
-from paycore.storage.migrate import alembic_config
+from paycore.storage.migrate import MIGRATION_LOCK_ID, alembic_config
 from paycore.storage.shards import asyncpg_url
 from paycore.tools.bench.scratch import with_database
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -332,3 +334,57 @@ async def test_shards_on_a_database_from_before_the_shard_map_say_to_migrate(
             assert line.endswith(
                 "): no shard map yet (migrated by an older paycore): run `paycore migrate` first"
             ), line
+
+
+async def test_migrate_that_loses_a_deadlock_says_to_run_it_again(settings: Settings) -> None:
+    """`paycore migrate` runs while the release before serves (deploy/README.md); its DDL can
+    deadlock with a running transaction, and PostgreSQL then ends the migration: that was a
+    traceback, now one line saying nothing changed there and to run it again."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+    async with fresh_databases(settings.database_urls[:1]) as (old,):
+        engine = create_async_engine(asyncpg_url(old), poolclass=NullPool)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(
+                    lambda sync: alembic.upgrade(alembic_config(sync), "0065")
+                )
+        finally:
+            await engine.dispose()
+        running = await asyncpg.connect(old)
+        try:
+            transaction = running.transaction()
+            await transaction.start()
+            # 0066 indexes invoices: the migration waits on this lock, holding its own.
+            await running.execute("LOCK TABLE invoices IN ROW EXCLUSIVE MODE")
+            migrating = asyncio.create_task(
+                asyncio.to_thread(
+                    subprocess.run,
+                    [sys.executable, "-m", "paycore.cli", "migrate"],
+                    env={**env, "PAYCORE_DATABASE_URLS": old},
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    check=False,
+                )
+            )
+            waiting = (
+                "SELECT count(*) FROM pg_locks WHERE NOT granted"
+                " AND relation = 'invoices'::regclass"
+            )
+            for _ in range(1200):  # the migration waits on the lock within a minute
+                if await running.fetchval(waiting):
+                    break
+                await asyncio.sleep(0.05)
+            with contextlib.suppress(asyncpg.DeadlockDetectedError):
+                await running.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_ID)
+            done = await migrating
+            await transaction.rollback()
+        finally:
+            await running.close()
+    assert done.returncode == 2, done.stderr
+    line = done.stderr.splitlines()[-1]
+    assert line.startswith("paycore: shard 0 ("), done.stderr
+    assert line.endswith(
+        "): the migration gave way to a running transaction (deadlock detected); nothing"
+        " changed there: run `paycore migrate` again"
+    ), done.stderr
