@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import secrets
@@ -13,10 +14,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import asyncpg
+from alembic import command as alembic
 from paycore.config import Settings
+from paycore.storage.migrate import MIGRATION_LOCK_ID, alembic_config
+from paycore.storage.shards import asyncpg_url
 from paycore.tools.bench.scratch import with_database
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
-from tests.helpers import reserved_port
+from tests.helpers import fresh_databases, reserved_port
 
 
 def test_a_second_dev_on_the_same_data_folder_is_one_line(tmp_path: Path) -> None:
@@ -190,3 +197,194 @@ def test_ctrl_c_before_a_command_is_up_is_one_line(tmp_path: Path) -> None:
     assert process.returncode == 130, err
     assert err == "paycore: interrupted\n", err
     assert out == ""
+
+
+def test_shards_names_the_shard_it_cannot_reach_in_one_line(settings: Settings) -> None:
+    """`paycore shards show|move|abort` with a database that does not exist or a port nobody
+    listens on: one line naming the shard and its URL without the password, exit 2, as
+    `paycore migrate` says it, not a driver traceback."""
+    missing = with_database(settings.database_urls[0], f"paycore_nowhere_{secrets.token_hex(4)}")
+    refused = "postgresql://paycore:s3cret-password@127.0.0.1:1/paycore"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+    for urls, shard, said in (
+        (refused, 0, "127.0.0.1:1"),
+        (f"{settings.database_urls[0]},{missing}", 1, "does not exist"),
+    ):
+        for command in (
+            ["show"],
+            ["move", "--logical", "1", "--to", "0"],
+            ["abort", "--logical", "1"],
+        ):
+            done = subprocess.run(
+                [sys.executable, "-m", "paycore.cli", "shards", *command],
+                env={**env, "PAYCORE_DATABASE_URLS": urls},
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert done.returncode == 2, (command, done.stderr)
+            (line,) = done.stderr.splitlines()
+            assert line.startswith(f"paycore: shard {shard} (") and said in line, (command, line)
+            assert "s3cret-password" not in line
+
+
+def test_shards_move_to_a_database_not_in_the_list_says_to_add_it(migrated: Settings) -> None:
+    """The move's first step is adding the new database to PAYCORE_DATABASE_URLS
+    (deploy/README.md): a shell that lacks it was told only 'there is no physical shard 2'."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+    env["PAYCORE_DATABASE_URLS"] = ",".join(migrated.database_urls)
+    count = len(migrated.database_urls)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "paycore.cli",
+            "shards",
+            "move",
+            "--logical",
+            "1",
+            "--to",
+            str(count),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout
+    assert done.stderr.splitlines() == [
+        f"paycore shards move: there is no physical shard {count} (PAYCORE_DATABASE_URLS names"
+        f" {count}, 0 to {count - 1}: add the new database there, in every process, first)"
+    ], done.stderr
+
+
+async def test_shards_move_to_a_database_not_migrated_says_to_migrate(migrated: Settings) -> None:
+    """The procedure runs `paycore migrate` after adding the database; a move to one that was
+    not migrated ended in asyncpg's UndefinedTableError traceback (relation "api_keys")."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+    count = len(migrated.database_urls)
+    command = ["shards", "move", "--logical", "1", "--to", str(count)]
+    async with fresh_databases(migrated.database_urls[:1]) as (empty,):
+        env["PAYCORE_DATABASE_URLS"] = ",".join((*migrated.database_urls, empty))
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "paycore.cli", *command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 1, done.stdout
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(
+        f"paycore shards move: physical shard {count} is not migrated (schema none, physical"
+        " shard 1's "
+    ), line
+    assert line.endswith("): run `paycore migrate` first"), line
+
+
+def test_serve_refuses_fewer_than_one_worker() -> None:
+    """`paycore serve --workers 0` served with one process as if nothing were wrong, where
+    `paycore worker --concurrency 0` is refused."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "paycore.cli", "serve", "--workers", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == "paycore: --workers must be at least 1\n", done.stderr
+
+
+async def test_shards_on_a_database_from_before_the_shard_map_say_to_migrate(
+    settings: Settings,
+) -> None:
+    """A deployment migrated before the shard map existed (revision 0015) gets it from its
+    next `paycore migrate` (deploy/README.md); `paycore shards` before that ended in
+    SQLAlchemy's ProgrammingError traceback (relation "shard_map" does not exist)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+    async with fresh_databases(settings.database_urls[:1]) as (old,):
+        engine = create_async_engine(asyncpg_url(old), poolclass=NullPool)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(
+                    lambda sync: alembic.upgrade(alembic_config(sync), "0015")
+                )
+        finally:
+            await engine.dispose()
+        for arguments in (["show"], ["abort", "--logical", "1"]):
+            done = await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "paycore.cli", "shards", *arguments],
+                env={**env, "PAYCORE_DATABASE_URLS": old},
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert done.returncode == 2, (arguments, done.stderr)
+            (line,) = done.stderr.splitlines()
+            assert line.startswith("paycore: shard 0 ("), line
+            assert line.endswith(
+                "): no shard map yet (migrated by an older paycore): run `paycore migrate` first"
+            ), line
+
+
+async def test_migrate_that_loses_a_deadlock_says_to_run_it_again(settings: Settings) -> None:
+    """`paycore migrate` runs while the release before serves (deploy/README.md); its DDL can
+    deadlock with a running transaction, and PostgreSQL then ends the migration: that was a
+    traceback, now one line saying nothing changed there and to run it again."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+    async with fresh_databases(settings.database_urls[:1]) as (old,):
+        engine = create_async_engine(asyncpg_url(old), poolclass=NullPool)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(
+                    lambda sync: alembic.upgrade(alembic_config(sync), "0065")
+                )
+        finally:
+            await engine.dispose()
+        running = await asyncpg.connect(old)
+        try:
+            transaction = running.transaction()
+            await transaction.start()
+            # 0066 indexes invoices: the migration waits on this lock, holding its own.
+            await running.execute("LOCK TABLE invoices IN ROW EXCLUSIVE MODE")
+            migrating = asyncio.create_task(
+                asyncio.to_thread(
+                    subprocess.run,
+                    [sys.executable, "-m", "paycore.cli", "migrate"],
+                    env={**env, "PAYCORE_DATABASE_URLS": old},
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    check=False,
+                )
+            )
+            waiting = (
+                "SELECT count(*) FROM pg_locks WHERE NOT granted"
+                " AND relation = 'invoices'::regclass"
+            )
+            for _ in range(1200):  # the migration waits on the lock within a minute
+                if await running.fetchval(waiting):
+                    break
+                await asyncio.sleep(0.05)
+            with contextlib.suppress(asyncpg.DeadlockDetectedError):
+                await running.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_ID)
+            done = await migrating
+            await transaction.rollback()
+        finally:
+            await running.close()
+    assert done.returncode == 2, done.stderr
+    line = done.stderr.splitlines()[-1]
+    assert line.startswith("paycore: shard 0 ("), done.stderr
+    assert line.endswith(
+        "): the migration gave way to a running transaction (deadlock detected); nothing"
+        " changed there: run `paycore migrate` again"
+    ), done.stderr

@@ -122,3 +122,45 @@ def test_the_contracts_ports_name_the_variables_that_move_them() -> None:
     assert (settings.grpc_addr, settings.http_addr, settings.metrics_addr, settings.psp_url) == (
         tuple(defaults.values())
     )
+
+
+def test_server_processes_name_a_redis_url_they_cannot_use() -> None:
+    """`paycore worker` given PAYCORE_REDIS_URL=http://... ended in redis-py's ValueError
+    traceback (exit 1): now one line naming the variable, without the URL's password."""
+    settings = load_settings(
+        {
+            "PAYCORE_DATABASE_URLS": "postgresql://a/x",
+            "PAYCORE_REDIS_URL": "http://user:s3cret@r:6379/0",
+            "PAYCORE_ADMIN_TOKEN": "a" * 43,
+            "PAYCORE_KEY_HASH_SECRET": "h" * 43,
+            "PAYCORE_VAULT_KEY": "v" * 43,
+            "PAYCORE_CARD_FINGERPRINT_KEY": "f" * 43,
+        }
+    )
+    with pytest.raises(ConfigurationError) as raised:
+        settings.require_servers()
+    assert str(raised.value) == (
+        "PAYCORE_REDIS_URL must be a redis://, rediss:// or unix:// URL, not http://..."
+    )
+
+
+@pytest.mark.parametrize("address", ["localhost", "localhost:abc", "127.0.0.1:70000"])
+def test_a_listen_address_without_a_port_is_named(address: str) -> None:
+    """`PAYCORE_GRPC_ADDR=localhost paycore health` (or serve) ended in int()'s ValueError
+    traceback: now one line naming the variable and the form it takes."""
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings({"PAYCORE_METRICS_ADDR": address})
+    assert str(raised.value) == (
+        f"PAYCORE_METRICS_ADDR must be host:port (e.g. 127.0.0.1:9464), got {address!r}"
+    )
+
+
+def test_listen_addresses_take_every_host_form() -> None:
+    settings = load_settings(
+        {
+            "PAYCORE_GRPC_ADDR": "[::1]:50051",
+            "PAYCORE_HTTP_ADDR": ":8080",
+            "PAYCORE_INTERNAL_GRPC_ADDR": "0.0.0.0:0",
+        }
+    )
+    assert settings.grpc_addr == "[::1]:50051"

@@ -486,7 +486,7 @@ def interceptors(platform: Platform) -> list[aio.ServerInterceptor]:
 async def start_server(platform: Platform, address: str, *, share_port: bool = False) -> GrpcServer:
     """A gRPC server with the platform's interceptors and servicers, listening on `address`
     (shared with the other workers of `serve --workers N` with `share_port`); its health
-    follows the shards' (NOT_SERVING while one is unreachable), and it routes by the current
+    follows the shards' (NOT_SERVING while none answers), and it routes by the current
     shard map and follows its changes (paycore.storage.shards)."""
     await platform.shards.watch_map()
     internal = internal_services(platform.policies)

@@ -14,6 +14,8 @@ from paycore.runtime.process import configure_logging, run_async
 def _serve(arguments: argparse.Namespace) -> None:
     from paycore.processes import serve
 
+    if arguments.workers < 1:
+        raise ConfigurationError("--workers must be at least 1")
     serve(load_settings(), workers=arguments.workers)
 
 

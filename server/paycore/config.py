@@ -371,8 +371,20 @@ class Settings:
             raise ConfigurationError(
                 f"{', '.join(missing)} must be set (or use `paycore dev` for the embedded default)"
             )
+        self.check_redis_url()
         check_secrets(self)
         self.check_pages_url()
+
+    def check_redis_url(self) -> None:
+        """Fails, naming PAYCORE_REDIS_URL, when it is no URL redis-py opens (its ValueError
+        came out of the first connection as a traceback); the scheme alone is shown, not a
+        password the URL may carry."""
+        if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            scheme = self.redis_url.partition("://")[0]
+            raise ConfigurationError(
+                "PAYCORE_REDIS_URL must be a redis://, rediss:// or unix:// URL, not"
+                f" {scheme}://..."
+            )
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -436,7 +448,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigurationError("PAYCORE_WEBHOOK_LEASE_MS must exceed PAYCORE_WEBHOOK_TIMEOUT_MS")
     if settings.webhook_give_up_seconds < 1:
         raise ConfigurationError("PAYCORE_WEBHOOK_GIVE_UP_SECONDS must be 1 or more")
+    for name in ("grpc_addr", "http_addr", "metrics_addr", "worker_metrics_addr"):
+        _check_address(_env_name(name), getattr(settings, name), getattr(defaults, name))
+    if settings.internal_grpc_addr:
+        _check_address("PAYCORE_INTERNAL_GRPC_ADDR", settings.internal_grpc_addr, "0.0.0.0:50052")
     return settings
+
+
+def _check_address(name: str, address: str, example: str) -> None:
+    """A listen address is host:port (the host may be empty or [v6]): without a port, every
+    process that split it failed in int()'s ValueError traceback."""
+    port = address.rpartition(":")[2]
+    if not (port.isdigit() and int(port) <= 65535):
+        raise ConfigurationError(f"{name} must be host:port (e.g. {example}), got {address!r}")
 
 
 CURRENCY_RULES_PSPS = ("default", "full_precision")

@@ -201,3 +201,43 @@ async def test_the_scripts_dump_the_embedded_default_without_pg_bin() -> None:
                 await connection.close()
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+async def test_a_restore_refuses_a_list_that_does_not_match_the_dumps(
+    migrated: Settings, tmp_path: Path
+) -> None:
+    """A backup of two shards restored with one URL (a shard forgotten in the list) or three:
+    the restore says which and restores nothing, instead of exiting 0 with a shard's merchants
+    left out of the restored platform."""
+    tools = tools_folder(await server_major(migrated.database_urls[0]))
+    run_script("backup.sh", tmp_path, migrated.database_urls, tools)
+    for count in (1, 3):
+        urls = tuple(migrated.database_urls[index % 2] for index in range(count))
+        async with fresh_databases(urls) as restored_urls:
+            ran = await asyncio.to_thread(
+                subprocess.run,
+                [str(DEPLOY / "backup" / "restore.sh"), str(tmp_path)],
+                env={
+                    **os.environ,
+                    "PAYCORE_DATABASE_URLS": ",".join(restored_urls),
+                    "PG_BIN": tools,
+                },
+                check=False,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert ran.returncode == 1, ran.stdout
+            assert ran.stderr == (
+                f"{tmp_path} holds 2 shard dump(s), PAYCORE_DATABASE_URLS names {count}"
+                " database(s): one database per dump, in shard order\n"
+            ), ran.stderr
+            for url in restored_urls:
+                connection = await asyncpg.connect(url)
+                try:
+                    tables = await connection.fetchval(
+                        "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+                    )
+                finally:
+                    await connection.close()
+                assert tables == 0, url

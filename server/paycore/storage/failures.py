@@ -152,6 +152,12 @@ def violated_unique_key(error: BaseException) -> str | None:
     return None
 
 
+def database_conflict(error: BaseException) -> bool:
+    """Whether the database ended this transaction for a concurrent one's sake (a deadlock, a
+    lock timeout, a serialization failure, a unique key taken first): run again, it may pass."""
+    return any(isinstance(cause, _CONFLICTS) for cause in _chain(error))
+
+
 def failure_reason(error: BaseException) -> str:
     """What went wrong talking to a database, in one line for a log or an operator: the
     driver's message (`database "x" does not exist`, `[Errno 111] Connect call failed`), not

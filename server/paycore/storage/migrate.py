@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from paycore.config import Settings
 from paycore.errors import ConfigurationError
-from paycore.storage.failures import failure_reason
+from paycore.storage.failures import database_conflict, failure_reason
 from paycore.storage.schema import shard_map
 from paycore.storage.shards import asyncpg_url, configured_map
 from sqlalchemy import Connection, make_url, text
@@ -39,17 +39,27 @@ def _upgrade(connection: Connection) -> None:
 async def migrate_database(url: str, shard: int = 0) -> None:
     engine = create_async_engine(asyncpg_url(url), poolclass=NullPool)
     try:
-        connection = await _connected(engine.connect(), url, shard)
+        connection = await connected(engine.connect(), url, shard)
         try:
             async with connection.begin():
                 await connection.run_sync(_upgrade)
+        except DBAPIError as error:
+            # Migrations run while the release before serves (deploy/README.md): DDL can
+            # deadlock with a running transaction, and the whole upgrade is rolled back.
+            if not database_conflict(error):
+                raise
+            shown = make_url(url).render_as_string(hide_password=True)
+            raise ConfigurationError(
+                f"shard {shard} ({shown}): the migration gave way to a running transaction"
+                f" ({failure_reason(error)}); nothing changed there: run `paycore migrate` again"
+            ) from None
         finally:
             await connection.close()
     finally:
         await engine.dispose()
 
 
-async def _connected(connecting: AsyncConnection, url: str, shard: int) -> AsyncConnection:
+async def connected(connecting: AsyncConnection, url: str, shard: int) -> AsyncConnection:
     """The connection, or a ConfigurationError naming the shard it cannot reach and why (a
     database that does not exist, a refused port, a wrong password): one line for the
     operator, not a chain of driver tracebacks. The URL is shown without its password."""

@@ -140,11 +140,21 @@ class ShardMove:
         await self._shards.refresh_map()
         source = self._shards.physical_of_logical(self._logical)
         if not 0 <= self._target < len(self._shards.engines):
-            raise MoveRefused(f"there is no physical shard {self._target}")
+            count = len(self._shards.engines)
+            raise MoveRefused(
+                f"there is no physical shard {self._target} (PAYCORE_DATABASE_URLS names"
+                f" {count}, 0 to {count - 1}: add the new database there, in every process, first)"
+            )
         if source == self._target:
             raise MoveRefused(f"logical shard {self._logical} is on {source} already")
         source_engine = self._shards.engines[source]
         target_engine = self._shards.engines[self._target]
+        wanted, found = await _schema(source_engine), await _schema(target_engine)
+        if found != wanted:
+            raise MoveRefused(
+                f"physical shard {self._target} is not migrated (schema {found or 'none'},"
+                f" physical shard {source}'s {wanted}): run `paycore migrate` first"
+            )
         await self._start_capture(source_engine)
         try:
             merchants = await self._merchants(source_engine)
@@ -378,6 +388,17 @@ async def _guard(engine: AsyncEngine) -> None:
             else:
                 statement = f"DROP TRIGGER IF EXISTS {MOVED_AWAY_TRIGGER} ON {table.name}"
             await _ddl(engine, statement)
+
+
+async def _schema(engine: AsyncEngine) -> str | None:
+    """The database's Alembic revision; None when it was never migrated."""
+    async with engine.connect() as connection:
+        driver = await driver_of(connection)
+        try:
+            revision: str | None = await driver.fetchval("SELECT version_num FROM alembic_version")
+        except asyncpg.UndefinedTableError:
+            return None
+    return revision
 
 
 async def _ddl(engine: AsyncEngine, statement: str) -> None:

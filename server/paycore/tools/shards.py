@@ -16,9 +16,12 @@ import json
 from dataclasses import asdict
 
 from paycore.config import Settings, load_settings
+from paycore.errors import ConfigurationError
 from paycore.runtime.process import run_async
+from paycore.storage.migrate import connected
 from paycore.storage.moves import MoveRefused, ShardMove, abort, check_logical
 from paycore.storage.shards import Shards
+from sqlalchemy import make_url, text
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,9 +45,30 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
 
 
+async def reached(shards: Shards, settings: Settings) -> None:
+    """Connects to every physical shard once, or raises the ConfigurationError naming the one
+    it cannot reach and why (`paycore migrate`'s line), before a command reads or moves
+    anything: an operator's typo or a stopped database, not a driver traceback."""
+    for shard, (engine, url) in enumerate(zip(shards.engines, settings.database_urls, strict=True)):
+        connection = await connected(engine.connect(), url, shard)
+        try:
+            if (
+                shard == 0
+                and await connection.scalar(text("SELECT to_regclass('shard_map')")) is None
+            ):
+                shown = make_url(url).render_as_string(hide_password=True)
+                raise ConfigurationError(
+                    f"shard 0 ({shown}): no shard map yet (migrated by an older paycore): run"
+                    " `paycore migrate` first"
+                )
+        finally:
+            await connection.close()
+
+
 async def show(settings: Settings) -> None:
     shards = Shards(settings)
     try:
+        await reached(shards, settings)
         await shards.refresh_map()
         placement: dict[int, list[int]] = {}
         for logical in range(shards.logical_shard_count):
@@ -58,6 +82,7 @@ async def show(settings: Settings) -> None:
 async def run_move(settings: Settings, logical: int, target: int) -> None:
     shards = Shards(settings)
     try:
+        await reached(shards, settings)
         # Every process rereads the map this often; wait twice that before cleaning up.
         refresh_wait_seconds = 2 * settings.shard_map_refresh_ms / 1000 + 1
         try:
@@ -78,6 +103,7 @@ async def run_abort(settings: Settings, logical: int) -> None:
             check_logical(shards, logical)
         except MoveRefused as refused:
             raise SystemExit(f"paycore shards abort: {refused}") from None
+        await reached(shards, settings)
         await shards.refresh_map()
         # Past the switch, the source keeps refusing the shard's inserts.
         owner = shards.physical_of_logical(logical)
