@@ -14,6 +14,7 @@ from paycore.account.models import (
     NewSellerAccount,
     SellerAccount,
 )
+from paycore.errors import not_found
 from paycore.storage.keys import merchant_row
 from paycore.storage.reads import Kind, fetch_optional, matching
 from paycore.storage.rows import Convert, Decoder, Encoder
@@ -47,6 +48,16 @@ class MerchantRepository:
     async def get(self, merchant_id: str) -> Merchant | None:
         query = select(merchants).where(merchants.c.merchant_id == merchant_id)
         return await fetch_optional(self._connection, query, merchant_of)
+
+
+async def require_merchant(
+    connection: AsyncConnection, merchant_id: str, param: str = "merchant"
+) -> None:
+    """NOT_FOUND naming `param` when no merchant has this id (read on the connection's shard):
+    what is added for a merchant that does not exist belongs to nobody, and an empty answer
+    about one would read as "nothing there"."""
+    if await MerchantRepository(connection).get(merchant_id) is None:
+        raise not_found("merchant", merchant_id, param=param)
 
 
 class SellerAccountRepository:

@@ -24,6 +24,7 @@ from paycore.account.repository import (
     MerchantRepository,
     SellerAccountRepository,
     api_keys_query,
+    require_merchant,
 )
 from paycore.currency.models import Settlement
 from paycore.currency.repository import save_settlement
@@ -78,8 +79,7 @@ class AccountService:
     async def update_fee_plan(
         self, connection: AsyncConnection, merchant_id: str, plan: FeePlan
     ) -> FeePlan:
-        if await MerchantRepository(connection).get(merchant_id) is None:
-            raise not_found("merchant", merchant_id, param="merchant")
+        await require_merchant(connection, merchant_id)
         await save_plan(connection, merchant_id, plan)
         return plan
 

@@ -39,7 +39,6 @@ from paycore.storage.schema import (
     fraud_policies,
     fraud_reviews,
     fraud_value_lists,
-    merchants,
     payment_intents,
 )
 from paycore.storage.statements import Insert
@@ -224,15 +223,6 @@ class AssessmentRepository:
             )
         ).one_or_none()
         return None if row is None else _assessment(row)
-
-
-async def merchant_exists(connection: AsyncConnection, merchant_id: str) -> bool:
-    """Whether a merchant an item would be added for, or an operator's list names, exists (read
-    on its shard)."""
-    found = await connection.execute(
-        select(merchants.c.merchant_id).where(merchants.c.merchant_id == merchant_id)
-    )
-    return found.one_or_none() is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
+from paycore.account.repository import require_merchant
 from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.events import Recorder
 from paycore.executor.breaker import Mode
@@ -38,7 +39,6 @@ from paycore.fraud.repository import (
     BlocklistValues,
     PolicyRepository,
     ReviewRepository,
-    merchant_exists,
 )
 from paycore.fraud.rules import DEFAULT_POLICY, RULES_VERSION, Decision, Policy
 from paycore.fraud.value_lists import LIST_FEATURE, ValueLists
@@ -308,7 +308,7 @@ class FraudService:
         for reader in shard_readers(self._shards, merchant_id):
             async with reader as connection:
                 if merchant_id:
-                    await _require_merchant(connection, merchant_id)
+                    await require_merchant(connection, merchant_id)
                 pages.append(await ReviewRepository(connection).list(merchant_id, cursor, status))
         return merge_newest_first(pages, cursor)
 
@@ -326,7 +326,7 @@ class FraudService:
     ) -> BlocklistItem:
         """`value_list`: the Radar value list it is on ("" for the blocklist itself)."""
         if merchant_id != PLATFORM:
-            await _require_merchant(connection, merchant_id)
+            await require_merchant(connection, merchant_id)
         logical_shard = (
             0 if merchant_id == PLATFORM else logical_shard_of(merchant_id, Prefix.ACCOUNT)
         )
@@ -383,7 +383,7 @@ class FraudService:
         for reader in shard_readers(self._shards, merchant_id):
             async with reader as connection:
                 if merchant_id:
-                    await _require_merchant(connection, merchant_id)
+                    await require_merchant(connection, merchant_id)
                 pages.append(
                     await BlocklistRepository(connection).list(
                         merchant_id, cursor, item_type, value
@@ -428,13 +428,6 @@ class FraudService:
             self._policies.clear()
         self._policies[merchant_id] = (now_ms + POLICY_CACHE_TTL_MS, policy)
         return policy
-
-
-async def _require_merchant(connection: AsyncConnection, merchant_id: str) -> None:
-    """NOT_FOUND naming `merchant` when no merchant has this id: an item for it would block
-    nothing, and an empty list of its items or reviews would read as "nothing there"."""
-    if not await merchant_exists(connection, merchant_id):
-        raise not_found("merchant", merchant_id, param="merchant")
 
 
 def _blocklist_values(facts: PaymentFacts) -> BlocklistValues:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
+from paycore.account.repository import require_merchant
 from paycore.errors import ApiError, Reason, not_found
 from paycore.ids import BASE62_ALPHABET, Prefix, logical_shard_of, new_id
 from paycore.invariants import invariant, violated
@@ -52,8 +53,7 @@ from paycore.ledger.posting import (
 from paycore.storage import Shards
 from paycore.storage.raw import Driver, driver_of, savepoint
 from paycore.storage.reads import Cursor, Page, fetch_one, merged_page, newest_first
-from paycore.storage.schema import ledger_accounts, merchants
-from sqlalchemy import select
+from paycore.storage.schema import ledger_accounts
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 BATCH_TRANSFERS_MAX = 1000
@@ -83,7 +83,7 @@ class LedgerService:
     # -- accounts -------------------------------------------------------------------------------
 
     async def create_account(self, connection: AsyncConnection, new: NewAccount) -> Account:
-        await _require_merchant(connection, new.merchant_id)
+        await require_merchant(connection, new.merchant_id)
         account_id = new_id(
             Prefix.LEDGER_ACCOUNT, logical_shard_of(new.merchant_id, Prefix.ACCOUNT)
         )
@@ -171,7 +171,7 @@ class LedgerService:
         for logical_shard in logical_shards:
             async with self._shards.read_logical(logical_shard) as connection:
                 if merchant_id:
-                    await _require_merchant(connection, merchant_id)
+                    await require_merchant(connection, merchant_id)
                 found += [rows.account_of(row) for row in await connection.execute(query)]
         return merged_page(found, cursor, key=lambda account: account.id)
 
@@ -301,7 +301,7 @@ class LedgerService:
         such merchant: a clean report of no account would pass a mistyped id as checked)."""
         if merchant_id:
             async with self._shards.read(merchant_id) as connection:
-                await _require_merchant(connection, merchant_id)
+                await require_merchant(connection, merchant_id)
         engines = (
             [self._shards.engine_for_merchant(merchant_id)]
             if merchant_id
@@ -464,15 +464,6 @@ class LedgerService:
         for logical_shard in range(self._shards.logical_shard_count):
             first.setdefault(self._shards.engine_for_logical(logical_shard), logical_shard)
         return list(first.values())
-
-
-async def _require_merchant(connection: AsyncConnection, merchant_id: str) -> None:
-    """NOT_FOUND naming `merchant` when no merchant has this id."""
-    found = await connection.execute(
-        select(merchants.c.merchant_id).where(merchants.c.merchant_id == merchant_id)
-    )
-    if found.one_or_none() is None:
-        raise not_found("merchant", merchant_id, param="merchant")
 
 
 _OBJECT_NAMES = {
