@@ -26,6 +26,37 @@ from sqlalchemy.pool import NullPool
 from tests.helpers import fresh_databases, reserved_port
 
 
+def unset_settings() -> dict[str, str]:
+    """This process's environment without any PAYCORE_* setting: a command sees only those
+    a test gives it."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+
+
+def paycore(
+    *arguments: str, timeout: float = 120, **settings: str
+) -> subprocess.CompletedProcess[str]:
+    """`python -m paycore.cli <arguments>` run to its end with only `settings` set
+    (PAYCORE_DATABASE_URLS=...), its output and errors as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "paycore.cli", *arguments],
+        env={**unset_settings(), **settings},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+async def database_at(url: str, revision: str) -> None:
+    """Migrates the (fresh) database at `url` to `revision`: one an older paycore left."""
+    engine = create_async_engine(asyncpg_url(url), poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: alembic.upgrade(alembic_config(sync), revision))
+    finally:
+        await engine.dispose()
+
+
 def test_a_second_dev_on_the_same_data_folder_is_one_line(tmp_path: Path) -> None:
     # What `make run` meets when another `make run` holds the folder: the embedded servers'
     # lock, held here as `paycore dev` holds it.
@@ -33,15 +64,7 @@ def test_a_second_dev_on_the_same_data_folder_is_one_line(tmp_path: Path) -> Non
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         lock.write("4242\n")
         lock.flush()
-        env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
-        done = subprocess.run(
-            [sys.executable, "-m", "paycore.cli", "dev"],
-            env={**env, "PAYCORE_DATA_DIR": str(tmp_path)},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = paycore("dev", timeout=60, PAYCORE_DATA_DIR=str(tmp_path))
     assert done.returncode == 2, done.stderr
     assert done.stderr == (
         f"paycore: {tmp_path} is in use by pid 4242 (another `paycore dev`?)\n"
@@ -53,28 +76,15 @@ def test_migrate_names_the_shard_it_cannot_reach_in_one_line(settings: Settings)
     and its URL without the password, not three chained tracebacks."""
     missing = with_database(settings.database_urls[0], f"paycore_nowhere_{secrets.token_hex(4)}")
     refused = "postgresql://paycore:s3cret-password@127.0.0.1:1/paycore"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "paycore.cli", "migrate"],
-        env={**env, "PAYCORE_DATABASE_URLS": f"{settings.database_urls[0]},{missing},{refused}"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = paycore(
+        "migrate", PAYCORE_DATABASE_URLS=f"{settings.database_urls[0]},{missing},{refused}"
     )
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     line = done.stderr.splitlines()[-1]  # after shard 0's migration
     assert line.startswith("paycore: shard 1 (") and "does not exist" in line, line
     assert missing.rpartition("/")[2] in line
-    done = subprocess.run(
-        [sys.executable, "-m", "paycore.cli", "migrate"],
-        env={**env, "PAYCORE_DATABASE_URLS": refused},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = paycore("migrate", PAYCORE_DATABASE_URLS=refused)
     assert done.returncode == 2, done.stderr
     (line,) = done.stderr.splitlines()
     assert line.startswith("paycore: shard 0 (") and "127.0.0.1:1" in line, line
@@ -84,22 +94,14 @@ def test_migrate_names_the_shard_it_cannot_reach_in_one_line(settings: Settings)
 def test_shards_names_a_logical_shard_that_does_not_exist_in_one_line(
     migrated: Settings,
 ) -> None:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
-    env["PAYCORE_DATABASE_URLS"] = ",".join(migrated.database_urls)
+    urls = ",".join(migrated.database_urls)
     last = migrated.logical_shard_count - 1
     for command in (
         ["move", "--logical", str(last + 1), "--to", "0"],
         ["move", "--logical", "-1", "--to", "0"],
         ["abort", "--logical", str(last + 1)],
     ):
-        done = subprocess.run(
-            [sys.executable, "-m", "paycore.cli", "shards", *command],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = paycore("shards", *command, PAYCORE_DATABASE_URLS=urls)
         assert done.returncode != 0, (command, done.stdout)
         assert done.stderr.splitlines() == [
             f"paycore shards {command[0]}: there is no logical shard {command[2]}"
@@ -112,7 +114,7 @@ async def test_health_asks_the_configured_grpc_address_by_default(target: str) -
     (0.0.0.0 asked on loopback), as every other command reads its address; it asked
     127.0.0.1:50051 whatever was set, and said NOT_SERVING of a healthy server elsewhere."""
     port = target.rpartition(":")[2]
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+    env = unset_settings()
     for configured in (f"127.0.0.1:{port}", f"0.0.0.0:{port}"):
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -127,7 +129,7 @@ async def test_health_asks_the_configured_grpc_address_by_default(target: str) -
 
 
 async def health_says(*arguments: str) -> tuple[int | None, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+    env = unset_settings()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -170,7 +172,7 @@ def test_ctrl_c_before_a_command_is_up_is_one_line(tmp_path: Path) -> None:
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         port = silent.getsockname()[1]
-        env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+        env = unset_settings()
         env |= {
             "PAYCORE_DATA_DIR": str(tmp_path),
             "PAYCORE_DATABASE_URLS": f"postgresql://postgres@127.0.0.1:{port}/nothing",
@@ -205,7 +207,6 @@ def test_shards_names_the_shard_it_cannot_reach_in_one_line(settings: Settings) 
     `paycore migrate` says it, not a driver traceback."""
     missing = with_database(settings.database_urls[0], f"paycore_nowhere_{secrets.token_hex(4)}")
     refused = "postgresql://paycore:s3cret-password@127.0.0.1:1/paycore"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
     for urls, shard, said in (
         (refused, 0, "127.0.0.1:1"),
         (f"{settings.database_urls[0]},{missing}", 1, "does not exist"),
@@ -215,14 +216,7 @@ def test_shards_names_the_shard_it_cannot_reach_in_one_line(settings: Settings) 
             ["move", "--logical", "1", "--to", "0"],
             ["abort", "--logical", "1"],
         ):
-            done = subprocess.run(
-                [sys.executable, "-m", "paycore.cli", "shards", *command],
-                env={**env, "PAYCORE_DATABASE_URLS": urls},
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
+            done = paycore("shards", *command, PAYCORE_DATABASE_URLS=urls)
             assert done.returncode == 2, (command, done.stderr)
             (line,) = done.stderr.splitlines()
             assert line.startswith(f"paycore: shard {shard} (") and said in line, (command, line)
@@ -232,26 +226,15 @@ def test_shards_names_the_shard_it_cannot_reach_in_one_line(settings: Settings) 
 def test_shards_move_to_a_database_not_in_the_list_says_to_add_it(migrated: Settings) -> None:
     """The move's first step is adding the new database to PAYCORE_DATABASE_URLS
     (deploy/README.md): a shell that lacks it was told only 'there is no physical shard 2'."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
-    env["PAYCORE_DATABASE_URLS"] = ",".join(migrated.database_urls)
     count = len(migrated.database_urls)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "paycore.cli",
-            "shards",
-            "move",
-            "--logical",
-            "1",
-            "--to",
-            str(count),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = paycore(
+        "shards",
+        "move",
+        "--logical",
+        "1",
+        "--to",
+        str(count),
+        PAYCORE_DATABASE_URLS=",".join(migrated.database_urls),
     )
     assert done.returncode == 1, done.stdout
     assert done.stderr.splitlines() == [
@@ -263,20 +246,11 @@ def test_shards_move_to_a_database_not_in_the_list_says_to_add_it(migrated: Sett
 async def test_shards_move_to_a_database_not_migrated_says_to_migrate(migrated: Settings) -> None:
     """The procedure runs `paycore migrate` after adding the database; a move to one that was
     not migrated ended in asyncpg's UndefinedTableError traceback (relation "api_keys")."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
     count = len(migrated.database_urls)
     command = ["shards", "move", "--logical", "1", "--to", str(count)]
     async with fresh_databases(migrated.database_urls[:1]) as (empty,):
-        env["PAYCORE_DATABASE_URLS"] = ",".join((*migrated.database_urls, empty))
-        done = await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "-m", "paycore.cli", *command],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        urls = ",".join((*migrated.database_urls, empty))
+        done = await asyncio.to_thread(paycore, *command, PAYCORE_DATABASE_URLS=urls)
     assert done.returncode == 1, done.stdout
     (line,) = done.stderr.splitlines()
     assert line.startswith(
@@ -289,15 +263,7 @@ async def test_shards_move_to_a_database_not_migrated_says_to_migrate(migrated: 
 def test_serve_refuses_fewer_than_one_worker() -> None:
     """`paycore serve --workers 0` served with one process as if nothing were wrong, where
     `paycore worker --concurrency 0` is refused."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "paycore.cli", "serve", "--workers", "0"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = paycore("serve", "--workers", "0")
     assert done.returncode == 2, done.stderr
     assert done.stderr == "paycore: --workers must be at least 1\n", done.stderr
 
@@ -308,26 +274,10 @@ async def test_shards_on_a_database_from_before_the_shard_map_say_to_migrate(
     """A deployment migrated before the shard map existed (revision 0015) gets it from its
     next `paycore migrate` (deploy/README.md); `paycore shards` before that ended in
     SQLAlchemy's ProgrammingError traceback (relation "shard_map" does not exist)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
     async with fresh_databases(settings.database_urls[:1]) as (old,):
-        engine = create_async_engine(asyncpg_url(old), poolclass=NullPool)
-        try:
-            async with engine.begin() as connection:
-                await connection.run_sync(
-                    lambda sync: alembic.upgrade(alembic_config(sync), "0015")
-                )
-        finally:
-            await engine.dispose()
+        await database_at(old, "0015")
         for arguments in (["show"], ["abort", "--logical", "1"]):
-            done = await asyncio.to_thread(
-                subprocess.run,
-                [sys.executable, "-m", "paycore.cli", "shards", *arguments],
-                env={**env, "PAYCORE_DATABASE_URLS": old},
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
+            done = await asyncio.to_thread(paycore, "shards", *arguments, PAYCORE_DATABASE_URLS=old)
             assert done.returncode == 2, (arguments, done.stderr)
             (line,) = done.stderr.splitlines()
             assert line.startswith("paycore: shard 0 ("), line
@@ -340,16 +290,8 @@ async def test_migrate_that_loses_a_deadlock_says_to_run_it_again(settings: Sett
     """`paycore migrate` runs while the release before serves (deploy/README.md); its DDL can
     deadlock with a running transaction, and PostgreSQL then ends the migration: that was a
     traceback, now one line saying nothing changed there and to run it again."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
     async with fresh_databases(settings.database_urls[:1]) as (old,):
-        engine = create_async_engine(asyncpg_url(old), poolclass=NullPool)
-        try:
-            async with engine.begin() as connection:
-                await connection.run_sync(
-                    lambda sync: alembic.upgrade(alembic_config(sync), "0065")
-                )
-        finally:
-            await engine.dispose()
+        await database_at(old, "0065")
         running = await asyncpg.connect(old)
         try:
             transaction = running.transaction()
@@ -357,15 +299,7 @@ async def test_migrate_that_loses_a_deadlock_says_to_run_it_again(settings: Sett
             # 0066 indexes invoices: the migration waits on this lock, holding its own.
             await running.execute("LOCK TABLE invoices IN ROW EXCLUSIVE MODE")
             migrating = asyncio.create_task(
-                asyncio.to_thread(
-                    subprocess.run,
-                    [sys.executable, "-m", "paycore.cli", "migrate"],
-                    env={**env, "PAYCORE_DATABASE_URLS": old},
-                    capture_output=True,
-                    text=True,
-                    timeout=120,
-                    check=False,
-                )
+                asyncio.to_thread(paycore, "migrate", PAYCORE_DATABASE_URLS=old)
             )
             waiting = (
                 "SELECT count(*) FROM pg_locks WHERE NOT granted"
