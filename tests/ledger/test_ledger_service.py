@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -168,38 +169,59 @@ async def test_a_linked_chain_is_applied_whole_or_not_at_all(
     await integrity_ok(admin, merchant_id)
 
 
+@dataclass(frozen=True)
+class Holds:
+    """A ledger on a clock the test moves (`now[0]`, unix seconds), and holds of 70 from a
+    merchant's PSP receivable into its pending balance."""
+
+    ledger: LedgerService
+    merchant_id: str
+    receivable: str
+    pending_balance: str
+
+    @classmethod
+    async def of(cls, platform: Platform, merchant_id: str, now: list[float]) -> Holds:
+        ledger = LedgerService(platform.shards, lambda: now[0])
+        async with platform.shards.transaction(merchant_id) as connection:
+            accounts = await ledger.merchant_accounts(connection, merchant_id, "usd")
+        return cls(
+            ledger,
+            merchant_id,
+            accounts["psp_receivable"].id,
+            accounts["balance_pending"].id,
+        )
+
+    def _new_id(self) -> str:
+        return new_id(Prefix.LEDGER_TRANSFER, logical_shard_of(self.merchant_id, Prefix.ACCOUNT))
+
+    def hold(self, timeout_seconds: int) -> TransferRequest:
+        return TransferRequest(
+            id=self._new_id(),
+            debit_account_id=self.receivable,
+            credit_account_id=self.pending_balance,
+            amount=70,
+            currency="usd",
+            pending=True,
+            timeout_seconds=timeout_seconds,
+            code="authorization",
+        )
+
+    def capture(self, held: TransferRequest) -> TransferRequest:
+        return TransferRequest(id=self._new_id(), post_pending_id=held.id, code="capture")
+
+
 async def test_expiry_is_enforced_lazily_and_by_the_sweep(
     platform: Platform, merchant: MerchantFixture
 ) -> None:
     now = [2_000_000_000.0]
-    ledger = LedgerService(platform.shards, lambda: now[0])
-    merchant_id = merchant.merchant.id
-    shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
-    async with platform.shards.transaction(merchant_id) as connection:
-        accounts = await ledger.merchant_accounts(connection, merchant_id, "usd")
-    receivable, pending_balance = accounts["psp_receivable"].id, accounts["balance_pending"].id
-
-    def hold(timeout: int) -> TransferRequest:
-        return TransferRequest(
-            id=new_id(Prefix.LEDGER_TRANSFER, shard),
-            debit_account_id=receivable,
-            credit_account_id=pending_balance,
-            amount=70,
-            currency="usd",
-            pending=True,
-            timeout_seconds=timeout,
-            code="authorization",
-        )
-
-    lazy, swept = hold(10), hold(20)
+    holds = await Holds.of(platform, merchant.merchant.id, now)
+    ledger, merchant_id, pending_balance = holds.ledger, holds.merchant_id, holds.pending_balance
+    lazy, swept = holds.hold(10), holds.hold(20)
     await ledger.post([([lazy, swept], merchant_id)])
     held = (await ledger.get_account(merchant_id, pending_balance)).balances
     assert held.credits_pending == 140
     now[0] += 15
-    late_post = TransferRequest(
-        id=new_id(Prefix.LEDGER_TRANSFER, shard), post_pending_id=lazy.id, code="capture"
-    )
-    [[outcome]] = await ledger.post([([late_post], merchant_id)])
+    [[outcome]] = await ledger.post([([holds.capture(lazy)], merchant_id)])
     assert outcome.result.name == "PENDING_TRANSFER_EXPIRED"
     assert (await ledger.get_account(merchant_id, pending_balance)).balances.credits_pending == 70
     assert (await ledger.get_transfer(merchant_id, lazy.id)).status.value == "expired"
@@ -219,33 +241,13 @@ async def test_a_hold_lasts_at_least_its_timeout_whatever_the_fraction_of_its_se
     expired after 0.1 s, a tenth of the timeout asked for, and its post was refused
     PENDING_TRANSFER_EXPIRED."""
     now = [2_000_000_000.9]
-    ledger = LedgerService(platform.shards, lambda: now[0])
-    merchant_id = merchant.merchant.id
-    shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
-    async with platform.shards.transaction(merchant_id) as connection:
-        accounts = await ledger.merchant_accounts(connection, merchant_id, "usd")
-    receivable, pending_balance = accounts["psp_receivable"].id, accounts["balance_pending"].id
-
-    def hold() -> TransferRequest:
-        return TransferRequest(
-            id=new_id(Prefix.LEDGER_TRANSFER, shard),
-            debit_account_id=receivable,
-            credit_account_id=pending_balance,
-            amount=70,
-            currency="usd",
-            pending=True,
-            timeout_seconds=1,
-            code="authorization",
-        )
-
-    posted, left = hold(), hold()
+    holds = await Holds.of(platform, merchant.merchant.id, now)
+    ledger, merchant_id = holds.ledger, holds.merchant_id
+    posted, left = holds.hold(1), holds.hold(1)
     await ledger.post([([posted, left], merchant_id)])
     assert (await ledger.get_transfer(merchant_id, left.id)).expires_at == 2_000_000_002
     now[0] += 0.2  # 2_000_000_001.1: within the second asked for
-    capture = TransferRequest(
-        id=new_id(Prefix.LEDGER_TRANSFER, shard), post_pending_id=posted.id, code="capture"
-    )
-    [[outcome]] = await ledger.post([([capture], merchant_id)])
+    [[outcome]] = await ledger.post([([holds.capture(posted)], merchant_id)])
     assert outcome.result.name == "CREATED"
     assert (await ledger.get_transfer(merchant_id, left.id)).status.value == "pending"
     now[0] += 1  # 2_000_000_002.1: more than a second after it was made
