@@ -117,9 +117,12 @@ async def test_an_intent_updated_over_http_then_charged_to_a_destination(
     confirmed = await call(http, "POST", f"{intent_url}/confirm", key=key)
     assert confirmed.body["status"] == "succeeded", confirmed.body
     assert confirmed.body["amount_received"] == 1800
-    late = await call(http, "POST", intent_url, key=key, json_body={"description": "late"})
+    late = await call(http, "POST", intent_url, key=key, json_body={"amount": 1900})
     assert late.status == 400
     assert late.body["error"]["code"] == "payment_intent_unexpected_state"
+    tagged = await call(http, "POST", intent_url, key=key, json_body={"description": "late"})
+    assert (tagged.status, tagged.body["description"]) == (200, "late")
+    assert tagged.body["amount_received"] == 1800
     await assert_books_balance(payin.admin, merchant["id"])
 
 

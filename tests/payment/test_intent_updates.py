@@ -113,6 +113,46 @@ async def test_an_intent_past_confirmation_cannot_be_updated(shop: Shop) -> None
     await shop.assert_books_balance()
 
 
+async def test_description_metadata_and_receipt_email_change_in_any_status(shop: Shop) -> None:
+    """Stripe's rule: what annotates a payment (its description, metadata, receipt email)
+    changes at any status, a merchant tagging an order after it was paid or canceled; what
+    the payment is (amount, currency, payment method...) changes only before confirmation."""
+    paid = await shop.pay(good_card(), 1000)
+    canceled = await shop.client.payments.CancelPaymentIntent(
+        P.CancelPaymentIntentRequest(id=(await _open_intent(shop)).id)
+    )
+    books = await shop.balance()
+
+    for intent in (paid, canceled):
+        updated = await shop.client.payments.UpdatePaymentIntent(
+            Update(
+                id=intent.id,
+                description="order 42",
+                metadata={"order": "42"},
+                receipt_email="buyer@example.com",
+            )
+        )
+        assert (updated.status, updated.amount) == (intent.status, intent.amount)
+        assert (updated.description, dict(updated.metadata)) == ("order 42", {"order": "42"})
+        assert updated.receipt_email == "buyer@example.com"
+        read = await shop.client.payments.GetPaymentIntent(P.GetPaymentIntentRequest(id=intent.id))
+        assert dict(read.metadata) == {"order": "42"}
+
+        reason, param = await _refused(
+            shop,
+            Update(id=intent.id, metadata={"more": "1"}, capture_method=P.CAPTURE_METHOD_MANUAL),
+            grpc.StatusCode.FAILED_PRECONDITION,
+        )
+        assert (reason, param) == ("PAYMENT_INTENT_UNEXPECTED_STATE", "id")
+    assert dict(
+        (
+            await shop.client.payments.GetPaymentIntent(P.GetPaymentIntentRequest(id=paid.id))
+        ).metadata
+    ) == {"order": "42"}
+    assert await shop.balance() == books
+    await shop.assert_books_balance()
+
+
 @pytest.mark.parametrize(
     ("fields", "reason", "param"),
     [

@@ -266,7 +266,8 @@ class PaymentServiceServicer:
         """Changes an intent not yet confirmed (requires_payment_method or requires_confirmation) or
         waiting for its buyer's authentication (requires_action): only the fields given change; a
         payment method given makes it requires_confirmation (from requires_action also a new
-        amount or currency, its next_action dropped).
+        amount or currency, its next_action dropped). description, metadata and receipt_email
+        alone change in any status (an order tagged after it was paid or canceled).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -52,7 +52,8 @@ class PaymentServiceStub:
     """Changes an intent not yet confirmed (requires_payment_method or requires_confirmation) or
     waiting for its buyer's authentication (requires_action): only the fields given change; a
     payment method given makes it requires_confirmation (from requires_action also a new
-    amount or currency, its next_action dropped).
+    amount or currency, its next_action dropped). description, metadata and receipt_email
+    alone change in any status (an order tagged after it was paid or canceled).
     """
     CancelPaymentIntent: _grpc.UnaryUnaryMultiCallable[_payment_pb2.CancelPaymentIntentRequest, _payment_pb2.PaymentIntent]
     """Cancels an intent that is not yet succeeded; an authorization is voided."""
@@ -170,7 +171,8 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     """Changes an intent not yet confirmed (requires_payment_method or requires_confirmation) or
     waiting for its buyer's authentication (requires_action): only the fields given change; a
     payment method given makes it requires_confirmation (from requires_action also a new
-    amount or currency, its next_action dropped).
+    amount or currency, its next_action dropped). description, metadata and receipt_email
+    alone change in any status (an order tagged after it was paid or canceled).
     """
     CancelPaymentIntent: _aio.UnaryUnaryMultiCallable[_payment_pb2.CancelPaymentIntentRequest, _payment_pb2.PaymentIntent]  # type: ignore[assignment]
     """Cancels an intent that is not yet succeeded; an authorization is voided."""
@@ -333,7 +335,8 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         """Changes an intent not yet confirmed (requires_payment_method or requires_confirmation) or
         waiting for its buyer's authentication (requires_action): only the fields given change; a
         payment method given makes it requires_confirmation (from requires_action also a new
-        amount or currency, its next_action dropped).
+        amount or currency, its next_action dropped). description, metadata and receipt_email
+        alone change in any status (an order tagged after it was paid or canceled).
         """
 
     @_abc_1.abstractmethod

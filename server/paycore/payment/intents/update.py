@@ -1,15 +1,17 @@
-"""UpdatePaymentIntent: Stripe's update of an intent not yet confirmed, in one transaction.
-A payment method given (an id, or a test payment method's name saved as a new one, as create
-saves it) moves requires_payment_method to requires_confirmation. In requires_action (3-D
-Secure), another payment method, amount or currency moves it back to requires_confirmation
-without its next_action, as Stripe does: the buyer's authentication was for what it was, so
-the next confirmation asks afresh (the confirmation's return_url alone is kept, unseen, for the
-buyer already on the authentication page: `NextAction.way_back`); other fields change as in
-requires_confirmation. No event:
-Stripe has none for an intent's update (paycore.events.types)."""
+"""UpdatePaymentIntent: Stripe's update of an intent not yet confirmed, in one transaction;
+what annotates the payment (description, metadata, receipt_email) changes in any status, as
+Stripe's does (a merchant tags an order after it was paid or canceled). A payment method given
+(an id, or a test payment method's name saved as a new one, as create saves it) moves
+requires_payment_method to requires_confirmation. In requires_action (3-D Secure), another
+payment method, amount or currency moves it back to requires_confirmation without its
+next_action, as Stripe does: the buyer's authentication was for what it was, so the next
+confirmation asks afresh (the confirmation's return_url alone is kept, unseen, for the buyer
+already on the authentication page: `NextAction.way_back`); other fields change as in
+requires_confirmation. No event: Stripe has none for an intent's update (paycore.events.types)."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 from paycore import validation
@@ -36,7 +38,8 @@ async def prepare(
     checked on the intent as locked, in the transaction that writes: an update or a
     confirmation that committed after the read is what the change is judged against, never
     the stale read."""
-    require(intent, "update", UPDATABLE)
+    updatable = _updatable_for(changes)
+    require(intent, "update", updatable)
     read = _card_check(intent, changes)
     card = await flow.card(merchant_id, *read)
 
@@ -45,7 +48,7 @@ async def prepare(
         locked = await repository.intent(merchant_id, intent.id, lock=True)
         if locked is None:
             raise not_found("payment_intent", intent.id)
-        require(locked, "update", UPDATABLE)
+        require(locked, "update", updatable)
         await _check_amount(currencies, connection, locked, changes)
         now = _card_check(locked, changes)
         checked = card if now == read else await flow.card(merchant_id, *now)
@@ -69,6 +72,22 @@ async def prepare(
         return await repository.update_intent(locked, **values)
 
     return Phases(change)
+
+
+# What annotates a payment rather than being it: Stripe changes these in every status.
+_ANNOTATIONS = frozenset({"description", "metadata", "receipt_email"})
+
+
+def _updatable_for(changes: IntentChanges) -> frozenset[IntentStatus]:
+    """The statuses an intent may be in for `changes`: any, when they only annotate it."""
+    unchanged = IntentChanges()
+    if all(
+        getattr(changes, each.name) == getattr(unchanged, each.name)
+        for each in fields(changes)
+        if each.name not in _ANNOTATIONS
+    ):
+        return frozenset(IntentStatus)
+    return UPDATABLE
 
 
 # What an authentication (3-D Secure) was for: changing one needs the buyer to authenticate again.
