@@ -37,6 +37,7 @@ async def test_accept_a_payment() -> None:
             amount=1099, currency="usd", automatic_payment_methods={"enabled": True}
         )
         assert later.status == "requires_payment_method"
+        assert later.payment_method_types == ["card"]  # what a payment form offers
         confirmed = stripe.PaymentIntent.confirm(
             later.id, payment_method="pm_card_visa", return_url="https://www.example.com"
         )

@@ -958,6 +958,7 @@ class PaymentIntent(_message.Message):
     SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
     TRANSFER_GROUP_FIELD_NUMBER: _builtins.int
     RECEIPT_EMAIL_FIELD_NUMBER: _builtins.int
+    PAYMENT_METHOD_TYPES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pi_..." """
     amount: _builtins.int
@@ -1031,6 +1032,12 @@ class PaymentIntent(_message.Message):
     def next_action(self) -> Global___NextAction:
         """Set while status is requires_action: where the buyer authenticates."""
 
+    @_builtins.property
+    def payment_method_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The kinds of payment method this intent may be paid with (Stripe's): ["card"], the only
+        one (Apple Pay and Google Pay tokens are cards).
+        """
+
     def __init__(
         self,
         *,
@@ -1062,10 +1069,11 @@ class PaymentIntent(_message.Message):
         setup_future_usage: Global___SetupFutureUsage.ValueType = ...,
         transfer_group: _builtins.str = ...,
         receipt_email: _builtins.str = ...,
+        payment_method_types: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["last_payment_error", b"last_payment_error", "next_action", b"next_action", "risk_assessment", b"risk_assessment", "transfer_data", b"transfer_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "canceled_at", b"canceled_at", "cancellation_reason", b"cancellation_reason", "capture_method", b"capture_method", "client_secret", b"client_secret", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "disputed", b"disputed", "id", b"id", "invoice", b"invoice", "last_payment_error", b"last_payment_error", "latest_charge", b"latest_charge", "metadata", b"metadata", "next_action", b"next_action", "payment_method", b"payment_method", "receipt_email", b"receipt_email", "risk_assessment", b"risk_assessment", "setup_future_usage", b"setup_future_usage", "status", b"status", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination", "transfer_group", b"transfer_group"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "canceled_at", b"canceled_at", "cancellation_reason", b"cancellation_reason", "capture_method", b"capture_method", "client_secret", b"client_secret", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "disputed", b"disputed", "id", b"id", "invoice", b"invoice", "last_payment_error", b"last_payment_error", "latest_charge", b"latest_charge", "metadata", b"metadata", "next_action", b"next_action", "payment_method", b"payment_method", "payment_method_types", b"payment_method_types", "receipt_email", b"receipt_email", "risk_assessment", b"risk_assessment", "setup_future_usage", b"setup_future_usage", "status", b"status", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination", "transfer_group", b"transfer_group"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

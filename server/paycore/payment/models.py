@@ -11,6 +11,10 @@ from paycore.errors import ErrorType, Reason
 from paycore.records import MetadataChange, Stored
 from paycore.search import FieldKind
 
+PAYMENT_METHOD_TYPES = ("card",)
+"""What intents and setups are paid with (Stripe's payment_method_types): cards, wallet tokens
+included."""
+
 
 class IntentStatus(StrEnum):
     REQUIRES_PAYMENT_METHOD = "requires_payment_method"
@@ -440,7 +444,7 @@ class SetupIntent(Stored):
 
     @property
     def payment_method_types(self) -> tuple[str, ...]:
-        return ("card",)
+        return PAYMENT_METHOD_TYPES
 
 
 # PSP decline codes that Stripe reports under their own error code (else card_declined).

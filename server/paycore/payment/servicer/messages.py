@@ -4,6 +4,7 @@ composition root builds paycore.payment.events.PayInEvents' recorders with these
 from __future__ import annotations
 
 from paycore.payment.models import (
+    PAYMENT_METHOD_TYPES,
     ApplicationFee,
     Charge,
     FeeRefund,
@@ -54,6 +55,7 @@ def intent_message(intent: Intent) -> payment_pb2.PaymentIntent:
         transfer_data=payment_pb2.TransferData(destination=intent.transfer_destination)
         if intent.transfer_destination
         else None,
+        payment_method_types=list(PAYMENT_METHOD_TYPES),
     )
 
 
