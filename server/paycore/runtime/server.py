@@ -144,9 +144,10 @@ async def start_grpc_server(
             ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
         ],
     )
-    serving = register(server)
+    handlers = cast(aio.Server, _GenericHandlersOnly(server))
+    serving = register(handlers)
     health_servicer = Health()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, handlers)
     for name in contracts.service_names():
         status = (
             health_pb2.HealthCheckResponse.SERVING
@@ -168,6 +169,25 @@ async def start_grpc_server(
         port = server.add_secure_port(address, tls.grpc_credentials())
     await server.start()
     return GrpcServer(server, health_servicer, port, serving)
+
+
+class _GenericHandlersOnly:
+    """`server` as the generated `add_*_to_server` functions see it: each service is served by
+    its generic handler alone, its methods not also registered one by one. grpc.aio (1.85)
+    keeps a pending task per registered method and, for every call, waits on all of them and
+    then on the one that answered: with paycore's 200 methods that cost about 60 us of CPU a
+    call (a third of a ledger call's Python time), and it grew with every method added. The
+    generic handler finds a method in its service's dict instead (docs/benchmarks.md, "gRPC's
+    registered methods")."""
+
+    def __init__(self, server: aio.Server) -> None:
+        self._server = server
+
+    def add_generic_rpc_handlers(self, handlers: Any) -> None:
+        self._server.add_generic_rpc_handlers(handlers)
+
+    def add_registered_method_handlers(self, service_name: str, handlers: Any) -> None:
+        """Served by the service's generic handler, which the same function adds."""
 
 
 async def serve_until_signalled(
