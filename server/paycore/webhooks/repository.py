@@ -392,7 +392,10 @@ class ClaimedRow:
 # (those the claiming worker already has enough of in flight), leased until $3; returned with
 # their endpoint's URL and secrets and their event. The scan walks the due index only: a
 # disabled endpoint's deliveries are parked out of it (next_attempt_at null), a deleted one's
-# are gone, so the few due rows of endpoints disabled meanwhile are all it skips.
+# are gone, so the few due rows of endpoints disabled meanwhile are all it skips. Every row
+# chosen is returned: the merchant's livemode is read as the fan-out reads it (false when its
+# merchant has no row on the shard), never by a join that would lock a chosen row, leave it
+# out and keep it due (at the head of the queue, claimed by no one).
 _CLAIM_DUE = f"""
 WITH scanned AS (
   SELECT d.merchant_id, d.id, d.endpoint_id, d.next_attempt_at FROM webhook_deliveries AS d
@@ -411,15 +414,16 @@ WITH scanned AS (
   FOR UPDATE OF d SKIP LOCKED
 )
 UPDATE webhook_deliveries AS d SET {D.next_attempt_at.name} = $3
-FROM chosen AS c, webhook_endpoints AS w, events AS v, merchants AS a
+FROM chosen AS c, webhook_endpoints AS w, events AS v
 WHERE d.merchant_id = c.merchant_id AND d.id = c.id
   AND w.merchant_id = d.merchant_id AND w.id = d.endpoint_id
   AND v.merchant_id = d.merchant_id AND v.id = d.event_id
-  AND a.merchant_id = d.merchant_id
 RETURNING d.merchant_id, d.id, d.event_id, d.endpoint_id, d.attempt_count, d.expires_at,
   w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.failing_since,
   v.type AS event_type, v.object_id, v.object_type, v.data, v.previous_attributes,
-  v.request_id, v.idempotency_key, v.created_at AS event_created_at, a.livemode
+  v.request_id, v.idempotency_key, v.created_at AS event_created_at,
+  coalesce((SELECT a.livemode FROM merchants AS a WHERE a.merchant_id = d.merchant_id), false)
+    AS livemode
 """
 
 
