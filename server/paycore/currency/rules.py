@@ -115,9 +115,29 @@ class CurrencyRules:
             )
         if purpose is Purpose.CHARGE and amount < rule.minimum_charge:
             raise ApiError(
-                Reason.AMOUNT_TOO_SMALL, param=param, currency=currency, minimum=rule.minimum_charge
+                Reason.AMOUNT_TOO_SMALL,
+                param=param,
+                currency=currency,
+                minimum=rule.minimum_charge,
+                converted="",
             )
         return amount
+
+    def check_converted(
+        self, param: str, amount: int, currency: str, target: str, converted: int
+    ) -> None:
+        """A new charge of `amount` `currency` that converts to `converted` minor units of its
+        settlement currency `target`: at least `target`'s least charge too (Stripe's "Amount
+        must convert to at least 50 cents"), else AMOUNT_TOO_SMALL naming `param`."""
+        minimum = self.rule(target).minimum_charge
+        if converted < minimum:
+            raise ApiError(
+                Reason.AMOUNT_TOO_SMALL,
+                param=param,
+                currency=target,
+                minimum=minimum,
+                converted=f" once converted: {amount} {currency} converts to {converted} {target}",
+            )
 
     def payable(self, amount: int, currency: str) -> int:
         """The largest payout the processors take out of `amount` (minor units, >= 0) in

@@ -53,7 +53,7 @@ from paycore.currency.conversion import (
     convert_half_up,
     convert_up,
 )
-from paycore.currency.models import Settlement, rate_text
+from paycore.currency.models import ExchangeRate, Settlement, rate_text
 from paycore.currency.rates import Rates
 from paycore.invariants import invariant
 from paycore.ledger import codes
@@ -154,13 +154,15 @@ class Conversions:
 
     async def check(
         self, connection: AsyncConnection, merchant_id: str, account: str, currency: str, param: str
-    ) -> None:
+    ) -> ExchangeRate | None:
         """Before a charge in `currency` to `account`'s balance reaches the PSP: when it would
         be converted, the pair has a fresh rate (else CURRENCY_PAIR_UNSUPPORTED or
-        EXCHANGE_RATE_STALE naming `param`)."""
+        EXCHANGE_RATE_STALE naming `param`), which it answers (its `quote` is the settlement
+        currency); None when the charge would not be converted."""
         target = (await self.settlement(connection, merchant_id, account)).target_for(currency)
-        if target is not None:
-            await self.rates.usable(connection, currency, target, param)
+        if target is None:
+            return None
+        return await self.rates.usable(connection, currency, target, param)
 
     async def check_refund(
         self, connection: AsyncConnection, merchant_id: str, charge: str, param: str
