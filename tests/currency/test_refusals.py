@@ -56,7 +56,7 @@ async def test_amounts_that_break_a_currency_rule_are_refused(fx_world: World) -
     before = await _state(shop)
     cases = {
         (1_005, "kwd"): (INVALID, "AMOUNT_NOT_ALLOWED", "amount"),  # 3 decimals: last digit 0
-        (250, "isk"): (INVALID, "AMOUNT_NOT_ALLOWED", "amount"),  # whole hundreds
+        (25_050, "isk"): (INVALID, "AMOUNT_NOT_ALLOWED", "amount"),  # whole krónur
         (30, "usd"): (INVALID, "AMOUNT_TOO_SMALL", "amount"),  # least charge 50 cents
         (40, "jpy"): (INVALID, "AMOUNT_TOO_SMALL", "amount"),
         (190, "kwd"): (INVALID, "AMOUNT_TOO_SMALL", "amount"),
@@ -65,7 +65,7 @@ async def test_amounts_that_break_a_currency_rule_are_refused(fx_world: World) -
         assert await _refused(await _intent(shop, amount, currency)) == expected, currency
     assert await _state(shop) == before
     # What the rules allow goes through.
-    for amount, currency in ((1_010, "kwd"), (3_000, "isk"), (2_000, "usd")):
+    for amount, currency in ((1_010, "kwd"), (30_000, "isk"), (2_000, "usd")):
         await shop.charge(amount, currency)
     # A partial capture: a part the currency allows.
     authorized = await authorize(shop, 2_000, "kwd")
