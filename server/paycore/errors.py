@@ -377,7 +377,7 @@ class Reason(Enum):
     AMOUNT_TOO_SMALL = (
         Status.INVALID_ARGUMENT,
         ErrorType.INVALID_REQUEST,
-        "{amount_subject} must be at least {minimum} (minor units of {currency})",
+        "{amount_subject} must be at least {minimum} (minor units of {currency}){converted}",
     )
     CURRENCY_PAIR_UNSUPPORTED = (
         Status.INVALID_ARGUMENT,

@@ -1,15 +1,19 @@
 """ISO reference data: currencies with their minor-unit exponents (ISO 4217) and countries
-(ISO 3166-1 alpha-2). Money amounts are integers of the currency's minor unit."""
+(ISO 3166-1 alpha-2). Money amounts are integers of the currency's minor unit.
+
+One exception, Stripe's: ISK keeps two decimals in amounts (ISO 4217 gives it none), so that
+an `amount` of 100 is 1 króna as in Stripe's API ("ISK will remain a two-decimal currency in
+the Stripe API"); paycore.currency.rules takes only whole krónur (multiples of 100)."""
 
 from __future__ import annotations
 
 # Currencies whose minor unit is not 1/100 of the major unit. Everything else listed is 2.
-_ZERO_DECIMAL = "bif clp djf gnf isk jpy kmf krw pyg rwf ugx uyi vnd vuv xaf xof xpf"
+_ZERO_DECIMAL = "bif clp djf gnf jpy kmf krw pyg rwf ugx uyi vnd vuv xaf xof xpf"
 _THREE_DECIMAL = "bhd iqd jod kwd lyd omr tnd"
 _TWO_DECIMAL = (
     "aed afn all amd ang aoa ars aud awg azn bam bbd bdt bgn bmd bnd bob brl bsd btn bwp byn "
     "bzd cad cdf chf cny cop crc cup cve czk dkk dop dzd egp ern etb eur fjd fkp gbp gel ghs "
-    "gip gmd gtq gyd hkd hnl htg huf idr ils inr irr jmd kes kgs khr kpw kyd kzt lak lbp lkr "
+    "gip gmd gtq gyd hkd hnl htg huf idr ils inr irr isk jmd kes kgs khr kpw kyd kzt lak lbp lkr "
     "lrd lsl mad mdl mga mkd mmk mnt mop mru mur mvr mwk mxn myr mzn nad ngn nio nok npr nzd "
     "pab pen pgk php pkr pln qar ron rsd rub sar sbd scr sdg sek sgd shp sle sos srd ssp stn "
     "svc syp szl thb tjs tmt top try ttd twd tzs uah usd uyu uzs ves wst xcd yer zar zmw zwg"

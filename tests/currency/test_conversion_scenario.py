@@ -13,9 +13,10 @@ Capture of JPY 10,000 at 0.008:
 Refund of JPY 3,333 at 0.0075 (the buyer gets JPY 3,333):
     merchant pays  3,333 x 0.0075 = 24.9975 USD = 2,499.75 cents, rounded up = 2,500 cents
                    (remainder 0.25 cent, kept on the rounding carry)
-    refund row     3,333 at the original 0.008 = 2,666.4 cents, half up = -2,666
-    FX result      2,666 - 2,500 = +166 cents (the yen fell: the refund costs less)
-Balance: 7,664 - 2,666 + 166 = 5,164 cents.
+    refund row     3,333 at the original 0.008 = 2,666.4 cents, rounded up (as what the
+                   merchant pays) = -2,667
+    FX result      2,667 - 2,500 = +167 cents (the yen fell: the refund costs less)
+Balance: 7,664 - 2,667 + 167 = 5,164 cents.
 """
 
 from __future__ import annotations
@@ -75,11 +76,11 @@ async def test_jpy_charge_to_usd_merchant_rate_move_partial_refund(
         rows[W.BALANCE_TRANSACTION_TYPE_REFUND],
         rows[W.BALANCE_TRANSACTION_TYPE_FX_GAIN_LOSS],
     )
-    assert (refunded.amount, refunded.currency, refunded.exchange_rate) == (-2_666, "usd", "0.008")
+    assert (refunded.amount, refunded.currency, refunded.exchange_rate) == (-2_667, "usd", "0.008")
     assert (refunded.presentment_amount, refunded.presentment_currency) == (3_333, "jpy")
-    assert (fx.amount, fx.currency, fx.exchange_rate) == (166, "usd", "0.0075")
+    assert (fx.amount, fx.currency, fx.exchange_rate) == (167, "usd", "0.0075")
     _, pending = await shop.balance()
-    assert pending["usd"] == 7_664 - 2_666 + 166 == 5_164
+    assert pending["usd"] == 7_664 - 2_667 + 167 == 5_164
     assert "jpy" not in pending or pending["jpy"] == 0
 
     # The buyer's side, in yen: the PSP holds 10,000 - 3,333 for the platform.
@@ -97,3 +98,26 @@ async def test_jpy_charge_to_usd_merchant_rate_move_partial_refund(
         ledger_pb2.CheckIntegrityRequest(merchant=shop.id)
     )
     assert report.ok, list(report.mismatches)
+
+
+async def test_a_refund_at_the_charges_own_rate_has_no_fx_result(
+    fx_world: World, tmp_path: Path
+) -> None:
+    """No rate move, no FX gain or loss: the refund of JPY 3,333 at the charge's 0.008 costs
+    2,666.4 cents, rounded up (the platform is paid) = 2,667, and its refund row at the same
+    rate says the same 2,667; no fx_gain_loss row (it showed -1 cent, the rounding, as an FX
+    loss). The 0.6 cent the rounding kept is on the carry, as every conversion's."""
+    world = fx_world
+    shop = await world.shop()
+    await settle_in(shop, "usd")
+    assert await import_ecb(world, tmp_path / "eurofxref.csv", DAY_1) > 0
+    intent = await shop.charge(10_000, "jpy")
+    await shop.refund(intent.id, 3_333)
+    rows = await shop.transactions()
+    assert W.BALANCE_TRANSACTION_TYPE_FX_GAIN_LOSS not in [row.type for row in rows]
+    [refunded] = [row for row in rows if row.type == W.BALANCE_TRANSACTION_TYPE_REFUND]
+    assert (refunded.amount, refunded.exchange_rate) == (-2_667, "0.008")
+    _, pending = await shop.balance()
+    assert pending["usd"] == 7_664 - 2_667
+    assert await carry(world, shop.id, "usd") == Fraction(3, 5)
+    await shop.assert_books_balance("usd")

@@ -56,7 +56,7 @@ async def test_amounts_that_break_a_currency_rule_are_refused(fx_world: World) -
     before = await _state(shop)
     cases = {
         (1_005, "kwd"): (INVALID, "AMOUNT_NOT_ALLOWED", "amount"),  # 3 decimals: last digit 0
-        (250, "isk"): (INVALID, "AMOUNT_NOT_ALLOWED", "amount"),  # whole hundreds
+        (25_050, "isk"): (INVALID, "AMOUNT_NOT_ALLOWED", "amount"),  # whole krónur
         (30, "usd"): (INVALID, "AMOUNT_TOO_SMALL", "amount"),  # least charge 50 cents
         (40, "jpy"): (INVALID, "AMOUNT_TOO_SMALL", "amount"),
         (190, "kwd"): (INVALID, "AMOUNT_TOO_SMALL", "amount"),
@@ -65,7 +65,7 @@ async def test_amounts_that_break_a_currency_rule_are_refused(fx_world: World) -
         assert await _refused(await _intent(shop, amount, currency)) == expected, currency
     assert await _state(shop) == before
     # What the rules allow goes through.
-    for amount, currency in ((1_010, "kwd"), (3_000, "isk"), (2_000, "usd")):
+    for amount, currency in ((1_010, "kwd"), (30_000, "isk"), (2_000, "usd")):
         await shop.charge(amount, currency)
     # A partial capture: a part the currency allows.
     authorized = await authorize(shop, 2_000, "kwd")
@@ -163,3 +163,44 @@ async def test_settlement_currencies_are_checked_and_read_back(fx_world: World) 
     await settle_in(shop, "eur", "usd")
     found = await shop.client.currencies.GetSettlementCurrencies(get)
     assert list(found.currencies) == ["eur", "usd"]
+
+
+async def test_a_charge_must_convert_to_at_least_the_settlement_currencys_least_charge(
+    fx_world: World, tmp_path: Path
+) -> None:
+    """As Stripe's "Amount must convert to at least 50 cents": a charge converted into a
+    settlement currency is refused (AMOUNT_TOO_SMALL naming the amount, nothing changes) when
+    what it converts to is below that currency's least charge, though the presentment
+    currency's own least charge is met."""
+    world = fx_world
+    shop = await world.shop()
+    await settle_in(shop, "usd")
+    await import_ecb(world, tmp_path / "eurofxref.csv", RATES)  # JPY -> USD 0.008
+    before = await _state(shop)
+    # ¥60 is JPY's least charge and more, but converts to 48 US cents (USD's least is 50).
+    code, reason, param = await _refused(await _intent(shop, 60, "jpy"))
+    assert (code, reason, param) == (INVALID, "AMOUNT_TOO_SMALL", "amount")
+    order = payment_pb2.CreatePaymentRequest.PaymentOrder
+    seller = await shop.seller()
+    await settle_in(shop, "usd", account=seller)
+    payment = payment_pb2.CreatePaymentRequest(
+        checkout_id="cart-small",
+        payment_method=await shop.card(good_card()),
+        payment_orders=[
+            order(payment_order_id="o-1", seller_account=seller, amount=10_000, currency="jpy"),
+            order(payment_order_id="o-2", seller_account=seller, amount=60, currency="jpy"),
+        ],
+    )
+    assert await _refused(shop.client.payments.CreatePayment(payment)) == (
+        INVALID,
+        "AMOUNT_TOO_SMALL",
+        "payment_orders[1].amount",
+    )
+    assert await _state(shop) == before
+    # ¥63 converts to 50.4 cents: taken, and 50 cents booked.
+    intent = await shop.charge(63, "jpy")
+    [row] = [t for t in await shop.transactions() if t.source == intent.id]
+    assert (row.amount, row.currency) == (50, "usd")
+    # Unconverted, ¥60 is a charge like any other.
+    await settle_in(shop)
+    await shop.charge(60, "jpy")

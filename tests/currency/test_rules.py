@@ -24,7 +24,8 @@ rates = st.decimals(
 
 def test_the_rules_follow_iso_4217_and_the_processors() -> None:
     assert set(RULES) == set(CURRENCY_EXPONENTS)
-    assert [RULES[code].exponent for code in ("jpy", "usd", "kwd", "isk")] == [0, 2, 3, 0]
+    # ISK keeps Stripe's two decimals (100 = 1 króna), in whole krónur.
+    assert [RULES[code].exponent for code in ("jpy", "usd", "kwd", "isk")] == [0, 2, 3, 2]
     for code in ("bhd", "jod", "kwd", "omr", "tnd"):
         assert RULES[code].charge_multiple == 10  # the last of three decimals must be 0
     assert RULES["isk"].charge_multiple == 100
@@ -82,11 +83,12 @@ def test_payouts_in_huf_twd_and_isk_are_hundreds_kwd_tens() -> None:
         12_390,
         12_399,
     ]
-    # A processor that takes every minor unit still takes HUF and TWD payouts in hundreds.
+    # A processor that takes every minor unit still takes HUF and TWD payouts in hundreds,
+    # and ISK in whole krónur (ISO 4217 gives it no minor unit).
     assert [lenient.payable(12_399, code) for code in ("huf", "twd", "isk", "kwd")] == [
         12_300,
         12_300,
-        12_399,
+        12_300,
         12_399,
     ]
 

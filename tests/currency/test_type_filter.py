@@ -47,4 +47,4 @@ async def test_every_row_type_is_a_filter_that_finds_its_rows(
             W.ListBalanceTransactionsRequest(type=W.BALANCE_TRANSACTION_TYPE_FX_GAIN_LOSS)
         )
     ).data
-    assert (fx.amount, fx.currency, fx.exchange_rate) == (166, "usd", "0.0075")
+    assert (fx.amount, fx.currency, fx.exchange_rate) == (167, "usd", "0.0075")  # 2,667 - 2,500

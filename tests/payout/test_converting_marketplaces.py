@@ -24,7 +24,7 @@ from tests.payout.support import PAID, RETURNED_AFTER_PAID, PayoutShop, World
 
 P = payout_pb2
 MULTIPLE = {"usd": 1, "eur": 1, "jpy": 1, "kwd": 10, "isk": 100}
-LEAST = {"usd": 50, "eur": 50, "jpy": 50, "kwd": 200, "isk": 100}
+LEAST = {"usd": 50, "eur": 50, "jpy": 50, "kwd": 200, "isk": 10_000}  # ISK: 100 kr
 PAYOUT_MULTIPLE = {"isk": 100, "eur": 1}
 DAYS = 20
 
@@ -48,8 +48,11 @@ class Marketplace:
 
 
 def _amount(chance: random.Random, currency: str) -> int:
-    value = chance.randint(LEAST[currency], 60_000)
-    return max(LEAST[currency], value // MULTIPLE[currency] * MULTIPLE[currency])
+    """At least three times the currency's least charge, so that it converts to at least the
+    settlement currency's (¥58 made 35 euro cents: refused, AMOUNT_TOO_SMALL)."""
+    least = 3 * LEAST[currency]
+    value = chance.randint(least, 60_000)
+    return max(least, value // MULTIPLE[currency] * MULTIPLE[currency])
 
 
 async def _charges(chance: random.Random, market: Marketplace) -> None:

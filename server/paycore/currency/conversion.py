@@ -50,7 +50,7 @@ def convert_up(amount: int, rate: Decimal, source: str, target: str) -> Converte
 
 
 def convert_half_up(amount: int, rate: Decimal, source: str, target: str) -> int:
-    """A shown value (a fee, a refund at its original rate): nearest, halves up. Only ever a
+    """A shown value (a fee, an application fee): nearest, halves up. Only ever a
     split of amounts already booked, so it leaves no remainder."""
     exact = exact_value(amount, rate, source, target)
     return math.floor(exact + Fraction(1, 2))

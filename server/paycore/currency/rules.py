@@ -2,12 +2,12 @@
 the processors, checked where amounts enter (payment intents, payment orders, captures,
 refunds, payouts) before anything changes.
 
-ISO 4217 gives each currency's exponent (paycore.iso: 0 for JPY, KRW, ISK..., 3 for BHD, IQD,
-JOD, KWD, LYD, OMR, TND, else 2). Processors add their own: many take the three-decimal
-currencies only in whole hundredths (the last digit 0), ISK only in whole krónur hundreds (as
-if it had two decimals), HUF and TWD payouts only in multiples of 100, and each currency has a
-least chargeable amount. `PSP_OVERRIDES` changes any of these for one processor
-(`PAYCORE_CURRENCY_RULES_PSP` picks it).
+ISO 4217 gives each currency's exponent (paycore.iso: 0 for JPY, KRW, ..., 3 for BHD, IQD,
+JOD, KWD, LYD, OMR, TND, else 2; and ISK 2, as Stripe's API keeps it). Processors add their
+own: many take the three-decimal currencies only in whole hundredths (the last digit 0), ISK
+only in whole krónur (multiples of 100 of its two decimals), HUF and TWD payouts only in
+multiples of 100, and each currency has a least chargeable amount. `PSP_OVERRIDES` changes
+any of these for one processor (`PAYCORE_CURRENCY_RULES_PSP` picks it).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class CurrencyRule:
 _THREE_DECIMAL_MULTIPLE = 10
 _CHARGE_MULTIPLES = {
     **dict.fromkeys(("bhd", "jod", "kwd", "omr", "tnd"), _THREE_DECIMAL_MULTIPLE),
-    "isk": 100,
+    "isk": 100,  # whole krónur: ISK keeps two decimals in amounts (paycore.iso)
 }
 _PAYOUT_MULTIPLES = {"huf": 100, "twd": 100, "isk": 100}
 _MINIMUM_CHARGES = {
@@ -61,7 +61,7 @@ _MINIMUM_CHARGES = {
     "huf": 17500,
     "jpy": 50,
     "krw": 500,
-    "isk": 100,
+    "isk": 10_000,  # 100 kr
     "bhd": 200,
     "jod": 400,
     "kwd": 200,
@@ -82,9 +82,13 @@ RULES: dict[str, CurrencyRule] = {
 PSP_OVERRIDES: dict[str, dict[str, dict[str, int]]] = {
     "default": {},
     # A processor that takes every ISO 4217 minor unit (no last-digit rule for the
-    # three-decimal currencies, ISK in single krónur).
+    # three-decimal currencies; ISK has none, so it stays in whole krónur).
     "full_precision": {
-        **{code: {"charge_multiple": 1, "payout_multiple": 1} for code in _CHARGE_MULTIPLES},
+        **{
+            code: {"charge_multiple": 1, "payout_multiple": 1}
+            for code in _CHARGE_MULTIPLES
+            if code != "isk"
+        },
     },
 }
 
@@ -115,9 +119,29 @@ class CurrencyRules:
             )
         if purpose is Purpose.CHARGE and amount < rule.minimum_charge:
             raise ApiError(
-                Reason.AMOUNT_TOO_SMALL, param=param, currency=currency, minimum=rule.minimum_charge
+                Reason.AMOUNT_TOO_SMALL,
+                param=param,
+                currency=currency,
+                minimum=rule.minimum_charge,
+                converted="",
             )
         return amount
+
+    def check_converted(
+        self, param: str, amount: int, currency: str, target: str, converted: int
+    ) -> None:
+        """A new charge of `amount` `currency` that converts to `converted` minor units of its
+        settlement currency `target`: at least `target`'s least charge too (Stripe's "Amount
+        must convert to at least 50 cents"), else AMOUNT_TOO_SMALL naming `param`."""
+        minimum = self.rule(target).minimum_charge
+        if converted < minimum:
+            raise ApiError(
+                Reason.AMOUNT_TOO_SMALL,
+                param=param,
+                currency=target,
+                minimum=minimum,
+                converted=f" once converted: {amount} {currency} converts to {converted} {target}",
+            )
 
     def payable(self, amount: int, currency: str) -> int:
         """The largest payout the processors take out of `amount` (minor units, >= 0) in

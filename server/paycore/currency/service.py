@@ -6,7 +6,8 @@ request that went through replays its answer even once the rate has gone stale).
 
 from __future__ import annotations
 
-from paycore.currency.models import PairCursor, RateView, Settlement
+from paycore.currency.conversion import convert_down
+from paycore.currency.models import ExchangeRate, PairCursor, RateView, Settlement
 from paycore.currency.rates import Rates
 from paycore.currency.rules import CurrencyRules, Purpose
 from paycore.currency.settlement import Conversions
@@ -43,14 +44,23 @@ class Currencies:
         return await self.conversions.save_settlement(connection, merchant_id, settlement)
 
     async def check_conversion(
-        self, merchant_id: str, account: str, currency: str, param: str
+        self,
+        merchant_id: str,
+        account: str,
+        currency: str,
+        param: str,
+        charged: tuple[int, str] | None = None,
     ) -> None:
         """A new charge in `currency` to `account`'s balance: when it would be converted, a
-        fresh rate (CURRENCY_PAIR_UNSUPPORTED or EXCHANGE_RATE_STALE naming `param`). What it
+        fresh rate (CURRENCY_PAIR_UNSUPPORTED or EXCHANGE_RATE_STALE naming `param`) and, for
+        `charged` (its amount and the field that names it), an amount that converts to at least
+        the settlement currency's least charge (AMOUNT_TOO_SMALL naming that field). What it
         reads changes: callers run it after the idempotency key's lookup, for a new key only
         (docs/currencies.md, "The order of the checks")."""
         async with self._shards.read(merchant_id) as connection:
-            await self.conversions.check(connection, merchant_id, account, currency, param)
+            rate = await self.conversions.check(connection, merchant_id, account, currency, param)
+        if charged is not None:
+            self._check_converted(rate, *charged)
 
     async def check_charge_in(
         self,
@@ -66,7 +76,15 @@ class Currencies:
         `connection` (a transaction on the merchant's shard that holds the lock of what is
         charged: UpdatePaymentIntent checks the intent it writes)."""
         self.rules.check(params[0], amount, currency, Purpose.CHARGE)
-        await self.conversions.check(connection, merchant_id, account, currency, params[1])
+        rate = await self.conversions.check(connection, merchant_id, account, currency, params[1])
+        self._check_converted(rate, amount, params[0])
+
+    def _check_converted(self, rate: ExchangeRate | None, amount: int, param: str) -> None:
+        """A new charge of `amount` converted at `rate` (None: not converted) makes at least
+        the settlement currency's least charge."""
+        if rate is not None:
+            converted = convert_down(amount, rate.rate, rate.base, rate.quote).amount
+            self.rules.check_converted(param, amount, rate.base, rate.quote, converted)
 
     async def check_capture(self, merchant_id: str, amount: int | None, currency: str) -> None:
         """A capture of a payment intent in `currency` (`amount`: a part, or None for all):

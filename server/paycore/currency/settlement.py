@@ -14,11 +14,11 @@ minor units in currency C, settled in currency T at rate q):
 
 A refund gives the buyer exactly the presentment amount back and converts the merchant's side
 at today's rate, rounded up (the platform is paid): S' = ceil(P' x q_now). Its rows: the
-refund at the original rate (half up) and the difference as an fx_gain_loss row (and an
-fx_gain or fx_loss transfer against the clearing account).
+refund at the original rate (rounded up too) and the difference, the rate's move alone, as an
+fx_gain_loss row (and an fx_gain or fx_loss transfer against the clearing account).
 
     C   fx_clearing:C_T -> psp_receivable          P'     refund
-    T   balance (available, then pending) -> fx_clearing   round(P' x q_original)  refund
+    T   balance (available, then pending) -> fx_clearing   ceil(P' x q_original)   refund
     T   fx_clearing <-> balance_pending            the difference            fx_gain | fx_loss
     T   fx_clearing:C_T -> fx_rounding             whole units of the carry  fx_rounding
 
@@ -53,7 +53,7 @@ from paycore.currency.conversion import (
     convert_half_up,
     convert_up,
 )
-from paycore.currency.models import Settlement, rate_text
+from paycore.currency.models import ExchangeRate, Settlement, rate_text
 from paycore.currency.rates import Rates
 from paycore.invariants import invariant
 from paycore.ledger import codes
@@ -154,13 +154,15 @@ class Conversions:
 
     async def check(
         self, connection: AsyncConnection, merchant_id: str, account: str, currency: str, param: str
-    ) -> None:
+    ) -> ExchangeRate | None:
         """Before a charge in `currency` to `account`'s balance reaches the PSP: when it would
         be converted, the pair has a fresh rate (else CURRENCY_PAIR_UNSUPPORTED or
-        EXCHANGE_RATE_STALE naming `param`)."""
+        EXCHANGE_RATE_STALE naming `param`), which it answers (its `quote` is the settlement
+        currency); None when the charge would not be converted."""
         target = (await self.settlement(connection, merchant_id, account)).target_for(currency)
-        if target is not None:
-            await self.rates.usable(connection, currency, target, param)
+        if target is None:
+            return None
+        return await self.rates.usable(connection, currency, target, param)
 
     async def check_refund(
         self, connection: AsyncConnection, merchant_id: str, charge: str, param: str
@@ -309,7 +311,9 @@ class Conversions:
         rate_now = (await self.rates.booking(connection, presentment, target)).rate
         rate_then = Decimal(conversion.exchange_rate)
         owed = convert_up(refund.amount, rate_now, presentment, target)
-        at_original = convert_half_up(refund.amount, rate_then, presentment, target)
+        # Rounded as `owed` is (up: the platform is paid), so that the difference is the rate's
+        # move alone: none when the rate has not moved.
+        at_original = convert_up(refund.amount, rate_then, presentment, target).amount
         result = at_original - owed.amount
         whole = await self._carry(connection, merchant_id, target, owed.remainder)
         clearing = codes.fx_clearing(presentment, target)

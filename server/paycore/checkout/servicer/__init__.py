@@ -74,7 +74,9 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
         amount_param = "line_items" if new.line_items else "amount"
         self._currencies.rules.check(amount_param, new.amount_total, new.currency, Purpose.CHARGE)
         if not await self._mutations.key_seen(merchant_id):
-            await self._currencies.check_conversion(merchant_id, "", new.currency, "currency")
+            await self._currencies.check_conversion(
+                merchant_id, "", new.currency, "currency", (new.amount_total, amount_param)
+            )
         return await self._mutations.answer(
             merchant_id, request, self._messages.session, self._sessions.create, new
         )

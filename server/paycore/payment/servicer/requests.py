@@ -91,7 +91,11 @@ class Parties:
             param = f"payment_orders[{index}]"
             await self.seller(merchant_id, order.seller_account, f"{param}.seller_account")
             await self._currencies.check_conversion(
-                merchant_id, order.seller_account, order.currency, f"{param}.currency"
+                merchant_id,
+                order.seller_account,
+                order.currency,
+                f"{param}.currency",
+                (order.amount, f"{param}.amount"),
             )
 
     async def check_intent(
@@ -101,7 +105,9 @@ class Parties:
         if new.transfer_destination:
             param, _ = transfer_destination(request)
             await self.seller(merchant_id, new.transfer_destination, param)
-        await self._currencies.check_conversion(merchant_id, "", new.currency, "currency")
+        await self._currencies.check_conversion(
+            merchant_id, "", new.currency, "currency", (new.amount, "amount")
+        )
         await self.customer(merchant_id, new.customer_id)
 
     async def check_customer_change(self, merchant_id: str, changes: IntentChanges) -> None:

@@ -114,13 +114,16 @@ class RefundRequest:
     amount: int
 
 
-def _moving(body: dict[str, Any], currency: str) -> dict[str, Any]:
-    """A money-moving request's `Moving` fields, checked in this order."""
+def _moving(body: dict[str, Any], currency: str, amount_max: int | None = None) -> dict[str, Any]:
+    """A money-moving request's `Moving` fields, checked in this order; the amount at most
+    `amount_max` (None: a charge's largest in the currency)."""
     return {
         "idempotency_key": idempotency_key(body),
         "merchant": _text(body, "merchant"),
         "reference": _text(body, "reference"),
-        "amount": _amount(body, "amount", currency),
+        "amount": _amount(body, "amount", currency)
+        if amount_max is None
+        else _integer(body, "amount", 1, amount_max),
         "currency": currency,
     }
 
@@ -280,9 +283,18 @@ class PayoutRequest(Moving):
     """The bank account's number (or IBAN), or the debit card's number."""
 
 
+PAYOUT_AMOUNT_MAX = 10**15
+"""A payout pays out a balance, which adds up many charges: it is not bounded by a charge's
+largest amount (paycore.iso.amount_max), only, as captures and refunds here, by 10^15."""
+
+
 def _payout_fields(body: dict[str, Any], currency: str, method: str, kind: str) -> dict[str, Any]:
     """What a payout request says whatever its destination, checked in this order."""
-    return {**_moving(body, currency), "method": method, "destination_type": kind}
+    return {
+        **_moving(body, currency, PAYOUT_AMOUNT_MAX),
+        "method": method,
+        "destination_type": kind,
+    }
 
 
 def payout_request(body: dict[str, Any]) -> PayoutRequest:
