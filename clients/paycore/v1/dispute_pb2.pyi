@@ -102,6 +102,11 @@ class DisputeEvidence(_message.Message):
     ACCESS_ACTIVITY_LOG_FIELD_NUMBER: _builtins.int
     SERVICE_DATE_FIELD_NUMBER: _builtins.int
     UNCATEGORIZED_TEXT_FIELD_NUMBER: _builtins.int
+    CUSTOMER_PURCHASE_IP_FIELD_NUMBER: _builtins.int
+    CANCELLATION_REBUTTAL_FIELD_NUMBER: _builtins.int
+    REFUND_POLICY_DISCLOSURE_FIELD_NUMBER: _builtins.int
+    CANCELLATION_POLICY_DISCLOSURE_FIELD_NUMBER: _builtins.int
+    DUPLICATE_CHARGE_ID_FIELD_NUMBER: _builtins.int
     product_description: _builtins.str
     customer_name: _builtins.str
     customer_email_address: _builtins.str
@@ -117,6 +122,12 @@ class DisputeEvidence(_message.Message):
     access_activity_log: _builtins.str
     service_date: _builtins.str
     uncategorized_text: _builtins.str
+    customer_purchase_ip: _builtins.str
+    """Stripe's other text fields (its file fields have no counterpart: paycore has no files)."""
+    cancellation_rebuttal: _builtins.str
+    refund_policy_disclosure: _builtins.str
+    cancellation_policy_disclosure: _builtins.str
+    duplicate_charge_id: _builtins.str
     def __init__(
         self,
         *,
@@ -135,10 +146,15 @@ class DisputeEvidence(_message.Message):
         access_activity_log: _builtins.str = ...,
         service_date: _builtins.str = ...,
         uncategorized_text: _builtins.str = ...,
+        customer_purchase_ip: _builtins.str = ...,
+        cancellation_rebuttal: _builtins.str = ...,
+        refund_policy_disclosure: _builtins.str = ...,
+        cancellation_policy_disclosure: _builtins.str = ...,
+        duplicate_charge_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["access_activity_log", b"access_activity_log", "billing_address", b"billing_address", "cancellation_policy", b"cancellation_policy", "customer_email_address", b"customer_email_address", "customer_name", b"customer_name", "duplicate_charge_explanation", b"duplicate_charge_explanation", "product_description", b"product_description", "refund_policy", b"refund_policy", "refund_refusal_explanation", b"refund_refusal_explanation", "service_date", b"service_date", "shipping_address", b"shipping_address", "shipping_carrier", b"shipping_carrier", "shipping_date", b"shipping_date", "shipping_tracking_number", b"shipping_tracking_number", "uncategorized_text", b"uncategorized_text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["access_activity_log", b"access_activity_log", "billing_address", b"billing_address", "cancellation_policy", b"cancellation_policy", "cancellation_policy_disclosure", b"cancellation_policy_disclosure", "cancellation_rebuttal", b"cancellation_rebuttal", "customer_email_address", b"customer_email_address", "customer_name", b"customer_name", "customer_purchase_ip", b"customer_purchase_ip", "duplicate_charge_explanation", b"duplicate_charge_explanation", "duplicate_charge_id", b"duplicate_charge_id", "product_description", b"product_description", "refund_policy", b"refund_policy", "refund_policy_disclosure", b"refund_policy_disclosure", "refund_refusal_explanation", b"refund_refusal_explanation", "service_date", b"service_date", "shipping_address", b"shipping_address", "shipping_carrier", b"shipping_carrier", "shipping_date", b"shipping_date", "shipping_tracking_number", b"shipping_tracking_number", "uncategorized_text", b"uncategorized_text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -50,6 +50,11 @@ EVIDENCE_FIELDS = (
     "access_activity_log",
     "service_date",
     "uncategorized_text",
+    "customer_purchase_ip",
+    "cancellation_rebuttal",
+    "refund_policy_disclosure",
+    "cancellation_policy_disclosure",
+    "duplicate_charge_id",
 )
 
 
