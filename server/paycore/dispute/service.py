@@ -98,7 +98,8 @@ class Disputes:
 
         async def record(connection: AsyncConnection) -> Dispute:
             dispute = await self._answerable(connection, merchant_id, dispute_id, update.param)
-            evidence = {**dispute.evidence, **{k: v for k, v in update.evidence.items() if v}}
+            given = {**dispute.evidence, **update.evidence}
+            evidence = {name: text for name, text in given.items() if text}
             length = sum(len(text) for text in evidence.values())
             if length > self._fees.evidence_chars_max:
                 raise ApiError(

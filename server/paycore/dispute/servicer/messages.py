@@ -15,7 +15,11 @@ def dispute_message(dispute: Dispute) -> dispute_pb2.Dispute:
         dispute,
         charge=dispute.psp_charge,
         evidence=dispute_pb2.DisputeEvidence(
-            **{name: dispute.evidence.get(name, "") for name in EVIDENCE_FIELDS}
+            **{
+                name: dispute.evidence[name]
+                for name in EVIDENCE_FIELDS
+                if dispute.evidence.get(name)
+            }
         ),
         evidence_details=dispute_pb2.DisputeEvidenceDetails(
             due_by=dispute.due_by,
