@@ -249,6 +249,7 @@ class DisputeEvidenceDetails(_message.Message):
     HAS_EVIDENCE_FIELD_NUMBER: _builtins.int
     SUBMISSION_COUNT_FIELD_NUMBER: _builtins.int
     SUBMITTED_AT_FIELD_NUMBER: _builtins.int
+    PAST_DUE_FIELD_NUMBER: _builtins.int
     due_by: _builtins.int
     """Unix seconds: evidence after this is refused (DISPUTE_PAST_DUE)."""
     has_evidence: _builtins.bool
@@ -256,6 +257,10 @@ class DisputeEvidenceDetails(_message.Message):
     """0 or 1: evidence is sent to the bank once."""
     submitted_at: _builtins.int
     """Unix seconds; 0 until submitted."""
+    past_due: _builtins.bool
+    """Whether the last submission was sent after due_by (Stripe's field; false until one is):
+    paycore refuses evidence past due (DISPUTE_PAST_DUE), so what it sends is never late.
+    """
     def __init__(
         self,
         *,
@@ -263,10 +268,11 @@ class DisputeEvidenceDetails(_message.Message):
         has_evidence: _builtins.bool = ...,
         submission_count: _builtins.int = ...,
         submitted_at: _builtins.int = ...,
+        past_due: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_by", b"due_by", "has_evidence", b"has_evidence", "submission_count", b"submission_count", "submitted_at", b"submitted_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_by", b"due_by", "has_evidence", b"has_evidence", "past_due", b"past_due", "submission_count", b"submission_count", "submitted_at", b"submitted_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

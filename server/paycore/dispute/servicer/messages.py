@@ -26,6 +26,7 @@ def dispute_message(dispute: Dispute) -> dispute_pb2.Dispute:
             has_evidence=dispute.has_evidence,
             submission_count=dispute.submission_count,
             submitted_at=dispute.submitted_at,
+            past_due=dispute.submission_count > 0 and dispute.submitted_at > dispute.due_by,
         ),
         is_charge_refundable=dispute.status.inquiry,
         balance_transactions=[
