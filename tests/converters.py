@@ -290,6 +290,11 @@ CONVERTERS: list[ConverterCase] = [
             dispute.Dispute,
             evidence={name: name for name in dispute.EVIDENCE_FIELDS},
             status=dispute.DisputeStatus.WARNING_NEEDS_RESPONSE,  # an inquiry: refundable
+            # Submitted after due_by, so that evidence_details.past_due is set (paycore itself
+            # refuses evidence past due; the mapping is what is checked here).
+            due_by=1_700_000_000,
+            submitted_at=1_700_000_001,
+            submission_count=1,
         ),
     ),
     ConverterCase(

@@ -83,6 +83,8 @@ Global___DisputeReason: _TypeAlias = DisputeReason  # noqa: Y015
 class DisputeEvidence(_message.Message):
     """The merchant's answer: text fields, together at most PAYCORE_DISPUTE_EVIDENCE_CHARS_MAX
     characters (150,000 by default). In an update, an empty field leaves the staged one as is.
+    The text fields of a dispute's evidence. In UpdateDispute a field given replaces the staged
+    one and a field given empty ("") unsets it, as at Stripe; a field not given stays as staged.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -102,6 +104,11 @@ class DisputeEvidence(_message.Message):
     ACCESS_ACTIVITY_LOG_FIELD_NUMBER: _builtins.int
     SERVICE_DATE_FIELD_NUMBER: _builtins.int
     UNCATEGORIZED_TEXT_FIELD_NUMBER: _builtins.int
+    CUSTOMER_PURCHASE_IP_FIELD_NUMBER: _builtins.int
+    CANCELLATION_REBUTTAL_FIELD_NUMBER: _builtins.int
+    REFUND_POLICY_DISCLOSURE_FIELD_NUMBER: _builtins.int
+    CANCELLATION_POLICY_DISCLOSURE_FIELD_NUMBER: _builtins.int
+    DUPLICATE_CHARGE_ID_FIELD_NUMBER: _builtins.int
     product_description: _builtins.str
     customer_name: _builtins.str
     customer_email_address: _builtins.str
@@ -117,30 +124,120 @@ class DisputeEvidence(_message.Message):
     access_activity_log: _builtins.str
     service_date: _builtins.str
     uncategorized_text: _builtins.str
+    customer_purchase_ip: _builtins.str
+    """Stripe's other text fields (its file fields have no counterpart: paycore has no files)."""
+    cancellation_rebuttal: _builtins.str
+    refund_policy_disclosure: _builtins.str
+    cancellation_policy_disclosure: _builtins.str
+    duplicate_charge_id: _builtins.str
     def __init__(
         self,
         *,
-        product_description: _builtins.str = ...,
-        customer_name: _builtins.str = ...,
-        customer_email_address: _builtins.str = ...,
-        billing_address: _builtins.str = ...,
-        shipping_address: _builtins.str = ...,
-        shipping_carrier: _builtins.str = ...,
-        shipping_tracking_number: _builtins.str = ...,
-        shipping_date: _builtins.str = ...,
-        refund_policy: _builtins.str = ...,
-        refund_refusal_explanation: _builtins.str = ...,
-        cancellation_policy: _builtins.str = ...,
-        duplicate_charge_explanation: _builtins.str = ...,
-        access_activity_log: _builtins.str = ...,
-        service_date: _builtins.str = ...,
-        uncategorized_text: _builtins.str = ...,
+        product_description: _builtins.str | None = ...,
+        customer_name: _builtins.str | None = ...,
+        customer_email_address: _builtins.str | None = ...,
+        billing_address: _builtins.str | None = ...,
+        shipping_address: _builtins.str | None = ...,
+        shipping_carrier: _builtins.str | None = ...,
+        shipping_tracking_number: _builtins.str | None = ...,
+        shipping_date: _builtins.str | None = ...,
+        refund_policy: _builtins.str | None = ...,
+        refund_refusal_explanation: _builtins.str | None = ...,
+        cancellation_policy: _builtins.str | None = ...,
+        duplicate_charge_explanation: _builtins.str | None = ...,
+        access_activity_log: _builtins.str | None = ...,
+        service_date: _builtins.str | None = ...,
+        uncategorized_text: _builtins.str | None = ...,
+        customer_purchase_ip: _builtins.str | None = ...,
+        cancellation_rebuttal: _builtins.str | None = ...,
+        refund_policy_disclosure: _builtins.str | None = ...,
+        cancellation_policy_disclosure: _builtins.str | None = ...,
+        duplicate_charge_id: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_access_activity_log", b"_access_activity_log", "_billing_address", b"_billing_address", "_cancellation_policy", b"_cancellation_policy", "_cancellation_policy_disclosure", b"_cancellation_policy_disclosure", "_cancellation_rebuttal", b"_cancellation_rebuttal", "_customer_email_address", b"_customer_email_address", "_customer_name", b"_customer_name", "_customer_purchase_ip", b"_customer_purchase_ip", "_duplicate_charge_explanation", b"_duplicate_charge_explanation", "_duplicate_charge_id", b"_duplicate_charge_id", "_product_description", b"_product_description", "_refund_policy", b"_refund_policy", "_refund_policy_disclosure", b"_refund_policy_disclosure", "_refund_refusal_explanation", b"_refund_refusal_explanation", "_service_date", b"_service_date", "_shipping_address", b"_shipping_address", "_shipping_carrier", b"_shipping_carrier", "_shipping_date", b"_shipping_date", "_shipping_tracking_number", b"_shipping_tracking_number", "_uncategorized_text", b"_uncategorized_text", "access_activity_log", b"access_activity_log", "billing_address", b"billing_address", "cancellation_policy", b"cancellation_policy", "cancellation_policy_disclosure", b"cancellation_policy_disclosure", "cancellation_rebuttal", b"cancellation_rebuttal", "customer_email_address", b"customer_email_address", "customer_name", b"customer_name", "customer_purchase_ip", b"customer_purchase_ip", "duplicate_charge_explanation", b"duplicate_charge_explanation", "duplicate_charge_id", b"duplicate_charge_id", "product_description", b"product_description", "refund_policy", b"refund_policy", "refund_policy_disclosure", b"refund_policy_disclosure", "refund_refusal_explanation", b"refund_refusal_explanation", "service_date", b"service_date", "shipping_address", b"shipping_address", "shipping_carrier", b"shipping_carrier", "shipping_date", b"shipping_date", "shipping_tracking_number", b"shipping_tracking_number", "uncategorized_text", b"uncategorized_text"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["access_activity_log", b"access_activity_log", "billing_address", b"billing_address", "cancellation_policy", b"cancellation_policy", "customer_email_address", b"customer_email_address", "customer_name", b"customer_name", "duplicate_charge_explanation", b"duplicate_charge_explanation", "product_description", b"product_description", "refund_policy", b"refund_policy", "refund_refusal_explanation", b"refund_refusal_explanation", "service_date", b"service_date", "shipping_address", b"shipping_address", "shipping_carrier", b"shipping_carrier", "shipping_date", b"shipping_date", "shipping_tracking_number", b"shipping_tracking_number", "uncategorized_text", b"uncategorized_text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_access_activity_log", b"_access_activity_log", "_billing_address", b"_billing_address", "_cancellation_policy", b"_cancellation_policy", "_cancellation_policy_disclosure", b"_cancellation_policy_disclosure", "_cancellation_rebuttal", b"_cancellation_rebuttal", "_customer_email_address", b"_customer_email_address", "_customer_name", b"_customer_name", "_customer_purchase_ip", b"_customer_purchase_ip", "_duplicate_charge_explanation", b"_duplicate_charge_explanation", "_duplicate_charge_id", b"_duplicate_charge_id", "_product_description", b"_product_description", "_refund_policy", b"_refund_policy", "_refund_policy_disclosure", b"_refund_policy_disclosure", "_refund_refusal_explanation", b"_refund_refusal_explanation", "_service_date", b"_service_date", "_shipping_address", b"_shipping_address", "_shipping_carrier", b"_shipping_carrier", "_shipping_date", b"_shipping_date", "_shipping_tracking_number", b"_shipping_tracking_number", "_uncategorized_text", b"_uncategorized_text", "access_activity_log", b"access_activity_log", "billing_address", b"billing_address", "cancellation_policy", b"cancellation_policy", "cancellation_policy_disclosure", b"cancellation_policy_disclosure", "cancellation_rebuttal", b"cancellation_rebuttal", "customer_email_address", b"customer_email_address", "customer_name", b"customer_name", "customer_purchase_ip", b"customer_purchase_ip", "duplicate_charge_explanation", b"duplicate_charge_explanation", "duplicate_charge_id", b"duplicate_charge_id", "product_description", b"product_description", "refund_policy", b"refund_policy", "refund_policy_disclosure", b"refund_policy_disclosure", "refund_refusal_explanation", b"refund_refusal_explanation", "service_date", b"service_date", "shipping_address", b"shipping_address", "shipping_carrier", b"shipping_carrier", "shipping_date", b"shipping_date", "shipping_tracking_number", b"shipping_tracking_number", "uncategorized_text", b"uncategorized_text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__access_activity_log: _TypeAlias = _typing.Literal["access_activity_log"]  # noqa: Y015
+    _WhichOneofArgType__access_activity_log: _TypeAlias = _typing.Literal["_access_activity_log", b"_access_activity_log"]  # noqa: Y015
+    _WhichOneofReturnType__billing_address: _TypeAlias = _typing.Literal["billing_address"]  # noqa: Y015
+    _WhichOneofArgType__billing_address: _TypeAlias = _typing.Literal["_billing_address", b"_billing_address"]  # noqa: Y015
+    _WhichOneofReturnType__cancellation_policy: _TypeAlias = _typing.Literal["cancellation_policy"]  # noqa: Y015
+    _WhichOneofArgType__cancellation_policy: _TypeAlias = _typing.Literal["_cancellation_policy", b"_cancellation_policy"]  # noqa: Y015
+    _WhichOneofReturnType__cancellation_policy_disclosure: _TypeAlias = _typing.Literal["cancellation_policy_disclosure"]  # noqa: Y015
+    _WhichOneofArgType__cancellation_policy_disclosure: _TypeAlias = _typing.Literal["_cancellation_policy_disclosure", b"_cancellation_policy_disclosure"]  # noqa: Y015
+    _WhichOneofReturnType__cancellation_rebuttal: _TypeAlias = _typing.Literal["cancellation_rebuttal"]  # noqa: Y015
+    _WhichOneofArgType__cancellation_rebuttal: _TypeAlias = _typing.Literal["_cancellation_rebuttal", b"_cancellation_rebuttal"]  # noqa: Y015
+    _WhichOneofReturnType__customer_email_address: _TypeAlias = _typing.Literal["customer_email_address"]  # noqa: Y015
+    _WhichOneofArgType__customer_email_address: _TypeAlias = _typing.Literal["_customer_email_address", b"_customer_email_address"]  # noqa: Y015
+    _WhichOneofReturnType__customer_name: _TypeAlias = _typing.Literal["customer_name"]  # noqa: Y015
+    _WhichOneofArgType__customer_name: _TypeAlias = _typing.Literal["_customer_name", b"_customer_name"]  # noqa: Y015
+    _WhichOneofReturnType__customer_purchase_ip: _TypeAlias = _typing.Literal["customer_purchase_ip"]  # noqa: Y015
+    _WhichOneofArgType__customer_purchase_ip: _TypeAlias = _typing.Literal["_customer_purchase_ip", b"_customer_purchase_ip"]  # noqa: Y015
+    _WhichOneofReturnType__duplicate_charge_explanation: _TypeAlias = _typing.Literal["duplicate_charge_explanation"]  # noqa: Y015
+    _WhichOneofArgType__duplicate_charge_explanation: _TypeAlias = _typing.Literal["_duplicate_charge_explanation", b"_duplicate_charge_explanation"]  # noqa: Y015
+    _WhichOneofReturnType__duplicate_charge_id: _TypeAlias = _typing.Literal["duplicate_charge_id"]  # noqa: Y015
+    _WhichOneofArgType__duplicate_charge_id: _TypeAlias = _typing.Literal["_duplicate_charge_id", b"_duplicate_charge_id"]  # noqa: Y015
+    _WhichOneofReturnType__product_description: _TypeAlias = _typing.Literal["product_description"]  # noqa: Y015
+    _WhichOneofArgType__product_description: _TypeAlias = _typing.Literal["_product_description", b"_product_description"]  # noqa: Y015
+    _WhichOneofReturnType__refund_policy: _TypeAlias = _typing.Literal["refund_policy"]  # noqa: Y015
+    _WhichOneofArgType__refund_policy: _TypeAlias = _typing.Literal["_refund_policy", b"_refund_policy"]  # noqa: Y015
+    _WhichOneofReturnType__refund_policy_disclosure: _TypeAlias = _typing.Literal["refund_policy_disclosure"]  # noqa: Y015
+    _WhichOneofArgType__refund_policy_disclosure: _TypeAlias = _typing.Literal["_refund_policy_disclosure", b"_refund_policy_disclosure"]  # noqa: Y015
+    _WhichOneofReturnType__refund_refusal_explanation: _TypeAlias = _typing.Literal["refund_refusal_explanation"]  # noqa: Y015
+    _WhichOneofArgType__refund_refusal_explanation: _TypeAlias = _typing.Literal["_refund_refusal_explanation", b"_refund_refusal_explanation"]  # noqa: Y015
+    _WhichOneofReturnType__service_date: _TypeAlias = _typing.Literal["service_date"]  # noqa: Y015
+    _WhichOneofArgType__service_date: _TypeAlias = _typing.Literal["_service_date", b"_service_date"]  # noqa: Y015
+    _WhichOneofReturnType__shipping_address: _TypeAlias = _typing.Literal["shipping_address"]  # noqa: Y015
+    _WhichOneofArgType__shipping_address: _TypeAlias = _typing.Literal["_shipping_address", b"_shipping_address"]  # noqa: Y015
+    _WhichOneofReturnType__shipping_carrier: _TypeAlias = _typing.Literal["shipping_carrier"]  # noqa: Y015
+    _WhichOneofArgType__shipping_carrier: _TypeAlias = _typing.Literal["_shipping_carrier", b"_shipping_carrier"]  # noqa: Y015
+    _WhichOneofReturnType__shipping_date: _TypeAlias = _typing.Literal["shipping_date"]  # noqa: Y015
+    _WhichOneofArgType__shipping_date: _TypeAlias = _typing.Literal["_shipping_date", b"_shipping_date"]  # noqa: Y015
+    _WhichOneofReturnType__shipping_tracking_number: _TypeAlias = _typing.Literal["shipping_tracking_number"]  # noqa: Y015
+    _WhichOneofArgType__shipping_tracking_number: _TypeAlias = _typing.Literal["_shipping_tracking_number", b"_shipping_tracking_number"]  # noqa: Y015
+    _WhichOneofReturnType__uncategorized_text: _TypeAlias = _typing.Literal["uncategorized_text"]  # noqa: Y015
+    _WhichOneofArgType__uncategorized_text: _TypeAlias = _typing.Literal["_uncategorized_text", b"_uncategorized_text"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__access_activity_log) -> _WhichOneofReturnType__access_activity_log | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__billing_address) -> _WhichOneofReturnType__billing_address | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__cancellation_policy) -> _WhichOneofReturnType__cancellation_policy | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__cancellation_policy_disclosure) -> _WhichOneofReturnType__cancellation_policy_disclosure | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__cancellation_rebuttal) -> _WhichOneofReturnType__cancellation_rebuttal | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__customer_email_address) -> _WhichOneofReturnType__customer_email_address | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__customer_name) -> _WhichOneofReturnType__customer_name | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__customer_purchase_ip) -> _WhichOneofReturnType__customer_purchase_ip | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__duplicate_charge_explanation) -> _WhichOneofReturnType__duplicate_charge_explanation | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__duplicate_charge_id) -> _WhichOneofReturnType__duplicate_charge_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__product_description) -> _WhichOneofReturnType__product_description | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__refund_policy) -> _WhichOneofReturnType__refund_policy | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__refund_policy_disclosure) -> _WhichOneofReturnType__refund_policy_disclosure | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__refund_refusal_explanation) -> _WhichOneofReturnType__refund_refusal_explanation | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__service_date) -> _WhichOneofReturnType__service_date | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__shipping_address) -> _WhichOneofReturnType__shipping_address | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__shipping_carrier) -> _WhichOneofReturnType__shipping_carrier | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__shipping_date) -> _WhichOneofReturnType__shipping_date | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__shipping_tracking_number) -> _WhichOneofReturnType__shipping_tracking_number | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__uncategorized_text) -> _WhichOneofReturnType__uncategorized_text | None: ...
 
 Global___DisputeEvidence: _TypeAlias = DisputeEvidence  # noqa: Y015
 
@@ -152,6 +249,7 @@ class DisputeEvidenceDetails(_message.Message):
     HAS_EVIDENCE_FIELD_NUMBER: _builtins.int
     SUBMISSION_COUNT_FIELD_NUMBER: _builtins.int
     SUBMITTED_AT_FIELD_NUMBER: _builtins.int
+    PAST_DUE_FIELD_NUMBER: _builtins.int
     due_by: _builtins.int
     """Unix seconds: evidence after this is refused (DISPUTE_PAST_DUE)."""
     has_evidence: _builtins.bool
@@ -159,6 +257,10 @@ class DisputeEvidenceDetails(_message.Message):
     """0 or 1: evidence is sent to the bank once."""
     submitted_at: _builtins.int
     """Unix seconds; 0 until submitted."""
+    past_due: _builtins.bool
+    """Whether the last submission was sent after due_by (Stripe's field; false until one is):
+    paycore refuses evidence past due (DISPUTE_PAST_DUE), so what it sends is never late.
+    """
     def __init__(
         self,
         *,
@@ -166,10 +268,11 @@ class DisputeEvidenceDetails(_message.Message):
         has_evidence: _builtins.bool = ...,
         submission_count: _builtins.int = ...,
         submitted_at: _builtins.int = ...,
+        past_due: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_by", b"due_by", "has_evidence", b"has_evidence", "submission_count", b"submission_count", "submitted_at", b"submitted_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_by", b"due_by", "has_evidence", b"has_evidence", "past_due", b"past_due", "submission_count", b"submission_count", "submitted_at", b"submitted_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -50,6 +50,11 @@ EVIDENCE_FIELDS = (
     "access_activity_log",
     "service_date",
     "uncategorized_text",
+    "customer_purchase_ip",
+    "cancellation_rebuttal",
+    "refund_policy_disclosure",
+    "cancellation_policy_disclosure",
+    "duplicate_charge_id",
 )
 
 
@@ -110,7 +115,8 @@ class Dispute(Stored):
 
 @dataclass(frozen=True)
 class EvidenceUpdate:
-    """UpdateDispute: the non-empty fields replace the staged ones; submit sends them."""
+    """UpdateDispute: the fields given replace the staged ones, an empty one ("") unsets its
+    field (as at Stripe); submit sends them."""
 
     evidence: dict[str, str]
     metadata: MetadataChange
@@ -120,7 +126,7 @@ class EvidenceUpdate:
     def param(self) -> str:
         """What a refusal of the whole update names: the evidence it gives, else its submit,
         else the dispute (`id`: an update of its metadata alone)."""
-        if any(self.evidence.values()):
+        if self.evidence:
             return "evidence"
         return "submit" if self.submit else "id"
 

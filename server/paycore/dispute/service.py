@@ -4,8 +4,10 @@ PSP's news (the feed, and the answers to our own calls) applied through one tran
 
 A call to the PSP (evidence, accept) is a phased mutation: the request's transaction records
 it (`psp_action`), the call runs outside any transaction with the dispute's own key
-(`<dp_ id>/submit`, `<dp_ id>/close`: the PSP takes each once), and its answer is applied in a
-transaction of its own. A retried request with the same idempotency-key resumes the call."""
+(`<dp_ id>/submit`, `<dp_ id>/close`; an inquiry's `<dp_ id>/inquiry/submit`, so the chargeback
+it escalates to is answered under keys of its own: the PSP takes each once), and its answer is
+applied in a transaction of its own. A retried request with the same idempotency-key resumes
+the call."""
 
 from __future__ import annotations
 
@@ -96,7 +98,8 @@ class Disputes:
 
         async def record(connection: AsyncConnection) -> Dispute:
             dispute = await self._answerable(connection, merchant_id, dispute_id, update.param)
-            evidence = {**dispute.evidence, **{k: v for k, v in update.evidence.items() if v}}
+            given = {**dispute.evidence, **update.evidence}
+            evidence = {name: text for name, text in given.items() if text}
             length = sum(len(text) for text in evidence.values())
             if length > self._fees.evidence_chars_max:
                 raise ApiError(
@@ -195,7 +198,13 @@ class Disputes:
         return complete
 
     async def _send(self, dispute: Dispute, action: PspAction) -> PspDispute:
-        key = f"{dispute.id}/{action.value}"
+        # An inquiry lost escalates to a chargeback answered afresh: its calls are another
+        # round, under keys of their own (the chargeback's keep the plain `<dp_>/<action>`).
+        key = (
+            f"{dispute.id}/inquiry/{action.value}"
+            if dispute.status.inquiry
+            else f"{dispute.id}/{action.value}"
+        )
         if action is PspAction.SUBMIT:
             return await self._psp.submit_dispute_evidence(
                 idempotency_key=key, dispute=dispute.psp_dispute, evidence=dispute.evidence

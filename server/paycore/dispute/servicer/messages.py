@@ -15,13 +15,18 @@ def dispute_message(dispute: Dispute) -> dispute_pb2.Dispute:
         dispute,
         charge=dispute.psp_charge,
         evidence=dispute_pb2.DisputeEvidence(
-            **{name: dispute.evidence.get(name, "") for name in EVIDENCE_FIELDS}
+            **{
+                name: dispute.evidence[name]
+                for name in EVIDENCE_FIELDS
+                if dispute.evidence.get(name)
+            }
         ),
         evidence_details=dispute_pb2.DisputeEvidenceDetails(
             due_by=dispute.due_by,
             has_evidence=dispute.has_evidence,
             submission_count=dispute.submission_count,
             submitted_at=dispute.submitted_at,
+            past_due=dispute.submission_count > 0 and dispute.submitted_at > dispute.due_by,
         ),
         is_charge_refundable=dispute.status.inquiry,
         balance_transactions=[

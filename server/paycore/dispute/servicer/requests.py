@@ -35,6 +35,7 @@ def dispute_filter(request: dispute_pb2.ListDisputesRequest) -> DisputeFilter:
 
 def evidence_update(request: dispute_pb2.UpdateDisputeRequest) -> EvidenceUpdate:
     evidence: dict[str, str] = {}
+    given = {field.name for field, _ in request.evidence.ListFields()}
     for name in EVIDENCE_FIELDS:
         text = getattr(request.evidence, name)
         param = f"evidence.{name}"
@@ -47,6 +48,8 @@ def evidence_update(request: dispute_pb2.UpdateDisputeRequest) -> EvidenceUpdate
             )
         if text:
             evidence[name] = validation.text(param, text, maximum=EVIDENCE_FIELD_CHARS_MAX)
+        elif name in given:
+            evidence[name] = ""  # given empty: unsets the staged field
     return EvidenceUpdate(
         evidence=evidence,
         metadata=metadata_change(request),

@@ -1,0 +1,64 @@
+"""Staged dispute evidence can be taken back before it is submitted, as at Stripe: an empty
+string unsets the field (`evidence[customer_email_address]=`). paycore merged only the
+non-empty fields, so a wrong staged field (another customer's email, a tracking number of
+another parcel) could only be overwritten, never removed, and went to the bank with the
+submission (found by a black-box probe through the SDK)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import stripe
+
+from tests.clients.conftest import StripeWorld
+from tests.dispute.support import DISPUTE_DELAY_SECONDS, read_feed
+
+
+@pytest.fixture
+def merchant(stripe_world: StripeWorld, monkeypatch: pytest.MonkeyPatch) -> StripeWorld:
+    monkeypatch.setattr(stripe, "api_key", stripe_world.merchant.secret_key)
+    monkeypatch.setattr(stripe, "api_base", stripe_world.merchant.url)
+    monkeypatch.setattr(stripe, "max_network_retries", 0)
+    return stripe_world
+
+
+async def test_an_empty_string_unsets_a_staged_evidence_field(merchant: StripeWorld) -> None:
+    world = merchant.world
+    intent = await asyncio.to_thread(
+        lambda: stripe.PaymentIntent.create(
+            amount=2000, currency="usd", payment_method="pm_card_createDispute", confirm=True
+        )
+    )
+    world.clock.advance(DISPUTE_DELAY_SECONDS + 1)
+    await read_feed(world)
+
+    def answer() -> stripe.Dispute:
+        [dispute] = stripe.Dispute.list(payment_intent=intent.id).data
+        stripe.Dispute.modify(
+            dispute.id,
+            evidence={
+                "customer_name": "Jane",
+                "customer_email_address": "someone.else@example.com",
+                "shipping_tracking_number": "WRONG-PARCEL-1",
+            },
+        )
+        cleared = stripe.Dispute.modify(
+            dispute.id,
+            evidence={"customer_email_address": "", "shipping_tracking_number": ""},
+        )
+        assert cleared.evidence.customer_email_address is None
+        assert cleared.evidence.shipping_tracking_number is None
+        assert cleared.evidence.customer_name == "Jane"
+        assert stripe.Dispute.retrieve(dispute.id).evidence.to_dict() == cleared.evidence.to_dict()
+        only_name = stripe.Dispute.modify(dispute.id, evidence={"customer_name": ""})
+        assert not only_name.evidence_details.has_evidence
+        stripe.Dispute.modify(dispute.id, evidence={"customer_name": "Jane"})
+        return stripe.Dispute.modify(dispute.id, submit=True)
+
+    submitted = await asyncio.to_thread(answer)
+
+    assert submitted.status == "under_review"
+    assert world.psp.count("disputes WHERE evidence LIKE '%WRONG-PARCEL-1%'") == 0
+    assert world.psp.count("disputes WHERE evidence LIKE '%someone.else%'") == 0
+    assert world.psp.count("disputes WHERE evidence LIKE '%Jane%'") == 1
