@@ -143,7 +143,7 @@ async def test_a_rolled_key_overlaps_then_the_old_one_ends(
             account_pb2.RollApiKeyRequest(id=_key_id(old), expires_in_seconds=0)
         )
         error = rich_error(await _failure(merchant.client.accounts.GetMerchant(request)))
-        assert (error.code, error.reason) == (grpc.StatusCode.UNAUTHENTICATED, "API_KEY_INVALID")
+        assert (error.code, error.reason) == (grpc.StatusCode.UNAUTHENTICATED, "API_KEY_EXPIRED")
         assert (await new_client.accounts.GetMerchant(request)).id == merchant.merchant.id
 
 

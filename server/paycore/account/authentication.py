@@ -196,7 +196,13 @@ class Authenticator:
         if found is None:
             raise ApiError(Reason.API_KEY_INVALID, param="authorization")
         key, stored_digest = found
-        if not hmac.compare_digest(digest, stored_digest) or not key.usable_at(self._wall_clock()):
+        if not hmac.compare_digest(digest, stored_digest):
+            raise ApiError(Reason.API_KEY_INVALID, param="authorization")
+        if not key.usable_at(self._wall_clock()):
+            if key.revoked is None:
+                # Rolled, its overlap over: Stripe's `api_key_expired`. The whole secret was
+                # presented, so this is no guess and counts for no throttle.
+                raise ApiError(Reason.API_KEY_EXPIRED, param="authorization")
             raise ApiError(Reason.API_KEY_INVALID, param="authorization")
         return key
 
