@@ -146,6 +146,12 @@ class Reason(Enum):
         "No API key provided: send `authorization: Bearer <key>`",
     )
     API_KEY_INVALID = (Status.UNAUTHENTICATED, ErrorType.AUTHENTICATION, "Invalid API key")
+    API_KEY_EXPIRED = (
+        Status.UNAUTHENTICATED,
+        ErrorType.AUTHENTICATION,
+        "Expired API key provided: it was rolled and its overlap has ended; use the key that"
+        " replaced it",
+    )
     API_KEY_LAST_SECRET = (
         Status.FAILED_PRECONDITION,
         ErrorType.INVALID_REQUEST,

@@ -143,7 +143,7 @@ async def test_a_rolled_key_overlaps_then_the_old_one_ends(
             account_pb2.RollApiKeyRequest(id=_key_id(old), expires_in_seconds=0)
         )
         error = rich_error(await _failure(merchant.client.accounts.GetMerchant(request)))
-        assert (error.code, error.reason) == (grpc.StatusCode.UNAUTHENTICATED, "API_KEY_INVALID")
+        assert (error.code, error.reason) == (grpc.StatusCode.UNAUTHENTICATED, "API_KEY_EXPIRED")
         assert (await new_client.accounts.GetMerchant(request)).id == merchant.merchant.id
 
 
@@ -248,6 +248,59 @@ async def test_a_verified_key_is_never_throttled(
     assert await authenticator.authenticate(key, None, policy, "198.51.100.1") == caller
     now[0] += 30  # the cache has expired and the allowance refilled: heard again
     assert await authenticator.authenticate(key, None, policy, "198.51.100.1") == caller
+
+
+async def test_a_key_in_use_stays_unthrottled_past_the_cache_ttl(
+    platform: Platform, settings: Settings, merchant: MerchantFixture
+) -> None:
+    """A merchant calling all along from the attacker's address (a shared NAT) was refused
+    AUTHENTICATION_THROTTLED as soon as its key's cache entry expired (the TTL, 2 s) while the
+    flood kept the allowance empty: about half of its calls during an attack. A key this
+    process verified before is checked again (its row, once per TTL), never throttled."""
+    now = [1000.0]
+    authenticator = Authenticator(
+        settings, platform.shards, platform.accounts._hasher, clock=lambda: now[0]
+    )
+    policy = contracts.method_policies()["/paycore.v1.AccountService/GetMerchant"]
+    public_policy = contracts.method_policies()["/paycore.v1.CustomerService/CreatePaymentMethod"]
+    key = f"Bearer {merchant.merchant.secret_key}"
+    address = "198.51.100.2"
+    caller = await authenticator.authenticate(key, None, policy, address)
+    revoked = f"Bearer {merchant.merchant.publishable_key}"  # verified now, revoked below
+    await authenticator.authenticate(revoked, None, public_policy, address)
+    ttl_seconds = settings.auth_cache_ttl_ms / 1000
+
+    async def flood() -> set[Reason]:
+        reasons = set()
+        for _ in range(40):
+            with pytest.raises(ApiError) as refused:
+                await authenticator.authenticate(
+                    "Bearer sk_test_" + "x" * 54, None, policy, address
+                )
+            reasons.add(refused.value.reason)
+        return reasons
+
+    assert Reason.AUTHENTICATION_THROTTLED in await flood()
+    for _ in range(3):
+        now[0] += ttl_seconds + 0.5  # the key's entry expired; the flood empties the refill
+        assert Reason.AUTHENTICATION_THROTTLED in await flood()
+        assert await authenticator.authenticate(key, None, policy, address) == caller
+    with pytest.raises(ApiError) as forged:  # a key never verified is still refused unheard
+        await authenticator.authenticate("Bearer sk_test_" + "y" * 54, None, policy, address)
+    assert forged.value.reason is Reason.AUTHENTICATION_THROTTLED
+    # A key revoked through another process: its stale entry lets it be heard once (refused),
+    # then it is throttled like any other.
+    await merchant.client.accounts.RevokeApiKey(
+        account_pb2.RevokeApiKeyRequest(id=_key_id(merchant.merchant.publishable_key))
+    )
+    now[0] += ttl_seconds + 0.5
+    await flood()
+    reasons = []
+    for _ in range(2):
+        with pytest.raises(ApiError) as refused:
+            await authenticator.authenticate(revoked, None, public_policy, address)
+        reasons.append(refused.value.reason)
+    assert reasons == [Reason.API_KEY_INVALID, Reason.AUTHENTICATION_THROTTLED]
 
 
 async def _secret_key_stored(platform: Platform, merchant_id: str) -> str:

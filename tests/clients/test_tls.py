@@ -15,6 +15,7 @@ from typing import Any
 import google.api.annotations_pb2
 import grpc
 import pytest
+import stripe
 from aiohttp import ClientSession, TCPConnector
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -145,6 +146,54 @@ async def test_the_edge_serves_https_and_speaks_mtls_to_grpc(
             with pytest.raises(Exception, match=r"(?i)ssl|certificate|disconnect"):
                 async with plain.get(f"http://127.0.0.1:{edge.port}/healthz") as answer:
                     await answer.read()
+    finally:
+        await edge.close()
+
+
+async def test_the_stripe_sdk_reaches_an_https_edge_trusting_its_ca(
+    tls_server: tuple[GrpcServer, Settings], pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stripe-python trusts its own CA bundle, not the system's nor REQUESTS_CA_BUNDLE: against
+    an edge whose certificate a private CA signed it needs `stripe.ca_bundle_path` (the way
+    docs/security.md gives), else every call is APIConnectionError."""
+    server, settings = tls_server
+    edge_settings = settings.with_overrides(
+        http_tls_cert_file=str(pki.server.cert_file),
+        http_tls_key_file=str(pki.server.key_file),
+        grpc_tls_ca_file=str(pki.ca.cert_file),
+    )
+    edge = await start_edge(
+        f"127.0.0.1:{server.port}",
+        "127.0.0.1:0",
+        tls=http_server_tls(edge_settings),
+        upstream_tls=grpc_caller_tls(edge_settings),
+    )
+    try:
+        async with connect(
+            f"127.0.0.1:{server.port}", settings.admin_token, tls=pki.trust()
+        ) as admin:
+            merchant = await admin.accounts.CreateMerchant(
+                account_pb2.CreateMerchantRequest(
+                    name="SDK over TLS", email="sdk@acme.test", country="US", default_currency="usd"
+                )
+            )
+        sdk = stripe.StripeClient(
+            merchant.secret_key,
+            base_addresses={"api": f"https://127.0.0.1:{edge.port}"},
+            max_network_retries=0,
+        )
+        with pytest.raises(stripe.APIConnectionError):
+            await asyncio.to_thread(sdk.v1.customers.list)
+        monkeypatch.setattr(stripe, "ca_bundle_path", str(pki.ca.cert_file))
+        sdk = stripe.StripeClient(
+            merchant.secret_key,
+            base_addresses={"api": f"https://127.0.0.1:{edge.port}"},
+            max_network_retries=0,
+        )
+        customer = await asyncio.to_thread(
+            sdk.v1.customers.create, params={"email": "tls@buyer.test"}
+        )
+        assert customer.email == "tls@buyer.test"
     finally:
         await edge.close()
 

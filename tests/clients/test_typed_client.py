@@ -20,7 +20,7 @@ import pytest_asyncio
 from grpc import aio
 from paycore.client import Paycore, connect, idempotency_key, replayed
 from paycore.client.service_config import mutating_methods
-from paycore.v1 import account_pb2, customer_pb2
+from paycore.v1 import account_pb2, checkout_pb2, currency_pb2, customer_pb2
 
 from tests.customer.support import new_card
 from tests.helpers import MerchantFixture
@@ -89,6 +89,24 @@ async def test_the_callers_key_is_kept_and_reads_are_retried(flaky: tuple[str, F
         await client.customers.GetCustomer(customer_pb2.GetCustomerRequest(id="cus_x"))
     assert len(behaviour.attempts) == 2
     assert all("idempotency-key" not in attempt for attempt in behaviour.attempts)
+
+
+async def test_reads_of_every_service_are_retried(flaky: tuple[str, Flaky]) -> None:
+    """The checkout and currency stubs too: their reads were sent without the retry policy
+    (the service config named every service but those two), so one UNAVAILABLE failed them."""
+    target, behaviour = flaky
+    behaviour.failures = 1
+    async with connect(target, "sk_test_x") as client:
+        await client.checkout.GetCheckoutSession(checkout_pb2.GetCheckoutSessionRequest(id="cs_x"))
+        assert len(behaviour.attempts) == 2
+        behaviour.attempts.clear()
+        await client.currencies.ListExchangeRates(currency_pb2.ListExchangeRatesRequest())
+        assert len(behaviour.attempts) == 2
+        behaviour.attempts.clear()
+        await client.checkout.ExpireCheckoutSession(
+            checkout_pb2.ExpireCheckoutSessionRequest(id="cs_x"), metadata=idempotency_key("e-1")
+        )
+        assert [attempt["idempotency-key"] for attempt in behaviour.attempts] == ["e-1"] * 2
 
 
 async def test_retries_give_up_after_four_attempts(flaky: tuple[str, Flaky]) -> None:

@@ -5,10 +5,16 @@ its own credential after the client's would have the client's win)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import grpc
 import pytest
+import pytest_asyncio
+from aiohttp import ClientSession
 from grpc import aio
+from multidict import CIMultiDict
 from paycore.client import Paycore, connect, error_details
+from paycore.edge import start_edge
 from paycore.v1 import account_pb2, customer_pb2
 
 from tests.helpers import MerchantFixture
@@ -62,3 +68,70 @@ async def test_one_of_each_is_taken(merchant: MerchantFixture, target: str) -> N
             metadata=(("paycore-merchant", merchant.merchant.id),),
         )
     assert found.id == merchant.merchant.id
+
+
+# The REST edge: the same three headers given twice over HTTP are refused as over gRPC, where the
+# edge passed on the first value only (a customer was made under the first of two
+# Idempotency-Keys, the first of two keys or acted-for merchants was the one that acted).
+
+
+@pytest_asyncio.fixture
+async def edge(target: str) -> AsyncIterator[ClientSession]:
+    server = await start_edge(target, "127.0.0.1:0", operator_routes=True)
+    try:
+        async with ClientSession(base_url=f"http://127.0.0.1:{server.port}") as session:
+            yield session
+    finally:
+        await server.close()
+
+
+async def test_the_edge_refuses_two_idempotency_keys_and_makes_nothing(
+    merchant: MerchantFixture, edge: ClientSession
+) -> None:
+    headers = CIMultiDict(
+        [
+            ("Authorization", f"Bearer {merchant.merchant.secret_key}"),
+            ("Idempotency-Key", "first-of-two"),
+            ("Idempotency-Key", "second-of-two"),
+        ]
+    )
+    async with edge.post("/v1/customers", data={"name": "Twice"}, headers=headers) as answer:
+        assert answer.status == 400
+        error = (await answer.json())["error"]
+    assert (error["code"], error["param"]) == ("idempotency_key_invalid", "idempotency-key")
+    listed = await merchant.client.customers.ListCustomers(customer_pb2.ListCustomersRequest())
+    assert list(listed.data) == []
+
+
+async def test_the_edge_refuses_two_keys_not_the_first_taken(
+    merchant: MerchantFixture, other_merchant: MerchantFixture, edge: ClientSession
+) -> None:
+    headers = CIMultiDict(
+        [
+            ("Authorization", f"Bearer {merchant.merchant.secret_key}"),
+            ("Authorization", f"Bearer {other_merchant.merchant.secret_key}"),
+        ]
+    )
+    async with edge.get("/v1/account", headers=headers) as answer:
+        assert answer.status == 401
+        error = (await answer.json())["error"]
+    assert (error["code"], error["param"]) == ("api_key_invalid", "authorization")
+
+
+async def test_the_edge_refuses_two_merchants_acted_for(
+    merchant: MerchantFixture,
+    other_merchant: MerchantFixture,
+    edge: ClientSession,
+    settings_admin_token: str,
+) -> None:
+    headers = CIMultiDict(
+        [
+            ("Authorization", f"Bearer {settings_admin_token}"),
+            ("Paycore-Merchant", merchant.merchant.id),
+            ("Paycore-Merchant", other_merchant.merchant.id),
+        ]
+    )
+    async with edge.get("/v1/customers", headers=headers) as answer:
+        assert answer.status == 400
+        error = (await answer.json())["error"]
+    assert error["param"] == "paycore-merchant"

@@ -13,6 +13,7 @@ import json
 from functools import cache
 from typing import Any
 
+from google.protobuf.descriptor import ServiceDescriptor
 from paycore import v1
 from paycore.v1 import common_pb2
 
@@ -25,37 +26,30 @@ KEEPALIVE_TIMEOUT_MS = 10_000
 
 
 @cache
-def mutating_methods() -> frozenset[str]:
-    """Full method paths ("/paycore.v1.PaymentService/CreatePaymentIntent") that mutate."""
+def _services() -> tuple[ServiceDescriptor, ...]:
+    """Every service of the contract (the generated paycore.v1 modules), so a service added
+    to the protos is retried like the others without being listed here."""
     import importlib
     import pkgutil
 
-    found = set()
+    found = []
     for module in pkgutil.iter_modules(v1.__path__):
         if not module.name.endswith("_pb2") or module.name.endswith("_grpc"):
             continue
         file = importlib.import_module(f"paycore.v1.{module.name}").DESCRIPTOR
-        for service in file.services_by_name.values():
-            for method in service.methods:
-                if method.GetOptions().Extensions[common_pb2.policy].mutating:
-                    found.add(f"/{service.full_name}/{method.name}")
-    return frozenset(found)
+        found.extend(file.services_by_name.values())
+    return tuple(sorted(found, key=lambda service: service.full_name))
 
 
-SERVICES = (
-    "paycore.v1.AccountService",
-    "paycore.v1.CustomerService",
-    "paycore.v1.PaymentService",
-    "paycore.v1.ExecutorService",
-    "paycore.v1.FraudService",
-    "paycore.v1.WalletService",
-    "paycore.v1.LedgerService",
-    "paycore.v1.PayoutService",
-    "paycore.v1.DisputeService",
-    "paycore.v1.SubscriptionService",
-    "paycore.v1.EventService",
-    "paycore.v1.ReconciliationService",
-)
+@cache
+def mutating_methods() -> frozenset[str]:
+    """Full method paths ("/paycore.v1.PaymentService/CreatePaymentIntent") that mutate."""
+    return frozenset(
+        f"/{service.full_name}/{method.name}"
+        for service in _services()
+        for method in service.methods
+        if method.GetOptions().Extensions[common_pb2.policy].mutating
+    )
 
 
 def service_config() -> str:
@@ -68,7 +62,12 @@ def service_config() -> str:
         "retryableStatusCodes": ["UNAVAILABLE"],
     }
     config: dict[str, Any] = {
-        "methodConfig": [{"name": [{"service": name} for name in SERVICES], "retryPolicy": policy}]
+        "methodConfig": [
+            {
+                "name": [{"service": service.full_name} for service in _services()],
+                "retryPolicy": policy,
+            }
+        ]
     }
     return json.dumps(config)
 

@@ -9,7 +9,8 @@ is remembered for the same TTL whether or not it exists (a negative cache), so a
 the database at most once per TTL however often it is presented, and a client address whose
 credentials fail more than PAYCORE_AUTH_FAILURE_BURST times (refilled at
 PAYCORE_AUTH_FAILURES_PER_SECOND) is refused before any credential is compared or looked up,
-which also throttles guesses of the admin token (item 3).
+which also throttles guesses of the admin token (item 3); a key this process verified before
+is not (only its holder has it), so a merchant sharing an attacker's address keeps working.
 """
 
 from __future__ import annotations
@@ -115,7 +116,10 @@ class Authenticator:
         entry = self._cache.get(digest)
         if entry is not None and entry.expires_at > now:
             return entry.caller  # a key verified moments ago: never throttled
-        retry_after_ms = self._failures.retry_after_ms(client_address)
+        # A key this process verified before (its entry expired) is checked again unthrottled:
+        # only its holder has its digest, and its row costs one lookup per TTL, so a merchant
+        # calling from an attacker's address keeps working while the flood is refused.
+        retry_after_ms = 0 if entry is not None else self._failures.retry_after_ms(client_address)
         if retry_after_ms:
             raise ApiError(
                 Reason.AUTHENTICATION_THROTTLED,
@@ -124,7 +128,12 @@ class Authenticator:
             )
         operator = self._operator(token, acting_for)
         if operator is None:
-            return await self._key_caller(token, digest, now)
+            try:
+                return await self._key_caller(token, digest, now)
+            except ApiError as error:
+                if error.reason in (Reason.API_KEY_INVALID, Reason.API_KEY_EXPIRED):
+                    self._cache.pop(digest, None)  # revoked or ended since: throttled from now on
+                raise
         if operator.merchant_id is not None:
             await self._require_merchant(operator.merchant_id, now)
         return operator
@@ -196,7 +205,13 @@ class Authenticator:
         if found is None:
             raise ApiError(Reason.API_KEY_INVALID, param="authorization")
         key, stored_digest = found
-        if not hmac.compare_digest(digest, stored_digest) or not key.usable_at(self._wall_clock()):
+        if not hmac.compare_digest(digest, stored_digest):
+            raise ApiError(Reason.API_KEY_INVALID, param="authorization")
+        if not key.usable_at(self._wall_clock()):
+            if key.revoked is None:
+                # Rolled, its overlap over: Stripe's `api_key_expired`. The whole secret was
+                # presented, so this is no guess and counts for no throttle.
+                raise ApiError(Reason.API_KEY_EXPIRED, param="authorization")
             raise ApiError(Reason.API_KEY_INVALID, param="authorization")
         return key
 

@@ -466,15 +466,17 @@ def _metadata(request: web.Request, request_id: str, client: str) -> tuple[tuple
         # it trusts this header from the edge's address (PAYCORE_TRUSTED_PROXIES).
         metadata.append((FORWARDED_FOR_HEADER, client))
     for header, key in _PASSED_HEADERS:
-        value = request.headers.get(header)
-        if value is None:
-            continue
-        if len(value) > _HEADER_LENGTH_MAX or not value.isascii() or not value.isprintable():
-            if header == IDEMPOTENCY_KEY:
-                raise _idempotency_key_invalid()
-            message = f"{header} must be printable ASCII, at most {_HEADER_LENGTH_MAX} characters"
-            raise invalid_request("header_invalid", message, header)
-        metadata.append((key, _bearer_of_basic(value) if key == "authorization" else value))
+        # Every value, in order: the server refuses one of these given twice, naming it (a
+        # proxy appending its own after the client's must not have the first one win).
+        for value in request.headers.getall(header, ()):
+            if len(value) > _HEADER_LENGTH_MAX or not value.isascii() or not value.isprintable():
+                if header == IDEMPOTENCY_KEY:
+                    raise _idempotency_key_invalid()
+                message = (
+                    f"{header} must be printable ASCII, at most {_HEADER_LENGTH_MAX} characters"
+                )
+                raise invalid_request("header_invalid", message, header)
+            metadata.append((key, _bearer_of_basic(value) if key == "authorization" else value))
     return tuple(metadata)
 
 

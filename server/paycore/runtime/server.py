@@ -125,10 +125,12 @@ async def start_grpc_server(
     """The servicers come from the composition root (`paycore.app.start_server`); services
     `register` leaves out answer UNIMPLEMENTED and report NOT_SERVING. Reflection lists and
     resolves every service but the `hidden` ones (internal services on the public port, issue
-    23 item 7). With `tls`, the port speaks TLS only (and requires client certificates if it
-    names a client CA). `share_port`: SO_REUSEPORT, for `serve --workers N`'s processes only;
-    else a port another process holds fails the start (gRPC sets SO_REUSEPORT by default on
-    Linux, and a second deployment on the host would silently take half of the calls)."""
+    23 item 7); health does not know a hidden service this port does not serve (the other
+    port serves it), as reflection does not. With `tls`, the port speaks TLS only (and
+    requires client certificates if it names a client CA). `share_port`: SO_REUSEPORT, for
+    `serve --workers N`'s processes only; else a port another process holds fails the start
+    (gRPC sets SO_REUSEPORT by default on Linux, and a second deployment on the host would
+    silently take half of the calls)."""
     server = aio.server(
         interceptors=interceptors,
         options=[
@@ -149,6 +151,8 @@ async def start_grpc_server(
     health_servicer = Health()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, handlers)
     for name in contracts.service_names():
+        if name in hidden and name not in serving:
+            continue  # served on another port (PAYCORE_INTERNAL_GRPC_ADDR): unknown here
         status = (
             health_pb2.HealthCheckResponse.SERVING
             if name in serving

@@ -2,8 +2,10 @@
 the message is parsed, and before authentication: an unauthenticated caller can make the
 server parse no more than the small limit of a public method.
 
-publishable (card tokenization from browsers): 16 KiB; merchant methods: 1 MiB, the REST
-edge's body limit; admin and internal methods (ledger batches): the server's 4 MiB.
+publishable (card tokenization from browsers): 16 KiB, unless the call carries a secret or
+restricted key (a merchant's server), which gets the merchant methods' limit; merchant
+methods: 1 MiB, the REST edge's body limit; admin and internal methods (ledger batches): the
+server's 4 MiB.
 
 And the answer of a List (`data` and `has_more`) is bounded by what every gRPC client takes by
 default (4 MiB, grpc's max_receive_message_length): a page of large objects (events of
@@ -69,11 +71,30 @@ class RequestSizeInterceptor(PolicyInterceptor):
         limit = REQUEST_BYTES_MAX[policy.access]
         behavior: Any = handler.unary_unary
         pages = method in _page_methods()
+        parse = _checked_parse(handler.request_deserializer, REQUEST_BYTES_MAX[Access.SECRET])
+        deserialize = _checked_parse(handler.request_deserializer, limit)
+        if policy.access is Access.PUBLISHABLE:
+            deserialize = _deferred_past(limit, parse)
 
         async def checked(request: Any, context: Context) -> Any:
+            if isinstance(request, _Deferred):
+                # A publishable-key method past the public key's limit: the secret key (a
+                # merchant's server tokenizing a card with Stripe's metadata) takes what every
+                # merchant method takes; the public key and no key are refused unparsed.
+                if not _merchant_server(context.invocation_metadata()):
+                    raise ApiError(
+                        Reason.REQUEST_TOO_LARGE,
+                        param="request",
+                        size=len(request.data),
+                        maximum=limit,
+                    )
+                request = parse(request.data)
             if isinstance(request, _Oversized):
                 raise ApiError(
-                    Reason.REQUEST_TOO_LARGE, param="request", size=request.size, maximum=limit
+                    Reason.REQUEST_TOO_LARGE,
+                    param="request",
+                    size=request.size,
+                    maximum=request.limit,
                 )
             if isinstance(request, _Undecodable):
                 raise invalid("request", "the bytes are not this method's protobuf message")
@@ -84,7 +105,7 @@ class RequestSizeInterceptor(PolicyInterceptor):
 
         return grpc.unary_unary_rpc_method_handler(
             checked,
-            request_deserializer=_checked_parse(handler.request_deserializer, limit),
+            request_deserializer=deserialize,
             response_serializer=handler.response_serializer,
         )
 
@@ -129,6 +150,36 @@ def _field_bytes(length: int) -> int:
     """The bytes a repeated message field's element of `length` bytes takes: its tag (one
     byte for a field numbered under 16), its length as a varint, then itself."""
     return 1 + max(1, (length.bit_length() + 6) // 7) + length
+
+
+@dataclass(frozen=True)
+class _Deferred:
+    """A publishable-key method's request past the public key's limit, left unparsed until
+    the caller's credential says which limit is its (`_merchant_server`)."""
+
+    data: bytes
+
+
+def _deferred_past(limit: int, parse: Any) -> Any:
+    def deserialize(data: bytes) -> Any:
+        return _Deferred(data) if len(data) > limit else parse(data)
+
+    return deserialize
+
+
+def _merchant_server(metadata: Any) -> bool:
+    """Whether the call carries a secret or restricted key (`authorization: Bearer sk_...`),
+    by its prefix alone: not authenticated yet, but no more than any merchant method takes
+    from anyone."""
+    for key, value in metadata or ():
+        if key == "authorization":
+            text = value if isinstance(value, str) else value.decode("latin-1")
+            scheme, _, token = text.partition(" ")
+            return scheme.lower() == "bearer" and token.strip().startswith(_SERVER_KEY_PREFIXES)
+    return False
+
+
+_SERVER_KEY_PREFIXES = ("sk_", "rk_")
 
 
 def _checked_parse(parse: Any, limit: int) -> Any:
