@@ -29,6 +29,7 @@ from sqlalchemy import delete
 
 from tests.clients.certificates import Authority, Issued
 from tests.conftest import serving_payin
+from tests.dispute.support import DISPUTE_DELAY_SECONDS, read_feed
 from tests.helpers import PspSimulator
 from tests.payment.shop import PayIn
 from tests.payout.support import World, open_world
@@ -136,6 +137,29 @@ async def stripe_world(migrated: Settings, tmp_path: Path) -> AsyncIterator[Stri
                 async with engine.begin() as connection:
                     for table in (webhook_attempts, webhook_deliveries, webhook_endpoints):
                         await connection.execute(delete(table))
+
+
+@pytest.fixture
+def stripe_merchant(stripe_world: StripeWorld, monkeypatch: pytest.MonkeyPatch) -> StripeWorld:
+    """stripe-python's module-level client (`stripe.api_key`, `stripe.api_base`) pointed at
+    `stripe_world`'s merchant, as `stripe_module` points it at `edge_merchant`; no retries."""
+    monkeypatch.setattr(stripe, "api_key", stripe_world.merchant.secret_key)
+    monkeypatch.setattr(stripe, "api_base", stripe_world.merchant.url)
+    monkeypatch.setattr(stripe, "max_network_retries", 0)
+    return stripe_world
+
+
+async def disputed_payment(world: World, amount: int = 2000) -> stripe.PaymentIntent:
+    """A payment (usd, through the module-level client) with Stripe's test card whose charge
+    the buyer's bank disputes, once the dispute feed has opened the dispute."""
+    intent = await asyncio.to_thread(
+        lambda: stripe.PaymentIntent.create(
+            amount=amount, currency="usd", payment_method="pm_card_createDispute", confirm=True
+        )
+    )
+    world.clock.advance(DISPUTE_DELAY_SECONDS + 1)
+    await read_feed(world)
+    return intent
 
 
 @pytest_asyncio.fixture

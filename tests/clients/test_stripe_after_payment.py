@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar, cast
 
 import pytest
@@ -27,15 +27,6 @@ from tests.webhooks.receivers import Received, Receiver
 
 T = TypeVar("T")
 WAIT_SECONDS = 20.0
-
-
-@pytest.fixture
-def merchant(stripe_world: StripeWorld, monkeypatch: pytest.MonkeyPatch) -> Iterator[StripeWorld]:
-    """The module-level configuration Stripe's snippets start with, pointed at the edge."""
-    monkeypatch.setattr(stripe, "api_key", stripe_world.merchant.secret_key)
-    monkeypatch.setattr(stripe, "api_base", stripe_world.merchant.url)
-    monkeypatch.setattr(stripe, "max_network_retries", 0)
-    yield stripe_world
 
 
 async def in_thread(scenario: Callable[[], T]) -> T:
@@ -87,7 +78,7 @@ async def webhook_receiver() -> AsyncIterator[StripeDocsReceiver]:
     await handler.receiver.stop()
 
 
-@pytest.mark.usefixtures("merchant")
+@pytest.mark.usefixtures("stripe_merchant")
 async def test_webhooks_as_stripes_docs_receive_them(webhook_receiver: StripeDocsReceiver) -> None:
     """docs.stripe.com/webhooks: an endpoint made with the SDK, a payment and a refund, each
     event delivered to a real receiver that verifies it as the guide does; the events read back
@@ -161,7 +152,7 @@ async def test_webhooks_as_stripes_docs_receive_them(webhook_receiver: StripeDoc
         )
 
 
-@pytest.mark.usefixtures("merchant")
+@pytest.mark.usefixtures("stripe_merchant")
 async def test_webhook_endpoints_refuse_what_is_never_sent() -> None:
     """An endpoint for an event paycore never sends (Stripe's charge.expired: paycore's
     authorizations do not expire) or with a bad URL is refused naming the field, as
@@ -182,7 +173,7 @@ async def test_webhook_endpoints_refuse_what_is_never_sent() -> None:
     await in_thread(scenario)
 
 
-async def test_refunds_full_partial_listed_and_refused(merchant: StripeWorld) -> None:
+async def test_refunds_full_partial_listed_and_refused(stripe_merchant: StripeWorld) -> None:
     """docs.stripe.com/refunds: a partial refund, the rest, the list; then what Stripe answers
     for a refund too many (charge_already_refunded) or too large, an idempotent retry, an
     update of a refund's metadata."""
@@ -279,15 +270,15 @@ async def test_refunds_full_partial_listed_and_refused(merchant: StripeWorld) ->
         assert (by_charge.value.code, by_charge.value.param) == ("resource_missing", "charge")
 
     await in_thread(scenario)
-    await assert_books_balance(merchant.world.admin, merchant.merchant.merchant_id)
+    await assert_books_balance(stripe_merchant.world.admin, stripe_merchant.merchant.merchant_id)
 
 
-async def test_disputes_of_the_dispute_test_cards(merchant: StripeWorld) -> None:
+async def test_disputes_of_the_dispute_test_cards(stripe_merchant: StripeWorld) -> None:
     """docs.stripe.com/testing#disputes and /disputes/responding: pm_card_createDispute's
     chargeback withdraws the amount and the fee; evidence staged, then submitted once with
     `winning_evidence` wins it back; another accepted (close) is lost; a disputed charge
     refuses a refund. Each step is an SDK call and a charge.dispute.* event."""
-    world = merchant.world
+    world = stripe_merchant.world
 
     def pay() -> tuple[stripe.PaymentIntent, stripe.PaymentIntent]:
         disputed = stripe.PaymentIntent.create(
@@ -391,7 +382,7 @@ async def test_disputes_of_the_dispute_test_cards(merchant: StripeWorld) -> None
         }
 
     await in_thread(outcome)
-    await assert_books_balance(world.admin, merchant.merchant.merchant_id)
+    await assert_books_balance(world.admin, stripe_merchant.merchant.merchant_id)
 
 
 def sdk() -> stripe.StripeClient:
@@ -402,12 +393,12 @@ def sdk() -> stripe.StripeClient:
     )
 
 
-async def test_balance_and_payouts(merchant: StripeWorld) -> None:
+async def test_balance_and_payouts(stripe_merchant: StripeWorld) -> None:
     """docs.stripe.com/payouts: a payment's funds pending, then available after the payout
     delay; a payout canceled (its funds come back) and one paid; the balance transactions of
     each, their fee lines summing to the fee; the refusals on the way; a paid payout's
     metadata updated."""
-    world = merchant.world
+    world = stripe_merchant.world
     net = 10_000 - fee(10_000)
 
     def pay() -> None:
@@ -526,4 +517,4 @@ async def test_balance_and_payouts(merchant: StripeWorld) -> None:
         )
 
     await in_thread(paid)
-    await assert_books_balance(world.admin, merchant.merchant.merchant_id)
+    await assert_books_balance(world.admin, stripe_merchant.merchant.merchant_id)

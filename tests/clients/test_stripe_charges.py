@@ -5,8 +5,6 @@ after a confirmation, the refunds it shows, `Charge.list(payment_intent=...)`, a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import stripe
 
@@ -91,17 +89,8 @@ async def test_the_latest_charge_retrieved_refunded_and_listed(
     await in_thread(scenario)
 
 
-@pytest.fixture
-def merchant(stripe_world: StripeWorld, monkeypatch: pytest.MonkeyPatch) -> Iterator[StripeWorld]:
-    """stripe-python's module-level configuration, pointed at the edge."""
-    monkeypatch.setattr(stripe, "api_key", stripe_world.merchant.secret_key)
-    monkeypatch.setattr(stripe, "api_base", stripe_world.merchant.url)
-    monkeypatch.setattr(stripe, "max_network_retries", 0)
-    yield stripe_world
-
-
-async def test_a_disputed_charge_and_a_declined_one(merchant: StripeWorld) -> None:
-    world = merchant.world
+async def test_a_disputed_charge_and_a_declined_one(stripe_merchant: StripeWorld) -> None:
+    world = stripe_merchant.world
 
     def pay() -> tuple[stripe.PaymentIntent, str]:
         disputed = stripe.PaymentIntent.create(
@@ -172,11 +161,11 @@ async def test_a_refund_names_its_charge(edge_merchant: EdgeMerchant) -> None:
     await in_thread(scenario)
 
 
-async def test_a_refund_by_charge_is_refused_naming_charge(merchant: StripeWorld) -> None:
+async def test_a_refund_by_charge_is_refused_naming_charge(stripe_merchant: StripeWorld) -> None:
     """`Refund.create(charge=...)` refused because the charge was refunded in full already or
     is disputed: the error names `charge`, the field the caller sent, not the payment intent
     paycore found behind it."""
-    world = merchant.world
+    world = stripe_merchant.world
 
     def pay() -> tuple[stripe.PaymentIntent, stripe.PaymentIntent]:
         disputed = stripe.PaymentIntent.create(

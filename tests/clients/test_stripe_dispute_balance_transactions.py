@@ -9,31 +9,15 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 import stripe
 from paycore.v1 import dispute_pb2, event_pb2
 
-from tests.clients.conftest import StripeWorld
-from tests.dispute.support import DISPUTE_DELAY_SECONDS, read_feed
+from tests.clients.conftest import StripeWorld, disputed_payment
 
 
-@pytest.fixture
-def merchant(stripe_world: StripeWorld, monkeypatch: pytest.MonkeyPatch) -> StripeWorld:
-    monkeypatch.setattr(stripe, "api_key", stripe_world.merchant.secret_key)
-    monkeypatch.setattr(stripe, "api_base", stripe_world.merchant.url)
-    monkeypatch.setattr(stripe, "max_network_retries", 0)
-    return stripe_world
-
-
-async def test_a_disputes_balance_transactions_are_objects(merchant: StripeWorld) -> None:
-    world = merchant.world
-    intent = await asyncio.to_thread(
-        lambda: stripe.PaymentIntent.create(
-            amount=2000, currency="usd", payment_method="pm_card_createDispute", confirm=True
-        )
-    )
-    world.clock.advance(DISPUTE_DELAY_SECONDS + 1)
-    await read_feed(world)
+async def test_a_disputes_balance_transactions_are_objects(stripe_merchant: StripeWorld) -> None:
+    world = stripe_merchant.world
+    intent = await disputed_payment(world)
 
     def opened() -> str:
         [dispute] = stripe.Dispute.list(payment_intent=intent.id).data
@@ -61,13 +45,13 @@ async def test_a_disputes_balance_transactions_are_objects(merchant: StripeWorld
 
     got = await world.admin.disputes.GetDispute(
         dispute_pb2.GetDisputeRequest(id=dispute_id),
-        metadata=(("paycore-merchant", merchant.merchant.merchant_id),),
+        metadata=(("paycore-merchant", stripe_merchant.merchant.merchant_id),),
     )
     assert list(got.balance_transaction_ids) == [got.balance_transactions[0].id]
     assert (got.balance_transactions[0].amount, got.balance_transactions[0].fee) == (-2000, 1500)
     listed = await world.admin.events.ListEvents(
         event_pb2.ListEventsRequest(type="charge.dispute.funds_withdrawn"),
-        metadata=(("paycore-merchant", merchant.merchant.merchant_id),),
+        metadata=(("paycore-merchant", stripe_merchant.merchant.merchant_id),),
     )
     snapshot = dispute_pb2.Dispute()
     assert listed.data[0].data.object.Unpack(snapshot)

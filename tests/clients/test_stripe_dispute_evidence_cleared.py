@@ -8,30 +8,14 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 import stripe
 
-from tests.clients.conftest import StripeWorld
-from tests.dispute.support import DISPUTE_DELAY_SECONDS, read_feed
+from tests.clients.conftest import StripeWorld, disputed_payment
 
 
-@pytest.fixture
-def merchant(stripe_world: StripeWorld, monkeypatch: pytest.MonkeyPatch) -> StripeWorld:
-    monkeypatch.setattr(stripe, "api_key", stripe_world.merchant.secret_key)
-    monkeypatch.setattr(stripe, "api_base", stripe_world.merchant.url)
-    monkeypatch.setattr(stripe, "max_network_retries", 0)
-    return stripe_world
-
-
-async def test_an_empty_string_unsets_a_staged_evidence_field(merchant: StripeWorld) -> None:
-    world = merchant.world
-    intent = await asyncio.to_thread(
-        lambda: stripe.PaymentIntent.create(
-            amount=2000, currency="usd", payment_method="pm_card_createDispute", confirm=True
-        )
-    )
-    world.clock.advance(DISPUTE_DELAY_SECONDS + 1)
-    await read_feed(world)
+async def test_an_empty_string_unsets_a_staged_evidence_field(stripe_merchant: StripeWorld) -> None:
+    world = stripe_merchant.world
+    intent = await disputed_payment(world)
 
     def answer() -> stripe.Dispute:
         [dispute] = stripe.Dispute.list(payment_intent=intent.id).data

@@ -10,11 +10,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
 import stripe
 
-from tests.clients.conftest import StripeWorld
-from tests.dispute.support import DISPUTE_DELAY_SECONDS, read_feed
+from tests.clients.conftest import StripeWorld, disputed_payment
 
 STRIPE_TEXT_FIELDS = {
     "customer_purchase_ip": "203.0.113.7",
@@ -25,25 +23,11 @@ STRIPE_TEXT_FIELDS = {
 }
 
 
-@pytest.fixture
-def merchant(stripe_world: StripeWorld, monkeypatch: pytest.MonkeyPatch) -> StripeWorld:
-    monkeypatch.setattr(stripe, "api_key", stripe_world.merchant.secret_key)
-    monkeypatch.setattr(stripe, "api_base", stripe_world.merchant.url)
-    monkeypatch.setattr(stripe, "max_network_retries", 0)
-    return stripe_world
-
-
 async def test_stripes_evidence_text_fields_are_staged_shown_and_sent(
-    merchant: StripeWorld,
+    stripe_merchant: StripeWorld,
 ) -> None:
-    world = merchant.world
-    intent = await asyncio.to_thread(
-        lambda: stripe.PaymentIntent.create(
-            amount=2000, currency="usd", payment_method="pm_card_createDispute", confirm=True
-        )
-    )
-    world.clock.advance(DISPUTE_DELAY_SECONDS + 1)
-    await read_feed(world)
+    world = stripe_merchant.world
+    intent = await disputed_payment(world)
 
     def answer() -> stripe.Dispute:
         [dispute] = stripe.Dispute.list(payment_intent=intent.id).data

@@ -9,32 +9,16 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 import stripe
 
-from tests.clients.conftest import StripeWorld
-from tests.dispute.support import DISPUTE_DELAY_SECONDS, read_feed
-
-
-@pytest.fixture
-def merchant(stripe_world: StripeWorld, monkeypatch: pytest.MonkeyPatch) -> StripeWorld:
-    monkeypatch.setattr(stripe, "api_key", stripe_world.merchant.secret_key)
-    monkeypatch.setattr(stripe, "api_base", stripe_world.merchant.url)
-    monkeypatch.setattr(stripe, "max_network_retries", 0)
-    return stripe_world
+from tests.clients.conftest import StripeWorld, disputed_payment
 
 
 async def test_evidence_details_say_whether_the_submission_was_past_due(
-    merchant: StripeWorld,
+    stripe_merchant: StripeWorld,
 ) -> None:
-    world = merchant.world
-    intent = await asyncio.to_thread(
-        lambda: stripe.PaymentIntent.create(
-            amount=2000, currency="usd", payment_method="pm_card_createDispute", confirm=True
-        )
-    )
-    world.clock.advance(DISPUTE_DELAY_SECONDS + 1)
-    await read_feed(world)
+    world = stripe_merchant.world
+    intent = await disputed_payment(world)
 
     def answer() -> tuple[stripe.Dispute, stripe.Dispute]:
         [dispute] = stripe.Dispute.list(payment_intent=intent.id).data
