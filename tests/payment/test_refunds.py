@@ -285,3 +285,27 @@ async def test_a_refund_names_the_charge_and_its_balance_transaction(shop: Shop)
     assert refund.balance_transaction.startswith("txn_")
     got = await shop.client.payments.GetRefund(payment_pb2.GetRefundRequest(id=refund.id))
     assert (got.charge, got.balance_transaction) == (refund.charge, refund.balance_transaction)
+
+
+async def test_concurrent_refunds_of_many_intents_never_deadlock(shop: Shop) -> None:
+    """Refunds of different intents completing in one group commit: each refund's intent is
+    locked before any ledger account, so none of them waits on an intent while holding the
+    merchant's balances (a refund answered DATABASE_CONFLICT, its refund made all the same)."""
+    intents = [await shop.pay(good_card(), 1500) for _ in range(20)]
+
+    outcomes = []
+    for _ in range(5):
+        outcomes += await asyncio.gather(
+            *(_refund(shop, intent.id, 100) for intent in intents for _ in range(3)),
+            return_exceptions=True,
+        )
+
+    failed = [rich_error(o).reason for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert failed == []
+    assert all(isinstance(outcome, payment_pb2.Refund) for outcome in outcomes)
+    for intent in intents:
+        refreshed = await shop.client.payments.GetPaymentIntent(
+            payment_pb2.GetPaymentIntentRequest(id=intent.id)
+        )
+        assert refreshed.amount_refunded == 1500
+    await shop.assert_books_balance()

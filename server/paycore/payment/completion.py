@@ -134,13 +134,15 @@ class PayInCompletion:
         self, connection: AsyncConnection, executions: list[Execution]
     ) -> PayInCompletion:
         """For a group commit (paycore.executor.service.Completion): the intents of the
-        group's executions locked in one statement; the answer applies them."""
+        group's executions locked in one statement, in the order of their ids; the answer
+        applies them. A refund's intent is locked there too, although its completion reads it
+        again: a refund books its money as it completes, so the group's next refund would
+        otherwise lock its intent while holding the merchant's ledger accounts, against a
+        transaction holding that intent and waiting for those accounts (a deadlock)."""
         keys = [
             (execution.merchant_id, execution.payment_intent_id)
             for execution in executions
-            if execution.payment_intent_id
-            and not execution.refund_id
-            and not execution.payment_order_id
+            if execution.payment_intent_id and not execution.payment_order_id
         ]
         if not keys:
             return self
