@@ -309,3 +309,49 @@ async def test_concurrent_refunds_of_many_intents_never_deadlock(shop: Shop) -> 
         )
         assert refreshed.amount_refunded == 1500
     await shop.assert_books_balance()
+
+
+async def test_concurrent_refunds_of_many_payment_orders_never_deadlock(shop: Shop) -> None:
+    """As above, for payment orders' refunds: a group commit locks their orders first."""
+    seller = await shop.seller()
+    card = await shop.card(good_card())
+    orders = []
+    for number in range(10):
+        payment = await shop.client.payments.CreatePayment(
+            payment_pb2.CreatePaymentRequest(
+                checkout_id=f"cart-{number}",
+                payment_method=card,
+                payment_orders=[
+                    payment_pb2.CreatePaymentRequest.PaymentOrder(
+                        payment_order_id=f"order-{number}-{part}",
+                        seller_account=seller,
+                        amount=2400,
+                        currency="usd",
+                    )
+                    for part in range(2)
+                ],
+            )
+        )
+        orders += [order.id for order in payment.payment_orders]
+
+    outcomes = []
+    for _ in range(8):
+        outcomes += await asyncio.gather(
+            *(
+                shop.client.payments.CreateRefund(
+                    payment_pb2.CreateRefundRequest(payment_order=order, amount=100)
+                )
+                for order in orders
+                for _ in range(3)
+            ),
+            return_exceptions=True,
+        )
+
+    failed = [rich_error(o).reason for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert failed == []
+    for order in orders:
+        refreshed = await shop.client.payments.GetPaymentOrder(
+            payment_pb2.GetPaymentOrderRequest(id=order)
+        )
+        assert refreshed.amount_refunded == 2400
+    await shop.assert_books_balance()
