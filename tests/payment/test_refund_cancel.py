@@ -6,12 +6,14 @@ REFUND_NOT_CANCELABLE naming id, and changes nothing. The books balance."""
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 from paycore.payment.refunds import NewRefund
-from paycore.v1 import event_pb2, payment_pb2
+from paycore.v1 import event_pb2, executor_pb2, payment_pb2
 
-from tests.helpers import rich_error
+from tests.helpers import PspSimulator, rich_error
 from tests.payment.shop import PayIn, Shop, good_card
 
 
@@ -103,5 +105,40 @@ async def test_a_refund_the_worker_sent_is_not_canceled(payin: PayIn, shop: Shop
             payment_pb2.CancelRefundRequest(id="re_" + "0" * 22)
         )
     assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+    assert (await _intent(shop, intent.id)).amount_refunded == 300
+    await shop.assert_books_balance()
+
+
+async def test_a_dead_lettered_refund_is_not_canceled_and_says_why(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    """A refund whose every attempt failed (the PSP down) is dead-lettered, not being sent:
+    the refusal says so and names the way out (an operator's RequeueDeadLetter), which then
+    completes it."""
+    intent = await shop.pay(good_card(), 1000)
+    await psp.set_faults(down=True)
+    try:
+        refund = await shop.client.payments.CreateRefund(
+            payment_pb2.CreateRefundRequest(payment_intent=intent.id, amount=300)
+        )
+        assert refund.status == payment_pb2.REFUND_STATUS_PENDING
+        message = await _refused(shop, refund.id)
+    finally:
+        await psp.set_faults(down=False)
+
+    assert "dead-lettered" in message
+    assert "being sent" not in message
+    await asyncio.sleep(0.7)  # PAYCORE_PSP_BREAKER_OPEN_MS in these tests: now half-open
+    found = await shop.operator.executor.ListDeadLetters(executor_pb2.ListDeadLettersRequest())
+    (execution,) = [one for one in found.data if one.refund == refund.id]
+    await shop.operator.executor.RequeueDeadLetter(
+        executor_pb2.RequeueDeadLetterRequest(id=execution.id)
+    )
+    for _ in range(50):
+        done = await shop.client.payments.GetRefund(payment_pb2.GetRefundRequest(id=refund.id))
+        if done.status != payment_pb2.REFUND_STATUS_PENDING:
+            break
+        await asyncio.sleep(0.1)
+    assert done.status == payment_pb2.REFUND_STATUS_SUCCEEDED
     assert (await _intent(shop, intent.id)).amount_refunded == 300
     await shop.assert_books_balance()

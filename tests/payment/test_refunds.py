@@ -285,3 +285,73 @@ async def test_a_refund_names_the_charge_and_its_balance_transaction(shop: Shop)
     assert refund.balance_transaction.startswith("txn_")
     got = await shop.client.payments.GetRefund(payment_pb2.GetRefundRequest(id=refund.id))
     assert (got.charge, got.balance_transaction) == (refund.charge, refund.balance_transaction)
+
+
+async def test_concurrent_refunds_of_many_intents_never_deadlock(shop: Shop) -> None:
+    """Refunds of different intents completing in one group commit: each refund's intent is
+    locked before any ledger account, so none of them waits on an intent while holding the
+    merchant's balances (a refund answered DATABASE_CONFLICT, its refund made all the same)."""
+    intents = [await shop.pay(good_card(), 1500) for _ in range(20)]
+
+    outcomes = []
+    for _ in range(5):
+        outcomes += await asyncio.gather(
+            *(_refund(shop, intent.id, 100) for intent in intents for _ in range(3)),
+            return_exceptions=True,
+        )
+
+    failed = [rich_error(o).reason for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert failed == []
+    assert all(isinstance(outcome, payment_pb2.Refund) for outcome in outcomes)
+    for intent in intents:
+        refreshed = await shop.client.payments.GetPaymentIntent(
+            payment_pb2.GetPaymentIntentRequest(id=intent.id)
+        )
+        assert refreshed.amount_refunded == 1500
+    await shop.assert_books_balance()
+
+
+async def test_concurrent_refunds_of_many_payment_orders_never_deadlock(shop: Shop) -> None:
+    """As above, for payment orders' refunds: a group commit locks their orders first."""
+    seller = await shop.seller()
+    card = await shop.card(good_card())
+    orders = []
+    for number in range(10):
+        payment = await shop.client.payments.CreatePayment(
+            payment_pb2.CreatePaymentRequest(
+                checkout_id=f"cart-{number}",
+                payment_method=card,
+                payment_orders=[
+                    payment_pb2.CreatePaymentRequest.PaymentOrder(
+                        payment_order_id=f"order-{number}-{part}",
+                        seller_account=seller,
+                        amount=2400,
+                        currency="usd",
+                    )
+                    for part in range(2)
+                ],
+            )
+        )
+        orders += [order.id for order in payment.payment_orders]
+
+    outcomes = []
+    for _ in range(8):
+        outcomes += await asyncio.gather(
+            *(
+                shop.client.payments.CreateRefund(
+                    payment_pb2.CreateRefundRequest(payment_order=order, amount=100)
+                )
+                for order in orders
+                for _ in range(3)
+            ),
+            return_exceptions=True,
+        )
+
+    failed = [rich_error(o).reason for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert failed == []
+    for order in orders:
+        refreshed = await shop.client.payments.GetPaymentOrder(
+            payment_pb2.GetPaymentOrderRequest(id=order)
+        )
+        assert refreshed.amount_refunded == 2400
+    await shop.assert_books_balance()

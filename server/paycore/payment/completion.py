@@ -134,17 +134,28 @@ class PayInCompletion:
         self, connection: AsyncConnection, executions: list[Execution]
     ) -> PayInCompletion:
         """For a group commit (paycore.executor.service.Completion): the intents of the
-        group's executions locked in one statement; the answer applies them."""
+        group's executions locked in one statement, in the order of their ids; the answer
+        applies them. A refund's intent is locked there too, although its completion reads it
+        again: a refund books its money as it completes, so the group's next refund would
+        otherwise lock its intent while holding the merchant's ledger accounts, against a
+        transaction holding that intent and waiting for those accounts (a deadlock). A payment
+        order's refund locks its order for the same reason."""
         keys = [
             (execution.merchant_id, execution.payment_intent_id)
             for execution in executions
-            if execution.payment_intent_id
-            and not execution.refund_id
-            and not execution.payment_order_id
+            if execution.payment_intent_id and not execution.payment_order_id
         ]
-        if not keys:
+        refunded_orders = [
+            (execution.merchant_id, execution.payment_order_id)
+            for execution in executions
+            if execution.refund_id and execution.payment_order_id
+        ]
+        repository = PayInRepository(connection)
+        locked = await repository.locked_intents_and_plans(keys) if keys else None
+        if refunded_orders:
+            await repository.lock_orders(refunded_orders)  # as a refund's intent, above
+        if locked is None:
             return self
-        locked = await PayInRepository(connection).locked_intents_and_plans(keys)
         return PayInCompletion(self._money, self._events, self._cards, locked)
 
     async def __call__(

@@ -17,7 +17,7 @@ from typing import Protocol, TypeVar
 from paycore.currency.settlement import Conversions
 from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.events.outbox import record_prepared
-from paycore.executor.models import NewExecution, Operation
+from paycore.executor.models import ExecutionState, NewExecution, Operation
 from paycore.executor.service import Executor
 from paycore.ids import Prefix, new_merchant_id
 from paycore.invariants import violated
@@ -208,8 +208,12 @@ class Refunds:
         if not refund.execution_id or not await self._executor.withdraw(
             connection, merchant_id, refund.execution_id
         ):
-            detail = "it is being sent to the PSP"
-            raise ApiError(Reason.REFUND_NOT_CANCELABLE, param="id", id=refund_id, detail=detail)
+            raise ApiError(
+                Reason.REFUND_NOT_CANCELABLE,
+                param="id",
+                id=refund_id,
+                detail=await self._why_sent(merchant_id, refund.execution_id),
+            )
         updated = await release_refund(
             repository, refund, RefundStatus.CANCELED, CANCELED_BY_MERCHANT
         )
@@ -221,6 +225,19 @@ class Refunds:
             ],
         )
         return updated
+
+    async def _why_sent(self, merchant_id: str, execution_id: str | None) -> str:
+        """Why a pending refund cannot be withdrawn: it is being sent to the PSP, or every
+        attempt failed and it waits dead-lettered (the PSP's outcome not known for certain)
+        for an operator, who requeues it."""
+        if execution_id:
+            execution = await self._executor.get(merchant_id, execution_id)
+            if execution.state is ExecutionState.DEAD_LETTERED:
+                return (
+                    "it was sent to the PSP and dead-lettered after every attempt failed;"
+                    " an operator requeues it (RequeueDeadLetter)"
+                )
+        return "it is being sent to the PSP"
 
     def phases(self, merchant_id: str, new: NewRefund) -> Phases[Refund]:
         refund_id = new_merchant_id(Prefix.REFUND, merchant_id)

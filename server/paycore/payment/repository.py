@@ -72,6 +72,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -446,6 +447,17 @@ class PayInRepository:
 
     async def order(self, merchant_id: str, order_id: str, *, lock: bool = False) -> Order | None:
         return await PAYMENT_ORDERS.fetch(self._connection, merchant_id, order_id, lock=lock)
+
+    async def lock_orders(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Locks the payment orders of many (merchant, order) pairs in one statement, in the
+        order of their ids (a group commit's, before any ledger account)."""
+        t = payment_orders
+        await self._connection.execute(
+            select(t.c.id)
+            .where(tuple_(t.c.merchant_id, t.c.id).in_(keys))
+            .order_by(t.c.id)
+            .with_for_update()
+        )
 
     async def order_ids_taken(self, merchant_id: str, client_ids: list[str]) -> list[str]:
         t = payment_orders
