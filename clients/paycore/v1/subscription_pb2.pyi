@@ -2176,6 +2176,7 @@ class UpdateSubscriptionRequest(_message.Message):
     CLEAR_DISCOUNTS_FIELD_NUMBER: _builtins.int
     TRIAL_END_FIELD_NUMBER: _builtins.int
     TRIAL_END_NOW_FIELD_NUMBER: _builtins.int
+    PRORATION_DATE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"sub_...", required."""
     proration_behavior: Global___ProrationBehavior.ValueType
@@ -2205,6 +2206,12 @@ class UpdateSubscriptionRequest(_message.Message):
     """Stripe's `trial_end=now` (the REST edge turns it into this): the trial ends now on the
     subscription's clock. Not with `trial_end`.
     """
+    proration_date: _builtins.int
+    """Stripe's `proration_date`: the item changes are prorated as though made at this moment
+    (unix seconds within the current period, else INVALID_ARGUMENT naming `proration_date`),
+    as CreateInvoicePreview's `subscription_details.proration_date` previews them; absent: now
+    on the subscription's clock.
+    """
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___UpdateSubscriptionRequest.Item]:
         """Items not named are unchanged."""
@@ -2233,21 +2240,26 @@ class UpdateSubscriptionRequest(_message.Message):
         clear_discounts: _builtins.bool = ...,
         trial_end: _builtins.int | None = ...,
         trial_end_now: _builtins.bool = ...,
+        proration_date: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "_trial_end", b"_trial_end", "cancel_at_period_end", b"cancel_at_period_end", "default_payment_method", b"default_payment_method", "trial_end", b"trial_end"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "_proration_date", b"_proration_date", "_trial_end", b"_trial_end", "cancel_at_period_end", b"cancel_at_period_end", "default_payment_method", b"default_payment_method", "proration_date", b"proration_date", "trial_end", b"trial_end"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "_trial_end", b"_trial_end", "cancel_at_period_end", b"cancel_at_period_end", "clear_discounts", b"clear_discounts", "clear_metadata", b"clear_metadata", "coupon", b"coupon", "default_payment_method", b"default_payment_method", "discounts", b"discounts", "id", b"id", "items", b"items", "metadata", b"metadata", "promotion_code", b"promotion_code", "proration_behavior", b"proration_behavior", "trial_end", b"trial_end", "trial_end_now", b"trial_end_now"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "_proration_date", b"_proration_date", "_trial_end", b"_trial_end", "cancel_at_period_end", b"cancel_at_period_end", "clear_discounts", b"clear_discounts", "clear_metadata", b"clear_metadata", "coupon", b"coupon", "default_payment_method", b"default_payment_method", "discounts", b"discounts", "id", b"id", "items", b"items", "metadata", b"metadata", "promotion_code", b"promotion_code", "proration_behavior", b"proration_behavior", "proration_date", b"proration_date", "trial_end", b"trial_end", "trial_end_now", b"trial_end_now"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__cancel_at_period_end: _TypeAlias = _typing.Literal["cancel_at_period_end"]  # noqa: Y015
     _WhichOneofArgType__cancel_at_period_end: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end"]  # noqa: Y015
     _WhichOneofReturnType__default_payment_method: _TypeAlias = _typing.Literal["default_payment_method"]  # noqa: Y015
     _WhichOneofArgType__default_payment_method: _TypeAlias = _typing.Literal["_default_payment_method", b"_default_payment_method"]  # noqa: Y015
+    _WhichOneofReturnType__proration_date: _TypeAlias = _typing.Literal["proration_date"]  # noqa: Y015
+    _WhichOneofArgType__proration_date: _TypeAlias = _typing.Literal["_proration_date", b"_proration_date"]  # noqa: Y015
     _WhichOneofReturnType__trial_end: _TypeAlias = _typing.Literal["trial_end"]  # noqa: Y015
     _WhichOneofArgType__trial_end: _TypeAlias = _typing.Literal["_trial_end", b"_trial_end"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__cancel_at_period_end) -> _WhichOneofReturnType__cancel_at_period_end | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__default_payment_method) -> _WhichOneofReturnType__default_payment_method | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__proration_date) -> _WhichOneofReturnType__proration_date | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__trial_end) -> _WhichOneofReturnType__trial_end | None: ...
 

@@ -339,6 +339,7 @@ def subscription_changes(
         clear_discounts=request.clear_discounts,
         trial_end=trial_end,
         trial_end_now=request.trial_end_now,
+        proration_date=request.proration_date if request.HasField("proration_date") else None,
         **discount,
     )
 
