@@ -1793,6 +1793,7 @@ class ListSubscriptionsRequest(_message.Message):
     PRICE_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
+    TEST_CLOCK_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     ending_before: _builtins.str
@@ -1806,6 +1807,10 @@ class ListSubscriptionsRequest(_message.Message):
     status: Global___SubscriptionStatusFilter.ValueType
     """Only this status or group of statuses (`all`, `ended`); unspecified lists all but the
     canceled ones (as Stripe).
+    """
+    test_clock: _builtins.str
+    """Only those on this test clock ("clock_...", Stripe's `test_clock` filter): named by
+    CreateSubscription or through their customer's clock.
     """
     @_builtins.property
     def created(self) -> _common_pb2.TimestampRange:
@@ -1821,10 +1826,11 @@ class ListSubscriptionsRequest(_message.Message):
         price: _builtins.str = ...,
         status: Global___SubscriptionStatusFilter.ValueType = ...,
         created: _common_pb2.TimestampRange | None = ...,
+        test_clock: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "customer", b"customer", "ending_before", b"ending_before", "limit", b"limit", "price", b"price", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "customer", b"customer", "ending_before", b"ending_before", "limit", b"limit", "price", b"price", "starting_after", b"starting_after", "status", b"status", "test_clock", b"test_clock"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

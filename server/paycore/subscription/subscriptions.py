@@ -58,7 +58,7 @@ from paycore.subscription.models import (
 from paycore.subscription.one_off import locked_invoice, unexpected
 from paycore.subscription.periods import SECONDS_PER_DAY
 from paycore.subscription.preview import PreviewRequest
-from paycore.subscription.repository import PRICES, TestClockRepository
+from paycore.subscription.repository import PRICES, TEST_CLOCKS, TestClockRepository
 from paycore.subscription.store import (
     SUBSCRIPTION_ITEMS,
     SUBSCRIPTIONS,
@@ -212,10 +212,15 @@ class Subscriptions:
         customer_id: str,
         price_id: str,
         statuses: frozenset[SubscriptionStatus] | None,
+        clock_id: str = "",
     ) -> Page[Subscription]:
         """Newest first; `statuses` None lists every one not canceled (Stripe's default)."""
-        query = subscriptions_query(merchant_id, customer_id, price_id, statuses)
-        named = [Named("customer", CUSTOMERS, customer_id), Named("price", PRICES, price_id)]
+        query = subscriptions_query(merchant_id, customer_id, price_id, statuses, clock_id)
+        named = [
+            Named("customer", CUSTOMERS, customer_id),
+            Named("price", PRICES, price_id),
+            Named("test_clock", TEST_CLOCKS, clock_id),
+        ]
         return await self._reads.page(merchant_id, SUBSCRIPTIONS, cursor, query, named)
 
     async def list_items(

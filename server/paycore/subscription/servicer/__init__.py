@@ -274,6 +274,9 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             validation.object_id("customer", request.customer, Prefix.CUSTOMER, required=False),
             validation.object_id("price", request.price, Prefix.PRICE, required=False),
             statuses,
+            validation.object_id(
+                "test_clock", request.test_clock, Prefix.TEST_CLOCK, required=False
+            ),
         )
         return page_response(subscription_pb2.ListSubscriptionsResponse, page, subscription_message)
 
