@@ -1084,6 +1084,7 @@ class Subscription(_message.Message):
     DISCOUNT_FIELD_NUMBER: _builtins.int
     DISCOUNTS_FIELD_NUMBER: _builtins.int
     CANCEL_AT_FIELD_NUMBER: _builtins.int
+    COLLECTION_METHOD_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"sub_..." """
     customer: _builtins.str
@@ -1116,6 +1117,8 @@ class Subscription(_message.Message):
     """Unix seconds when it is to cancel (Stripe's): current_period_end while
     cancel_at_period_end is set; 0 otherwise (null at the REST edge).
     """
+    collection_method: _builtins.str
+    """Always "charge_automatically", as Stripe's default (send_invoice is not supported)."""
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___SubscriptionItem]: ...
     @_builtins.property
@@ -1154,10 +1157,11 @@ class Subscription(_message.Message):
         discount: Global___Discount | None = ...,
         discounts: _abc.Iterable[_builtins.str] | None = ...,
         cancel_at: _builtins.int = ...,
+        collection_method: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["discount", b"discount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["billing_cycle_anchor", b"billing_cycle_anchor", "cancel_at", b"cancel_at", "cancel_at_period_end", b"cancel_at_period_end", "canceled_at", b"canceled_at", "created", b"created", "currency", b"currency", "current_period_end", b"current_period_end", "current_period_start", b"current_period_start", "customer", b"customer", "default_payment_method", b"default_payment_method", "discount", b"discount", "discounts", b"discounts", "ended_at", b"ended_at", "id", b"id", "items", b"items", "latest_invoice", b"latest_invoice", "metadata", b"metadata", "status", b"status", "test_clock", b"test_clock", "trial_end", b"trial_end", "trial_start", b"trial_start"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["billing_cycle_anchor", b"billing_cycle_anchor", "cancel_at", b"cancel_at", "cancel_at_period_end", b"cancel_at_period_end", "canceled_at", b"canceled_at", "collection_method", b"collection_method", "created", b"created", "currency", b"currency", "current_period_end", b"current_period_end", "current_period_start", b"current_period_start", "customer", b"customer", "default_payment_method", b"default_payment_method", "discount", b"discount", "discounts", b"discounts", "ended_at", b"ended_at", "id", b"id", "items", b"items", "latest_invoice", b"latest_invoice", "metadata", b"metadata", "status", b"status", "test_clock", b"test_clock", "trial_end", b"trial_end", "trial_start", b"trial_start"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1292,6 +1296,7 @@ class CreateSubscriptionRequest(_message.Message):
     PROMOTION_CODE_FIELD_NUMBER: _builtins.int
     CANCEL_AT_PERIOD_END_FIELD_NUMBER: _builtins.int
     TRIAL_END_NOW_FIELD_NUMBER: _builtins.int
+    COLLECTION_METHOD_FIELD_NUMBER: _builtins.int
     customer: _builtins.str
     """Required: "cus_..."."""
     trial_period_days: _builtins.int
@@ -1325,6 +1330,10 @@ class CreateSubscriptionRequest(_message.Message):
     charged at once. Not with `trial_end` or `trial_period_days` (INVALID_ARGUMENT naming
     `trial_end`).
     """
+    collection_method: _builtins.str
+    """Stripe's: "charge_automatically" (the default, the only one); "send_invoice" is refused
+    (INVALID_ARGUMENT naming `collection_method`).
+    """
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___CreateSubscriptionRequest.Item]:
         """Required, 1..20 items with distinct prices."""
@@ -1354,10 +1363,11 @@ class CreateSubscriptionRequest(_message.Message):
         promotion_code: _builtins.str = ...,
         cancel_at_period_end: _builtins.bool = ...,
         trial_end_now: _builtins.bool = ...,
+        collection_method: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["payment_settings", b"payment_settings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancel_at_period_end", b"cancel_at_period_end", "coupon", b"coupon", "customer", b"customer", "default_payment_method", b"default_payment_method", "discounts", b"discounts", "items", b"items", "metadata", b"metadata", "payment_behavior", b"payment_behavior", "payment_settings", b"payment_settings", "promotion_code", b"promotion_code", "test_clock", b"test_clock", "trial_end", b"trial_end", "trial_end_now", b"trial_end_now", "trial_period_days", b"trial_period_days"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancel_at_period_end", b"cancel_at_period_end", "collection_method", b"collection_method", "coupon", b"coupon", "customer", b"customer", "default_payment_method", b"default_payment_method", "discounts", b"discounts", "items", b"items", "metadata", b"metadata", "payment_behavior", b"payment_behavior", "payment_settings", b"payment_settings", "promotion_code", b"promotion_code", "test_clock", b"test_clock", "trial_end", b"trial_end", "trial_end_now", b"trial_end_now", "trial_period_days", b"trial_period_days"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2183,6 +2193,7 @@ class UpdateSubscriptionRequest(_message.Message):
     TRIAL_END_FIELD_NUMBER: _builtins.int
     TRIAL_END_NOW_FIELD_NUMBER: _builtins.int
     PRORATION_DATE_FIELD_NUMBER: _builtins.int
+    COLLECTION_METHOD_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"sub_...", required."""
     proration_behavior: Global___ProrationBehavior.ValueType
@@ -2218,6 +2229,8 @@ class UpdateSubscriptionRequest(_message.Message):
     as CreateInvoicePreview's `subscription_details.proration_date` previews them; absent: now
     on the subscription's clock.
     """
+    collection_method: _builtins.str
+    """As CreateSubscriptionRequest's: "charge_automatically" only."""
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___UpdateSubscriptionRequest.Item]:
         """Items not named are unchanged."""
@@ -2247,10 +2260,11 @@ class UpdateSubscriptionRequest(_message.Message):
         trial_end: _builtins.int | None = ...,
         trial_end_now: _builtins.bool = ...,
         proration_date: _builtins.int | None = ...,
+        collection_method: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "_proration_date", b"_proration_date", "_trial_end", b"_trial_end", "cancel_at_period_end", b"cancel_at_period_end", "default_payment_method", b"default_payment_method", "proration_date", b"proration_date", "trial_end", b"trial_end"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "_proration_date", b"_proration_date", "_trial_end", b"_trial_end", "cancel_at_period_end", b"cancel_at_period_end", "clear_discounts", b"clear_discounts", "clear_metadata", b"clear_metadata", "coupon", b"coupon", "default_payment_method", b"default_payment_method", "discounts", b"discounts", "id", b"id", "items", b"items", "metadata", b"metadata", "promotion_code", b"promotion_code", "proration_behavior", b"proration_behavior", "proration_date", b"proration_date", "trial_end", b"trial_end", "trial_end_now", b"trial_end_now"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "_proration_date", b"_proration_date", "_trial_end", b"_trial_end", "cancel_at_period_end", b"cancel_at_period_end", "clear_discounts", b"clear_discounts", "clear_metadata", b"clear_metadata", "collection_method", b"collection_method", "coupon", b"coupon", "default_payment_method", b"default_payment_method", "discounts", b"discounts", "id", b"id", "items", b"items", "metadata", b"metadata", "promotion_code", b"promotion_code", "proration_behavior", b"proration_behavior", "proration_date", b"proration_date", "trial_end", b"trial_end", "trial_end_now", b"trial_end_now"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__cancel_at_period_end: _TypeAlias = _typing.Literal["cancel_at_period_end"]  # noqa: Y015
     _WhichOneofArgType__cancel_at_period_end: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end"]  # noqa: Y015

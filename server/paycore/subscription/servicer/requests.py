@@ -257,6 +257,7 @@ def new_subscription(
         quantity = item.quantity if item.HasField("quantity") else None
         items.append((price, item_quantity(f"items[{index}].quantity", quantity)))
     _check_trial(request)
+    collection_method(request.collection_method)
     return NewSubscription(
         customer_id=customer,
         items=tuple(items),
@@ -314,6 +315,13 @@ def _check_trial(request: subscription_pb2.CreateSubscriptionRequest) -> None:
         raise invalid("trial_end", "now (no trial) cannot be given with a trial")
 
 
+def collection_method(value: str) -> None:
+    """Stripe's collection_method of a subscription or invoice: charge_automatically (also
+    empty, the default) is the only one built; send_invoice is refused naming the field."""
+    if value and value not in COLLECTION_METHODS:
+        raise unknown_value("collection_method", value, COLLECTION_METHODS)
+
+
 def subscription_changes(
     request: subscription_pb2.UpdateSubscriptionRequest, rules: CurrencyRules
 ) -> SubscriptionChanges:
@@ -330,6 +338,7 @@ def subscription_changes(
     trial_end = request.trial_end if request.HasField("trial_end") else None
     if trial_end is not None and request.trial_end_now:
         raise invalid("trial_end", "give a moment or now, not both")
+    collection_method(request.collection_method)
     return SubscriptionChanges(
         items=item_changes(request.items, rules),
         proration=behavior,
@@ -521,8 +530,7 @@ def new_invoice(request: subscription_pb2.CreateInvoiceRequest) -> NewInvoice:
     behavior = request.pending_invoice_items_behavior
     if behavior not in PENDING_ITEMS:
         raise unknown_value("pending_invoice_items_behavior", behavior, ("exclude", "include"))
-    if request.collection_method and request.collection_method not in COLLECTION_METHODS:
-        raise unknown_value("collection_method", request.collection_method, COLLECTION_METHODS)
+    collection_method(request.collection_method)
     return NewInvoice(
         customer_id=customer_id,
         auto_advance=request.auto_advance,
