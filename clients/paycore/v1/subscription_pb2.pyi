@@ -1216,9 +1216,30 @@ class CreateSubscriptionRequest(_message.Message):
     class Item(_message.Message):
         DESCRIPTOR: _descriptor.Descriptor
 
+        @_typing.final
+        class MetadataEntry(_message.Message):
+            DESCRIPTOR: _descriptor.Descriptor
+
+            KEY_FIELD_NUMBER: _builtins.int
+            VALUE_FIELD_NUMBER: _builtins.int
+            key: _builtins.str
+            value: _builtins.str
+            def __init__(
+                self,
+                *,
+                key: _builtins.str = ...,
+                value: _builtins.str = ...,
+            ) -> None: ...
+            _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+            def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+            _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+            def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+            def WhichOneof(self, oneof_group: _Never) -> None: ...
+
         PRICE_FIELD_NUMBER: _builtins.int
         QUANTITY_FIELD_NUMBER: _builtins.int
         PRICE_DATA_FIELD_NUMBER: _builtins.int
+        METADATA_FIELD_NUMBER: _builtins.int
         price: _builtins.str
         """A recurring "price_...", all in one currency; required unless price_data is given."""
         quantity: _builtins.int
@@ -1227,16 +1248,21 @@ class CreateSubscriptionRequest(_message.Message):
         def price_data(self) -> Global___PriceData:
             """Instead of `price`: the price made inline (not both)."""
 
+        @_builtins.property
+        def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+            """The item's own metadata (Stripe's `items[n][metadata]`), as SubscriptionItem's."""
+
         def __init__(
             self,
             *,
             price: _builtins.str = ...,
             quantity: _builtins.int | None = ...,
             price_data: Global___PriceData | None = ...,
+            metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         ) -> None: ...
         _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "price_data", b"price_data", "quantity", b"quantity"]  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "price", b"price", "price_data", b"price_data", "quantity", b"quantity"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "metadata", b"metadata", "price", b"price", "price_data", b"price_data", "quantity", b"quantity"]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         _WhichOneofReturnType__quantity: _TypeAlias = _typing.Literal["quantity"]  # noqa: Y015
         _WhichOneofArgType__quantity: _TypeAlias = _typing.Literal["_quantity", b"_quantity"]  # noqa: Y015
@@ -2125,11 +2151,32 @@ class UpdateSubscriptionRequest(_message.Message):
 
         DESCRIPTOR: _descriptor.Descriptor
 
+        @_typing.final
+        class MetadataEntry(_message.Message):
+            DESCRIPTOR: _descriptor.Descriptor
+
+            KEY_FIELD_NUMBER: _builtins.int
+            VALUE_FIELD_NUMBER: _builtins.int
+            key: _builtins.str
+            value: _builtins.str
+            def __init__(
+                self,
+                *,
+                key: _builtins.str = ...,
+                value: _builtins.str = ...,
+            ) -> None: ...
+            _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+            def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+            _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+            def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+            def WhichOneof(self, oneof_group: _Never) -> None: ...
+
         ID_FIELD_NUMBER: _builtins.int
         PRICE_FIELD_NUMBER: _builtins.int
         QUANTITY_FIELD_NUMBER: _builtins.int
         DELETED_FIELD_NUMBER: _builtins.int
         PRICE_DATA_FIELD_NUMBER: _builtins.int
+        METADATA_FIELD_NUMBER: _builtins.int
         id: _builtins.str
         """"si_..." of an existing item; empty adds an item."""
         price: _builtins.str
@@ -2142,6 +2189,12 @@ class UpdateSubscriptionRequest(_message.Message):
         def price_data(self) -> Global___PriceData:
             """Instead of `price`: the item moves to (or is added with) a price made inline (not both)."""
 
+        @_builtins.property
+        def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+            """Merged into the item's metadata (a key "" removed), as UpdateSubscriptionItem's; none
+            leaves it.
+            """
+
         def __init__(
             self,
             *,
@@ -2150,10 +2203,11 @@ class UpdateSubscriptionRequest(_message.Message):
             quantity: _builtins.int | None = ...,
             deleted: _builtins.bool = ...,
             price_data: Global___PriceData | None = ...,
+            metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         ) -> None: ...
         _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "price_data", b"price_data", "quantity", b"quantity"]  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "deleted", b"deleted", "id", b"id", "price", b"price", "price_data", b"price_data", "quantity", b"quantity"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "deleted", b"deleted", "id", b"id", "metadata", b"metadata", "price", b"price", "price_data", b"price_data", "quantity", b"quantity"]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         _WhichOneofReturnType__quantity: _TypeAlias = _typing.Literal["quantity"]  # noqa: Y015
         _WhichOneofArgType__quantity: _TypeAlias = _typing.Literal["_quantity", b"_quantity"]  # noqa: Y015

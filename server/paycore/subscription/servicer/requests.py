@@ -13,6 +13,7 @@ from paycore.currency.rules import CurrencyRules, Purpose
 from paycore.customer.test_methods import attached_payment_method_id
 from paycore.errors import ApiError, Reason, invalid, missing
 from paycore.ids import Prefix
+from paycore.records import MetadataChange
 from paycore.runtime.messages import by_number, by_number_or_none, member, value_names
 from paycore.runtime.servicing import metadata_change
 from paycore.subscription.changes import ItemChange, SubscriptionChanges
@@ -243,6 +244,10 @@ def new_subscription(
         raise invalid("items", f"at most {ITEMS_MAX} items")
     items: list[tuple[str, int]] = []
     inline: list[tuple[int, NewPrice]] = []
+    item_metadata = tuple(
+        validation.metadata(f"items[{index}].metadata", item.metadata)
+        for index, item in enumerate(request.items)
+    )
     for index, item in enumerate(request.items):
         price = ""
         if item.HasField("price_data"):
@@ -261,6 +266,7 @@ def new_subscription(
     return NewSubscription(
         customer_id=customer,
         items=tuple(items),
+        item_metadata=item_metadata,
         price_data=tuple(inline),
         trial_period_days=request.trial_period_days,
         trial_end=request.trial_end or None,
@@ -444,6 +450,11 @@ def item_changes(
                 quantity=quantity,
                 deleted=item.deleted,
                 price_data=inline,
+                metadata=MetadataChange(
+                    validation.metadata(f"{param}.metadata", item.metadata, removals=True)
+                )
+                if item.metadata
+                else None,
             )
         )
     return tuple(items)
