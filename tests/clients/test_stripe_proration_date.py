@@ -108,3 +108,58 @@ async def test_a_proration_date_outside_the_period_is_refused_naming_it(
         assert [invoice.id for invoice in invoices.data] == [subscription.latest_invoice]
 
     await in_thread(scenario)
+
+
+async def test_subscription_item_routes_prorate_at_a_proration_date(
+    edge_merchant: EdgeMerchant,
+) -> None:
+    """Stripe's SubscriptionItem.modify and SubscriptionItem.create take `proration_date` as
+    Subscription.modify does."""
+
+    def scenario() -> None:
+        sdk = client(edge_merchant)
+        subscription, upgrade = _subscribed(sdk, "usd")
+        start, end = subscription["current_period_start"], subscription["current_period_end"]
+        at = start + 11 * DAY + 5 * 3600
+        left = Fraction(end - at, end - start)
+        item = subscription["items"].data[0].id
+        sdk.v1.subscription_items.update(
+            item,
+            params={
+                "price": upgrade,
+                "proration_behavior": "always_invoice",
+                "proration_date": at,
+            },
+        )
+        invoice = sdk.v1.invoices.retrieve(
+            str(sdk.v1.subscriptions.retrieve(subscription.id).latest_invoice)
+        )
+        expected = sorted([-_half_up(2 * 999 * left), _half_up(2 * 2573 * left)])
+        assert sorted(line.amount for line in invoice.lines.data) == expected
+
+        product = sdk.v1.prices.retrieve(upgrade).product
+        extra = sdk.v1.prices.create(
+            params={
+                "product": str(product),
+                "unit_amount": 333,
+                "currency": "usd",
+                "recurring": {"interval": "month"},
+            }
+        ).id
+        sdk.v1.subscription_items.create(
+            params={
+                "subscription": subscription.id,
+                "price": extra,
+                "proration_behavior": "always_invoice",
+                "proration_date": at,
+            }
+        )
+        invoice = sdk.v1.invoices.retrieve(
+            str(sdk.v1.subscriptions.retrieve(subscription.id).latest_invoice)
+        )
+        assert [line.amount for line in invoice.lines.data] == [_half_up(333 * left)]
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            sdk.v1.subscription_items.update(item, params={"quantity": 3, "proration_date": end})
+        assert (refused.value.http_status, refused.value.param) == (400, "proration_date")
+
+    await in_thread(scenario)

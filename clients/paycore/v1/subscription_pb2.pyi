@@ -1998,6 +1998,7 @@ class CreateSubscriptionItemRequest(_message.Message):
     QUANTITY_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     PRORATION_BEHAVIOR_FIELD_NUMBER: _builtins.int
+    PRORATION_DATE_FIELD_NUMBER: _builtins.int
     subscription: _builtins.str
     """"sub_...", required; not ended."""
     price: _builtins.str
@@ -2008,6 +2009,10 @@ class CreateSubscriptionItemRequest(_message.Message):
     """Absent: 1."""
     proration_behavior: Global___ProrationBehavior.ValueType
     """PRORATION_BEHAVIOR_UNSPECIFIED means PRORATION_BEHAVIOR_CREATE_PRORATIONS."""
+    proration_date: _builtins.int
+    """As UpdateSubscriptionRequest's: prorated as though made at this moment of the current
+    period (INVALID_ARGUMENT naming `proration_date` outside it); absent: now.
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     def __init__(
@@ -2018,13 +2023,19 @@ class CreateSubscriptionItemRequest(_message.Message):
         quantity: _builtins.int | None = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         proration_behavior: Global___ProrationBehavior.ValueType = ...,
+        proration_date: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "quantity", b"quantity"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_proration_date", b"_proration_date", "_quantity", b"_quantity", "proration_date", b"proration_date", "quantity", b"quantity"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "metadata", b"metadata", "price", b"price", "proration_behavior", b"proration_behavior", "quantity", b"quantity", "subscription", b"subscription"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_proration_date", b"_proration_date", "_quantity", b"_quantity", "metadata", b"metadata", "price", b"price", "proration_behavior", b"proration_behavior", "proration_date", b"proration_date", "quantity", b"quantity", "subscription", b"subscription"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__proration_date: _TypeAlias = _typing.Literal["proration_date"]  # noqa: Y015
+    _WhichOneofArgType__proration_date: _TypeAlias = _typing.Literal["_proration_date", b"_proration_date"]  # noqa: Y015
     _WhichOneofReturnType__quantity: _TypeAlias = _typing.Literal["quantity"]  # noqa: Y015
     _WhichOneofArgType__quantity: _TypeAlias = _typing.Literal["_quantity", b"_quantity"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__proration_date) -> _WhichOneofReturnType__proration_date | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__quantity) -> _WhichOneofReturnType__quantity | None: ...
 
 Global___CreateSubscriptionItemRequest: _TypeAlias = CreateSubscriptionItemRequest  # noqa: Y015
@@ -2059,6 +2070,7 @@ class UpdateSubscriptionItemRequest(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     CLEAR_METADATA_FIELD_NUMBER: _builtins.int
     PRORATION_BEHAVIOR_FIELD_NUMBER: _builtins.int
+    PRORATION_DATE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"si_...", required."""
     price: _builtins.str
@@ -2071,6 +2083,10 @@ class UpdateSubscriptionItemRequest(_message.Message):
     """
     proration_behavior: Global___ProrationBehavior.ValueType
     """PRORATION_BEHAVIOR_UNSPECIFIED means PRORATION_BEHAVIOR_CREATE_PRORATIONS."""
+    proration_date: _builtins.int
+    """As UpdateSubscriptionRequest's: prorated as though made at this moment of the current
+    period (INVALID_ARGUMENT naming `proration_date` outside it); absent: now.
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Merged into the existing metadata; a key with an empty value is removed."""
@@ -2084,13 +2100,19 @@ class UpdateSubscriptionItemRequest(_message.Message):
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         clear_metadata: _builtins.bool = ...,
         proration_behavior: Global___ProrationBehavior.ValueType = ...,
+        proration_date: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "quantity", b"quantity"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_proration_date", b"_proration_date", "_quantity", b"_quantity", "proration_date", b"proration_date", "quantity", b"quantity"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "clear_metadata", b"clear_metadata", "id", b"id", "metadata", b"metadata", "price", b"price", "proration_behavior", b"proration_behavior", "quantity", b"quantity"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_proration_date", b"_proration_date", "_quantity", b"_quantity", "clear_metadata", b"clear_metadata", "id", b"id", "metadata", b"metadata", "price", b"price", "proration_behavior", b"proration_behavior", "proration_date", b"proration_date", "quantity", b"quantity"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__proration_date: _TypeAlias = _typing.Literal["proration_date"]  # noqa: Y015
+    _WhichOneofArgType__proration_date: _TypeAlias = _typing.Literal["_proration_date", b"_proration_date"]  # noqa: Y015
     _WhichOneofReturnType__quantity: _TypeAlias = _typing.Literal["quantity"]  # noqa: Y015
     _WhichOneofArgType__quantity: _TypeAlias = _typing.Literal["_quantity", b"_quantity"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__proration_date) -> _WhichOneofReturnType__proration_date | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__quantity) -> _WhichOneofReturnType__quantity | None: ...
 
 Global___UpdateSubscriptionItemRequest: _TypeAlias = UpdateSubscriptionItemRequest  # noqa: Y015

@@ -330,6 +330,8 @@ class NewSubscriptionItem:
     quantity: int
     metadata: dict[str, str]
     proration: ProrationBehavior
+    proration_date: int | None = None
+    """Stripe's proration_date: prorated as though added then (None: now)."""
 
 
 @dataclass(frozen=True)

@@ -396,14 +396,15 @@ def new_subscription_item(
         quantity=item_quantity("quantity", quantity),
         metadata=validation.metadata("metadata", request.metadata),
         proration=proration_of(request),
+        proration_date=request.proration_date if request.HasField("proration_date") else None,
     )
 
 
 def subscription_item_change(
     request: subscription_pb2.UpdateSubscriptionItemRequest, item_id: str
-) -> tuple[ItemChange, ProrationBehavior]:
+) -> tuple[ItemChange, ProrationBehavior, int | None]:
     """UpdateSubscriptionItem's change of the item (UpdateSubscription's, naming the fields
-    without `items[n].`) and how it is prorated."""
+    without `items[n].`), how it is prorated and at which moment (None: now)."""
     price_id = validation.object_id("price", request.price, Prefix.PRICE, required=False)
     quantity = None
     if request.HasField("quantity"):
@@ -416,7 +417,8 @@ def subscription_item_change(
         metadata=metadata_change(request),
         prefix="",
     )
-    return change, proration_of(request)
+    at = request.proration_date if request.HasField("proration_date") else None
+    return change, proration_of(request), at
 
 
 def item_changes(
