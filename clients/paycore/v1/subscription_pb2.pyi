@@ -1084,6 +1084,7 @@ class Subscription(_message.Message):
     DISCOUNT_FIELD_NUMBER: _builtins.int
     DISCOUNTS_FIELD_NUMBER: _builtins.int
     CANCEL_AT_FIELD_NUMBER: _builtins.int
+    COLLECTION_METHOD_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"sub_..." """
     customer: _builtins.str
@@ -1116,6 +1117,8 @@ class Subscription(_message.Message):
     """Unix seconds when it is to cancel (Stripe's): current_period_end while
     cancel_at_period_end is set; 0 otherwise (null at the REST edge).
     """
+    collection_method: _builtins.str
+    """Always "charge_automatically", as Stripe's default (send_invoice is not supported)."""
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___SubscriptionItem]: ...
     @_builtins.property
@@ -1154,10 +1157,11 @@ class Subscription(_message.Message):
         discount: Global___Discount | None = ...,
         discounts: _abc.Iterable[_builtins.str] | None = ...,
         cancel_at: _builtins.int = ...,
+        collection_method: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["discount", b"discount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["billing_cycle_anchor", b"billing_cycle_anchor", "cancel_at", b"cancel_at", "cancel_at_period_end", b"cancel_at_period_end", "canceled_at", b"canceled_at", "created", b"created", "currency", b"currency", "current_period_end", b"current_period_end", "current_period_start", b"current_period_start", "customer", b"customer", "default_payment_method", b"default_payment_method", "discount", b"discount", "discounts", b"discounts", "ended_at", b"ended_at", "id", b"id", "items", b"items", "latest_invoice", b"latest_invoice", "metadata", b"metadata", "status", b"status", "test_clock", b"test_clock", "trial_end", b"trial_end", "trial_start", b"trial_start"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["billing_cycle_anchor", b"billing_cycle_anchor", "cancel_at", b"cancel_at", "cancel_at_period_end", b"cancel_at_period_end", "canceled_at", b"canceled_at", "collection_method", b"collection_method", "created", b"created", "currency", b"currency", "current_period_end", b"current_period_end", "current_period_start", b"current_period_start", "customer", b"customer", "default_payment_method", b"default_payment_method", "discount", b"discount", "discounts", b"discounts", "ended_at", b"ended_at", "id", b"id", "items", b"items", "latest_invoice", b"latest_invoice", "metadata", b"metadata", "status", b"status", "test_clock", b"test_clock", "trial_end", b"trial_end", "trial_start", b"trial_start"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1212,9 +1216,30 @@ class CreateSubscriptionRequest(_message.Message):
     class Item(_message.Message):
         DESCRIPTOR: _descriptor.Descriptor
 
+        @_typing.final
+        class MetadataEntry(_message.Message):
+            DESCRIPTOR: _descriptor.Descriptor
+
+            KEY_FIELD_NUMBER: _builtins.int
+            VALUE_FIELD_NUMBER: _builtins.int
+            key: _builtins.str
+            value: _builtins.str
+            def __init__(
+                self,
+                *,
+                key: _builtins.str = ...,
+                value: _builtins.str = ...,
+            ) -> None: ...
+            _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+            def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+            _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+            def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+            def WhichOneof(self, oneof_group: _Never) -> None: ...
+
         PRICE_FIELD_NUMBER: _builtins.int
         QUANTITY_FIELD_NUMBER: _builtins.int
         PRICE_DATA_FIELD_NUMBER: _builtins.int
+        METADATA_FIELD_NUMBER: _builtins.int
         price: _builtins.str
         """A recurring "price_...", all in one currency; required unless price_data is given."""
         quantity: _builtins.int
@@ -1223,16 +1248,21 @@ class CreateSubscriptionRequest(_message.Message):
         def price_data(self) -> Global___PriceData:
             """Instead of `price`: the price made inline (not both)."""
 
+        @_builtins.property
+        def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+            """The item's own metadata (Stripe's `items[n][metadata]`), as SubscriptionItem's."""
+
         def __init__(
             self,
             *,
             price: _builtins.str = ...,
             quantity: _builtins.int | None = ...,
             price_data: Global___PriceData | None = ...,
+            metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         ) -> None: ...
         _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "price_data", b"price_data", "quantity", b"quantity"]  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "price", b"price", "price_data", b"price_data", "quantity", b"quantity"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "metadata", b"metadata", "price", b"price", "price_data", b"price_data", "quantity", b"quantity"]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         _WhichOneofReturnType__quantity: _TypeAlias = _typing.Literal["quantity"]  # noqa: Y015
         _WhichOneofArgType__quantity: _TypeAlias = _typing.Literal["_quantity", b"_quantity"]  # noqa: Y015
@@ -1292,6 +1322,7 @@ class CreateSubscriptionRequest(_message.Message):
     PROMOTION_CODE_FIELD_NUMBER: _builtins.int
     CANCEL_AT_PERIOD_END_FIELD_NUMBER: _builtins.int
     TRIAL_END_NOW_FIELD_NUMBER: _builtins.int
+    COLLECTION_METHOD_FIELD_NUMBER: _builtins.int
     customer: _builtins.str
     """Required: "cus_..."."""
     trial_period_days: _builtins.int
@@ -1325,6 +1356,10 @@ class CreateSubscriptionRequest(_message.Message):
     charged at once. Not with `trial_end` or `trial_period_days` (INVALID_ARGUMENT naming
     `trial_end`).
     """
+    collection_method: _builtins.str
+    """Stripe's: "charge_automatically" (the default, the only one); "send_invoice" is refused
+    (INVALID_ARGUMENT naming `collection_method`).
+    """
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___CreateSubscriptionRequest.Item]:
         """Required, 1..20 items with distinct prices."""
@@ -1354,10 +1389,11 @@ class CreateSubscriptionRequest(_message.Message):
         promotion_code: _builtins.str = ...,
         cancel_at_period_end: _builtins.bool = ...,
         trial_end_now: _builtins.bool = ...,
+        collection_method: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["payment_settings", b"payment_settings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancel_at_period_end", b"cancel_at_period_end", "coupon", b"coupon", "customer", b"customer", "default_payment_method", b"default_payment_method", "discounts", b"discounts", "items", b"items", "metadata", b"metadata", "payment_behavior", b"payment_behavior", "payment_settings", b"payment_settings", "promotion_code", b"promotion_code", "test_clock", b"test_clock", "trial_end", b"trial_end", "trial_end_now", b"trial_end_now", "trial_period_days", b"trial_period_days"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancel_at_period_end", b"cancel_at_period_end", "collection_method", b"collection_method", "coupon", b"coupon", "customer", b"customer", "default_payment_method", b"default_payment_method", "discounts", b"discounts", "items", b"items", "metadata", b"metadata", "payment_behavior", b"payment_behavior", "payment_settings", b"payment_settings", "promotion_code", b"promotion_code", "test_clock", b"test_clock", "trial_end", b"trial_end", "trial_end_now", b"trial_end_now", "trial_period_days", b"trial_period_days"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1793,6 +1829,7 @@ class ListSubscriptionsRequest(_message.Message):
     PRICE_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
+    TEST_CLOCK_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     ending_before: _builtins.str
@@ -1806,6 +1843,10 @@ class ListSubscriptionsRequest(_message.Message):
     status: Global___SubscriptionStatusFilter.ValueType
     """Only this status or group of statuses (`all`, `ended`); unspecified lists all but the
     canceled ones (as Stripe).
+    """
+    test_clock: _builtins.str
+    """Only those on this test clock ("clock_...", Stripe's `test_clock` filter): named by
+    CreateSubscription or through their customer's clock.
     """
     @_builtins.property
     def created(self) -> _common_pb2.TimestampRange:
@@ -1821,10 +1862,11 @@ class ListSubscriptionsRequest(_message.Message):
         price: _builtins.str = ...,
         status: Global___SubscriptionStatusFilter.ValueType = ...,
         created: _common_pb2.TimestampRange | None = ...,
+        test_clock: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "customer", b"customer", "ending_before", b"ending_before", "limit", b"limit", "price", b"price", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "customer", b"customer", "ending_before", b"ending_before", "limit", b"limit", "price", b"price", "starting_after", b"starting_after", "status", b"status", "test_clock", b"test_clock"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1956,6 +1998,7 @@ class CreateSubscriptionItemRequest(_message.Message):
     QUANTITY_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     PRORATION_BEHAVIOR_FIELD_NUMBER: _builtins.int
+    PRORATION_DATE_FIELD_NUMBER: _builtins.int
     subscription: _builtins.str
     """"sub_...", required; not ended."""
     price: _builtins.str
@@ -1966,6 +2009,10 @@ class CreateSubscriptionItemRequest(_message.Message):
     """Absent: 1."""
     proration_behavior: Global___ProrationBehavior.ValueType
     """PRORATION_BEHAVIOR_UNSPECIFIED means PRORATION_BEHAVIOR_CREATE_PRORATIONS."""
+    proration_date: _builtins.int
+    """As UpdateSubscriptionRequest's: prorated as though made at this moment of the current
+    period (INVALID_ARGUMENT naming `proration_date` outside it); absent: now.
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     def __init__(
@@ -1976,13 +2023,19 @@ class CreateSubscriptionItemRequest(_message.Message):
         quantity: _builtins.int | None = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         proration_behavior: Global___ProrationBehavior.ValueType = ...,
+        proration_date: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "quantity", b"quantity"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_proration_date", b"_proration_date", "_quantity", b"_quantity", "proration_date", b"proration_date", "quantity", b"quantity"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "metadata", b"metadata", "price", b"price", "proration_behavior", b"proration_behavior", "quantity", b"quantity", "subscription", b"subscription"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_proration_date", b"_proration_date", "_quantity", b"_quantity", "metadata", b"metadata", "price", b"price", "proration_behavior", b"proration_behavior", "proration_date", b"proration_date", "quantity", b"quantity", "subscription", b"subscription"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__proration_date: _TypeAlias = _typing.Literal["proration_date"]  # noqa: Y015
+    _WhichOneofArgType__proration_date: _TypeAlias = _typing.Literal["_proration_date", b"_proration_date"]  # noqa: Y015
     _WhichOneofReturnType__quantity: _TypeAlias = _typing.Literal["quantity"]  # noqa: Y015
     _WhichOneofArgType__quantity: _TypeAlias = _typing.Literal["_quantity", b"_quantity"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__proration_date) -> _WhichOneofReturnType__proration_date | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__quantity) -> _WhichOneofReturnType__quantity | None: ...
 
 Global___CreateSubscriptionItemRequest: _TypeAlias = CreateSubscriptionItemRequest  # noqa: Y015
@@ -2017,6 +2070,7 @@ class UpdateSubscriptionItemRequest(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     CLEAR_METADATA_FIELD_NUMBER: _builtins.int
     PRORATION_BEHAVIOR_FIELD_NUMBER: _builtins.int
+    PRORATION_DATE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"si_...", required."""
     price: _builtins.str
@@ -2029,6 +2083,10 @@ class UpdateSubscriptionItemRequest(_message.Message):
     """
     proration_behavior: Global___ProrationBehavior.ValueType
     """PRORATION_BEHAVIOR_UNSPECIFIED means PRORATION_BEHAVIOR_CREATE_PRORATIONS."""
+    proration_date: _builtins.int
+    """As UpdateSubscriptionRequest's: prorated as though made at this moment of the current
+    period (INVALID_ARGUMENT naming `proration_date` outside it); absent: now.
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Merged into the existing metadata; a key with an empty value is removed."""
@@ -2042,13 +2100,19 @@ class UpdateSubscriptionItemRequest(_message.Message):
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         clear_metadata: _builtins.bool = ...,
         proration_behavior: Global___ProrationBehavior.ValueType = ...,
+        proration_date: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "quantity", b"quantity"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_proration_date", b"_proration_date", "_quantity", b"_quantity", "proration_date", b"proration_date", "quantity", b"quantity"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "clear_metadata", b"clear_metadata", "id", b"id", "metadata", b"metadata", "price", b"price", "proration_behavior", b"proration_behavior", "quantity", b"quantity"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_proration_date", b"_proration_date", "_quantity", b"_quantity", "clear_metadata", b"clear_metadata", "id", b"id", "metadata", b"metadata", "price", b"price", "proration_behavior", b"proration_behavior", "proration_date", b"proration_date", "quantity", b"quantity"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__proration_date: _TypeAlias = _typing.Literal["proration_date"]  # noqa: Y015
+    _WhichOneofArgType__proration_date: _TypeAlias = _typing.Literal["_proration_date", b"_proration_date"]  # noqa: Y015
     _WhichOneofReturnType__quantity: _TypeAlias = _typing.Literal["quantity"]  # noqa: Y015
     _WhichOneofArgType__quantity: _TypeAlias = _typing.Literal["_quantity", b"_quantity"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__proration_date) -> _WhichOneofReturnType__proration_date | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__quantity) -> _WhichOneofReturnType__quantity | None: ...
 
 Global___UpdateSubscriptionItemRequest: _TypeAlias = UpdateSubscriptionItemRequest  # noqa: Y015
@@ -2109,11 +2173,32 @@ class UpdateSubscriptionRequest(_message.Message):
 
         DESCRIPTOR: _descriptor.Descriptor
 
+        @_typing.final
+        class MetadataEntry(_message.Message):
+            DESCRIPTOR: _descriptor.Descriptor
+
+            KEY_FIELD_NUMBER: _builtins.int
+            VALUE_FIELD_NUMBER: _builtins.int
+            key: _builtins.str
+            value: _builtins.str
+            def __init__(
+                self,
+                *,
+                key: _builtins.str = ...,
+                value: _builtins.str = ...,
+            ) -> None: ...
+            _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+            def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+            _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+            def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+            def WhichOneof(self, oneof_group: _Never) -> None: ...
+
         ID_FIELD_NUMBER: _builtins.int
         PRICE_FIELD_NUMBER: _builtins.int
         QUANTITY_FIELD_NUMBER: _builtins.int
         DELETED_FIELD_NUMBER: _builtins.int
         PRICE_DATA_FIELD_NUMBER: _builtins.int
+        METADATA_FIELD_NUMBER: _builtins.int
         id: _builtins.str
         """"si_..." of an existing item; empty adds an item."""
         price: _builtins.str
@@ -2126,6 +2211,12 @@ class UpdateSubscriptionRequest(_message.Message):
         def price_data(self) -> Global___PriceData:
             """Instead of `price`: the item moves to (or is added with) a price made inline (not both)."""
 
+        @_builtins.property
+        def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+            """Merged into the item's metadata (a key "" removed), as UpdateSubscriptionItem's; none
+            leaves it.
+            """
+
         def __init__(
             self,
             *,
@@ -2134,10 +2225,11 @@ class UpdateSubscriptionRequest(_message.Message):
             quantity: _builtins.int | None = ...,
             deleted: _builtins.bool = ...,
             price_data: Global___PriceData | None = ...,
+            metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         ) -> None: ...
         _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "price_data", b"price_data", "quantity", b"quantity"]  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "deleted", b"deleted", "id", b"id", "price", b"price", "price_data", b"price_data", "quantity", b"quantity"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "deleted", b"deleted", "id", b"id", "metadata", b"metadata", "price", b"price", "price_data", b"price_data", "quantity", b"quantity"]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         _WhichOneofReturnType__quantity: _TypeAlias = _typing.Literal["quantity"]  # noqa: Y015
         _WhichOneofArgType__quantity: _TypeAlias = _typing.Literal["_quantity", b"_quantity"]  # noqa: Y015
@@ -2176,6 +2268,8 @@ class UpdateSubscriptionRequest(_message.Message):
     CLEAR_DISCOUNTS_FIELD_NUMBER: _builtins.int
     TRIAL_END_FIELD_NUMBER: _builtins.int
     TRIAL_END_NOW_FIELD_NUMBER: _builtins.int
+    PRORATION_DATE_FIELD_NUMBER: _builtins.int
+    COLLECTION_METHOD_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"sub_...", required."""
     proration_behavior: Global___ProrationBehavior.ValueType
@@ -2205,6 +2299,14 @@ class UpdateSubscriptionRequest(_message.Message):
     """Stripe's `trial_end=now` (the REST edge turns it into this): the trial ends now on the
     subscription's clock. Not with `trial_end`.
     """
+    proration_date: _builtins.int
+    """Stripe's `proration_date`: the item changes are prorated as though made at this moment
+    (unix seconds within the current period, else INVALID_ARGUMENT naming `proration_date`),
+    as CreateInvoicePreview's `subscription_details.proration_date` previews them; absent: now
+    on the subscription's clock.
+    """
+    collection_method: _builtins.str
+    """As CreateSubscriptionRequest's: "charge_automatically" only."""
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___UpdateSubscriptionRequest.Item]:
         """Items not named are unchanged."""
@@ -2233,21 +2335,27 @@ class UpdateSubscriptionRequest(_message.Message):
         clear_discounts: _builtins.bool = ...,
         trial_end: _builtins.int | None = ...,
         trial_end_now: _builtins.bool = ...,
+        proration_date: _builtins.int | None = ...,
+        collection_method: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "_trial_end", b"_trial_end", "cancel_at_period_end", b"cancel_at_period_end", "default_payment_method", b"default_payment_method", "trial_end", b"trial_end"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "_proration_date", b"_proration_date", "_trial_end", b"_trial_end", "cancel_at_period_end", b"cancel_at_period_end", "default_payment_method", b"default_payment_method", "proration_date", b"proration_date", "trial_end", b"trial_end"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "_trial_end", b"_trial_end", "cancel_at_period_end", b"cancel_at_period_end", "clear_discounts", b"clear_discounts", "clear_metadata", b"clear_metadata", "coupon", b"coupon", "default_payment_method", b"default_payment_method", "discounts", b"discounts", "id", b"id", "items", b"items", "metadata", b"metadata", "promotion_code", b"promotion_code", "proration_behavior", b"proration_behavior", "trial_end", b"trial_end", "trial_end_now", b"trial_end_now"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "_proration_date", b"_proration_date", "_trial_end", b"_trial_end", "cancel_at_period_end", b"cancel_at_period_end", "clear_discounts", b"clear_discounts", "clear_metadata", b"clear_metadata", "collection_method", b"collection_method", "coupon", b"coupon", "default_payment_method", b"default_payment_method", "discounts", b"discounts", "id", b"id", "items", b"items", "metadata", b"metadata", "promotion_code", b"promotion_code", "proration_behavior", b"proration_behavior", "proration_date", b"proration_date", "trial_end", b"trial_end", "trial_end_now", b"trial_end_now"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__cancel_at_period_end: _TypeAlias = _typing.Literal["cancel_at_period_end"]  # noqa: Y015
     _WhichOneofArgType__cancel_at_period_end: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end"]  # noqa: Y015
     _WhichOneofReturnType__default_payment_method: _TypeAlias = _typing.Literal["default_payment_method"]  # noqa: Y015
     _WhichOneofArgType__default_payment_method: _TypeAlias = _typing.Literal["_default_payment_method", b"_default_payment_method"]  # noqa: Y015
+    _WhichOneofReturnType__proration_date: _TypeAlias = _typing.Literal["proration_date"]  # noqa: Y015
+    _WhichOneofArgType__proration_date: _TypeAlias = _typing.Literal["_proration_date", b"_proration_date"]  # noqa: Y015
     _WhichOneofReturnType__trial_end: _TypeAlias = _typing.Literal["trial_end"]  # noqa: Y015
     _WhichOneofArgType__trial_end: _TypeAlias = _typing.Literal["_trial_end", b"_trial_end"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__cancel_at_period_end) -> _WhichOneofReturnType__cancel_at_period_end | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__default_payment_method) -> _WhichOneofReturnType__default_payment_method | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__proration_date) -> _WhichOneofReturnType__proration_date | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__trial_end) -> _WhichOneofReturnType__trial_end | None: ...
 

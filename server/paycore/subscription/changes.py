@@ -85,6 +85,9 @@ class SubscriptionChanges:
     """Stripe's trial_end: a trialing subscription's trial ends then instead (None leaves it)."""
     trial_end_now: bool = False
     """Stripe's trial_end=now: the trial ends now on the subscription's clock."""
+    proration_date: int | None = None
+    """Stripe's proration_date: the item changes prorated as though made then, within the
+    current period (None: now)."""
 
 
 async def locked(
@@ -124,6 +127,7 @@ async def update(
         if at is not None
         else await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
     )
+    prorated_at = _proration_date(subscription, changes.proration_date, now)
     changed = replace(
         subscription,
         metadata=changes.metadata.applied_to(subscription.metadata),
@@ -170,7 +174,7 @@ async def update(
             items=await _new_items(connection, changed, changes.items, now, collection.events),
         )
         unit = collection.rules.rule(subscription.currency).charge_multiple
-        lines = await _proration_lines(connection, subscription, changed, now, unit)
+        lines = await _proration_lines(connection, subscription, changed, prorated_at, unit)
         if changes.proration is ProrationBehavior.NONE or subscription.status not in PRORATED:
             lines = ()
         repository = InvoiceRepository(connection)
@@ -184,7 +188,7 @@ async def update(
         if changes.proration is ProrationBehavior.CREATE_PRORATIONS:
             await repository.add_lines(merchant_id, subscription.id, None, lines)
         elif lines:
-            period = Period(now, subscription.current_period.end)
+            period = Period(prorated_at, subscription.current_period.end)
             invoice, changed = await invoices.create_invoice(
                 connection,
                 collection.events,
@@ -206,6 +210,20 @@ async def update(
     return await lifecycle.save(
         connection, collection.events, saved, saved
     )  # a charge to settle: due now
+
+
+def _proration_date(subscription: Subscription, proration_date: int | None, now: int) -> int:
+    """When the item changes are prorated: Stripe's `proration_date` when given (within the
+    current period, else INVALID_ARGUMENT naming it), else now."""
+    if proration_date is None:
+        return now
+    period = subscription.current_period
+    if not period.start <= proration_date < period.end:
+        raise invalid(
+            "proration_date",
+            f"must be within the current period [{period.start}, {period.end})",
+        )
+    return proration_date
 
 
 def _trial_moved(

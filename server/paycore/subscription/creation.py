@@ -103,9 +103,9 @@ async def start_subscription(
                 price_id=price.id,
                 quantity=quantity,
                 created=now,
-                metadata={},
+                metadata=new.item_metadata[index] if new.item_metadata else {},
             )
-            for price, (_, quantity) in zip(prices, new.items, strict=True)
+            for index, (price, (_, quantity)) in enumerate(zip(prices, new.items, strict=True))
         ),
     )
     subscription = await discounts.take(

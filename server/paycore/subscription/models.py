@@ -330,6 +330,8 @@ class NewSubscriptionItem:
     quantity: int
     metadata: dict[str, str]
     proration: ProrationBehavior
+    proration_date: int | None = None
+    """Stripe's proration_date: prorated as though added then (None: now)."""
 
 
 @dataclass(frozen=True)
@@ -398,6 +400,9 @@ class NewSubscription:
     price_data: tuple[tuple[int, NewPrice], ...] = ()
     """(item index, its price) of the items given with Stripe's price_data: the price is made
     inline (inactive) in the create's transaction."""
+    item_metadata: tuple[dict[str, str], ...] = ()
+    """Each item's own metadata, in `items`' order (Stripe's items[n][metadata]); () for
+    none."""
     coupon_id: str = ""
     """A coupon whose discount the subscription takes ("" for none)."""
     promotion_code_id: str = ""

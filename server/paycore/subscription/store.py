@@ -117,10 +117,11 @@ def subscriptions_query(
     customer_id: str,
     price_id: str,
     statuses: frozenset[SubscriptionStatus] | None,
+    clock_id: str = "",
 ) -> Select[Any]:
     """Those of `statuses`; None: every subscription not canceled (Stripe's default)."""
     t = subscriptions
-    query = matching(t, merchant_id=merchant_id, customer_id=customer_id)
+    query = matching(t, merchant_id=merchant_id, customer_id=customer_id, test_clock_id=clock_id)
     if price_id:
         items = subscription_items
         query = query.where(

@@ -58,7 +58,7 @@ from paycore.subscription.models import (
 from paycore.subscription.one_off import locked_invoice, unexpected
 from paycore.subscription.periods import SECONDS_PER_DAY
 from paycore.subscription.preview import PreviewRequest
-from paycore.subscription.repository import PRICES, TestClockRepository
+from paycore.subscription.repository import PRICES, TEST_CLOCKS, TestClockRepository
 from paycore.subscription.store import (
     SUBSCRIPTION_ITEMS,
     SUBSCRIPTIONS,
@@ -212,10 +212,15 @@ class Subscriptions:
         customer_id: str,
         price_id: str,
         statuses: frozenset[SubscriptionStatus] | None,
+        clock_id: str = "",
     ) -> Page[Subscription]:
         """Newest first; `statuses` None lists every one not canceled (Stripe's default)."""
-        query = subscriptions_query(merchant_id, customer_id, price_id, statuses)
-        named = [Named("customer", CUSTOMERS, customer_id), Named("price", PRICES, price_id)]
+        query = subscriptions_query(merchant_id, customer_id, price_id, statuses, clock_id)
+        named = [
+            Named("customer", CUSTOMERS, customer_id),
+            Named("price", PRICES, price_id),
+            Named("test_clock", TEST_CLOCKS, clock_id),
+        ]
         return await self._reads.page(merchant_id, SUBSCRIPTIONS, cursor, query, named)
 
     async def list_items(
@@ -251,7 +256,12 @@ class Subscriptions:
 
         async def record(connection: AsyncConnection) -> PlacedItem:
             updated = await self._item_changed(
-                connection, merchant_id, new.subscription_id, change, new.proration
+                connection,
+                merchant_id,
+                new.subscription_id,
+                change,
+                new.proration,
+                new.proration_date,
             )
             await self._hold(connection, merchant_id, updated.id)
             added = next(item for item in updated.items if item.price_id == new.price_id)
@@ -260,14 +270,20 @@ class Subscriptions:
         return Phases(record, self._item_settled(merchant_id))
 
     def update_item(
-        self, merchant_id: str, item_id: str, change: ItemChange, proration: ProrationBehavior
+        self,
+        merchant_id: str,
+        item_id: str,
+        change: ItemChange,
+        proration: ProrationBehavior,
+        proration_date: int | None = None,
     ) -> Phases[PlacedItem]:
-        """The item's price, quantity or metadata changed as UpdateSubscription changes it."""
+        """The item's price, quantity or metadata changed as UpdateSubscription changes it
+        (prorated at `proration_date`, None: now)."""
 
         async def record(connection: AsyncConnection) -> PlacedItem:
             item = await self._item_of(connection, merchant_id, item_id)
             updated = await self._item_changed(
-                connection, merchant_id, item.subscription_id, change, proration
+                connection, merchant_id, item.subscription_id, change, proration, proration_date
             )
             await self._hold(connection, merchant_id, updated.id)
             changed = next(each for each in updated.items if each.id == item_id)
@@ -305,6 +321,7 @@ class Subscriptions:
         subscription_id: str,
         change: ItemChange,
         proration: ProrationBehavior,
+        proration_date: int | None = None,
     ) -> Subscription:
         changes = SubscriptionChanges(
             items=(change,),
@@ -312,6 +329,7 @@ class Subscriptions:
             cancel_at_period_end=None,
             default_payment_method_id=None,
             metadata=MetadataChange(),
+            proration_date=proration_date,
         )
         return await changes_module.update(
             connection, self.collection, merchant_id, subscription_id, changes

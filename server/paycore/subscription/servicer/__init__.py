@@ -274,6 +274,9 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             validation.object_id("customer", request.customer, Prefix.CUSTOMER, required=False),
             validation.object_id("price", request.price, Prefix.PRICE, required=False),
             statuses,
+            validation.object_id(
+                "test_clock", request.test_clock, Prefix.TEST_CLOCK, required=False
+            ),
         )
         return page_response(subscription_pb2.ListSubscriptionsResponse, page, subscription_message)
 
@@ -307,8 +310,8 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         self, request: subscription_pb2.UpdateSubscriptionItemRequest, context: Context
     ) -> subscription_pb2.SubscriptionItem:
         merchant_id, item_id = merchant_and_id(request.id, Prefix.SUBSCRIPTION_ITEM)
-        change, proration = subscription_item_change(request, item_id)
-        phases = self._billing.update_item(merchant_id, item_id, change, proration)
+        change, proration, at = subscription_item_change(request, item_id)
+        phases = self._billing.update_item(merchant_id, item_id, change, proration, at)
         return await self._mutations.resumable(merchant_id, request, placed_item_message, phases)
 
     DeleteSubscriptionItem = rpcs.update(

@@ -31,7 +31,7 @@ clock_message = derived(TestClock, subscription_pb2.TestClock)
 settings_message = derived(BillingSettings, subscription_pb2.BillingSettings)
 item_message = derived(InvoiceItem, subscription_pb2.InvoiceItem)
 CHARGE_AUTOMATICALLY = "charge_automatically"
-"""Every invoice's collection_method (send_invoice is not supported)."""
+"""Every subscription's and invoice's collection_method (send_invoice is not supported)."""
 
 
 @converts(subscription_pb2.DeleteInvoiceItemResponse)
@@ -120,6 +120,7 @@ def subscription_message(subscription: Subscription) -> subscription_pb2.Subscri
         current_period_end=subscription.current_period.end,
         # Stripe's: when it is to cancel, the period's end while it cancels at period end.
         cancel_at=subscription.current_period.end if subscription.cancel_at_period_end else 0,
+        collection_method=CHARGE_AUTOMATICALLY,
         items=[
             subscription_item_message(item, subscription.current_period)
             for item in subscription.items

@@ -13,6 +13,7 @@ from paycore.currency.rules import CurrencyRules, Purpose
 from paycore.customer.test_methods import attached_payment_method_id
 from paycore.errors import ApiError, Reason, invalid, missing
 from paycore.ids import Prefix
+from paycore.records import MetadataChange
 from paycore.runtime.messages import by_number, by_number_or_none, member, value_names
 from paycore.runtime.servicing import metadata_change
 from paycore.subscription.changes import ItemChange, SubscriptionChanges
@@ -243,6 +244,10 @@ def new_subscription(
         raise invalid("items", f"at most {ITEMS_MAX} items")
     items: list[tuple[str, int]] = []
     inline: list[tuple[int, NewPrice]] = []
+    item_metadata = tuple(
+        validation.metadata(f"items[{index}].metadata", item.metadata)
+        for index, item in enumerate(request.items)
+    )
     for index, item in enumerate(request.items):
         price = ""
         if item.HasField("price_data"):
@@ -257,9 +262,11 @@ def new_subscription(
         quantity = item.quantity if item.HasField("quantity") else None
         items.append((price, item_quantity(f"items[{index}].quantity", quantity)))
     _check_trial(request)
+    collection_method(request.collection_method)
     return NewSubscription(
         customer_id=customer,
         items=tuple(items),
+        item_metadata=item_metadata,
         price_data=tuple(inline),
         trial_period_days=request.trial_period_days,
         trial_end=request.trial_end or None,
@@ -314,6 +321,13 @@ def _check_trial(request: subscription_pb2.CreateSubscriptionRequest) -> None:
         raise invalid("trial_end", "now (no trial) cannot be given with a trial")
 
 
+def collection_method(value: str) -> None:
+    """Stripe's collection_method of a subscription or invoice: charge_automatically (also
+    empty, the default) is the only one built; send_invoice is refused naming the field."""
+    if value and value not in COLLECTION_METHODS:
+        raise unknown_value("collection_method", value, COLLECTION_METHODS)
+
+
 def subscription_changes(
     request: subscription_pb2.UpdateSubscriptionRequest, rules: CurrencyRules
 ) -> SubscriptionChanges:
@@ -330,6 +344,7 @@ def subscription_changes(
     trial_end = request.trial_end if request.HasField("trial_end") else None
     if trial_end is not None and request.trial_end_now:
         raise invalid("trial_end", "give a moment or now, not both")
+    collection_method(request.collection_method)
     return SubscriptionChanges(
         items=item_changes(request.items, rules),
         proration=behavior,
@@ -339,6 +354,7 @@ def subscription_changes(
         clear_discounts=request.clear_discounts,
         trial_end=trial_end,
         trial_end_now=request.trial_end_now,
+        proration_date=request.proration_date if request.HasField("proration_date") else None,
         **discount,
     )
 
@@ -380,14 +396,15 @@ def new_subscription_item(
         quantity=item_quantity("quantity", quantity),
         metadata=validation.metadata("metadata", request.metadata),
         proration=proration_of(request),
+        proration_date=request.proration_date if request.HasField("proration_date") else None,
     )
 
 
 def subscription_item_change(
     request: subscription_pb2.UpdateSubscriptionItemRequest, item_id: str
-) -> tuple[ItemChange, ProrationBehavior]:
+) -> tuple[ItemChange, ProrationBehavior, int | None]:
     """UpdateSubscriptionItem's change of the item (UpdateSubscription's, naming the fields
-    without `items[n].`) and how it is prorated."""
+    without `items[n].`), how it is prorated and at which moment (None: now)."""
     price_id = validation.object_id("price", request.price, Prefix.PRICE, required=False)
     quantity = None
     if request.HasField("quantity"):
@@ -400,7 +417,8 @@ def subscription_item_change(
         metadata=metadata_change(request),
         prefix="",
     )
-    return change, proration_of(request)
+    at = request.proration_date if request.HasField("proration_date") else None
+    return change, proration_of(request), at
 
 
 def item_changes(
@@ -434,6 +452,11 @@ def item_changes(
                 quantity=quantity,
                 deleted=item.deleted,
                 price_data=inline,
+                metadata=MetadataChange(
+                    validation.metadata(f"{param}.metadata", item.metadata, removals=True)
+                )
+                if item.metadata
+                else None,
             )
         )
     return tuple(items)
@@ -520,8 +543,7 @@ def new_invoice(request: subscription_pb2.CreateInvoiceRequest) -> NewInvoice:
     behavior = request.pending_invoice_items_behavior
     if behavior not in PENDING_ITEMS:
         raise unknown_value("pending_invoice_items_behavior", behavior, ("exclude", "include"))
-    if request.collection_method and request.collection_method not in COLLECTION_METHODS:
-        raise unknown_value("collection_method", request.collection_method, COLLECTION_METHODS)
+    collection_method(request.collection_method)
     return NewInvoice(
         customer_id=customer_id,
         auto_advance=request.auto_advance,
