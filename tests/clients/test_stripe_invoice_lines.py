@@ -7,31 +7,17 @@ from __future__ import annotations
 import stripe
 
 from tests.clients.conftest import EdgeMerchant
-from tests.clients.test_stripe_python import card, client, in_thread
-from tests.payment.shop import good_card
+from tests.clients.test_stripe_python import client, customer_with_card, in_thread, monthly_prices
 
 
 def _subscribed(sdk: stripe.StripeClient) -> stripe.Subscription:
-    product = sdk.v1.products.create(params={"name": "Team plan"})
-    prices = [
-        sdk.v1.prices.create(
-            params={
-                "product": product.id,
-                "unit_amount": amount,
-                "currency": "usd",
-                "recurring": {"interval": "month"},
-            }
-        )
-        for amount in (1500, 700)
-    ]
-    customer = sdk.v1.customers.create(params={"email": "lines@example.com"})
-    method = card(sdk, good_card())
-    sdk.v1.payment_methods.attach(method.id, params={"customer": customer.id})
+    prices = monthly_prices(sdk, 1500, 700, name="Team plan")
+    customer, method = customer_with_card(sdk, email="lines@example.com")
     return sdk.v1.subscriptions.create(
         params={
-            "customer": customer.id,
-            "items": [{"price": prices[0].id, "quantity": 2}, {"price": prices[1].id}],
-            "default_payment_method": method.id,
+            "customer": customer,
+            "items": [{"price": prices[0], "quantity": 2}, {"price": prices[1]}],
+            "default_payment_method": method,
         }
     )
 

@@ -13,8 +13,7 @@ import pytest
 import stripe
 
 from tests.clients.conftest import EdgeMerchant
-from tests.clients.test_stripe_python import card, client, in_thread
-from tests.payment.shop import good_card
+from tests.clients.test_stripe_python import client, customer_with_card, in_thread, monthly_prices
 
 DAY = 86_400
 
@@ -24,26 +23,13 @@ def _half_up(value: Fraction) -> int:
 
 
 def _subscribed(sdk: stripe.StripeClient, currency: str) -> tuple[stripe.Subscription, str]:
-    product = sdk.v1.products.create(params={"name": "Seats"})
-    prices = [
-        sdk.v1.prices.create(
-            params={
-                "product": product.id,
-                "unit_amount": amount,
-                "currency": currency,
-                "recurring": {"interval": "month"},
-            }
-        ).id
-        for amount in (999, 2573)
-    ]
-    customer = sdk.v1.customers.create(params={"email": "prorate@example.com"})
-    method = card(sdk, good_card())
-    sdk.v1.payment_methods.attach(method.id, params={"customer": customer.id})
+    prices = monthly_prices(sdk, 999, 2573, currency=currency, name="Seats")
+    customer, method = customer_with_card(sdk, email="prorate@example.com")
     subscription = sdk.v1.subscriptions.create(
         params={
-            "customer": customer.id,
+            "customer": customer,
             "items": [{"price": prices[0], "quantity": 2}],
-            "default_payment_method": method.id,
+            "default_payment_method": method,
         }
     )
     return subscription, prices[1]

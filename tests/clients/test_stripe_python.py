@@ -44,6 +44,33 @@ def card(sdk: stripe.StripeClient, number: str) -> stripe.PaymentMethod:
     )
 
 
+def monthly_prices(
+    sdk: stripe.StripeClient, *amounts: int, currency: str = "usd", name: str = "Plan"
+) -> list[str]:
+    """A product and a monthly price of it for each of `amounts`: the prices' ids."""
+    product = sdk.v1.products.create(params={"name": name})
+    return [
+        sdk.v1.prices.create(
+            params={
+                "product": product.id,
+                "unit_amount": amount,
+                "currency": currency,
+                "recurring": {"interval": "month"},
+            }
+        ).id
+        for amount in amounts
+    ]
+
+
+def customer_with_card(sdk: stripe.StripeClient, **fields: Any) -> tuple[str, str]:
+    """A customer of `fields` with a card that pays attached: its id and the card's."""
+    params: Any = fields
+    customer = sdk.v1.customers.create(params=params)
+    method = card(sdk, good_card())
+    sdk.v1.payment_methods.attach(method.id, params={"customer": customer.id})
+    return customer.id, method.id
+
+
 async def test_customers_cards_and_a_confirmed_intent(edge_merchant: EdgeMerchant) -> None:
     def scenario() -> None:
         sdk = client(edge_merchant)

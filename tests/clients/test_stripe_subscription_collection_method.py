@@ -11,34 +11,23 @@ import pytest
 import stripe
 
 from tests.clients.conftest import EdgeMerchant
-from tests.clients.test_stripe_python import card, client, in_thread
-from tests.payment.shop import good_card
+from tests.clients.test_stripe_python import client, customer_with_card, in_thread, monthly_prices
 
 
 async def test_charge_automatically_is_taken_and_shown(edge_merchant: EdgeMerchant) -> None:
     def scenario() -> None:
         sdk = client(edge_merchant)
-        product = sdk.v1.products.create(params={"name": "Auto"})
-        price = sdk.v1.prices.create(
-            params={
-                "product": product.id,
-                "unit_amount": 1500,
-                "currency": "usd",
-                "recurring": {"interval": "month"},
-            }
-        ).id
-        customer = sdk.v1.customers.create(params={"email": "auto@example.com"})
-        method = card(sdk, good_card())
-        sdk.v1.payment_methods.attach(method.id, params={"customer": customer.id})
+        [price] = monthly_prices(sdk, 1500, name="Auto")
+        customer, method = customer_with_card(sdk, email="auto@example.com")
         params: Any = {
-            "customer": customer.id,
+            "customer": customer,
             "items": [{"price": price}],
-            "default_payment_method": method.id,
+            "default_payment_method": method,
         }
         with pytest.raises(stripe.InvalidRequestError) as refused:
             sdk.v1.subscriptions.create(params=params | {"collection_method": "send_invoice"})
         assert (refused.value.http_status, refused.value.param) == (400, "collection_method")
-        listed = sdk.v1.subscriptions.list(params={"customer": customer.id, "status": "all"})
+        listed = sdk.v1.subscriptions.list(params={"customer": customer, "status": "all"})
         assert listed.data == []
 
         subscription = sdk.v1.subscriptions.create(

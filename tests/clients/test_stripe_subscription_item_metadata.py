@@ -10,34 +10,20 @@ import pytest
 import stripe
 
 from tests.clients.conftest import EdgeMerchant
-from tests.clients.test_stripe_python import card, client, in_thread
-from tests.payment.shop import good_card
+from tests.clients.test_stripe_python import client, customer_with_card, in_thread, monthly_prices
 
 
 async def test_items_keep_their_metadata(edge_merchant: EdgeMerchant) -> None:
     def scenario() -> None:
         sdk = client(edge_merchant)
-        product = sdk.v1.products.create(params={"name": "Seats"})
-        prices = [
-            sdk.v1.prices.create(
-                params={
-                    "product": product.id,
-                    "unit_amount": amount,
-                    "currency": "usd",
-                    "recurring": {"interval": "month"},
-                }
-            ).id
-            for amount in (1500, 700)
-        ]
-        customer = sdk.v1.customers.create(params={"email": "meta@example.com"})
-        method = card(sdk, good_card())
-        sdk.v1.payment_methods.attach(method.id, params={"customer": customer.id})
+        prices = monthly_prices(sdk, 1500, 700, name="Seats")
+        customer, method = customer_with_card(sdk, email="meta@example.com")
         items: Any = [
             {"price": prices[0], "metadata": {"seat": "admin"}},
             {"price": prices[1], "quantity": 2},
         ]
         subscription = sdk.v1.subscriptions.create(
-            params={"customer": customer.id, "items": items, "default_payment_method": method.id}
+            params={"customer": customer, "items": items, "default_payment_method": method}
         )
         made = subscription["items"].data
         assert [item.metadata.to_dict() for item in made] == [{"seat": "admin"}, {}]
@@ -56,12 +42,12 @@ async def test_items_keep_their_metadata(edge_merchant: EdgeMerchant) -> None:
             (prices[1], 2),
         ]
 
-        before = len(sdk.v1.subscriptions.list(params={"customer": customer.id}).data)
+        before = len(sdk.v1.subscriptions.list(params={"customer": customer}).data)
         bad: Any = [{"price": prices[0], "metadata": {"k" * 41: "v"}}]
         with pytest.raises(stripe.InvalidRequestError) as refused:
-            sdk.v1.subscriptions.create(params={"customer": customer.id, "items": bad})
+            sdk.v1.subscriptions.create(params={"customer": customer, "items": bad})
         assert refused.value.param is not None
         assert refused.value.param.startswith("items[0][metadata]")
-        assert len(sdk.v1.subscriptions.list(params={"customer": customer.id}).data) == before
+        assert len(sdk.v1.subscriptions.list(params={"customer": customer}).data) == before
 
     await in_thread(scenario)

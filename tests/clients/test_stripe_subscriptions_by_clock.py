@@ -10,22 +10,15 @@ import pytest
 import stripe
 
 from tests.clients.conftest import EdgeMerchant
-from tests.clients.test_stripe_python import card, client, in_thread
-from tests.payment.shop import good_card
+from tests.clients.test_stripe_python import client, customer_with_card, in_thread, monthly_prices
 
 
 def _subscribe(sdk: stripe.StripeClient, price: str, clock: str | None) -> str:
-    customer = sdk.v1.customers.create(
-        params={"email": "clock@example.com", **({"test_clock": clock} if clock else {})}
+    customer, method = customer_with_card(
+        sdk, email="clock@example.com", **({"test_clock": clock} if clock else {})
     )
-    method = card(sdk, good_card())
-    sdk.v1.payment_methods.attach(method.id, params={"customer": customer.id})
     subscription = sdk.v1.subscriptions.create(
-        params={
-            "customer": customer.id,
-            "items": [{"price": price}],
-            "default_payment_method": method.id,
-        }
+        params={"customer": customer, "items": [{"price": price}], "default_payment_method": method}
     )
     return subscription.id
 
@@ -33,15 +26,7 @@ def _subscribe(sdk: stripe.StripeClient, price: str, clock: str | None) -> str:
 async def test_subscriptions_list_by_test_clock(edge_merchant: EdgeMerchant) -> None:
     def scenario() -> None:
         sdk = client(edge_merchant)
-        product = sdk.v1.products.create(params={"name": "Clocked"})
-        price = sdk.v1.prices.create(
-            params={
-                "product": product.id,
-                "unit_amount": 1200,
-                "currency": "usd",
-                "recurring": {"interval": "month"},
-            }
-        ).id
+        [price] = monthly_prices(sdk, 1200, name="Clocked")
         now = int(time.time())
         clocks = [
             sdk.v1.test_helpers.test_clocks.create(params={"frozen_time": now}).id for _ in range(2)
