@@ -354,7 +354,7 @@ def subscription_changes(
         clear_discounts=request.clear_discounts,
         trial_end=trial_end,
         trial_end_now=request.trial_end_now,
-        proration_date=request.proration_date if request.HasField("proration_date") else None,
+        proration_date=proration_date(request),
         **discount,
     )
 
@@ -396,8 +396,17 @@ def new_subscription_item(
         quantity=item_quantity("quantity", quantity),
         metadata=validation.metadata("metadata", request.metadata),
         proration=proration_of(request),
-        proration_date=request.proration_date if request.HasField("proration_date") else None,
+        proration_date=proration_date(request),
     )
+
+
+def proration_date(
+    request: subscription_pb2.UpdateSubscriptionRequest
+    | subscription_pb2.CreateSubscriptionItemRequest
+    | subscription_pb2.UpdateSubscriptionItemRequest,
+) -> int | None:
+    """Stripe's proration_date when the request gives one (None: prorated now)."""
+    return request.proration_date if request.HasField("proration_date") else None
 
 
 def subscription_item_change(
@@ -417,8 +426,7 @@ def subscription_item_change(
         metadata=metadata_change(request),
         prefix="",
     )
-    at = request.proration_date if request.HasField("proration_date") else None
-    return change, proration_of(request), at
+    return change, proration_of(request), proration_date(request)
 
 
 def item_changes(
