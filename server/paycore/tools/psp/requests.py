@@ -168,12 +168,17 @@ def authentication_outcome(body: dict[str, Any]) -> bool:
     return outcome == "complete"
 
 
+AMOUNT_MAX = 10**15
+"""The largest amount a capture, a refund or a payout names. Not a charge's largest
+(paycore.iso.amount_max): a payout pays out a balance, which adds up many charges."""
+
+
 def capture_request(charge_id: str, body: dict[str, Any]) -> CaptureRequest:
     amount = body.get("amount")
     return CaptureRequest(
         idempotency_key=idempotency_key(body),
         charge=charge_id,
-        amount=None if amount is None else _integer(body, "amount", 1, 10**15),
+        amount=None if amount is None else _integer(body, "amount", 1, AMOUNT_MAX),
     )
 
 
@@ -185,7 +190,7 @@ def refund_request(body: dict[str, Any]) -> RefundRequest:
     return RefundRequest(
         idempotency_key=idempotency_key(body),
         charge=_text(body, "charge"),
-        amount=_integer(body, "amount", 1, 10**15),
+        amount=_integer(body, "amount", 1, AMOUNT_MAX),
     )
 
 
@@ -283,15 +288,10 @@ class PayoutRequest(Moving):
     """The bank account's number (or IBAN), or the debit card's number."""
 
 
-PAYOUT_AMOUNT_MAX = 10**15
-"""A payout pays out a balance, which adds up many charges: it is not bounded by a charge's
-largest amount (paycore.iso.amount_max), only, as captures and refunds here, by 10^15."""
-
-
 def _payout_fields(body: dict[str, Any], currency: str, method: str, kind: str) -> dict[str, Any]:
     """What a payout request says whatever its destination, checked in this order."""
     return {
-        **_moving(body, currency, PAYOUT_AMOUNT_MAX),
+        **_moving(body, currency, AMOUNT_MAX),
         "method": method,
         "destination_type": kind,
     }
