@@ -108,8 +108,10 @@ def settings(servers: Servers, no_psp_url: str) -> Settings:
         database_urls=servers.database_urls,
         redis_url=servers.redis_url,
         redis_key_prefix=servers.redis_key_prefix,
-        admin_token=secrets.token_urlsafe(32),
-        internal_token=secrets.token_urlsafe(32),
+        # Hex, as the embedded default's: a command line's `--admin-token TOKEN` reads one
+        # beginning with "-" as an option.
+        admin_token=secrets.token_hex(32),
+        internal_token=secrets.token_hex(32),
         key_hash_secret=secrets.token_urlsafe(32),
         vault_key=new_vault_key(),
         card_fingerprint_key=secrets.token_urlsafe(32),

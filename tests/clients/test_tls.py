@@ -289,7 +289,7 @@ async def test_the_ledgers_ghz_setup_and_config_reach_an_mtls_port(
         "PAYCORE_GRPC_CLIENT_KEY_FILE": str(pki.client.key_file),
     }
     command = [sys.executable, "-m", "paycore.tools.bench.ledger_ghz", "--target", target]
-    command += ["--admin-token", settings.admin_token, "--merchant", merchant.id]
+    command += [f"--admin-token={settings.admin_token}", "--merchant", merchant.id]
     code, printed = await _run(*command, environment=environment)
     assert code == 0, printed
     exported = dict(line.removeprefix("export ").split("=", 1) for line in printed.splitlines())

@@ -4,6 +4,7 @@ with: the ledger integrity check is clean and the wallet holds exactly the expec
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from paycore.app import Platform
@@ -121,6 +122,21 @@ class Shop:
     async def close(self) -> None:
         await self.client.close()
         await self.operator.close()
+
+
+async def settled(
+    payin: PayIn, shop: Shop, intent: str, rounds: int = 20
+) -> payment_pb2.PaymentIntent:
+    """The intent once it has left `processing`, running the worker's executor pass meanwhile (a
+    confirmation's inline wait can end first on a loaded machine)."""
+    request = payment_pb2.GetPaymentIntentRequest(id=intent)
+    for _ in range(rounds):
+        found = await shop.client.payments.GetPaymentIntent(request)
+        if found.status != payment_pb2.PAYMENT_INTENT_STATUS_PROCESSING:
+            return found
+        await asyncio.sleep(0.3)
+        await payin.run_worker_once()
+    return await shop.client.payments.GetPaymentIntent(request)
 
 
 async def open_shop(admin: Paycore, target: str, admin_token: str) -> Shop:

@@ -11,7 +11,7 @@ from paycore.tools.psp import cards
 from paycore.v1 import customer_pb2, payment_pb2
 
 from tests.helpers import rich_error
-from tests.payment.shop import PayIn, Shop, good_card, open_shop
+from tests.payment.shop import PayIn, Shop, good_card, open_shop, settled
 
 P = payment_pb2
 
@@ -37,9 +37,9 @@ async def _paid(shop: Shop, amount: int, order: str, **fields: object) -> P.Paym
 
 async def test_search_by_each_field(shop: Shop, payin: PayIn) -> None:
     customer = await shop.client.customers.CreateCustomer(customer_pb2.CreateCustomerRequest())
-    seven = await _paid(shop, 1000, "7")
-    eight = await _paid(shop, 2500, "8", customer=customer.id)
-    declined = await shop.pay(cards.CARD_DECLINED, 700)
+    seven = await settled(payin, shop, (await _paid(shop, 1000, "7")).id)
+    eight = await settled(payin, shop, (await _paid(shop, 2500, "8", customer=customer.id)).id)
+    declined = await settled(payin, shop, (await shop.pay(cards.CARD_DECLINED, 700)).id)
     other = await open_shop(payin.admin, payin.target, payin.admin_token)
     try:
         await _paid(other, 1000, "7")

@@ -17,7 +17,7 @@ from paycore.v1 import executor_pb2, payment_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.helpers import PspSimulator, create_merchant
-from tests.payment.shop import PayIn, Shop, fee, good_card
+from tests.payment.shop import PayIn, Shop, fee, good_card, settled
 
 REQUEST = executor_pb2.EXECUTION_ATTEMPT_KIND_REQUEST
 STATUS_QUERY = executor_pb2.EXECUTION_ATTEMPT_KIND_STATUS_QUERY
@@ -37,24 +37,11 @@ async def _intent(shop: Shop, intent: str) -> payment_pb2.PaymentIntent:
     )
 
 
-async def _settle(
-    payin: PayIn, shop: Shop, intent: str, rounds: int = 20
-) -> payment_pb2.PaymentIntent:
-    """Runs the worker's executor pass until the intent leaves `processing`."""
-    for _ in range(rounds):
-        found = await _intent(shop, intent)
-        if found.status != payment_pb2.PAYMENT_INTENT_STATUS_PROCESSING:
-            return found
-        await asyncio.sleep(0.3)
-        await payin.run_worker_once()
-    return await _intent(shop, intent)
-
-
 async def test_a_lost_answer_is_found_by_a_status_query_and_charged_once(
     shop: Shop, payin: PayIn, psp: PspSimulator
 ) -> None:
     intent = await shop.pay(cards.CARD_ANSWER_LOST, 1200)
-    intent = await _settle(payin, shop, intent.id)
+    intent = await settled(payin, shop, intent.id)
 
     assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
     execution = await _execution_of(shop, intent.id)
@@ -152,8 +139,8 @@ async def test_the_breaker_opens_while_the_psp_is_down_and_closes_after(
     assert executor.breakers.of(Mode.TEST).state == "closed"
     assert _gauge(payin, "paycore_executor_breaker_open", mode="test") == 0.0
     for intent in (first, second):
-        settled = await _settle(payin, shop, intent.id, rounds=40)
-        assert settled.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+        finished = await settled(payin, shop, intent.id, rounds=40)
+        assert finished.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
     assert (await shop.balance())[1] == {"usd": 1000 - fee(400) - fee(600)}
     await shop.assert_books_balance()
 
@@ -244,8 +231,8 @@ async def test_a_test_mode_backlog_behind_its_open_breaker_never_holds_live_retr
         finally:
             test_breaker.record_success()
         for intent in waiting:  # the backlog goes on at the breaker's trial
-            settled = await _settle(payin, backlog, intent.id, rounds=60)
-            assert settled.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+            finished = await settled(payin, backlog, intent.id, rounds=60)
+            assert finished.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
         await live_shop.assert_books_balance()
         await backlog.assert_books_balance()
 

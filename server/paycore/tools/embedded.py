@@ -481,7 +481,8 @@ def _read_pid(pid_file: Path) -> int | None:
 
 
 _DEV_SECRET_MAKERS: dict[str, Callable[[], str]] = {
-    "admin_token": lambda: secrets.token_urlsafe(32),
+    # Hex: a token that began with "-" would be read as an option by `--admin-token TOKEN`.
+    "admin_token": lambda: secrets.token_hex(32),
     "key_hash_secret": lambda: secrets.token_urlsafe(32),
     "vault_key": new_vault_key,
     "card_fingerprint_key": lambda: secrets.token_urlsafe(32),

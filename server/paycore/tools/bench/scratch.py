@@ -39,7 +39,7 @@ def scratch_settings(
     settings = Settings(
         database_urls=database_urls,
         redis_url=redis_url,
-        admin_token=secrets.token_urlsafe(32),
+        admin_token=secrets.token_hex(32),  # never begins with "-" (an option)
         key_hash_secret=secrets.token_urlsafe(32),
         vault_key=new_vault_key(),
         card_fingerprint_key=secrets.token_urlsafe(32),
