@@ -288,6 +288,12 @@ class Reason(Enum):
         ErrorType.INVALID_REQUEST,
         "The payment method {payment_method} is attached to a customer other than {customer}",
     )
+    PAYMENT_METHOD_CUSTOMER_REQUIRED = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.INVALID_REQUEST,
+        "The payment method {payment_method} belongs to the customer {customer}: name that "
+        "customer in customer to pay with it",
+    )
     EXECUTION_NOT_DEAD_LETTERED = (
         Status.FAILED_PRECONDITION,
         ErrorType.INVALID_REQUEST,

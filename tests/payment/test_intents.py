@@ -10,10 +10,10 @@ import grpc
 import pytest
 from paycore.payment.intents import confirm
 from paycore.tools.psp import cards
-from paycore.v1 import event_pb2, payment_pb2
+from paycore.v1 import customer_pb2, event_pb2, payment_pb2
 
 from tests.helpers import rich_error
-from tests.payment.shop import Shop, fee, good_card
+from tests.payment.shop import PayIn, Shop, fee, good_card, settled
 
 S = payment_pb2.PaymentIntent
 UNKNOWN_STATUS = payment_pb2.PaymentIntentStatus.ValueType(99)
@@ -490,4 +490,49 @@ async def test_a_confirmation_retried_while_its_first_attempt_commits_charges_on
     assert first.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED, first
     assert await retry == first
     assert (await shop.balance())[1] == {"usd": 3000 - fee(3000)}
+    await shop.assert_books_balance()
+
+
+async def test_a_customers_card_is_charged_only_with_that_customer_named(
+    payin: PayIn, shop: Shop
+) -> None:
+    """As at Stripe, a payment method attached to a customer pays only an intent that names
+    that customer: without `customer` the payment is refused naming it, and nothing is
+    charged or recorded."""
+    owner = await shop.client.customers.CreateCustomer(customer_pb2.CreateCustomerRequest())
+    card = await shop.card(good_card(), customer=owner.id)
+    pay = payment_pb2.CreatePaymentIntentRequest(
+        amount=1000, currency="usd", payment_method=card, confirm=True
+    )
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await shop.client.payments.CreatePaymentIntent(pay)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    error = rich_error(refused.value)
+    assert (error.reason, error.metadata.get("param")) == (
+        "PAYMENT_METHOD_CUSTOMER_REQUIRED",
+        "customer",
+    )
+    assert owner.id in str(refused.value.details())
+    listed = await shop.client.payments.ListPaymentIntents(payment_pb2.ListPaymentIntentsRequest())
+    assert list(listed.data) == []
+
+    opened = await shop.client.payments.CreatePaymentIntent(
+        payment_pb2.CreatePaymentIntentRequest(amount=1000, currency="usd")
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as unconfirmed:
+        await shop.client.payments.ConfirmPaymentIntent(
+            payment_pb2.ConfirmPaymentIntentRequest(id=opened.id, payment_method=card)
+        )
+    assert rich_error(unconfirmed.value).reason == "PAYMENT_METHOD_CUSTOMER_REQUIRED"
+
+    paid = await shop.client.payments.CreatePaymentIntent(
+        payment_pb2.CreatePaymentIntentRequest(
+            amount=1000, currency="usd", payment_method=card, customer=owner.id, confirm=True
+        )
+    )
+    paid = await settled(payin, shop, paid.id)
+    succeeded = payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    assert (paid.status, paid.customer, paid.payment_method) == (succeeded, owner.id, card)
+    assert (await shop.balance())[1] == {"usd": 1000 - fee(1000)}
     await shop.assert_books_balance()

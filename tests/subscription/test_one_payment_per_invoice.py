@@ -190,7 +190,15 @@ async def test_a_second_payment_of_an_invoice_is_refunded_once(
     await billing.advance(add_months(START, 1))
     renewal = (await billing.invoices(created.id))[-1]
     assert renewal.status == S.INVOICE_STATUS_PAID
-    second = await shop.pay_with(await billing.card_of_customer(), PRICE)
+    second = await shop.client.payments.CreatePaymentIntent(
+        P.CreatePaymentIntentRequest(
+            amount=PRICE,
+            currency="usd",
+            customer=billing.customer,
+            payment_method=await billing.card_of_customer(),
+            confirm=True,
+        )
+    )
     assert second.status == P.PAYMENT_INTENT_STATUS_SUCCEEDED
     async with payin.platform.shards.transaction(shop.id) as connection:
         await connection.execute(

@@ -25,12 +25,20 @@ async def payer_card(
     cards: PayerCards, merchant_id: str, payment_method_id: str, customer_id: str | None
 ) -> ChargeableCard:
     """NOT_FOUND for an unknown payment method; INVALID_ARGUMENT when it is attached to a
-    customer other than `customer_id`. A test payment method's name (`pm_card_visa`:
+    customer other than `customer_id`, or to a customer while the payment names none (as at
+    Stripe: a saved card pays only for its customer). A test payment method's name (`pm_card_visa`:
     paycore.customer.test_methods) gives a new payment method of that card, which the
     request's first transaction writes (`PayerCards.save_test_card`)."""
     if is_test_payment_method(payment_method_id):
         return await cards.test_card(merchant_id, payment_method_id, "payment_method")
     card = await cards.card_for_charge(merchant_id, payment_method_id)
+    if card.customer_id and not customer_id:
+        raise ApiError(
+            Reason.PAYMENT_METHOD_CUSTOMER_REQUIRED,
+            param="customer",
+            payment_method=payment_method_id,
+            customer=card.customer_id,
+        )
     if customer_id and card.customer_id and card.customer_id != customer_id:
         raise ApiError(
             Reason.PAYMENT_METHOD_CUSTOMER_MISMATCH,
