@@ -87,7 +87,8 @@ async def test_every_merchant_route_replays_its_answer_once_keyed(
     unpaid = (await m.ok("/v1/payment_intents", "amount=700&currency=usd"))["id"]
     await m.retried("POST", f"/v1/payment_intents/{unpaid}/cancel", "")
     paid = await m.ok(
-        "/v1/payment_intents", f"amount=900&currency=usd&payment_method={pm}&confirm=true"
+        "/v1/payment_intents",
+        f"amount=900&currency=usd&payment_method={pm}&customer={cus}&confirm=true",
     )
     charge = paid["latest_charge"]
     await m.retried("POST", f"/v1/charges/{charge}", "description=a", "description=b")
