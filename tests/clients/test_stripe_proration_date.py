@@ -89,7 +89,7 @@ async def test_a_proration_date_outside_the_period_is_refused_naming_it(
                 )
             assert (refused.value.http_status, refused.value.param) == (400, "proration_date")
         after = sdk.v1.subscriptions.retrieve(subscription.id)
-        assert after["items"].data[0].price == subscription["items"].data[0].price
+        assert after["items"].data[0].price.id == subscription["items"].data[0].price.id
         invoices = sdk.v1.invoices.list(params={"subscription": subscription.id})
         assert [invoice.id for invoice in invoices.data] == [subscription.latest_invoice]
 

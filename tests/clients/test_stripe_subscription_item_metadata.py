@@ -37,7 +37,7 @@ async def test_items_keep_their_metadata(edge_merchant: EdgeMerchant) -> None:
             {"seat": "admin"},
             {"team": "blue"},
         ]
-        assert [(item.price, item.quantity) for item in updated["items"].data] == [
+        assert [(item.price.id, item.quantity) for item in updated["items"].data] == [
             (prices[0], 1),
             (prices[1], 2),
         ]

@@ -103,7 +103,7 @@ async def test_invoice_create_preview_with_stripe_python(sdk: stripe.StripeClien
 
         # Nothing stored: the subscription keeps its price, one invoice so far.
         kept = sdk.v1.subscriptions.retrieve(subscription.id)
-        assert kept["items"].data[0].price == prices[0]
+        assert kept["items"].data[0].price.id == prices[0]
         listed = sdk.v1.invoices.list(params={"subscription": subscription.id})
         assert len(listed.data) == 1
 

@@ -54,7 +54,12 @@ async def test_subscription_items_with_stripe_python(payin: PayIn) -> None:
                 subscription.id,
                 2,
             )
-            assert added["price"] == seat.id  # the price's id (docs: deploy/edge.md)
+            # The Price object, as Stripe's (docs: deploy/edge.md).
+            assert (added.price.object, added.price.id, added.price.unit_amount) == (
+                "price",
+                seat.id,
+                seat.unit_amount,
+            )
             read = sdk.v1.subscription_items.retrieve(added.id)
             assert (read.id, read.quantity) == (added.id, 2)
             modified = sdk.v1.subscription_items.update(
@@ -62,7 +67,7 @@ async def test_subscription_items_with_stripe_python(payin: PayIn) -> None:
             )
             assert modified.quantity == 4 and modified.metadata.to_dict() == {"team": "blue"}
             items = sdk.v1.subscriptions.retrieve(subscription.id)["items"]["data"]
-            assert [(item["price"], item["quantity"]) for item in items] == [
+            assert [(item.price.id, item["quantity"]) for item in items] == [
                 (base.id, 1),
                 (seat.id, 4),
             ]

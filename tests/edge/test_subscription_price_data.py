@@ -29,7 +29,8 @@ async def test_subscription_items_with_price_data_over_http(
     assert created.status == 200, created.body
     (item,) = created.body["items"]["data"]
     assert item["quantity"] == 2
-    price = (await call(http, "GET", f"/v1/prices/{item['price']}", key=key)).body
+    price = (await call(http, "GET", f"/v1/prices/{item['price']['id']}", key=key)).body
+    assert item["price"] == price  # the Price object, as Stripe renders an item's price
     assert (price["unit_amount"], price["currency"], price["product"], price["active"]) == (
         1700,
         "usd",
@@ -47,8 +48,8 @@ async def test_subscription_items_with_price_data_over_http(
     )
     assert moved.status == 200, moved.body
     (after,) = moved.body["items"]["data"]
-    assert after["id"] == item["id"] and after["price"] != item["price"]
-    again = (await call(http, "GET", f"/v1/prices/{after['price']}", key=key)).body
+    assert after["id"] == item["id"] and after["price"]["id"] != item["price"]["id"]
+    again = (await call(http, "GET", f"/v1/prices/{after['price']['id']}", key=key)).body
     assert again["unit_amount"] == 2100
 
     both = await call(
@@ -56,6 +57,6 @@ async def test_subscription_items_with_price_data_over_http(
         "POST",
         "/v1/subscriptions",
         key=key,
-        form=f"customer={customer['id']}&{data}&items[0][price]={item['price']}",
+        form=f"customer={customer['id']}&{data}&items[0][price]={item['price']['id']}",
     )
     assert (both.status, both.error["param"]) == (400, "items[0][price_data]")

@@ -164,7 +164,8 @@ async def test_subscriptions_and_invoices_over_http(
         "list",
         f"/v1/subscription_items?subscription={subscription['id']}",
     )
-    assert [(item["price"], item["quantity"]) for item in items["data"]] == [(price["id"], 2)]
+    # Each item's price is the Price object, as Stripe renders it (never only its id).
+    assert [(item["price"], item["quantity"]) for item in items["data"]] == [(price, 2)]
     # The list's url answers it (Stripe's SubscriptionItem.list(subscription=...)).
     at_url = await call(http, "GET", items["url"], key=key)
     assert at_url.status == 200, at_url.body

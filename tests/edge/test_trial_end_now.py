@@ -68,7 +68,7 @@ async def test_trial_end_now_on_create_is_no_trial(payin: PayIn) -> None:
 
         def run() -> None:
             _, trialing = _trialing(sdk)
-            items: Any = [{"price": trialing["items"].data[0].price}]
+            items: Any = [{"price": trialing["items"].data[0].price.id}]
             now: Any = {"customer": trialing.customer, "items": items, "trial_end": "now"}
             created = sdk.v1.subscriptions.create(params=now)
             assert (created.status, created.trial_end, created.trial_start) == (

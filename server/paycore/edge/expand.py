@@ -18,6 +18,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 from paycore.edge.errors import EdgeError, invalid_request
 from paycore.edge.routes import HttpRoute
@@ -26,6 +27,12 @@ from paycore.stripe_json import PSP_KINDS, object_name, stripe_json
 from paycore.transcoding import to_message
 
 EXPAND_KEY = re.compile(r"^expand(\[[0-9]*\])?$")
+ALWAYS_EXPANDED: dict[str, tuple[str, ...]] = {
+    # Stripe renders a subscription item's price as the Price object, never as its id.
+    "paycore.v1.SubscriptionItem": ("price",),
+    "paycore.v1.Subscription": ("items.data.price",),
+}
+"""Paths every answer of a message expands, as Stripe's objects nest these (by full name)."""
 EXPAND_PATHS_MAX = 10
 EXPAND_DEPTH_MAX = 4  # Stripe's limit
 NOT_FOUND = 404
@@ -78,6 +85,18 @@ def expand_paths(values: Iterable[Any]) -> list[str]:
     return paths
 
 
+def always_expanded(message: Descriptor) -> list[str]:
+    """The ALWAYS_EXPANDED paths of an answer of `message`: its own, or those of each element
+    of a list answer's `data`."""
+    own = ALWAYS_EXPANDED.get(message.full_name)
+    if own is not None:
+        return list(own)
+    data = message.fields_by_name.get("data")
+    if data is None or data.message_type is None:
+        return []
+    return [f"data.{path}" for path in ALWAYS_EXPANDED.get(data.message_type.full_name, ())]
+
+
 def deleted_templates(routes: Iterable[HttpRoute]) -> frozenset[str]:
     """The templates of objects that can be deleted: a DELETE route answering `deleted`."""
     return frozenset(
@@ -95,9 +114,18 @@ class Expander:
 
     async def expand(self, rendered: dict[str, Any], paths: list[str], fetch: Fetch) -> None:
         """Replaces, in place, the id at each path with its object, read by `fetch` (with the
-        caller's credentials)."""
+        caller's credentials), each object once however often the answer names it."""
+        read: dict[str, Any] = {}
+
+        async def fetch_once(route: HttpRoute, request: Message) -> Message:
+            object_id = getattr(request, "id", "")
+            if object_id not in read:
+                read[object_id] = await fetch(route, request)
+            found: Message = read[object_id]
+            return found
+
         for path in paths:
-            if not await self._expand(rendered, path.split("."), fetch):
+            if not await self._expand(rendered, path.split("."), fetch_once):
                 message = f"This property cannot be expanded ({path})"
                 raise invalid_request("parameter_invalid", message, "expand")
 

@@ -255,7 +255,7 @@ test("a subscription (docs.stripe.com/billing/subscriptions/build-subscriptions)
     items: [{ id: subscription.items.data[0].id, price: gold.id }],
     proration_behavior: "create_prorations",
   });
-  assert.equal(upgraded.items.data[0].price, gold.id); // an id: Stripe gives the price object
+  assert.equal(upgraded.items.data[0].price.id, gold.id); // the price object, as Stripe's
   const withPrices = await stripe.subscriptions.retrieve(subscription.id, {
     expand: ["items.data.price"],
   });
