@@ -8,7 +8,7 @@ from paycore.app import Platform
 from paycore.errors import ApiError, Reason
 from paycore.storage.reads import Cursor
 from paycore.subscription.models import Interval, NewPrice, NewProduct, Recurring
-from paycore.subscription.service import require_price, require_product
+from paycore.subscription.repository import PRICES, PRODUCTS
 
 from tests.helpers import MerchantFixture
 
@@ -35,13 +35,13 @@ async def test_prices_are_found_in_the_callers_transaction_and_only_for_their_me
     async with platform.shards.transaction(merchant_id) as connection:
         product = await service.create_product(connection, merchant_id, PRODUCT)
         price = await service.create_price(connection, merchant_id, monthly_price(product.id))
-        assert await require_price(connection, merchant_id, price.id) == price
-        assert await require_product(connection, merchant_id, product.id) == product
+        assert await PRICES.require(connection, merchant_id, price.id, "price") == price
+        assert await PRODUCTS.require(connection, merchant_id, product.id, "product") == product
     assert price.recurring == Recurring(Interval.MONTH, 1)
     assert await service.get_price(merchant_id, price.id) == price
     async with platform.shards.transaction(other_id) as connection:
         with pytest.raises(ApiError) as raised:
-            await require_price(connection, other_id, price.id, param="items[0].price")
+            await PRICES.require(connection, other_id, price.id, "items[0].price")
     assert (raised.value.reason, raised.value.param) == (Reason.RESOURCE_MISSING, "items[0].price")
 
 

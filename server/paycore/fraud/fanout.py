@@ -3,9 +3,11 @@ per physical shard, pages merged newest first. Never on a payment's path."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol, TypeVar
 
+from paycore.account.repository import require_merchant
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Page
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -43,3 +45,20 @@ def merge_newest_first(pages: list[Page[T]], cursor: Cursor) -> Page[T]:
     has_more = any(page.has_more for page in pages) or len(merged) > cursor.limit
     kept = merged[-cursor.limit :] if cursor.ending_before else merged[: cursor.limit]
     return Page(kept, has_more)
+
+
+async def listed_newest_first(
+    shards: Shards,
+    merchant_id: str | None,
+    cursor: Cursor,
+    read: Callable[[AsyncConnection], Awaitable[Page[T]]],
+) -> Page[T]:
+    """`read`'s page on the merchant's shard (NOT_FOUND unless the merchant exists), or (None)
+    on every physical shard, merged (`merge_newest_first`)."""
+    pages = []
+    for reader in shard_readers(shards, merchant_id):
+        async with reader as connection:
+            if merchant_id:
+                await require_merchant(connection, merchant_id)
+            pages.append(await read(connection))
+    return merge_newest_first(pages, cursor)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from paycore.fraud.models import (
     DEFAULT_LIST_PREFIX,
@@ -28,6 +28,7 @@ from paycore.fraud.rules import (
     rules_from_json,
     rules_to_json,
 )
+from paycore.storage.keys import merchant_row
 from paycore.storage.raw import driver_of, jsonb
 from paycore.storage.reads import Cursor, Kind, Page, fetch_optional, fetch_page, matching
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds_or_zero
@@ -42,7 +43,7 @@ from paycore.storage.schema import (
     payment_intents,
 )
 from paycore.storage.statements import Insert
-from sqlalchemy import Select, and_, delete, exists, func, insert, not_, or_, select, update
+from sqlalchemy import Select, Table, and_, delete, exists, func, insert, not_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -159,10 +160,7 @@ _review: Decoder[Review] = Decoder(
 # insert's or close's returning row has none: a held payment is charged after the approval).
 _review_charge = (
     select(payment_intents.c.psp_charge)
-    .where(
-        payment_intents.c.merchant_id == fraud_reviews.c.merchant_id,
-        payment_intents.c.id == fraud_reviews.c.payment,
-    )
+    .where(merchant_row(payment_intents, fraud_reviews.c.merchant_id, fraud_reviews.c.payment))
     .scalar_subquery()
     .label("charge")
 )
@@ -190,6 +188,19 @@ async def insert_assessments(connection: AsyncConnection, assessments: list[Asse
     await driver.executemany(_INSERT_ASSESSMENT, [_encode_assessment(a) for a in assessments])
 
 
+T = TypeVar("T")
+
+
+async def _inserted_unless_held(
+    connection: AsyncConnection, table: Table, values: dict[str, Any], decode: Decoder[T]
+) -> T | None:
+    """The row `values` make, as stored; None when one holding its unique key exists (the
+    insert does nothing)."""
+    statement = upsert(table).values(**values).on_conflict_do_nothing().returning(table)
+    row = (await connection.execute(statement)).one_or_none()
+    return None if row is None else decode(row)
+
+
 @dataclass(frozen=True, slots=True)
 class AssessmentRepository:
     _connection: AsyncConnection
@@ -214,10 +225,7 @@ class AssessmentRepository:
         row = (
             await self._connection.execute(
                 update(fraud_assessments)
-                .where(
-                    fraud_assessments.c.merchant_id == merchant_id,
-                    fraud_assessments.c.id == latest,
-                )
+                .where(merchant_row(fraud_assessments, merchant_id, latest))
                 .values(label=label.value, label_note=note, labelled_at=func.now())
                 .returning(fraud_assessments)
             )
@@ -260,8 +268,7 @@ class BlocklistRepository:
         row = (
             await self._connection.execute(
                 select(fraud_blocklist_items).where(
-                    fraud_blocklist_items.c.merchant_id == merchant_id,
-                    fraud_blocklist_items.c.id == item_id,
+                    merchant_row(fraud_blocklist_items, merchant_id, item_id)
                 )
             )
         ).one_or_none()
@@ -332,19 +339,12 @@ class ValueListRepository:
 
     async def insert(self, value_list: ValueList) -> ValueList | None:
         """The list as stored; None when the merchant has a list of that alias."""
-        row = (
-            await self._connection.execute(
-                upsert(fraud_value_lists)
-                .values(**_encode_value_list.mapping(value_list))
-                .on_conflict_do_nothing()
-                .returning(fraud_value_lists)
-            )
-        ).one_or_none()
-        return None if row is None else _value_list(row)
+        values = _encode_value_list.mapping(value_list)
+        return await _inserted_unless_held(self._connection, fraud_value_lists, values, _value_list)
 
     async def get(self, merchant_id: str, list_id: str, *, lock: bool = False) -> ValueList | None:
         query = select(fraud_value_lists).where(
-            fraud_value_lists.c.merchant_id == merchant_id, fraud_value_lists.c.id == list_id
+            merchant_row(fraud_value_lists, merchant_id, list_id)
         )
         return await fetch_optional(self._connection, query, _value_list, lock=lock)
 
@@ -362,10 +362,7 @@ class ValueListRepository:
         row = (
             await self._connection.execute(
                 update(fraud_value_lists)
-                .where(
-                    fraud_value_lists.c.merchant_id == value_list.merchant_id,
-                    fraud_value_lists.c.id == value_list.id,
-                )
+                .where(merchant_row(fraud_value_lists, value_list.merchant_id, value_list.id))
                 .values(alias=value_list.alias, name=value_list.name, metadata=value_list.metadata)
                 .returning(fraud_value_lists)
             )
@@ -412,8 +409,7 @@ class ValueListRepository:
 
     async def item(self, merchant_id: str, item_id: str) -> BlocklistItem | None:
         query = select(fraud_blocklist_items).where(
-            fraud_blocklist_items.c.merchant_id == merchant_id,
-            fraud_blocklist_items.c.id == item_id,
+            merchant_row(fraud_blocklist_items, merchant_id, item_id)
         )
         return await fetch_optional(self._connection, query, _blocklist_item)
 
@@ -421,10 +417,7 @@ class ValueListRepository:
         row = (
             await self._connection.execute(
                 delete(fraud_blocklist_items)
-                .where(
-                    fraud_blocklist_items.c.merchant_id == merchant_id,
-                    fraud_blocklist_items.c.id == item_id,
-                )
+                .where(merchant_row(fraud_blocklist_items, merchant_id, item_id))
                 .returning(fraud_blocklist_items)
             )
         ).one_or_none()
@@ -448,15 +441,8 @@ class EarlyFraudWarningRepository:
 
     async def insert(self, warning: EarlyFraudWarning) -> EarlyFraudWarning | None:
         """The warning as stored; None when the merchant has the PSP's warning already."""
-        row = (
-            await self._connection.execute(
-                upsert(early_fraud_warnings)
-                .values(**_encode_warning.mapping(warning))
-                .on_conflict_do_nothing()
-                .returning(early_fraud_warnings)
-            )
-        ).one_or_none()
-        return None if row is None else _warning(row)
+        values = _encode_warning.mapping(warning)
+        return await _inserted_unless_held(self._connection, early_fraud_warnings, values, _warning)
 
     async def charged_intent(self, merchant_id: str, reference: str, charge: str) -> str | None:
         """The merchant's payment intent `reference` whose latest charge is `charge`."""

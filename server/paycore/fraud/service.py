@@ -20,7 +20,7 @@ from paycore.executor.modes import MerchantModes
 from paycore.fraud.decision import allow_matches, decide
 from paycore.fraud.early_warnings import EarlyFraudWarnings
 from paycore.fraud.events import REVIEW_CLOSED, REVIEW_OPENED
-from paycore.fraud.fanout import merge_newest_first, shard_readers
+from paycore.fraud.fanout import listed_newest_first
 from paycore.fraud.features import NO_VELOCITY, PaymentFacts, feature_vector
 from paycore.fraud.metrics import FraudMetrics
 from paycore.fraud.model import Model
@@ -304,13 +304,11 @@ class FraudService:
         self, merchant_id: str | None, cursor: Cursor, status: ReviewStatus | None
     ) -> Page[Review]:
         """One merchant's reviews from its shard, or every merchant's from every shard."""
-        pages = []
-        for reader in shard_readers(self._shards, merchant_id):
-            async with reader as connection:
-                if merchant_id:
-                    await require_merchant(connection, merchant_id)
-                pages.append(await ReviewRepository(connection).list(merchant_id, cursor, status))
-        return merge_newest_first(pages, cursor)
+
+        def read(connection: AsyncConnection) -> Awaitable[Page[Review]]:
+            return ReviewRepository(connection).list(merchant_id, cursor, status)
+
+        return await listed_newest_first(self._shards, merchant_id, cursor, read)
 
     # -- blocklists -----------------------------------------------------------------------
 
@@ -379,17 +377,10 @@ class FraudService:
         item_type: BlocklistType | None,
         value: str,
     ) -> Page[BlocklistItem]:
-        pages = []
-        for reader in shard_readers(self._shards, merchant_id):
-            async with reader as connection:
-                if merchant_id:
-                    await require_merchant(connection, merchant_id)
-                pages.append(
-                    await BlocklistRepository(connection).list(
-                        merchant_id, cursor, item_type, value
-                    )
-                )
-        return merge_newest_first(pages, cursor)
+        def read(connection: AsyncConnection) -> Awaitable[Page[BlocklistItem]]:
+            return BlocklistRepository(connection).list(merchant_id, cursor, item_type, value)
+
+        return await listed_newest_first(self._shards, merchant_id, cursor, read)
 
     # -- policies -------------------------------------------------------------------------
 

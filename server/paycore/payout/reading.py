@@ -49,7 +49,7 @@ class PayoutReads:
         return await self._reads.one(merchant_id, BANK_ACCOUNTS, bank_account_id)
 
     async def bank_accounts(
-        self, merchant_id: str, account: str, cursor: Cursor
+        self, merchant_id: str, cursor: Cursor, account: str
     ) -> Page[BankAccount]:
         query = bank_accounts_query(merchant_id, account)
         named = [_seller("account", account)]
@@ -59,7 +59,7 @@ class PayoutReads:
         return await self._reads.one(merchant_id, PAYOUT_CARDS, payment_method_id)
 
     async def payout_cards(
-        self, merchant_id: str, account: str, cursor: Cursor
+        self, merchant_id: str, cursor: Cursor, account: str
     ) -> Page[PayoutCard]:
         query = payout_cards_query(merchant_id, account)
         named = [_seller("account", account)]
@@ -76,9 +76,9 @@ class PayoutReads:
         everything = Cursor(limit=EXTERNAL_ACCOUNTS_READ, created=cursor.created)
         found: list[ExternalAccount] = []
         if kind != "card":
-            found += (await self.bank_accounts(merchant_id, seller, everything)).data
+            found += (await self.bank_accounts(merchant_id, everything, seller)).data
         if kind != "bank_account":
-            found += (await self.payout_cards(merchant_id, seller, everything)).data
+            found += (await self.payout_cards(merchant_id, everything, seller)).data
         # newest first by the ids' bodies: time-ordered across kinds (ba_ and pm_), as every
         # List pages by id
         found.sort(key=lambda item: item.id.partition("_")[2], reverse=True)
@@ -99,7 +99,7 @@ class PayoutReads:
     async def payout(self, merchant_id: str, payout_id: str) -> Payout:
         return await self._reads.one(merchant_id, PAYOUTS, payout_id)
 
-    async def payouts(self, merchant_id: str, wanted: PayoutFilter, cursor: Cursor) -> Page[Payout]:
+    async def payouts(self, merchant_id: str, cursor: Cursor, wanted: PayoutFilter) -> Page[Payout]:
         query = payouts_query(merchant_id, wanted)
         # A destination is a bank account or a payout card, as CreatePayout's.
         kind = PAYOUT_CARDS if wanted.destination.startswith(CARD_PREFIX) else BANK_ACCOUNTS
@@ -132,14 +132,14 @@ class PayoutReads:
         return await self._reads.one(merchant_id, TRANSFERS, transfer_id)
 
     async def transfers(
-        self, merchant_id: str, wanted: TransferFilter, cursor: Cursor
+        self, merchant_id: str, cursor: Cursor, wanted: TransferFilter
     ) -> Page[Transfer]:
         query = transfers_query(merchant_id, wanted)
         named = [_seller("destination", wanted.destination)]
         return await self._reads.page(merchant_id, TRANSFERS, cursor, query, named)
 
     async def transfer_reversals(
-        self, merchant_id: str, transfer_id: str, cursor: Cursor
+        self, merchant_id: str, cursor: Cursor, transfer_id: str
     ) -> Page[TransferReversal]:
         """The transfer's reversals; NOT_FOUND (param id) when it is not the merchant's."""
         query = transfer_reversals_query(merchant_id, transfer_id)

@@ -1,11 +1,11 @@
 """What every servicer shares: how it is added to the server, who the call acts for, and the
 RPC methods whose only logic is the shared one, so that a servicer names only what is its own.
 
-A Get, a List with no filter, a create, a change of the one object `request.id` names and an
-update of its metadata alone are declared by what differs, one class attribute each (`Rpcs`,
-`ChangingRpcs`); a method with logic of its own (a List's filters, a check beyond the id, work
-after the change) is written out from the same pieces (`merchant_and_id`,
-`merchant_and_cursor`, `page_response`, Mutations).
+A Get, a List (with no filter, or with filters one function reads from the request), a create,
+a change of the one object `request.id` names and an update of its metadata alone are declared
+by what differs, one class attribute each (`Rpcs`, `ChangingRpcs`); a method with logic of its
+own (a check beyond the id, work after the change) is written out from the same pieces
+(`merchant_and_id`, `merchant_and_cursor`, `page_response`, Mutations).
 paycore.customer.servicer has both kinds; in short:
 
     rpcs: ChangingRpcs[CustomerServicer] = ChangingRpcs()   # names the servicer the lambdas get
@@ -59,6 +59,8 @@ RequestT_contra = TypeVar("RequestT_contra", contravariant=True)
 AnswerT_co = TypeVar("AnswerT_co", covariant=True)
 RequestT_inv = TypeVar("RequestT_inv")
 AnswerT = TypeVar("AnswerT")
+ListRequestT = TypeVar("ListRequestT", bound="ListRequest")
+WantedT = TypeVar("WantedT")
 
 Context = aio.ServicerContext[Any, Any]
 """The context every servicer method receives (and paycore's leave unused: errors are raised)."""
@@ -333,6 +335,25 @@ class Rpcs(Generic[ServicerT]):
         async def run(servicer: ServicerT, request: ListRequest) -> ResponseT:
             merchant_id, cursor = merchant_and_cursor(request, prefix)
             page = await select(servicer)(merchant_id, cursor)
+            return page_response(response_type, page, render)
+
+        return Rpc(run)
+
+    def filtered_list(
+        self,
+        prefix: Prefix,
+        response_type: type[ResponseT],
+        wanted: Callable[[ListRequestT], WantedT],
+        select: Callable[[ServicerT], Callable[[str, Cursor, WantedT], Awaitable[Page[T]]]],
+        render: Callable[[T], Any],
+    ) -> Rpc[ServicerT, ListRequestT, ResponseT]:
+        """A List of the caller's merchant's objects with filters of its own (or of the parts of
+        one object the request names): `merchant_and_cursor`, then `wanted(request)` checks
+        them, then `page_response` of the domain's `(merchant_id, cursor, wanted)`."""
+
+        async def run(servicer: ServicerT, request: ListRequestT) -> ResponseT:
+            merchant_id, cursor = merchant_and_cursor(request, prefix)
+            page = await select(servicer)(merchant_id, cursor, wanted(request))
             return page_response(response_type, page, render)
 
         return Rpc(run)

@@ -95,6 +95,21 @@ class Kind(Generic[T]):
         found = await self.objects(connection, rows)
         return found[0] if found else None
 
+    async def require(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        object_id: str,
+        param: str = "id",
+        *,
+        lock: bool = False,
+    ) -> T:
+        """`fetch`, or NOT_FOUND naming `param` when the merchant has no object of that id."""
+        found = await self.fetch(connection, merchant_id, object_id, lock=lock)
+        if found is None:
+            raise not_found(self.name, object_id, param)
+        return found
+
     async def page(
         self, connection: AsyncConnection, query: Select[Any], cursor: Cursor
     ) -> Page[T]:
@@ -262,10 +277,7 @@ class Reads:
         """The merchant's object of `kind` with id `object_id`, or NOT_FOUND naming `param`
         (`logical_shard`: where an owner that is no merchant keeps it)."""
         async with self._reading(merchant_id, logical_shard) as connection:
-            found = await kind.fetch(connection, merchant_id, object_id)
-        if found is None:
-            raise not_found(kind.name, object_id, param)
-        return found
+            return await kind.require(connection, merchant_id, object_id, param)
 
     async def page(
         self,

@@ -38,7 +38,8 @@ from paycore.subscription.models import (
 )
 from paycore.subscription.periods import SECONDS_PER_DAY
 from paycore.subscription.proration import item_amount, prorate
-from paycore.subscription.service import add_price, require_price
+from paycore.subscription.repository import PRICES
+from paycore.subscription.service import add_price
 from paycore.subscription.store import SubscriptionRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -323,7 +324,7 @@ async def _price(
     inline = change.price_data is not None
     param = change.param(index, "price_data" if inline else "price")
     price_id = change.price_id or ""
-    price = await require_price(connection, subscription.merchant_id, price_id, param=param)
+    price = await PRICES.require(connection, subscription.merchant_id, price_id, param)
     if price.recurring is None:
         raise invalid(param, "must be a recurring price (this one is one-time)")
     if not price.active and not inline:

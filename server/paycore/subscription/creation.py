@@ -32,8 +32,8 @@ from paycore.subscription.models import (
 )
 from paycore.subscription.periods import SECONDS_PER_DAY, period_at
 from paycore.subscription.proration import item_amount
-from paycore.subscription.repository import ProductRepository, TestClockRepository
-from paycore.subscription.service import add_price, require_price
+from paycore.subscription.repository import PRICES, ProductRepository, TestClockRepository
+from paycore.subscription.service import add_price
 from paycore.subscription.store import SubscriptionRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -273,7 +273,7 @@ async def item_prices(
     first_recurring: Recurring | None = None
     for index, (price_id, _) in enumerate(items):
         param = f"items[{index}].price_data" if price_id in inline else f"items[{index}].price"
-        price = await require_price(connection, merchant_id, price_id, param=param)
+        price = await PRICES.require(connection, merchant_id, price_id, param)
         if price.recurring is None:
             raise invalid(param, "must be a recurring price (this one is one-time)")
         if not price.active and price.id not in inline:

@@ -40,8 +40,7 @@ from paycore.subscription.models import (
     Price,
 )
 from paycore.subscription.proration import item_amount
-from paycore.subscription.repository import PriceRepository
-from paycore.subscription.service import require_price
+from paycore.subscription.repository import PRICES, PriceRepository
 from paycore.subscription.store import SubscriptionRepository
 from sqlalchemy import ColumnElement, Select, and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -72,7 +71,7 @@ async def create(
     now = await lifecycle.clock_now(connection, merchant_id, clock_id)
     amount, currency, param = new.amount, new.currency, "currency"
     if new.price_id is not None:
-        price = await require_price(connection, merchant_id, new.price_id)
+        price = await PRICES.require(connection, merchant_id, new.price_id, "price")
         if price.recurring is not None:
             raise invalid("price", "must be a one-time price (this one is recurring)")
         if not price.active:
@@ -323,9 +322,7 @@ async def _pending(
 ) -> InvoiceItem:
     """The item, locked (so an invoice taking the subscription's pending items waits, or has
     taken it); NOT_FOUND for none, INVOICE_NOT_EDITABLE once an invoice has taken it."""
-    item = await INVOICE_ITEMS.fetch(connection, merchant_id, item_id, lock=True)
-    if item is None:
-        raise not_found(INVOICE_ITEMS.name, item_id)
+    item = await INVOICE_ITEMS.require(connection, merchant_id, item_id, lock=True)
     if item.invoice_id is not None:
         raise ApiError(
             Reason.INVOICE_NOT_EDITABLE,

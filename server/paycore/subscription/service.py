@@ -102,9 +102,7 @@ class SubscriptionService:
         """The product with the fields given changed; `product.updated` when one did.
         NOT_FOUND for none of that id."""
         products = ProductRepository(connection)
-        found = await products.get(merchant_id, product_id, lock=True)
-        if found is None:
-            raise not_found(PRODUCTS.name, product_id)
+        found = await PRODUCTS.require(connection, merchant_id, product_id, lock=True)
         changed = replace(
             found,
             name=_or(changes.name, found.name),
@@ -181,9 +179,7 @@ class SubscriptionService:
         price takes no new subscription or item (paycore.subscription.creation, .changes).
         NOT_FOUND for none of that id."""
         prices = PriceRepository(connection)
-        found = await prices.get(merchant_id, price_id, lock=True)
-        if found is None:
-            raise not_found(PRICES.name, price_id)
+        found = await PRICES.require(connection, merchant_id, price_id, lock=True)
         if changes.lookup_key:
             await free_lookup_key(
                 connection,
@@ -256,9 +252,7 @@ class SubscriptionService:
         Stripe's); `coupon.updated` when something did. NOT_FOUND for none of that id (a
         deleted one included)."""
         coupons = CouponRepository(connection)
-        found = await coupons.get(merchant_id, coupon_id, lock=True)
-        if found is None:
-            raise not_found(COUPONS.name, coupon_id)
+        found = await COUPONS.require(connection, merchant_id, coupon_id, lock=True)
         changed = replace(
             found,
             name=_or(changes.name, found.name),
@@ -316,9 +310,7 @@ class SubscriptionService:
         changes: PromotionCodeChanges,
     ) -> PromotionCode:
         codes = PromotionCodeRepository(connection)
-        found = await codes.get(merchant_id, promotion_code_id, lock=True)
-        if found is None:
-            raise not_found(PROMOTION_CODES.name, promotion_code_id)
+        found = await PROMOTION_CODES.require(connection, merchant_id, promotion_code_id, lock=True)
         if changes.active and not found.active:
             await _no_active_twin(connection, merchant_id, found.code, "active", promotion_code_id)
         changed = replace(
@@ -374,7 +366,7 @@ async def add_price(
     """A new price of the merchant's active product (CreatePrice's, and a subscription item's
     price_data): NOT_FOUND naming `param` for an unknown product, PRODUCT_INACTIVE for an
     inactive one (but the product just `made_with` the price); `price.created` recorded."""
-    product = await require_product(connection, merchant_id, new.product_id, param)
+    product = await PRODUCTS.require(connection, merchant_id, new.product_id, param)
     if not product.active and not made_with:
         raise ApiError(Reason.PRODUCT_INACTIVE, param=param, id=product.id)
     price_id = new_merchant_id(Prefix.PRICE, merchant_id)
@@ -415,26 +407,6 @@ async def free_lookup_key(
         )
     released = replace(holder, lookup_key="")
     await saved_if_changed(connection, prices, events.price, PRICE_UPDATED, holder, released)
-
-
-async def require_product(
-    connection: AsyncConnection, merchant_id: str, product_id: str, param: str = "product"
-) -> Product:
-    """The merchant's product; NOT_FOUND naming `param` when it has none of that id."""
-    product = await ProductRepository(connection).get(merchant_id, product_id)
-    if product is None:
-        raise not_found("product", product_id, param)
-    return product
-
-
-async def require_price(
-    connection: AsyncConnection, merchant_id: str, price_id: str, param: str = "price"
-) -> Price:
-    """The merchant's price; NOT_FOUND naming `param` when it has none of that id."""
-    price = await PriceRepository(connection).get(merchant_id, price_id)
-    if price is None:
-        raise not_found("price", price_id, param)
-    return price
 
 
 async def _no_active_twin(

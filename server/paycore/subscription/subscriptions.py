@@ -309,9 +309,7 @@ class Subscriptions:
     async def _item_of(
         self, connection: AsyncConnection, merchant_id: str, item_id: str
     ) -> SubscriptionItem:
-        item = await SUBSCRIPTION_ITEMS.fetch(connection, merchant_id, item_id)
-        if item is None:
-            raise not_found(SUBSCRIPTION_ITEMS.name, item_id)
+        item = await SUBSCRIPTION_ITEMS.require(connection, merchant_id, item_id)
         return item
 
     async def _item_changed(

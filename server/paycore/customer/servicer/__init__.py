@@ -28,7 +28,6 @@ from paycore.runtime.servicing import (
     add_servicer,
     cursor_of,
     merchant_and_cursor,
-    merchant_and_id,
     page_response,
     search_cursor,
     search_response,
@@ -64,19 +63,12 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
 
     GetCustomer = rpcs.get(Prefix.CUSTOMER, lambda s: s._service.get_customer, customer_message)
 
-    async def UpdateCustomer(
-        self, request: customer_pb2.UpdateCustomerRequest, context: Context
-    ) -> customer_pb2.Customer:
-        merchant_id, customer_id = merchant_and_id(request.id, Prefix.CUSTOMER)
-        changes = requests.customer_changes(request)
-        return await self._mutations.answer(
-            merchant_id,
-            request,
-            customer_message,
-            self._service.update_customer,
-            customer_id,
-            changes,
-        )
+    UpdateCustomer = rpcs.update(
+        Prefix.CUSTOMER,
+        customer_message,
+        lambda s: s._service.update_customer,
+        requests.customer_changes,
+    )
 
     DeleteCustomer = rpcs.change_by_id(
         Prefix.CUSTOMER, deleted_customer_message, lambda s: s._service.delete_customer
@@ -178,19 +170,12 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
             customer_id,
         )
 
-    async def UpdatePaymentMethod(
-        self, request: customer_pb2.UpdatePaymentMethodRequest, context: Context
-    ) -> customer_pb2.PaymentMethod:
-        merchant_id, payment_method_id = merchant_and_id(request.id, Prefix.PAYMENT_METHOD)
-        changes = requests.payment_method_changes(request)
-        return await self._mutations.answer(
-            merchant_id,
-            request,
-            payment_method_message,
-            self._service.update_payment_method,
-            payment_method_id,
-            changes,
-        )
+    UpdatePaymentMethod = rpcs.update(
+        Prefix.PAYMENT_METHOD,
+        payment_method_message,
+        lambda s: s._service.update_payment_method,
+        requests.payment_method_changes,
+    )
 
     DetachPaymentMethod = rpcs.change_by_id(
         Prefix.PAYMENT_METHOD, payment_method_message, lambda s: s._service.detach_payment_method

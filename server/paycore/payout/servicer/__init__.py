@@ -30,7 +30,6 @@ from paycore.runtime.servicing import (
     ChangingRpcs,
     Context,
     add_servicer,
-    merchant_and_cursor,
     merchant_and_id,
     page_response,
 )
@@ -61,14 +60,13 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
         Prefix.BANK_ACCOUNT, lambda s: s._reads.bank_account, bank_account_message
     )
 
-    async def ListBankAccounts(
-        self, request: payout_pb2.ListBankAccountsRequest, context: Context
-    ) -> payout_pb2.ListBankAccountsResponse:
-        merchant_id, cursor = merchant_and_cursor(request, Prefix.BANK_ACCOUNT)
-        found = await self._reads.bank_accounts(
-            merchant_id, requests.account(request.account), cursor
-        )
-        return page_response(payout_pb2.ListBankAccountsResponse, found, bank_account_message)
+    ListBankAccounts = rpcs.filtered_list(
+        Prefix.BANK_ACCOUNT,
+        payout_pb2.ListBankAccountsResponse,
+        requests.listed_account,
+        lambda s: s._reads.bank_accounts,
+        bank_account_message,
+    )
 
     async def ListExternalAccounts(
         self, request: payout_pb2.ListExternalAccountsRequest, context: Context
@@ -92,14 +90,13 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
         Prefix.PAYMENT_METHOD, lambda s: s._reads.payout_card, payout_card_message
     )
 
-    async def ListPayoutCards(
-        self, request: payout_pb2.ListPayoutCardsRequest, context: Context
-    ) -> payout_pb2.ListPayoutCardsResponse:
-        merchant_id, cursor = merchant_and_cursor(request, Prefix.PAYMENT_METHOD)
-        found = await self._reads.payout_cards(
-            merchant_id, requests.account(request.account), cursor
-        )
-        return page_response(payout_pb2.ListPayoutCardsResponse, found, payout_card_message)
+    ListPayoutCards = rpcs.filtered_list(
+        Prefix.PAYMENT_METHOD,
+        payout_pb2.ListPayoutCardsResponse,
+        requests.listed_account,
+        lambda s: s._reads.payout_cards,
+        payout_card_message,
+    )
 
     async def CreatePayout(
         self, request: payout_pb2.CreatePayoutRequest, context: Context
@@ -125,12 +122,13 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
 
     GetPayout = rpcs.get(Prefix.PAYOUT, lambda s: s._reads.payout, payout_message)
 
-    async def ListPayouts(
-        self, request: payout_pb2.ListPayoutsRequest, context: Context
-    ) -> payout_pb2.ListPayoutsResponse:
-        merchant_id, cursor = merchant_and_cursor(request, Prefix.PAYOUT)
-        found = await self._reads.payouts(merchant_id, requests.payout_filter(request), cursor)
-        return page_response(payout_pb2.ListPayoutsResponse, found, payout_message)
+    ListPayouts = rpcs.filtered_list(
+        Prefix.PAYOUT,
+        payout_pb2.ListPayoutsResponse,
+        requests.payout_filter,
+        lambda s: s._reads.payouts,
+        payout_message,
+    )
 
     UpdatePayout = rpcs.change_metadata(Prefix.PAYOUT, payout_message, lambda s: s._payouts.update)
 
@@ -159,45 +157,32 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
 
     GetTransfer = rpcs.get(Prefix.TRANSFER, lambda s: s._reads.transfer, transfer_message)
 
-    async def ListTransfers(
-        self, request: payout_pb2.ListTransfersRequest, context: Context
-    ) -> payout_pb2.ListTransfersResponse:
-        merchant_id, cursor = merchant_and_cursor(request, Prefix.TRANSFER)
-        found = await self._reads.transfers(merchant_id, requests.transfer_filter(request), cursor)
-        return page_response(payout_pb2.ListTransfersResponse, found, transfer_message)
+    ListTransfers = rpcs.filtered_list(
+        Prefix.TRANSFER,
+        payout_pb2.ListTransfersResponse,
+        requests.transfer_filter,
+        lambda s: s._reads.transfers,
+        transfer_message,
+    )
 
-    async def UpdateTransfer(
-        self, request: payout_pb2.UpdateTransferRequest, context: Context
-    ) -> payout_pb2.Transfer:
-        merchant_id, transfer_id = merchant_and_id(request.id, Prefix.TRANSFER)
-        change = requests.transfer_change(request)
-        return await self._mutations.answer(
-            merchant_id, request, transfer_message, self._transfers.update, transfer_id, change
-        )
+    UpdateTransfer = rpcs.update(
+        Prefix.TRANSFER, transfer_message, lambda s: s._transfers.update, requests.transfer_change
+    )
 
-    async def CreateTransferReversal(
-        self, request: payout_pb2.CreateTransferReversalRequest, context: Context
-    ) -> payout_pb2.SellerTransferReversal:
-        merchant_id, transfer_id = merchant_and_id(request.id, Prefix.TRANSFER)
-        new = requests.new_transfer_reversal(request)
-        return await self._mutations.answer(
-            merchant_id,
-            request,
-            transfer_reversal_message,
-            self._transfers.reverse,
-            transfer_id,
-            new,
-        )
+    CreateTransferReversal = rpcs.update(
+        Prefix.TRANSFER,
+        transfer_reversal_message,
+        lambda s: s._transfers.reverse,
+        requests.new_transfer_reversal,
+    )
 
-    async def ListTransferReversals(
-        self, request: payout_pb2.ListTransferReversalsRequest, context: Context
-    ) -> payout_pb2.ListTransferReversalsResponse:
-        merchant_id, cursor = merchant_and_cursor(request, Prefix.TRANSFER_REVERSAL)
-        transfer_id = validation.object_id("id", request.id, Prefix.TRANSFER)
-        found = await self._reads.transfer_reversals(merchant_id, transfer_id, cursor)
-        return page_response(
-            payout_pb2.ListTransferReversalsResponse, found, transfer_reversal_message
-        )
+    ListTransferReversals = rpcs.filtered_list(
+        Prefix.TRANSFER_REVERSAL,
+        payout_pb2.ListTransferReversalsResponse,
+        requests.reversed_transfer,
+        lambda s: s._reads.transfer_reversals,
+        transfer_reversal_message,
+    )
 
     UpdateTransferReversal = rpcs.change_held_metadata(
         Prefix.TRANSFER,

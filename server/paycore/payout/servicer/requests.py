@@ -53,6 +53,13 @@ def account(value: str) -> str:
     return validation.object_id("account", value, Prefix.ACCOUNT, required=False)
 
 
+def listed_account(
+    request: payout_pb2.ListBankAccountsRequest | payout_pb2.ListPayoutCardsRequest,
+) -> str:
+    """A List's `account` filter: a seller's objects, or "" for the merchant's own."""
+    return account(request.account)
+
+
 def new_bank_account(request: payout_pb2.CreateBankAccountRequest) -> NewBankAccount:
     currency = validation.currency("currency", request.currency)
     holder_type = member(
@@ -256,6 +263,11 @@ def _source_transaction(value: str) -> str:
     if value.startswith(CHARGE_PREFIX):
         return validation.text("source_transaction", value, maximum=CHARGE_ID_LENGTH_MAX)
     return validation.object_id("source_transaction", value, Prefix.PAYMENT_INTENT, required=False)
+
+
+def reversed_transfer(request: payout_pb2.ListTransferReversalsRequest) -> str:
+    """The transfer whose reversals are listed (`id`)."""
+    return validation.object_id("id", request.id, Prefix.TRANSFER)
 
 
 def transfer_filter(request: payout_pb2.ListTransfersRequest) -> TransferFilter:

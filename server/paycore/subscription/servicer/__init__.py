@@ -407,19 +407,12 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         )
         return page_response(subscription_pb2.ListInvoiceItemsResponse, page, item_message)
 
-    async def UpdateInvoiceItem(
-        self, request: subscription_pb2.UpdateInvoiceItemRequest, context: Context
-    ) -> subscription_pb2.InvoiceItem:
-        merchant_id, item_id = merchant_and_id(request.id, Prefix.INVOICE_ITEM)
-        changes = invoice_item_changes(request)
-        return await self._mutations.answer(
-            merchant_id,
-            request,
-            item_message,
-            self._billing.update_invoice_item,
-            item_id,
-            changes,
-        )
+    UpdateInvoiceItem = rpcs.update(
+        Prefix.INVOICE_ITEM,
+        item_message,
+        lambda s: s._billing.update_invoice_item,
+        invoice_item_changes,
+    )
 
     async def DeleteInvoiceItem(
         self, request: subscription_pb2.DeleteInvoiceItemRequest, context: Context
