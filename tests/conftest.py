@@ -260,7 +260,7 @@ async def two_ports(migrated: Settings) -> AsyncIterator[tuple[str, str]]:
 
 @pytest_asyncio.fixture
 async def shop(payin: PayIn) -> AsyncIterator[Shop]:
-    opened = await open_shop(payin.admin, payin.target, payin.admin_token)
+    opened = await open_shop(payin.admin, payin.target, payin.admin_token, payin.platform)
     try:
         yield opened
     finally:

@@ -14,6 +14,8 @@ from aiohttp import ClientSession
 from paycore.edge import start_edge
 from paycore.v1 import account_pb2
 
+from tests.payment.shop import WorkerPass, until_settled
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -86,8 +88,12 @@ async def card_method(http: ClientSession, key: str, number: str) -> str:
     return str(created.body["id"])
 
 
-async def charge(http: ClientSession, key: str, amount: int, number: str) -> str:
-    """A card payment method with `number`, then an intent confirmed with it: its pi_ id."""
+async def charge(
+    http: ClientSession, key: str, amount: int, number: str, worker_pass: WorkerPass
+) -> str:
+    """A card payment method with `number`, then an intent confirmed with it, succeeded once it
+    has left `processing` (running `worker_pass`, the server's executor pass, meanwhile): its
+    pi_ id."""
     method = await card_method(http, key, number)
     intent = await call(
         http,
@@ -96,8 +102,29 @@ async def charge(http: ClientSession, key: str, amount: int, number: str) -> str
         key=key,
         form=f"amount={amount}&currency=usd&confirm=true&payment_method={method}",
     )
-    assert intent.body["status"] == "succeeded", intent.body
-    return str(intent.body["id"])
+    assert intent.status == 200, intent.body
+    found = await settled_intent(http, key, intent.body, worker_pass)
+    assert found["status"] == "succeeded", found
+    return str(found["id"])
+
+
+async def settled_intent(
+    http: ClientSession, key: str, intent: dict[str, Any], worker_pass: WorkerPass
+) -> dict[str, Any]:
+    """A payment intent as the edge renders it, once it has left `processing`
+    (tests.payment.shop.until_settled)."""
+
+    async def read() -> dict[str, Any]:
+        found: dict[str, Any] = (
+            await call(http, "GET", f"/v1/payment_intents/{intent['id']}", key=key)
+        ).body
+        return found
+
+    return await until_settled(intent, read, _in_flight, worker_pass)
+
+
+def _in_flight(intent: dict[str, Any]) -> bool:
+    return intent["status"] == "processing" and not intent.get("review")
 
 
 @asynccontextmanager

@@ -14,7 +14,7 @@ async def test_a_card_payments_transaction_is_a_charge_as_stripe_names_it(
 ) -> None:
     http = payin_http
     key = (await new_merchant(http, payin.admin_token))["secret_key"]
-    intent = await charge(http, key, 2000, good_card())
+    intent = await charge(http, key, 2000, good_card(), payin.run_worker_once)
     refunded = await call(
         http, "POST", "/v1/refunds", key=key, form=f"payment_intent={intent}&amount=500"
     )

@@ -16,7 +16,7 @@ async def test_charges_read_and_listed_over_http(payin_http: ClientSession, payi
     http = payin_http
     key = (await new_merchant(http, payin.admin_token))["secret_key"]
     other_key = (await new_merchant(http, payin.admin_token))["secret_key"]
-    paid = await charge(http, key, 1500, good_card())
+    paid = await charge(http, key, 1500, good_card(), payin.run_worker_once)
     intent = (await call(http, "GET", f"/v1/payment_intents/{paid}", key=key)).body
     declined_method = await card_method(http, key, cards.CARD_DECLINED)
     declined = await call(
@@ -99,8 +99,8 @@ async def test_charges_searched_over_http(payin_http: ClientSession, payin: PayI
     next_page; not taken for GET /v1/charges/{id}."""
     http = payin_http
     key = (await new_merchant(http, payin.admin_token))["secret_key"]
-    small = await charge(http, key, 1200, good_card())
-    large = await charge(http, key, 5100, good_card())
+    small = await charge(http, key, 1200, good_card(), payin.run_worker_once)
+    large = await charge(http, key, 5100, good_card(), payin.run_worker_once)
     charges = {}
     for intent in (small, large):
         read = await call(http, "GET", f"/v1/payment_intents/{intent}", key=key)

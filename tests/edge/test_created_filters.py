@@ -13,9 +13,9 @@ from tests.edge.helpers import call, charge, new_merchant
 from tests.payment.shop import PayIn, good_card
 
 
-async def _objects(http: ClientSession, key: str) -> dict[str, dict[str, Any]]:
+async def _objects(http: ClientSession, key: str, payin: PayIn) -> dict[str, dict[str, Any]]:
     """One object of each filtered list, by its list's path."""
-    intent = await charge(http, key, 2000, good_card())
+    intent = await charge(http, key, 2000, good_card(), payin.run_worker_once)
     refund = await call(
         http, "POST", "/v1/refunds", key=key, form=f"payment_intent={intent}&amount=500"
     )
@@ -49,7 +49,7 @@ async def _objects(http: ClientSession, key: str) -> dict[str, dict[str, Any]]:
 async def test_lists_take_stripes_created_range(payin_http: ClientSession, payin: PayIn) -> None:
     http = payin_http
     key = (await new_merchant(http, payin.admin_token))["secret_key"]
-    for path, made in (await _objects(http, key)).items():
+    for path, made in (await _objects(http, key, payin)).items():
         created = made["created"]
         # The charge's own row, not its refund's, which may share its second.
         only = "type=charge&" if path.endswith("balance_transactions") else ""

@@ -21,7 +21,7 @@ async def test_a_refund_amount_the_form_cannot_read_is_refused_and_refunds_nothi
 ) -> None:
     http = world_http
     key = (await new_merchant(http, world.admin_token))["secret_key"]
-    intent = await charge(http, key, 2000, good_card())
+    intent = await charge(http, key, 2000, good_card(), world.run_worker_once)
     edge = await start_edge(world.target, "127.0.0.1:0")
     # The jar keeps the session cookie of an address host, as a browser does.
     jar = CookieJar(unsafe=True)

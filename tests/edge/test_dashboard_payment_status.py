@@ -38,7 +38,9 @@ async def test_the_payments_list_and_page_say_what_happened_to_each_payment(
         http, "POST", "/v1/payment_intents", key=key, form="amount=1000&currency=usd"
     )
     incomplete = str(created.body["id"])
-    partly, fully, paid = [await charge(http, key, 1000, good_card()) for _ in range(3)]
+    partly, fully, paid = [
+        await charge(http, key, 1000, good_card(), world.run_worker_once) for _ in range(3)
+    ]
     for refunded, amount in [(partly, 400), (fully, 1000)]:
         form = f"payment_intent={refunded}&amount={amount}"
         assert (await call(http, "POST", "/v1/refunds", key=key, form=form)).status == 200

@@ -19,7 +19,7 @@ async def test_disputes_read_answered_and_closed_over_http(
     merchant = await new_merchant(http, world.admin_token)
     key = merchant["secret_key"]
     intents = [
-        await charge(http, key, 2000, number)
+        await charge(http, key, 2000, number, world.run_worker_once)
         for number in (cards.CARD_DISPUTE_FRAUDULENT, cards.CARD_DISPUTE_PRODUCT_NOT_RECEIVED)
     ]
     world.clock.advance(DISPUTE_DELAY_SECONDS + 1)

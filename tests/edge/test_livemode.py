@@ -58,7 +58,7 @@ async def test_a_test_mode_payment_says_livemode_false_everywhere(
 ) -> None:
     http = payin_http
     key = (await new_merchant(http, payin.admin_token))["secret_key"]
-    paid = await charge(http, key, 1500, good_card())
+    paid = await charge(http, key, 1500, good_card(), payin.run_worker_once)
     read = await call(http, "GET", f"/v1/payment_intents/{paid}?expand[]=latest_charge", key=key)
     assert read.status == 200, read.body
     assert read.body["latest_charge"]["object"] == "charge"  # expanded, then marked too

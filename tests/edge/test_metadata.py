@@ -12,7 +12,7 @@ from paycore import contracts
 from paycore.edge.errors import PARAM_SHOWN_MAX
 from paycore.edge.routes import compile_routes
 
-from tests.edge.helpers import call, charge, new_merchant, seller_account
+from tests.edge.helpers import call, charge, new_merchant, seller_account, settled_intent
 from tests.payment.shop import good_card
 from tests.payout.support import PAID, ROUTING, World
 
@@ -181,7 +181,7 @@ WorldCreate = Callable[[World, ClientSession, str, str], Awaitable[str]]
 
 
 async def _refund(world: World, http: ClientSession, key: str, metadata: str) -> str:
-    intent = await charge(http, key, 2000, good_card())
+    intent = await charge(http, key, 2000, good_card(), world.run_worker_once)
     form = f"payment_intent={intent}&amount=500&{metadata}"
     created = await call(http, "POST", "/v1/refunds", key=key, form=form)
     assert created.status == 200, created.body
@@ -189,7 +189,7 @@ async def _refund(world: World, http: ClientSession, key: str, metadata: str) ->
 
 
 async def _payout(world: World, http: ClientSession, key: str, metadata: str) -> str:
-    await charge(http, key, 10_000, good_card())
+    await charge(http, key, 10_000, good_card(), world.run_worker_once)
     form = (
         "country=US&currency=usd&account_holder_name=Jenny+Rosen"
         f"&routing_number={ROUTING}&account_number={PAID}"
@@ -203,7 +203,7 @@ async def _payout(world: World, http: ClientSession, key: str, metadata: str) ->
 
 
 async def _transfer(world: World, http: ClientSession, key: str, metadata: str) -> str:
-    await charge(http, key, 10_000, good_card())
+    await charge(http, key, 10_000, good_card(), world.run_worker_once)
     seller = await seller_account(http, key)
     await world.advance(2)  # the funds become available
     form = f"amount=1000&currency=usd&destination={seller}&{metadata}"
@@ -224,7 +224,9 @@ async def _charge(world: World, http: ClientSession, key: str, metadata: str) ->
     form = f"amount=2000&currency=usd&confirm=true&payment_method=pm_card_visa&{metadata}"
     created = await call(http, "POST", "/v1/payment_intents", key=key, form=form)
     assert created.status == 200, created.body
-    return f"/v1/charges/{created.body['latest_charge']}"
+    paid = await settled_intent(http, key, created.body, world.run_worker_once)
+    assert paid["status"] == "succeeded", paid
+    return f"/v1/charges/{paid['latest_charge']}"
 
 
 async def _fee_refund(world: World, http: ClientSession, key: str, metadata: str) -> str:
@@ -235,7 +237,9 @@ async def _fee_refund(world: World, http: ClientSession, key: str, metadata: str
     )
     intent = await call(http, "POST", "/v1/payment_intents", key=key, form=form)
     assert intent.status == 200, intent.body
-    fee = "fee_" + intent.body["id"].removeprefix("pi_")
+    paid = await settled_intent(http, key, intent.body, world.run_worker_once)
+    assert paid["status"] == "succeeded", paid
+    fee = "fee_" + paid["id"].removeprefix("pi_")
     path = f"/v1/application_fees/{fee}/refunds"
     created = await call(http, "POST", path, key=key, form=f"amount=100&{metadata}")
     assert created.status == 200, created.body

@@ -50,7 +50,7 @@ async def test_answers_with_fields_rendered_null_conform_to_the_document(
     async with http.get("/openapi.json") as response:
         document = await response.json()
     key = (await new_merchant(http, payin.admin_token))["secret_key"]
-    intent = await charge(http, key, 2000, good_card())
+    intent = await charge(http, key, 2000, good_card(), payin.run_worker_once)
     coupon = await call(http, "POST", "/v1/coupons", key=key, form="percent_off=10&duration=once")
     code = f"coupon={coupon.body['id']}&code=TENOFF"
     promotion = await call(http, "POST", "/v1/promotion_codes", key=key, form=code)

@@ -28,7 +28,7 @@ async def test_a_payout_has_stripes_type_and_failure_balance_transaction(
 ) -> None:
     http = world_http
     key = (await new_merchant(http, world.admin_token))["secret_key"]
-    await charge(http, key, 20_000, good_card())
+    await charge(http, key, 20_000, good_card(), world.run_worker_once)
     await world.advance(2)
     paid_to = await _bank_account(http, key, PAID, True)
     failing = await _bank_account(http, key, NO_ACCOUNT, False)
@@ -126,7 +126,9 @@ async def test_a_balance_that_never_moved_shows_the_default_currency_at_zero(
     assert seller.status == 200, seller.body
     theirs = await call(http, "GET", f"/v1/balance?account={seller.body['id']}", key=key)
     assert theirs.body["available"] == [{"amount": 0, "currency": "gbp"}], theirs.body
-    await charge(http, key, 1000, good_card())  # in usd: the balance is in what moved
+    await charge(
+        http, key, 1000, good_card(), world.run_worker_once
+    )  # in usd: the balance is in what moved
     moved = await call(http, "GET", "/v1/balance", key=key)
     assert [each["currency"] for each in moved.body["pending"]] == ["usd"], moved.body
 
@@ -139,7 +141,7 @@ async def test_balance_transactions_carry_stripes_reporting_category(
     `payout_reversal`, a transfer and its reversal `transfer` / `transfer_reversal`."""
     http = world_http
     key = (await new_merchant(http, world.admin_token))["secret_key"]
-    await charge(http, key, 20_000, good_card())
+    await charge(http, key, 20_000, good_card(), world.run_worker_once)
     await world.advance(2)
     await _bank_account(http, key, PAID, True)
     failing = await _bank_account(http, key, NO_ACCOUNT, False)
@@ -192,7 +194,7 @@ async def test_payout_and_transfer_updates_carry_previous_attributes(
     http = world_http
     merchant = await new_merchant(http, world.admin_token)
     key = merchant["secret_key"]
-    await charge(http, key, 20_000, good_card())
+    await charge(http, key, 20_000, good_card(), world.run_worker_once)
     await world.advance(2)
     await _bank_account(http, key, PAID, True)
     payout = (
@@ -239,7 +241,7 @@ async def test_balance_transactions_filter_by_a_charges_ch_id(
     works; another merchant's charge finds nothing."""
     http = world_http
     key = (await new_merchant(http, world.admin_token))["secret_key"]
-    intent_id = await charge(http, key, 3000, good_card())
+    intent_id = await charge(http, key, 3000, good_card(), world.run_worker_once)
     intent = (await call(http, "GET", f"/v1/payment_intents/{intent_id}", key=key)).body
     charge_id = intent["latest_charge"]
     own = (await call(http, "GET", f"/v1/charges/{charge_id}", key=key)).body
@@ -304,7 +306,7 @@ async def test_a_refunds_completion_carries_its_previous_status(
     was pending, and it had no balance transaction yet (they were null)."""
     http = world_http
     key = (await new_merchant(http, world.admin_token))["secret_key"]
-    intent = await charge(http, key, 3000, good_card())
+    intent = await charge(http, key, 3000, good_card(), world.run_worker_once)
     refund = await call(http, "POST", "/v1/refunds", key=key, form=f"payment_intent={intent}")
     assert refund.status == 200, refund.body
     assert refund.body["status"] == "succeeded"

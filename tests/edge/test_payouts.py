@@ -18,7 +18,7 @@ async def test_bank_accounts_schedules_payouts_and_balance_transactions_over_htt
     http = world_http
     merchant = await new_merchant(http, world.admin_token)
     key = merchant["secret_key"]
-    intent = await charge(http, key, 10_000, good_card())
+    intent = await charge(http, key, 10_000, good_card(), world.run_worker_once)
     net = 10_000 - fee(10_000)
 
     created = await call(
@@ -82,7 +82,7 @@ async def test_bank_accounts_schedules_payouts_and_balance_transactions_over_htt
     assert (payment["net"], payment["status"]) == (net, "available")
 
     await call(http, "POST", "/v1/payout_schedule", key=key, form="interval=manual")
-    await charge(http, key, 5000, good_card())
+    await charge(http, key, 5000, good_card(), world.run_worker_once)
     await world.advance(3)
     manual = await call(
         http,
@@ -260,7 +260,7 @@ async def test_a_payout_s_nulls_and_its_arrival_date_filter_are_stripes(
     `arrival_date[gt|gte|lt|lte]` as it takes `created`'s."""
     http = world_http
     key = (await new_merchant(http, world.admin_token))["secret_key"]
-    await charge(http, key, 10_000, good_card())
+    await charge(http, key, 10_000, good_card(), world.run_worker_once)
     form = f"country=US&currency=usd&account_holder_name=J&routing_number={ROUTING}"
     bank = await call(
         http, "POST", "/v1/bank_accounts", key=key, form=f"{form}&account_number={PAID}"
@@ -270,7 +270,7 @@ async def test_a_payout_s_nulls_and_its_arrival_date_filter_are_stripes(
     await world.advance(2)
     [automatic] = (await call(http, "GET", "/v1/payouts", key=key)).body["data"]
     await call(http, "POST", "/v1/payout_schedule", key=key, form="interval=manual")
-    await charge(http, key, 5000, good_card())
+    await charge(http, key, 5000, good_card(), world.run_worker_once)
     await world.advance(3)
     manual = await call(http, "POST", "/v1/payouts", key=key, form="amount=1000&currency=usd")
     assert manual.status == 200, manual.body

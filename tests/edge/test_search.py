@@ -21,7 +21,7 @@ async def test_customers_and_payment_intents_searched_over_http(
         (await call(http, "POST", "/v1/customers", key=key, form=form)).body
         for form in ("email=ada%40shop.test&name=Ada&metadata[tier]=gold", "email=bob%40shop.test")
     ]
-    paid = await charge(http, key, 1200, good_card())
+    paid = await charge(http, key, 1200, good_card(), payin.run_worker_once)
 
     by_email = await call(
         http, "GET", "/v1/customers/search?query=" + quote('email:"ada@shop.test"'), key=key

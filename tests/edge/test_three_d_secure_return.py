@@ -51,7 +51,7 @@ async def site(migrated: Settings, psp: PspSimulator) -> AsyncIterator[Site]:
                 f"127.0.0.1:{port}",
                 pages_token=payin.platform.settings.internal_token,
             )
-            shop = await open_shop(payin.admin, payin.target, payin.admin_token)
+            shop = await open_shop(payin.admin, payin.target, payin.admin_token, payin.platform)
             try:
                 yield Site(payin, edge, shop)
             finally:

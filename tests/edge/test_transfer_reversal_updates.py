@@ -23,7 +23,7 @@ async def test_stripe_python_updates_a_reversals_metadata(
 ) -> None:
     http = world_http
     key = (await new_merchant(http, world.admin_token))["secret_key"]
-    await charge(http, key, 10_000, good_card())
+    await charge(http, key, 10_000, good_card(), world.run_worker_once)
     seller = await seller_account(http, key)
     await world.advance(2)
     edge = await start_edge(world.target, "127.0.0.1:0")

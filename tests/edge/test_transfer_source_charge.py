@@ -18,7 +18,7 @@ async def test_a_transfer_follows_the_charge_its_source_transaction_names(
     http = world_http
     merchant = await new_merchant(http, world.admin_token)
     key = merchant["secret_key"]
-    intent_id = await charge(http, key, 10_000, good_card())
+    intent_id = await charge(http, key, 10_000, good_card(), world.run_worker_once)
     intent = await call(http, "GET", f"/v1/payment_intents/{intent_id}", key=key)
     charge_id = intent.body["latest_charge"]
     assert str(charge_id).startswith("ch_")

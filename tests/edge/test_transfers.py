@@ -15,7 +15,7 @@ async def test_transfers_and_reversals_over_http(world: World, world_http: Clien
     http = world_http
     merchant = await new_merchant(http, world.admin_token)
     key = merchant["secret_key"]
-    intent = await charge(http, key, 10_000, good_card())
+    intent = await charge(http, key, 10_000, good_card(), world.run_worker_once)
     net = 10_000 - fee(10_000)
     seller = await seller_account(http, key)
     await world.advance(2)

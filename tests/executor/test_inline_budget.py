@@ -43,7 +43,7 @@ async def test_a_hanging_psp_answers_processing_after_one_attempt_and_the_worker
 ) -> None:
     await psp.set_faults(latency_ms=HANGING_MS)
 
-    intent = await shop.pay(good_card(), 1500)
+    intent = await shop.pay(good_card(), 1500, as_answered=True)
 
     assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_PROCESSING
     _in_line_leftover(await _execution_of(shop, intent.id))
@@ -72,7 +72,7 @@ async def test_a_charge_the_psp_never_answers_leaves_the_request_after_one_attem
 ) -> None:
     """The probe's case: the hanging card was tried, looked up and tried again in-line until it
     was dead-lettered (PAYCORE_EXECUTOR_MAX_ATTEMPTS attempts of a PSP timeout each)."""
-    intent = await shop.pay(cards.CARD_TIMES_OUT, 900)
+    intent = await shop.pay(cards.CARD_TIMES_OUT, 900, as_answered=True)
 
     assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_PROCESSING
     _in_line_leftover(await _execution_of(shop, intent.id))

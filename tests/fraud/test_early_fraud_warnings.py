@@ -80,7 +80,7 @@ async def test_a_warned_charge_is_read_once_with_its_event(payin: PayIn, shop: S
             await fraud.ListEarlyFraudWarnings(request)
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert rich_error(refused.value).param == param
-    other = await open_shop(payin.admin, payin.target, payin.admin_token)
+    other = await open_shop(payin.admin, payin.target, payin.admin_token, payin.platform)
     try:
         with pytest.raises(aio.AioRpcError) as hidden:
             await other.client.fraud.GetEarlyFraudWarning(

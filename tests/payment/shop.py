@@ -5,7 +5,10 @@ with: the ledger integrity check is clean and the wallet holds exactly the expec
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from paycore.app import Platform
 from paycore.client import Paycore, connect
@@ -13,6 +16,7 @@ from paycore.runtime.server import GrpcServer
 from paycore.v1 import (
     account_pb2,
     customer_pb2,
+    fraud_pb2,
     ledger_pb2,
     payment_pb2,
     wallet_pb2,
@@ -22,6 +26,10 @@ from prometheus_client import CollectorRegistry
 from tests.customer.support import new_card
 from tests.helpers import create_merchant
 from tests.secrecy import random_card
+
+T = TypeVar("T")
+WorkerPass = Callable[[], Awaitable[object]]
+"""One pass of the worker's executor jobs on a server (run_executor_once)."""
 
 NO_LIMITS = {"payments": 0, "subscriptions": 0, "other": 0}
 # Short enough that retries, recoveries and the breaker happen within a test.
@@ -49,9 +57,13 @@ class PayIn:
         return f"127.0.0.1:{self.server.port}"
 
     async def run_worker_once(self) -> int:
-        """What `paycore worker` does for executions: one pass over every shard."""
-        executor = self.platform.pay_in.executor
-        return sum([await executor.resume_due(engine) for engine in self.platform.shards.engines])
+        return await run_executor_once(self.platform)
+
+
+async def run_executor_once(platform: Platform) -> int:
+    """What `paycore worker` does for executions: one pass over every shard."""
+    executor = platform.pay_in.executor
+    return sum([await executor.resume_due(engine) for engine in platform.shards.engines])
 
 
 @dataclass
@@ -59,6 +71,9 @@ class Shop:
     merchant: account_pb2.Merchant
     client: Paycore
     operator: Paycore
+    worker_pass: WorkerPass | None
+    """The worker's executor pass on the shop's server (run_executor_once), which `settled`
+    runs while it waits; None where a worker process runs on its own."""
 
     @property
     def id(self) -> str:
@@ -88,7 +103,10 @@ class Shop:
         *,
         manual: bool = False,
         key: str | None = None,
+        as_answered: bool = False,
     ) -> payment_pb2.PaymentIntent:
+        """Creates and confirms an intent paid with a new card `number`: the intent once it has
+        left `processing` (settled), or, `as_answered`, the confirmation's own answer."""
         request = payment_pb2.CreatePaymentIntentRequest(
             amount=amount,
             currency=currency,
@@ -99,15 +117,33 @@ class Shop:
             else payment_pb2.CAPTURE_METHOD_AUTOMATIC,
         )
         metadata = (("idempotency-key", key),) if key else None
-        return await self.client.payments.CreatePaymentIntent(request, metadata=metadata)
+        answered = await self.client.payments.CreatePaymentIntent(request, metadata=metadata)
+        return answered if as_answered else await self.settled(answered)
 
     async def pay_with(self, payment_method: str, amount: int) -> payment_pb2.PaymentIntent:
-        """Create and confirm an intent with a payment method's id or a test one's name."""
-        return await self.client.payments.CreatePaymentIntent(
+        """Create and confirm an intent with a payment method's id or a test one's name: the
+        intent once it has left `processing` (settled)."""
+        answered = await self.client.payments.CreatePaymentIntent(
             payment_pb2.CreatePaymentIntentRequest(
                 amount=amount, currency="usd", payment_method=payment_method, confirm=True
             )
         )
+        return await self.settled(answered)
+
+    async def settled(
+        self, intent: payment_pb2.PaymentIntent | str, rounds: int = 20
+    ) -> payment_pb2.PaymentIntent:
+        """The intent (or the one of this id) once it has left `processing` (until_settled); one
+        held for review at once."""
+        request = payment_pb2.GetPaymentIntentRequest(
+            id=intent if isinstance(intent, str) else intent.id
+        )
+
+        async def read() -> payment_pb2.PaymentIntent:
+            return await self.client.payments.GetPaymentIntent(request)
+
+        found = intent if isinstance(intent, payment_pb2.PaymentIntent) else await read()
+        return await until_settled(found, read, _in_flight, self.worker_pass, rounds)
 
     async def balance(self, seller: str = "") -> tuple[dict[str, int], dict[str, int]]:
         found = await self.client.wallet.GetBalance(wallet_pb2.GetBalanceRequest(account=seller))
@@ -124,25 +160,45 @@ class Shop:
         await self.operator.close()
 
 
-async def settled(
-    payin: PayIn, shop: Shop, intent: str, rounds: int = 20
-) -> payment_pb2.PaymentIntent:
-    """The intent once it has left `processing`, running the worker's executor pass meanwhile (a
-    confirmation's inline wait can end first on a loaded machine)."""
-    request = payment_pb2.GetPaymentIntentRequest(id=intent)
+async def until_settled(
+    found: T,
+    read: Callable[[], Awaitable[T]],
+    in_flight: Callable[[T], bool],
+    worker_pass: WorkerPass | None,
+    rounds: int = 20,
+) -> T:
+    """`found` once `in_flight` no longer holds of it, read again after each of the worker's
+    executor passes. A confirmation's (a capture's, a refund's) inline wait,
+    executor_inline_wait_ms, ends before the PSP answers when a loaded machine makes that answer
+    slower than psp_timeout_ms: the operation is then in flight until a status query. What is
+    still in flight after `rounds` passes is answered as it is (a PSP that never answers)."""
     for _ in range(rounds):
-        found = await shop.client.payments.GetPaymentIntent(request)
-        if found.status != payment_pb2.PAYMENT_INTENT_STATUS_PROCESSING:
+        if not in_flight(found):
             return found
         await asyncio.sleep(0.3)
-        await payin.run_worker_once()
-    return await shop.client.payments.GetPaymentIntent(request)
+        if worker_pass is not None:
+            await worker_pass()
+        found = await read()
+    return found
 
 
-async def open_shop(admin: Paycore, target: str, admin_token: str) -> Shop:
+def _in_flight(intent: payment_pb2.PaymentIntent) -> bool:
+    """Processing with its charge at the PSP or due to go there, not held for review."""
+    return (
+        intent.status == payment_pb2.PAYMENT_INTENT_STATUS_PROCESSING
+        and intent.risk_assessment.decision != fraud_pb2.RISK_DECISION_REVIEW
+    )
+
+
+async def open_shop(
+    admin: Paycore, target: str, admin_token: str, platform: Platform | None = None
+) -> Shop:
+    """A new merchant on the server at `target`; `platform`: that server's, whose executor
+    pass the shop runs while it waits for a payment to settle."""
     created = await create_merchant(admin, target, name="Shop")
     operator = connect(target, admin_token, acting_for=created.merchant.id)
-    return Shop(created.merchant, created.client, operator)
+    worker_pass = None if platform is None else functools.partial(run_executor_once, platform)
+    return Shop(created.merchant, created.client, operator, worker_pass)
 
 
 async def assert_books_balance(operator: Paycore, merchant_id: str, currency: str = "usd") -> None:

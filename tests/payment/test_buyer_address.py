@@ -36,7 +36,7 @@ def an_address() -> str:
 
 @pytest_asyncio.fixture
 async def other_shop(payin: PayIn) -> AsyncIterator[Shop]:
-    opened = await open_shop(payin.admin, payin.target, payin.admin_token)
+    opened = await open_shop(payin.admin, payin.target, payin.admin_token, payin.platform)
     try:
         yield opened
     finally:

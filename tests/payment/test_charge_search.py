@@ -11,7 +11,7 @@ from paycore.tools.psp import cards
 from paycore.v1 import customer_pb2, payment_pb2
 
 from tests.helpers import rich_error
-from tests.payment.shop import PayIn, Shop, good_card, open_shop, settled
+from tests.payment.shop import PayIn, Shop, good_card, open_shop
 
 P = payment_pb2
 
@@ -23,7 +23,7 @@ async def _search(shop: Shop, query: str, **fields: object) -> list[str]:
 
 
 async def _paid(shop: Shop, amount: int, order: str, **fields: object) -> P.PaymentIntent:
-    return await shop.client.payments.CreatePaymentIntent(
+    created = await shop.client.payments.CreatePaymentIntent(
         P.CreatePaymentIntentRequest(
             amount=amount,
             currency="usd",
@@ -33,14 +33,15 @@ async def _paid(shop: Shop, amount: int, order: str, **fields: object) -> P.Paym
             **fields,  # type: ignore[arg-type]
         )
     )
+    return await shop.settled(created)
 
 
 async def test_search_by_each_field(shop: Shop, payin: PayIn) -> None:
     customer = await shop.client.customers.CreateCustomer(customer_pb2.CreateCustomerRequest())
-    seven = await settled(payin, shop, (await _paid(shop, 1000, "7")).id)
-    eight = await settled(payin, shop, (await _paid(shop, 2500, "8", customer=customer.id)).id)
-    declined = await settled(payin, shop, (await shop.pay(cards.CARD_DECLINED, 700)).id)
-    other = await open_shop(payin.admin, payin.target, payin.admin_token)
+    seven = await _paid(shop, 1000, "7")
+    eight = await _paid(shop, 2500, "8", customer=customer.id)
+    declined = await shop.pay(cards.CARD_DECLINED, 700)
+    other = await open_shop(payin.admin, payin.target, payin.admin_token, payin.platform)
     try:
         await _paid(other, 1000, "7")
     finally:

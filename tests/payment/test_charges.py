@@ -167,7 +167,7 @@ async def test_lists_by_customer_newest_first_paged_both_ways(shop: Shop) -> Non
 
 
 async def test_missing_charges_and_filters_are_resource_missing(shop: Shop, payin: PayIn) -> None:
-    other = await open_shop(payin.admin, payin.target, payin.admin_token)
+    other = await open_shop(payin.admin, payin.target, payin.admin_token, payin.platform)
     try:
         theirs = await other.pay(good_card(), 500)
     finally:

@@ -36,7 +36,7 @@ async def test_search_by_status_metadata_amount_and_created(shop: Shop, payin: P
     seven = await _paid(shop, 1000, "7")
     eight = await _paid(shop, 2500, "8")
     declined = await shop.pay(cards.CARD_DECLINED, 700)
-    other = await open_shop(payin.admin, payin.target, payin.admin_token)
+    other = await open_shop(payin.admin, payin.target, payin.admin_token, payin.platform)
     try:
         await _paid(other, 1000, "7")
     finally:

@@ -17,7 +17,7 @@ from paycore.v1 import executor_pb2, payment_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.helpers import PspSimulator, create_merchant
-from tests.payment.shop import PayIn, Shop, fee, good_card, settled
+from tests.payment.shop import PayIn, Shop, fee, good_card
 
 REQUEST = executor_pb2.EXECUTION_ATTEMPT_KIND_REQUEST
 STATUS_QUERY = executor_pb2.EXECUTION_ATTEMPT_KIND_STATUS_QUERY
@@ -40,8 +40,7 @@ async def _intent(shop: Shop, intent: str) -> payment_pb2.PaymentIntent:
 async def test_a_lost_answer_is_found_by_a_status_query_and_charged_once(
     shop: Shop, payin: PayIn, psp: PspSimulator
 ) -> None:
-    intent = await shop.pay(cards.CARD_ANSWER_LOST, 1200)
-    intent = await settled(payin, shop, intent.id)
+    intent = await shop.pay(cards.CARD_ANSWER_LOST, 1200)  # settled by the worker's pass
 
     assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
     execution = await _execution_of(shop, intent.id)
@@ -58,7 +57,7 @@ async def test_a_lost_answer_is_found_by_a_status_query_and_charged_once(
 async def test_a_psp_that_never_answers_ends_dead_lettered_without_a_charge(
     shop: Shop, payin: PayIn, psp: PspSimulator
 ) -> None:
-    intent = await shop.pay(cards.CARD_TIMES_OUT, 800)
+    intent = await shop.pay(cards.CARD_TIMES_OUT, 800, as_answered=True)
     for _ in range(30):
         execution = await _execution_of(shop, intent.id)
         if execution.state == executor_pb2.EXECUTION_STATE_DEAD_LETTERED:
@@ -87,7 +86,7 @@ async def test_a_psp_that_never_answers_ends_dead_lettered_without_a_charge(
 async def test_transient_errors_are_retried_then_dead_lettered_and_requeue_runs_it_again(
     shop: Shop, payin: PayIn
 ) -> None:
-    intent = await shop.pay(cards.CARD_PSP_ERROR, 500)
+    intent = await shop.pay(cards.CARD_PSP_ERROR, 500, as_answered=True)
     for _ in range(30):
         execution = await _execution_of(shop, intent.id)
         if execution.state == executor_pb2.EXECUTION_STATE_DEAD_LETTERED:
@@ -118,7 +117,7 @@ async def test_the_breaker_opens_while_the_psp_is_down_and_closes_after(
 ) -> None:
     executor = payin.platform.pay_in.executor
     await psp.set_faults(down=True)
-    first = await shop.pay(good_card(), 400)
+    first = await shop.pay(good_card(), 400, as_answered=True)
     assert first.status == payment_pb2.PAYMENT_INTENT_STATUS_PROCESSING
     failed = await _execution_of(shop, first.id)
     assert failed.state == executor_pb2.EXECUTION_STATE_DEAD_LETTERED
@@ -126,7 +125,7 @@ async def test_the_breaker_opens_while_the_psp_is_down_and_closes_after(
     assert _gauge(payin, "paycore_executor_breaker_open", mode="test") == 1.0
 
     # While it is open a payment fails fast: its execution waits without calling the PSP.
-    second = await shop.pay(good_card(), 600)
+    second = await shop.pay(good_card(), 600, as_answered=True)
     assert second.status == payment_pb2.PAYMENT_INTENT_STATUS_PROCESSING
     assert list((await _execution_of(shop, second.id)).attempts) == []
 
@@ -139,7 +138,7 @@ async def test_the_breaker_opens_while_the_psp_is_down_and_closes_after(
     assert executor.breakers.of(Mode.TEST).state == "closed"
     assert _gauge(payin, "paycore_executor_breaker_open", mode="test") == 0.0
     for intent in (first, second):
-        finished = await settled(payin, shop, intent.id, rounds=40)
+        finished = await shop.settled(intent.id, rounds=40)
         assert finished.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
     assert (await shop.balance())[1] == {"usd": 1000 - fee(400) - fee(600)}
     await shop.assert_books_balance()
@@ -154,8 +153,10 @@ async def test_test_mode_failures_never_open_the_breaker_for_live_merchants(
     executor = payin.platform.pay_in.executor
     live = await create_merchant(payin.admin, payin.target, "Live Co", livemode=True)
     async with live.client as client:
-        live_card = await Shop(live.merchant, client, shop.operator).card(good_card())
-        failing = await shop.pay(cards.CARD_PSP_ERROR, 500)
+        live_card = await Shop(live.merchant, client, shop.operator, shop.worker_pass).card(
+            good_card()
+        )
+        failing = await shop.pay(cards.CARD_PSP_ERROR, 500, as_answered=True)
         for _ in range(30):
             execution = await _execution_of(shop, failing.id)
             if execution.state == executor_pb2.EXECUTION_STATE_DEAD_LETTERED:
@@ -206,12 +207,12 @@ async def test_a_test_mode_backlog_behind_its_open_breaker_never_holds_live_retr
     monkeypatch.setattr(test_breaker, "_open_seconds", 10.0)  # open throughout, trial after
     async with contextlib.AsyncExitStack() as clients:
         client = await clients.enter_async_context(live.client)
-        live_shop = Shop(live.merchant, client, shop.operator)
+        live_shop = Shop(live.merchant, client, shop.operator, shop.worker_pass)
         live_card = await live_shop.card(good_card())
         backlog = await _test_shop_on(payin, shard, shop, clients)
         try:
             _open(test_breaker)
-            waiting = [await backlog.pay(good_card(), 300 + n) for n in range(3)]
+            waiting = [await backlog.pay(good_card(), 300 + n, as_answered=True) for n in range(3)]
             _open(live_breaker)  # the live payment is queued behind the test ones
             paid = await client.payments.CreatePaymentIntent(
                 payment_pb2.CreatePaymentIntentRequest(
@@ -231,7 +232,7 @@ async def test_a_test_mode_backlog_behind_its_open_breaker_never_holds_live_retr
         finally:
             test_breaker.record_success()
         for intent in waiting:  # the backlog goes on at the breaker's trial
-            finished = await settled(payin, backlog, intent.id, rounds=60)
+            finished = await backlog.settled(intent.id, rounds=60)
             assert finished.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
         await live_shop.assert_books_balance()
         await backlog.assert_books_balance()
@@ -252,5 +253,5 @@ async def _test_shop_on(
         made = await create_merchant(payin.admin, payin.target, f"Backlog Co {attempt}")
         if payin.platform.shards.engine_for_merchant(made.merchant.id) is shard:
             client = await clients.enter_async_context(made.client)
-            return Shop(made.merchant, client, shop.operator)
+            return Shop(made.merchant, client, shop.operator, shop.worker_pass)
     raise AssertionError("no test merchant on the live merchant's shard")

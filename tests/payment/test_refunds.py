@@ -233,7 +233,7 @@ async def test_another_merchants_refund_is_not_found_and_bad_input_names_its_fie
     refund = await shop.client.payments.CreateRefund(
         payment_pb2.CreateRefundRequest(payment_intent=intent.id, amount=100, metadata={"k": "v"})
     )
-    other = await open_shop(payin.admin, payin.target, payin.admin_token)
+    other = await open_shop(payin.admin, payin.target, payin.admin_token, payin.platform)
     refused: list[tuple[grpc.StatusCode, str, str | None]] = []
     try:
         for client, request in (

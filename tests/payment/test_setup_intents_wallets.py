@@ -32,7 +32,7 @@ async def test_a_trial_longer_than_the_cryptogram_ttl_is_paid_once_a_setup_saved
     migrated: Settings, psp: PspSimulator, saved_by_a_setup: bool
 ) -> None:
     async with payin_with_cryptogram_ttl(migrated, psp, TTL_SECONDS) as payin:
-        shop = await open_shop(payin.admin, payin.target, payin.admin_token)
+        shop = await open_shop(payin.admin, payin.target, payin.admin_token, payin.platform)
         try:
             billed = Billed(payin, shop)
             billed.customer = (await new_customer(shop.client)).id

@@ -123,7 +123,7 @@ async def test_a_wallet_card_charged_once_pays_again_after_its_cryptogram_expire
     migrated: Settings, psp: PspSimulator, wallet: str
 ) -> None:
     async with payin_with_cryptogram_ttl(migrated, psp, SHORT_TTL_SECONDS) as payin:
-        shop = await open_shop(payin.admin, payin.target, payin.admin_token)
+        shop = await open_shop(payin.admin, payin.target, payin.admin_token, payin.platform)
         try:
             method = await wallet_card(shop, await wallet_token(psp, wallet))
             held = await held_cryptogram(payin, method.id)
@@ -144,14 +144,14 @@ async def test_a_wallet_card_never_charged_is_declined_once_its_cryptogram_expir
     migrated: Settings, psp: PspSimulator
 ) -> None:
     async with payin_with_cryptogram_ttl(migrated, psp, SHORTEST_TTL_SECONDS) as payin:
-        shop = await open_shop(payin.admin, payin.target, payin.admin_token)
+        shop = await open_shop(payin.admin, payin.target, payin.admin_token, payin.platform)
         try:
             token = await wallet_token(psp, "apple_pay")
             method = await wallet_card(shop, token)
             await wait_until_cryptogram_expired(payin, await held_cryptogram(payin, method.id))
             # The same DPAN charged (and authenticated) by another payment method of another
             # merchant does not authenticate it for this one.
-            other = await open_shop(payin.admin, payin.target, payin.admin_token)
+            other = await open_shop(payin.admin, payin.target, payin.admin_token, payin.platform)
             try:
                 paid_elsewhere = await _pay(other, (await wallet_card(other, token)).id, 700)
             finally:

@@ -24,7 +24,14 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 
 from tests.helpers import PspSimulator, create_merchant
-from tests.payment.shop import NO_LIMITS, PAYIN_TIMINGS, Shop, good_card
+from tests.payment.shop import (
+    NO_LIMITS,
+    PAYIN_TIMINGS,
+    Shop,
+    good_card,
+    run_executor_once,
+    until_settled,
+)
 
 START = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC)  # a Monday
 DAY = 86_400
@@ -78,6 +85,9 @@ class World:
             while await pay_out.tracker.run(engine):
                 pass
 
+    async def run_worker_once(self) -> int:
+        return await run_executor_once(self.platform)
+
     async def advance(self, days: float) -> None:
         self.clock.advance(days * DAY)
         await self.run_jobs()
@@ -85,7 +95,7 @@ class World:
     async def shop(self, name: str = "Shop") -> PayoutShop:
         created = await create_merchant(self.admin, self.target, name=name)
         operator = connect(self.target, self.admin_token, acting_for=created.merchant.id)
-        return PayoutShop(created.merchant, created.client, operator, self)
+        return PayoutShop(created.merchant, created.client, operator, self.run_worker_once, self)
 
     async def sql(
         self, merchant_id: str, statement: str, **values: object
@@ -155,6 +165,15 @@ class PayoutShop(Shop):
                 ],
             )
         )
+        request = payment_pb2.GetPaymentRequest(id=payment.id)
+
+        async def read() -> payment_pb2.Payment:
+            return await self.client.payments.GetPayment(request)
+
+        def in_flight(found: payment_pb2.Payment) -> bool:
+            return found.status == payment_pb2.PAYMENT_STATUS_PROCESSING
+
+        payment = await until_settled(payment, read, in_flight, self.worker_pass)
         assert payment.status == payment_pb2.PAYMENT_STATUS_SUCCEEDED, payment
         return payment
 

@@ -214,7 +214,7 @@ async def test_one_merchant_cannot_poison_another_merchants_fraud_counters(
     from tests.payment.shop import open_shop
 
     ip = f"192.0.2.{secrets.randbelow(250) + 1}"
-    attacker = await open_shop(payin.admin, payin.target, payin.admin_token)  # type: ignore[attr-defined]
+    attacker = await open_shop(payin.admin, payin.target, payin.admin_token, payin.platform)  # type: ignore[attr-defined]
     try:
         for _ in range(20):
             await attacker.client.fraud.ScorePayment(

@@ -49,7 +49,7 @@ async def test_bad_subscriptions_are_refused_naming_the_field_and_create_nothing
     shard = logical_shard_of(shop.id, Prefix.ACCOUNT)
     unknown_price = new_id(Prefix.PRICE, shard)
     unknown_customer = new_id(Prefix.CUSTOMER, shard)
-    stranger = await open_shop(payin.admin, payin.target, payin.admin_token)
+    stranger = await open_shop(payin.admin, payin.target, payin.admin_token, payin.platform)
     try:
         foreign_clock = await stranger.client.subscriptions.CreateTestClock(
             S.CreateTestClockRequest(frozen_time=START)

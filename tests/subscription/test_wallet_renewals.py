@@ -29,7 +29,7 @@ async def test_a_subscription_paid_by_a_wallet_card_renews_after_the_cryptogram_
     migrated: Settings, psp: PspSimulator, wallet: str
 ) -> None:
     async with payin_with_cryptogram_ttl(migrated, psp, CRYPTOGRAM_TTL_SECONDS) as payin:
-        shop = await open_shop(payin.admin, payin.target, payin.admin_token)
+        shop = await open_shop(payin.admin, payin.target, payin.admin_token, payin.platform)
         try:
             billed = await Billed(payin, shop).setup(good_card(), unit_amount=2000)
             # The subscription pays with a wallet card of the same customer, not setup's card.

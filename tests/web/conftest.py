@@ -10,6 +10,7 @@ sessions' `url` (PAYCORE_CHECKOUT_URL) is the edge the browser opens. The mercha
 
 from __future__ import annotations
 
+import functools
 import html
 import os
 import shutil
@@ -30,7 +31,7 @@ from paycore.worker.jobs import checkout_session_sweep
 from prometheus_client import CollectorRegistry
 
 from tests.helpers import PspSimulator, create_merchant, reserved_port
-from tests.payment.shop import NO_LIMITS, PAYIN_TIMINGS, Shop
+from tests.payment.shop import NO_LIMITS, PAYIN_TIMINGS, Shop, run_executor_once
 
 CHROMIUM = Path(os.environ.get("PAYCORE_CHROMIUM", "/usr/bin/chromium"))
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -152,7 +153,9 @@ async def storefront(migrated: Settings, psp: PspSimulator) -> AsyncIterator[Sto
         settings.internal_grpc_addr, settings.admin_token, acting_for=created.merchant.id
     )
     runner, site_url = await _merchant_site()
-    shop = Shop(created.merchant, created.client, operator)
+    shop = Shop(
+        created.merchant, created.client, operator, functools.partial(run_executor_once, platform)
+    )
     try:
         yield Storefront(
             platform,

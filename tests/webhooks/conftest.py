@@ -148,7 +148,7 @@ async def hooks(migrated: Settings, psp: PspSimulator) -> AsyncIterator[Hooks]:
 
 @pytest_asyncio.fixture
 async def shop(hooks: Hooks) -> AsyncIterator[Shop]:
-    opened = await open_shop(hooks.admin, hooks.target, hooks.settings.admin_token)
+    opened = await open_shop(hooks.admin, hooks.target, hooks.settings.admin_token, hooks.platform)
     try:
         yield opened
     finally:
