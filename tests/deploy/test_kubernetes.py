@@ -395,3 +395,33 @@ def test_every_container_runs_the_one_published_image(overlay: str) -> None:
     assert len(images) == 1, images
     (image,) = images
     assert "/" in image and ":" in image.rpartition("/")[2], image
+
+
+def test_a_release_runs_the_migrate_job_alone_before_the_rest() -> None:
+    """A Job's pod template cannot change: `kubectl apply -k` with a new release's image over
+    the last release's Job (kept an hour, ttlSecondsAfterFinished) failed "field is
+    immutable", and once that Job was gone it migrated while the Deployments rolled.
+    deploy/README's release steps delete the old Job, apply the Job alone (a label selector
+    that picks it and nothing else), wait for it, then apply everything."""
+    readme = (DEPLOY / "README.md").read_text()
+    steps = readme.split("### A release", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    lines = [line for line in steps.splitlines() if line.strip()]
+    production = "deploy/kubernetes/overlays/production"
+    (job,) = of_kind(rendered("production"), "Job")
+    deleting = next(i for i, line in enumerate(lines) if f"delete job {job}" in line)
+    selected_at, selector = next(
+        (i, line.split(" -l ", 1)[1].split()[0])
+        for i, line in enumerate(lines)
+        if f"apply -k {production} -l " in line
+    )
+    key, _, value = selector.partition("=")
+    chosen = [
+        r for r in rendered("production") if r["metadata"].get("labels", {}).get(key) == value
+    ]
+    assert [(r["kind"], r["metadata"]["name"]) for r in chosen] == [("Job", job)]
+    waiting = next(i for i, line in enumerate(lines) if "condition=complete" in line)
+    assert f"job/{job}" in lines[waiting]
+    everything = next(
+        i for i, line in enumerate(lines) if line.rstrip().endswith(f"apply -k {production}")
+    )
+    assert deleting < selected_at < waiting < everything
