@@ -10,6 +10,35 @@ from paycore.config import load_settings
 from paycore.errors import ConfigurationError
 from paycore.runtime.process import configure_logging, run_async
 
+_EVERY_SETTING = "every PAYCORE_* setting, with its default: docs/configuration.md"
+# Settings.require_servers()'s.
+_REQUIRED = (
+    "PAYCORE_DATABASE_URLS, PAYCORE_REDIS_URL, PAYCORE_ADMIN_TOKEN, PAYCORE_KEY_HASH_SECRET,"
+    " PAYCORE_VAULT_KEY and PAYCORE_CARD_FINGERPRINT_KEY (required)"
+)
+# What each process command reads first, in its --help (an operator looks there before docs/).
+_SETTINGS = {
+    "serve": f"{_REQUIRED}, PAYCORE_GRPC_ADDR, PAYCORE_INTERNAL_GRPC_ADDR,"
+    " PAYCORE_METRICS_ADDR (the supervisor's sum with --workers), PAYCORE_PSP_URL",
+    "edge": "PAYCORE_HTTP_ADDR (where it listens), PAYCORE_GRPC_ADDR (what it calls, unless"
+    " --grpc-target), PAYCORE_EDGE_OPERATOR_ROUTES",
+    "migrate": "PAYCORE_DATABASE_URLS, PAYCORE_SHARD_MAP (the first run only)",
+    "dev": "PAYCORE_DATABASE_URLS and PAYCORE_REDIS_URL (both set: those servers, else embedded"
+    " ones under PAYCORE_DATA_DIR); it listens on PAYCORE_GRPC_ADDR, PAYCORE_INTERNAL_GRPC_ADDR"
+    " (when set), PAYCORE_HTTP_ADDR, PAYCORE_METRICS_ADDR (the worker's metrics too) and"
+    " PAYCORE_PSP_URL (the simulator)",
+    "worker": f"{_REQUIRED}, PAYCORE_PSP_URL, PAYCORE_WORKER_METRICS_ADDR",
+}
+
+
+def _add_process(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str
+) -> argparse.ArgumentParser:
+    """A process command whose --help names the settings it reads."""
+    return commands.add_parser(
+        name, help=summary, epilog=f"reads {_SETTINGS[name]}; {_EVERY_SETTING}"
+    )
+
 
 def _serve(arguments: argparse.Namespace) -> None:
     from paycore.processes import serve
@@ -83,12 +112,12 @@ def parser() -> argparse.ArgumentParser:
 
     root = argparse.ArgumentParser(prog="paycore", description="the paycore payment platform")
     commands = root.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve the gRPC services")
+    serve = _add_process(commands, "serve", "serve the gRPC services")
     serve.add_argument(
         "--workers", type=int, default=1, help="processes sharing the port (default 1)"
     )
     serve.set_defaults(handler=_serve)
-    edge = commands.add_parser("edge", help="serve the REST edge (JSON/HTTP onto gRPC)")
+    edge = _add_process(commands, "edge", "serve the REST edge (JSON/HTTP onto gRPC)")
     edge.add_argument(
         "--grpc-target", default="", help="the gRPC server to call (default PAYCORE_GRPC_ADDR)"
     )
@@ -100,13 +129,13 @@ def parser() -> argparse.ArgumentParser:
         " PAYCORE_INTERNAL_GRPC_ADDR; empty: --grpc-target)",
     )
     edge.set_defaults(handler=_edge)
-    commands.add_parser("migrate", help="migrate every shard to the newest schema").set_defaults(
+    _add_process(commands, "migrate", "migrate every shard to the newest schema").set_defaults(
         handler=_migrate
     )
-    commands.add_parser(
-        "dev", help="everything on the embedded default (no servers needed)"
+    _add_process(
+        commands, "dev", "everything on the embedded default (no servers needed)"
     ).set_defaults(handler=_dev)
-    worker = commands.add_parser("worker", help="run the background jobs on every shard")
+    worker = _add_process(commands, "worker", "run the background jobs on every shard")
     worker.add_argument(
         "--concurrency", type=int, default=1, help="loops per job and shard (default 1)"
     )

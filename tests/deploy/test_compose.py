@@ -97,3 +97,16 @@ def test_a_named_volume_of_the_image_is_writable_by_its_user() -> None:
                 made = rf"install -d -o {user} -g {user}(?: -m \d+)?(?: \S+)* {re.escape(target)}\b"
                 assert re.search(made, commands), (name, target)
     assert checked  # the simulator's store
+
+
+def test_no_container_can_take_the_edge_s_fixed_address() -> None:
+    """Docker hands the other containers addresses from the network's ip_range (the whole
+    subnet when unset): after a host's reboot or a recreation one of them could hold
+    172.30.0.10 first, and the edge then failed to start, "Address already in use"
+    (docker/compose#10926). The edge's address sits outside the range handed out."""
+    services = compose()["services"]
+    edge_address = ipaddress.ip_address(services["edge"]["networks"]["paycore"]["ipv4_address"])
+    (pool,) = compose()["networks"]["paycore"]["ipam"]["config"]
+    handed_out = ipaddress.ip_network(pool.get("ip_range", pool["subnet"]))
+    assert handed_out.subnet_of(ipaddress.ip_network(pool["subnet"]))  # type: ignore[arg-type]
+    assert edge_address not in handed_out

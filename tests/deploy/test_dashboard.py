@@ -11,6 +11,7 @@ import yaml
 from paycore.app import build_jobs, build_platform, start_server
 from paycore.config import Settings
 from paycore.worker import Worker
+from paycore.worker.backlog import BacklogMetrics
 from paycore.worker.metrics import WorkerMetrics
 from prometheus_client import CollectorRegistry, generate_latest
 
@@ -89,3 +90,17 @@ def test_the_name_check_would_catch_a_renamed_metric() -> None:
     exported = exported_names(exposition)
     assert names_in(["rate(paycore_executor_attempts_total[5m])"]) <= exported
     assert names_in(["rate(paycore_executor_attempt_total[5m])"]) - exported
+
+
+def test_worker_backlog_gauges_are_never_summed_over_workers() -> None:
+    """Every worker replica reads the same shard's backlog from the database (production runs
+    two): a sum over them doubled the dead letters, mismatches and backlogs the alerts and the
+    dashboard showed. They take the largest report (max), as the reconciliation gauge does."""
+    registry = CollectorRegistry()
+    BacklogMetrics(registry)
+    gauges = {metric.name for metric in registry.collect()}
+    assert "paycore_executor_dead_letters" in gauges
+    for expression in rule_expressions() + dashboard_expressions():
+        for gauge in gauges:
+            summed = rf"\bsum\s*(?:by\s*\([^)]*\)\s*)?\(\s*{gauge}\b"
+            assert not re.search(summed, expression), expression

@@ -3,6 +3,7 @@ against the Kubernetes version we pin, and says what the issue asks of it."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from typing import Any
 
@@ -395,3 +396,58 @@ def test_every_container_runs_the_one_published_image(overlay: str) -> None:
     assert len(images) == 1, images
     (image,) = images
     assert "/" in image and ":" in image.rpartition("/")[2], image
+
+
+def test_a_release_runs_the_migrate_job_alone_before_the_rest() -> None:
+    """A Job's pod template cannot change: `kubectl apply -k` with a new release's image over
+    the last release's Job (kept an hour, ttlSecondsAfterFinished) failed "field is
+    immutable", and once that Job was gone it migrated while the Deployments rolled.
+    deploy/README's release steps delete the old Job, apply the Job alone (a label selector
+    that picks it and nothing else), wait for it, then apply everything."""
+    readme = (DEPLOY / "README.md").read_text()
+    steps = readme.split("### A release", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    lines = [line for line in steps.splitlines() if line.strip()]
+    production = "deploy/kubernetes/overlays/production"
+    (job,) = of_kind(rendered("production"), "Job")
+    deleting = next(i for i, line in enumerate(lines) if f"delete job {job}" in line)
+    selected_at, selector = next(
+        (i, line.split(" -l ", 1)[1].split()[0])
+        for i, line in enumerate(lines)
+        if f"apply -k {production} -l " in line
+    )
+    key, _, value = selector.partition("=")
+    chosen = [
+        r for r in rendered("production") if r["metadata"].get("labels", {}).get(key) == value
+    ]
+    assert [(r["kind"], r["metadata"]["name"]) for r in chosen] == [("Job", job)]
+    waiting = next(i for i, line in enumerate(lines) if "condition=complete" in line)
+    assert f"job/{job}" in lines[waiting]
+    everything = next(
+        i for i, line in enumerate(lines) if line.rstrip().endswith(f"apply -k {production}")
+    )
+    assert deleting < selected_at < waiting < everything
+
+
+def test_a_new_shard_on_kubernetes_restarts_every_process_that_routes() -> None:
+    """deploy/README's "More shards" said "add the new database to PAYCORE_DATABASE_URLS of
+    every process (a rolling restart)" with no word on Kubernetes, where the list sits in the
+    Secret paycore-secrets and a changed Secret reaches no running pod's environment. Its
+    Kubernetes steps restart every Deployment whose process routes by shard (serve, worker)
+    and run `paycore shards` in one of the rendered Deployments."""
+    readme = (DEPLOY / "README.md").read_text()
+    section = readme.split("## More shards", 1)[1].split("\n## ", 1)[0]
+    steps = section.split("On Kubernetes", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    deployments = of_kind(rendered("production"), "Deployment")
+    routing = {
+        name
+        for name, deployment in deployments.items()
+        if deployment["spec"]["template"]["spec"]["containers"][0]["args"][0] in ("serve", "worker")
+    }
+    assert routing == {"paycore-serve", "paycore-worker"}
+    (restart,) = [line for line in steps.splitlines() if "rollout restart" in line]
+    assert {f"deployment/{name}" for name in routing} <= set(restart.split())
+    moves = [line for line in steps.splitlines() if "paycore shards move" in line]
+    assert moves
+    for line in moves:
+        (target,) = re.findall(r"exec (?:deploy|deployment)/([\w-]+) -- paycore shards", line)
+        assert target in deployments, line
