@@ -13,7 +13,7 @@ from paycore.tools.psp import cards
 from paycore.v1 import customer_pb2, event_pb2, payment_pb2
 
 from tests.helpers import rich_error
-from tests.payment.shop import PayIn, Shop, fee, good_card, settled
+from tests.payment.shop import Shop, fee, good_card
 
 S = payment_pb2.PaymentIntent
 UNKNOWN_STATUS = payment_pb2.PaymentIntentStatus.ValueType(99)
@@ -493,9 +493,7 @@ async def test_a_confirmation_retried_while_its_first_attempt_commits_charges_on
     await shop.assert_books_balance()
 
 
-async def test_a_customers_card_is_charged_only_with_that_customer_named(
-    payin: PayIn, shop: Shop
-) -> None:
+async def test_a_customers_card_is_charged_only_with_that_customer_named(shop: Shop) -> None:
     """As at Stripe, a payment method attached to a customer pays only an intent that names
     that customer: without `customer` the payment is refused naming it, and nothing is
     charged or recorded."""
@@ -531,7 +529,7 @@ async def test_a_customers_card_is_charged_only_with_that_customer_named(
             amount=1000, currency="usd", payment_method=card, customer=owner.id, confirm=True
         )
     )
-    paid = await settled(payin, shop, paid.id)
+    paid = await shop.settled(paid)
     succeeded = payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
     assert (paid.status, paid.customer, paid.payment_method) == (succeeded, owner.id, card)
     assert (await shop.balance())[1] == {"usd": 1000 - fee(1000)}
