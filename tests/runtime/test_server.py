@@ -3,6 +3,7 @@ not built yet, request ids, metrics."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from types import SimpleNamespace
 from typing import Any, cast
@@ -238,3 +239,25 @@ async def test_a_taken_internal_port_stops_the_public_server_already_started(
     finally:
         await holder.stop(0)
         await platform.close()
+
+
+async def test_a_connection_ends_at_its_age_so_new_servers_get_calls() -> None:
+    # A connection stays with the serve pod (and process) kube-proxy gave it at connect time:
+    # without an age, the edges' connections never reached the pods the autoscaler added.
+    # The server ends each after its age (GOAWAY; calls in flight finish), the client
+    # reconnects, to whichever pod the Service picks then.
+    def register(server: aio.Server) -> list[str]:
+        return []
+
+    server = await start_grpc_server("127.0.0.1:0", [], register, connection_age_max_ms=500)
+    try:
+        async with aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            health: Any = health_pb2_grpc.HealthStub(channel)
+            await health.Check(health_pb2.HealthCheckRequest(), timeout=5)
+            assert channel.get_state() == grpc.ChannelConnectivity.READY
+            await asyncio.wait_for(
+                channel.wait_for_state_change(grpc.ChannelConnectivity.READY), timeout=5
+            )
+            await health.Check(health_pb2.HealthCheckRequest(), timeout=5)  # reconnected
+    finally:
+        await server.stop(0)

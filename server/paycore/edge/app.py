@@ -7,9 +7,10 @@ import asyncio
 import base64
 import binascii
 import functools
+import itertools
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -69,6 +70,10 @@ CALL_TIMEOUT_SECONDS = 30.0
 HEALTH_WAIT_SECONDS = 1.0
 MESSAGE_LENGTH_MAX = 4 * 1024 * 1024
 RECONNECT_BACKOFF_MAX_MS = 2000
+UPSTREAM_CONNECTIONS = 4
+"""Connections each edge keeps to serve, its API calls taken in turn: a connection reaches one
+process of one serve pod (kube-proxy and SO_REUSEPORT pick at connect time), so over one every
+call of an edge went to a single `serve --workers N` process."""
 FORM = "application/x-www-form-urlencoded"
 IDEMPOTENCY_KEY = "Idempotency-Key"
 _PASSED_HEADERS = (
@@ -114,14 +119,17 @@ class Edge:
         internal_channel: aio.Channel | None = None,
         internal_services: frozenset[str] = frozenset(),
         operators: bool = True,
+        spread: Sequence[aio.Channel] = (),
     ) -> None:
         """`trusted_proxies`: the proxies in front of the edge whose X-Forwarded-For it
         believes (PAYCORE_EDGE_TRUSTED_PROXIES); none by default. `internal_channel`: to the
         port the `internal_services` are served on (PAYCORE_INTERNAL_GRPC_ADDR), when they
         have one; their methods are called there, every other on `channel`. `operators`: the
         edge takes operator credentials (it serves the operator routes); a public edge takes
-        API keys only (`operator_credential_refused`)."""
+        API keys only (`operator_credential_refused`). `spread`: more connections to where
+        `channel` leads, the API calls to its services taken in turn over all of them."""
         self.channel = channel
+        self.spread = tuple(spread)
         self.operators = operators
         self.internal_channel = internal_channel or channel
         self.router = Router(routes)
@@ -133,11 +141,20 @@ class Edge:
         for route in routes:
             if route.rpc_method not in self._calls:
                 service = route.rpc_method.split("/")[1]
-                serving = self.internal_channel if service in internal_services else channel
-                self._calls[route.rpc_method] = serving.unary_unary(
-                    route.rpc_method,
-                    request_serializer=_serialize,
-                    response_deserializer=message_class(route.output).FromString,
+                serving = (
+                    [self.internal_channel]
+                    if service in internal_services
+                    else [channel, *self.spread]
+                )
+                self._calls[route.rpc_method] = _in_turn(
+                    [
+                        one.unary_unary(
+                            route.rpc_method,
+                            request_serializer=_serialize,
+                            response_deserializer=message_class(route.output).FromString,
+                        )
+                        for one in serving
+                    ]
                 )
         self.openapi = dumps(openapi_document(routes, title="paycore", version="v1"))
         self._expander = Expander(routes)
@@ -574,6 +591,8 @@ class EdgeServer:
     async def close(self) -> None:
         await self.runner.cleanup()
         await self.edge.channel.close()
+        for channel in self.edge.spread:
+            await channel.close()
         if self.edge.internal_channel is not self.edge.channel:
             await self.edge.internal_channel.close()
 
@@ -604,7 +623,11 @@ async def start_edge(
         # A restarted gRPC server is found again within 2 s, not grpc's 120 s backoff cap.
         ("grpc.max_reconnect_backoff_ms", RECONNECT_BACKOFF_MAX_MS),
     ]
-    channel = _upstream_channel(grpc_target, options, upstream_tls)
+    # Channels with the same arguments share one connection: each has an index of its own.
+    channel, *spread = (
+        _upstream_channel(grpc_target, [*options, ("paycore.upstream", index)], upstream_tls)
+        for index in range(UPSTREAM_CONNECTIONS)
+    )
     internal_channel = (
         _upstream_channel(internal_target, options, upstream_tls) if internal_target else None
     )
@@ -619,6 +642,7 @@ async def start_edge(
         internal_channel=internal_channel,
         internal_services=internal_services(policies),
         operators=operator_routes,
+        spread=spread,
     )
     # No access log: the gRPC server logs every call with the request id the edge passes on.
     app = build_app(edge, pages_token, secure=tls is not None)
@@ -634,6 +658,14 @@ async def start_edge(
         raise
     server.port = int(runner.addresses[0][1])
     return server
+
+
+def _in_turn(calls: list[Call]) -> Call:
+    """One call, made by each of `calls` in turn."""
+    if len(calls) == 1:
+        return calls[0]
+    turns = itertools.cycle(calls)
+    return lambda *arguments, **keywords: next(turns)(*arguments, **keywords)
 
 
 def _upstream_channel(target: str, options: list[tuple[str, Any]], tls: Tls | None) -> aio.Channel:

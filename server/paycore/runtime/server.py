@@ -27,6 +27,11 @@ CONCURRENT_STREAMS_MAX = 1000
 """Per connection. grpc's clients do not all queue calls past the server's limit (a burst
 before the SETTINGS frame arrives is refused with RST_STREAM), so it is well above the few
 hundred calls a client bursts (tests/ledger's hot accounts)."""
+CONNECTION_AGE_MAX_MS = 300_000
+"""How long a client's connection lasts before the server ends it (GOAWAY; its calls in flight
+finish, new ones go over a new connection): a connection stays with the pod kube-proxy gave it
+(and the `--workers` process SO_REUSEPORT gave it), so without an end the edges' connections
+never reached the serve pods the autoscaler added."""
 
 
 class Health(health.aio.HealthServicer):
@@ -121,6 +126,7 @@ async def start_grpc_server(
     hidden: frozenset[str] = frozenset(),
     tls: ServerTls | None = None,
     share_port: bool = False,
+    connection_age_max_ms: int = CONNECTION_AGE_MAX_MS,
 ) -> GrpcServer:
     """The servicers come from the composition root (`paycore.app.start_server`); services
     `register` leaves out answer UNIMPLEMENTED and report NOT_SERVING. Reflection lists and
@@ -130,7 +136,7 @@ async def start_grpc_server(
     requires client certificates if it names a client CA). `share_port`: SO_REUSEPORT, for
     `serve --workers N`'s processes only; else a port another process holds fails the start
     (gRPC sets SO_REUSEPORT by default on Linux, and a second deployment on the host would
-    silently take half of the calls)."""
+    silently take half of the calls). `connection_age_max_ms`: CONNECTION_AGE_MAX_MS's."""
     server = aio.server(
         interceptors=interceptors,
         options=[
@@ -140,6 +146,7 @@ async def start_grpc_server(
             # Per connection: one client cannot hold the server's memory with thousands of
             # calls in flight (each may carry up to its method's message size).
             ("grpc.max_concurrent_streams", CONCURRENT_STREAMS_MAX),
+            ("grpc.max_connection_age_ms", connection_age_max_ms),
             # paycore.client pings idle connections every 30 s to find dead ones; without
             # these the server would answer pings without calls with GOAWAY (too_many_pings).
             ("grpc.keepalive_permit_without_calls", 1),
