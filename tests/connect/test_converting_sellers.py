@@ -297,3 +297,34 @@ async def test_a_sellers_missing_or_stale_rate_refuses_before_anything_moves(
     assert await shop.balance(seller) == ({"eur": 0}, {"eur": 0})
     listed = await shop.client.payouts.ListTransfers(payout_pb2.ListTransfersRequest())
     assert not listed.data
+
+
+async def test_an_application_fee_refund_crosses_at_the_shares_locked_rate(
+    fx_world: World, tmp_path: Path
+) -> None:
+    """The fee's own refund (fr_) of a converted destination charge, where it was refused
+    (INVALID_ARGUMENT naming `id`): JPY 500 of the fee at the charge's 0.008 = 400 cents, rounded
+    down, out of the platform's balance; at the share's locked 0.833333333333 the EUR seller
+    gets 333.3333333332 -> 333 euro cents, available at once."""
+    world = fx_world
+    await import_ecb(world, tmp_path / "eurofxref.csv", RATES)
+    shop = await world.shop()
+    await settle_in(shop, "usd")
+    seller = await seller_in(shop, "eur")
+    intent = await destination_charge(shop, seller, 10_000, "jpy", 1_000)
+
+    refund = await shop.client.payments.CreateApplicationFeeRefund(
+        payment_pb2.CreateApplicationFeeRefundRequest(
+            id="fee_" + intent.id.removeprefix("pi_"), amount=500
+        )
+    )
+
+    assert (refund.amount, refund.currency) == (500, "jpy")
+    assert await shop.balance(seller) == ({"eur": 333}, {"eur": 5_999})
+    available, pending = await shop.balance()
+    assert available.get("usd", 0) + pending.get("usd", 0) == 464 - 400
+    seller_rows = await shop.transactions(seller)
+    assert rows_of(seller_rows, W.BALANCE_TRANSACTION_TYPE_APPLICATION_FEE_REFUND) == [
+        (333, "eur", USD_EUR, 400, "usd")
+    ]
+    await books_balance(shop, seller, "usd", "eur", "jpy")

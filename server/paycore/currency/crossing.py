@@ -78,6 +78,25 @@ class Crossing:
     code: str
 
 
+@dataclass(frozen=True)
+class Move:
+    """`amount` of the platform's side (`currency`) between the platform's balance and
+    `seller`'s, undoing part of the money `crossed` (the pi_ of a destination charge's share, a
+    tr_) passed on: back to the platform, or (`to_seller`) an application fee given back."""
+
+    seller: str
+    to_seller: bool
+    amount: int
+    currency: str
+    crossed: str
+    source: str
+    code: str
+    kind: BalanceType
+    description: str
+    to_available: bool = False
+    """The payee's row available at once (else pending, due at once)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Crossings:
     _conversions: Conversions
@@ -124,6 +143,37 @@ class Crossings:
             return None
         return Rate(currency, row.currency, Decimal(row.conversion.exchange_rate))
 
+    async def move(
+        self, connection: AsyncConnection, merchant_id: str, move: Move
+    ) -> list[dict[str, Any]]:
+        """`move` as `BalanceBook.move` moves money between two balances (the payer's available
+        as far as it goes, then pending; the payee's pending, due at once, or available), or,
+        when the money it undoes crossed into the seller's settlement currency, across it at
+        the rate locked then. The rows written."""
+        rate = await self.locked(connection, merchant_id, move.seller, move.currency, move.crossed)
+        if rate is None:
+            payer, payee = (MERCHANT, move.seller) if move.to_seller else (move.seller, MERCHANT)
+            return await self._balances.move(
+                connection,
+                merchant_id,
+                payer=payer,
+                payee=payee,
+                currency=move.currency,
+                amount=move.amount,
+                source=move.source,
+                code=move.code,
+                kind=move.kind,
+                description=move.description,
+                to_available=move.to_available,
+            )
+        crossing = Crossing(move.seller, move.amount, rate, move.source, move.code)
+        status = BalanceStatus.AVAILABLE if move.to_available else BalanceStatus.PENDING
+        paying = Side(move.kind, description=move.description)
+        paid = Side(move.kind, "", status, self._balances.now(), move.description)
+        if move.to_seller:
+            return await self.to_seller(connection, merchant_id, crossing, paying, paid)
+        return await self.to_platform(connection, merchant_id, crossing, paid, paying)
+
     async def to_seller(
         self,
         connection: AsyncConnection,
@@ -134,12 +184,12 @@ class Crossings:
     ) -> list[dict[str, Any]]:
         """The platform pays `crossing.amount` (out of `platform.account`, or as a refund takes
         it when ""), the seller gets it converted, rounded down (into its balance as
-        `seller.status` says). The rows it wrote itself (the platform's, when it names the
-        account, then the seller's)."""
+        `seller.status` says). The rows written, the seller's last."""
         rate = crossing.rate
         converted = convert_down(crossing.amount, rate.rate, rate.base, rate.quote)
         clearing = await self._clearing(connection, merchant_id, rate)
         rows: list[dict[str, Any]] = []
+        taken: list[dict[str, Any]] = []  # the rows `BalanceBook.take` wrote
         transfers: list[TransferRequest] = []
         if platform.account:
             paid = self._move(merchant_id, crossing, platform.account, clearing[0])
@@ -149,7 +199,7 @@ class Crossings:
             )
         else:
             taking = self._taking(MERCHANT, crossing, rate.base, crossing.amount, platform)
-            (paid, *_) = await self._balances.take(
+            (paid, *_), taken = await self._balances.take(
                 connection, merchant_id, taking, counter=clearing[0]
             )
         seller_account = await self._credited(
@@ -174,7 +224,7 @@ class Crossings:
         transfers += await self._rounding(connection, merchant_id, crossing, converted.remainder)
         await self._balances.post(connection, merchant_id, [t for t in transfers if t.amount])
         await self._balances.record(connection, rows)
-        return rows
+        return [*taken, *rows]
 
     async def to_platform(
         self,
@@ -183,17 +233,17 @@ class Crossings:
         crossing: Crossing,
         platform: Side,
         seller: Side,
-    ) -> dict[str, Any]:
+    ) -> list[dict[str, Any]]:
         """The seller gives back `crossing.amount` of the platform's side converted at the
         locked rate, rounded up, as a refund takes it; the platform gets exactly
-        `crossing.amount` (into its balance as `platform.status` says). Answers the platform's
-        row."""
+        `crossing.amount` (into its balance as `platform.status` says). The rows written, the
+        platform's last."""
         rate = crossing.rate
         owed = convert_up(crossing.amount, rate.rate, rate.base, rate.quote)
         clearing = await self._clearing(connection, merchant_id, rate)
         shown = Presentment(rate_text(rate.rate), crossing.amount, rate.base)
         taking = self._taking(crossing.seller, crossing, rate.quote, owed.amount, seller)
-        await self._balances.take(
+        _, rows = await self._balances.take(
             connection, merchant_id, taking, counter=clearing[1], conversion=shown
         )
         platform_account = await self._credited(
@@ -204,7 +254,7 @@ class Crossings:
         await self._balances.post(connection, merchant_id, [back, *rounding])
         row = self._row(merchant_id, MERCHANT, back, platform, crossing.amount, rate.base)
         await self._balances.record(connection, [row])
-        return row
+        return [*rows, row]
 
     # -- parts -----------------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from paycore.currency.conversion import convert_down, convert_up
-from paycore.currency.crossing import Crossing, Crossings, Side
+from paycore.currency.crossing import Crossing, Crossings, Move, Side
 from paycore.currency.settlement import Booked, Charge, Conversions, RefundCharge
 from paycore.ledger import codes
 from paycore.ledger.models import TransferRequest, sourced_transfer
@@ -410,51 +410,39 @@ class PayInLedger:
         application fee refund (merchant -> seller), in `currency`, the platform's side;
         across the seller's settlement currency at the rate its share crossed at, when it
         crossed (paycore.currency.crossing)."""
-        rate = await self._crossings.locked(
-            connection, merchant_id, reversal.seller, currency, charge
-        )
-        now = self._balances.now()
         moves = (
             (
-                reversal.seller,
-                "",
+                False,
                 reversal.transfer,
                 codes.TRANSFER_TRANSFER_REVERSAL,
                 BalanceType.TRANSFER,
                 "transfer reversal",
             ),
             (
-                "",
-                reversal.seller,
+                True,
                 reversal.application_fee,
                 codes.TRANSFER_APPLICATION_FEE_REFUND,
                 BalanceType.APPLICATION_FEE_REFUND,
                 "application fee refund",
             ),
         )
-        for payer, payee, moved, code, kind, description in moves:
-            if not moved:
-                continue
-            if rate is None:
-                await self._balances.move(
+        for to_seller, moved, code, kind, description in moves:
+            if moved:
+                await self._crossings.move(
                     connection,
                     merchant_id,
-                    payer=payer,
-                    payee=payee,
-                    currency=currency,
-                    amount=moved,
-                    source=source,
-                    code=code,
-                    kind=kind,
-                    description=description,
+                    Move(
+                        reversal.seller,
+                        to_seller,
+                        moved,
+                        currency,
+                        charge,
+                        source,
+                        code,
+                        kind,
+                        description,
+                    ),
                 )
-                continue
-            crossing = Crossing(reversal.seller, moved, rate, source, code)
-            side = Side(kind, available_on=now, description=description)
-            if payer:
-                await self._crossings.to_platform(connection, merchant_id, crossing, side, side)
-            else:
-                await self._crossings.to_seller(connection, merchant_id, crossing, side, side)
 
     async def _accounts(
         self, connection: AsyncConnection, merchant_id: str, currency: str

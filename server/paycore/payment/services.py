@@ -140,6 +140,7 @@ def build_pay_in(
             balances,
             events.application_fee,
             conversions,
+            crossings,
             Recorder(fee_refund_message),
         ),
     )

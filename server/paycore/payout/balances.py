@@ -446,13 +446,13 @@ class BalanceBook:
         day's credits (or takes it from what becomes available). `counter`: the account the
         money goes to (psp_receivable unless a conversion's FX clearing account). Returns the
         transfers it posted."""
-        return await self.take(
-            connection,
-            merchant_id,
-            Taking(account, currency, amount, source, codes.TRANSFER_REFUND, BalanceType.REFUND),
-            counter=counter,
-            conversion=conversion,
+        taking = Taking(
+            account, currency, amount, source, codes.TRANSFER_REFUND, BalanceType.REFUND
         )
+        transfers, _ = await self.take(
+            connection, merchant_id, taking, counter=counter, conversion=conversion
+        )
+        return transfers
 
     async def take(
         self,
@@ -462,10 +462,10 @@ class BalanceBook:
         *,
         counter: str = "",
         conversion: Presentment | None = None,
-    ) -> list[TransferRequest]:
+    ) -> tuple[list[TransferRequest], list[dict[str, Any]]]:
         """`taking.amount` out of a balance as a refund takes it (`refund`), to `counter`
         (psp_receivable when ""): a row per part, of `taking.kind`. Returns the transfers it
-        posted."""
+        posted and their rows."""
         accounts = await self.accounts(connection, merchant_id, taking.account, taking.currency)
         balance = await self.lock(connection, merchant_id, accounts)
         from_available = min(taking.amount, max(0, balance.available))
@@ -503,7 +503,7 @@ class BalanceBook:
             )
         await self.post(connection, merchant_id, transfers)
         await self.record(connection, rows)
-        return transfers
+        return transfers, rows
 
     async def move(
         self,

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from paycore.currency.crossing import Crossing, Crossings, Side
+from paycore.currency.crossing import Crossing, Crossings, Move, Side
 from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.events import Recorder
 from paycore.ids import Prefix, new_merchant_id
@@ -233,38 +233,21 @@ class Transfers:
     ) -> None:
         """The reversal's money, from the seller's balance to the platform's available one; at
         the transfer's locked rate when it crossed into the seller's settlement currency."""
-        merchant_id, description = transfer.merchant_id, f"reversal of {transfer.id}"
-        rate = await self._crossings.locked(
-            connection, merchant_id, transfer.destination, transfer.currency, transfer.id
-        )
-        if rate is None:
-            await self._book.move(
-                connection,
-                merchant_id,
-                payer=transfer.destination,
-                payee=MERCHANT,
-                currency=transfer.currency,
-                amount=reversal.amount,
-                source=reversal.id,
-                code=codes.TRANSFER_TRANSFER_REVERSAL,
-                kind=BalanceType.TRANSFER_REVERSAL,
-                description=description,
-                to_available=True,
-            )
-            return
-        kind = BalanceType.TRANSFER_REVERSAL
-        await self._crossings.to_platform(
+        await self._crossings.move(
             connection,
-            merchant_id,
-            Crossing(
+            transfer.merchant_id,
+            Move(
                 transfer.destination,
+                False,
                 reversal.amount,
-                rate,
+                transfer.currency,
+                transfer.id,
                 reversal.id,
                 codes.TRANSFER_TRANSFER_REVERSAL,
+                BalanceType.TRANSFER_REVERSAL,
+                f"reversal of {transfer.id}",
+                to_available=True,
             ),
-            Side(kind, status=BalanceStatus.AVAILABLE, description=description),
-            Side(kind, description=description),
         )
 
     async def update_reversal(
