@@ -328,3 +328,68 @@ async def test_an_application_fee_refund_crosses_at_the_shares_locked_rate(
         (333, "eur", USD_EUR, 400, "usd")
     ]
     await books_balance(shop, seller, "usd", "eur", "jpy")
+
+
+async def test_a_confirmation_whose_share_would_cross_at_a_stale_rate_is_refused(
+    fx_world: World, tmp_path: Path
+) -> None:
+    """A destination charge created while the USD -> EUR rate was fresh, confirmed (and so
+    captured) once it went stale: EXCHANGE_RATE_STALE naming `id`, as the capture of a charge
+    converted for the platform; nothing is charged nor moved."""
+    world = fx_world
+    await import_ecb(world, tmp_path / "eurofxref.csv", RATES)
+    shop = await world.shop()
+    seller = await seller_in(shop, "eur")
+    intent = await shop.client.payments.CreatePaymentIntent(
+        payment_pb2.CreatePaymentIntentRequest(
+            amount=10_000,
+            currency="usd",
+            payment_method=await shop.card(good_card()),
+            transfer_destination=seller,
+            application_fee_amount=1_000,
+        )
+    )
+    world.clock.advance(8 * 86_400)
+
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await shop.client.payments.ConfirmPaymentIntent(
+            payment_pb2.ConfirmPaymentIntentRequest(id=intent.id)
+        )
+
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION, raised.value
+    error = rich_error(raised.value)
+    assert (error.reason, error.metadata["param"]) == ("EXCHANGE_RATE_STALE", "id")
+    found = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=intent.id)
+    )
+    assert found.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_CONFIRMATION, found
+    assert await shop.balance(seller) == ({"eur": 0}, {"eur": 0})
+
+
+async def test_an_update_to_a_currency_the_seller_has_no_rate_from_is_refused(
+    fx_world: World, tmp_path: Path
+) -> None:
+    """A destination charge to a EUR seller changed to GBP, which the rates do not cover:
+    CURRENCY_PAIR_UNSUPPORTED naming `currency`; the intent keeps its currency."""
+    world = fx_world
+    await import_ecb(world, tmp_path / "eurofxref.csv", RATES)
+    shop = await world.shop()
+    seller = await seller_in(shop, "eur")
+    intent = await shop.client.payments.CreatePaymentIntent(
+        payment_pb2.CreatePaymentIntentRequest(
+            amount=10_000, currency="usd", transfer_destination=seller, application_fee_amount=1_000
+        )
+    )
+
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await shop.client.payments.UpdatePaymentIntent(
+            payment_pb2.UpdatePaymentIntentRequest(id=intent.id, currency="gbp")
+        )
+
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT, raised.value
+    error = rich_error(raised.value)
+    assert (error.reason, error.metadata["param"]) == ("CURRENCY_PAIR_UNSUPPORTED", "currency")
+    found = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=intent.id)
+    )
+    assert found.currency == "usd"

@@ -79,9 +79,21 @@ class Currencies:
         fresh rate (CURRENCY_PAIR_UNSUPPORTED or EXCHANGE_RATE_STALE naming `param`). Run as
         `check_conversion`, after the idempotency key's lookup."""
         async with self._shards.read(merchant_id) as connection:
-            settlement = await self.conversions.settlement(connection, merchant_id, MERCHANT)
-            booked_in = settlement.target_for(currency) or currency
-            await self._crossings.check(connection, merchant_id, seller, booked_in, param)
+            await self.check_destination_in(connection, merchant_id, seller, currency, param)
+
+    async def check_destination_in(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        seller: str,
+        currency: str,
+        param: str,
+    ) -> None:
+        """`check_destination` on `connection` (UpdatePaymentIntent's, which holds the lock
+        of the intent it changes)."""
+        settlement = await self.conversions.settlement(connection, merchant_id, MERCHANT)
+        booked_in = settlement.target_for(currency) or currency
+        await self._crossings.check(connection, merchant_id, seller, booked_in, param)
 
     async def check_charge_in(
         self,
