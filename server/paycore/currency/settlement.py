@@ -208,11 +208,6 @@ class Conversions:
             return None
         return Locked(original.currency, Decimal(original.conversion.exchange_rate))
 
-    async def converted(self, connection: AsyncConnection, merchant_id: str, charge: str) -> bool:
-        """Whether `charge` (pi_ or pord_) was booked converted into a settlement currency."""
-        original = await self._converted_payment(connection, merchant_id, charge, _credited(charge))
-        return original is not None and original.conversion is not None
-
     # -- captures --------------------------------------------------------------------------------
 
     async def capture(
