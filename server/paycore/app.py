@@ -23,6 +23,7 @@ from paycore.checkout.servicer.messages import SessionMessages
 from paycore.checkout.sessions import CheckoutSessions, PageKeys
 from paycore.config import Settings
 from paycore.currency import servicer as currency_servicer
+from paycore.currency.crossing import Crossings
 from paycore.currency.job import ExchangeRatesJob
 from paycore.currency.providers import EcbFileRates, RatesProvider, SimulatorRates
 from paycore.currency.rates import Rates
@@ -285,6 +286,7 @@ def build_platform(
         Rates(reads, settings.fx_rate_max_age_seconds, clock),
         settings.fx_conversion_fee_bps,
     )
+    crossings = Crossings(conversions, pay_out_base.book)
     pay_in = build_pay_in(
         settings,
         registry,
@@ -301,19 +303,27 @@ def build_platform(
         ),
         pay_out_base.book,
         conversions,
+        crossings,
         PayOutHooks(pay_out_base.lifecycle.complete, pay_out_base.bank_accounts),
     )
     fraud = pay_in.fraud
     currency_rules = CurrencyRules(settings.currency_rules_psp)
     pay_out = build_pay_out(
-        settings, shards, pay_out_base, pay_in.executor, pay_in.psp, clock, currency_rules
+        settings,
+        shards,
+        pay_out_base,
+        pay_in.executor,
+        pay_in.psp,
+        clock,
+        currency_rules,
+        crossings,
     )
     collection = Collection(pay_in.off_session, subscription_events, currency_rules)
     webhook_box = SecretBox(Vault.from_setting(settings.vault_key))
     accounts = AccountService(shards, reads, hasher, contracts.scope_resources(policies))
     page_secrets = PageSecrets(settings.key_hash_secret)
     checkout_messages = SessionMessages(settings.pages_url, page_secrets)
-    currencies = Currencies(shards, conversions, currency_rules)
+    currencies = Currencies(shards, conversions, crossings, currency_rules)
     catalogue = SubscriptionService(reads, subscription_events)
     return Platform(
         settings=settings,

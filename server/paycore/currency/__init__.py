@@ -10,6 +10,8 @@ providers.py    where rates come from: the PSP simulator's, an ECB reference-rat
 job.py          the worker's exchange_rates job
 settlement.py   captures, refunds and chargebacks converted into a settlement currency, in the
                 ledger
+crossing.py     what passes between the platform's balance and a seller's that settles in
+                another currency (shares, transfers, fees given back, reversals)
 service.py      what the servicer and pay-in's request checks ask
 servicer/       CurrencyService
 """

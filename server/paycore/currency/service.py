@@ -7,19 +7,28 @@ request that went through replays its answer even once the rate has gone stale).
 from __future__ import annotations
 
 from paycore.currency.conversion import convert_down
+from paycore.currency.crossing import Crossings
 from paycore.currency.models import ExchangeRate, PairCursor, RateView, Settlement
 from paycore.currency.rates import Rates
 from paycore.currency.rules import CurrencyRules, Purpose
 from paycore.currency.settlement import Conversions
+from paycore.payout.models import MERCHANT
 from paycore.storage import Shards
 from paycore.storage.reads import Page
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 class Currencies:
-    def __init__(self, shards: Shards, conversions: Conversions, rules: CurrencyRules) -> None:
+    def __init__(
+        self,
+        shards: Shards,
+        conversions: Conversions,
+        crossings: Crossings,
+        rules: CurrencyRules,
+    ) -> None:
         self._shards = shards
         self.conversions = conversions
+        self._crossings = crossings
         self.rules = rules
 
     @property
@@ -61,6 +70,30 @@ class Currencies:
             rate = await self.conversions.check(connection, merchant_id, account, currency, param)
         if charged is not None:
             self._check_converted(rate, *charged)
+
+    async def check_destination(
+        self, merchant_id: str, seller: str, currency: str, param: str
+    ) -> None:
+        """A destination charge in `currency` to `seller`: when its share (in the currency the
+        merchant books the charge in) would cross into the seller's settlement currency, a
+        fresh rate (CURRENCY_PAIR_UNSUPPORTED or EXCHANGE_RATE_STALE naming `param`). Run as
+        `check_conversion`, after the idempotency key's lookup."""
+        async with self._shards.read(merchant_id) as connection:
+            await self.check_destination_in(connection, merchant_id, seller, currency, param)
+
+    async def check_destination_in(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        seller: str,
+        currency: str,
+        param: str,
+    ) -> None:
+        """`check_destination` on `connection` (UpdatePaymentIntent's, which holds the lock
+        of the intent it changes)."""
+        settlement = await self.conversions.settlement(connection, merchant_id, MERCHANT)
+        booked_in = settlement.target_for(currency) or currency
+        await self._crossings.check(connection, merchant_id, seller, booked_in, param)
 
     async def check_charge_in(
         self,

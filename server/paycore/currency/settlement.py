@@ -55,12 +55,14 @@ from paycore.currency.conversion import (
 )
 from paycore.currency.models import ExchangeRate, Settlement, rate_text
 from paycore.currency.rates import Rates
+from paycore.ids import Prefix
 from paycore.invariants import invariant
 from paycore.ledger import codes
 from paycore.ledger.models import TransferRequest, sourced_transfer
 from paycore.ledger.service import LedgerService
 from paycore.payout.balances import BalanceBook
 from paycore.payout.models import (
+    MERCHANT,
     BalanceStatus,
     BalanceTransaction,
     BalanceType,
@@ -80,14 +82,35 @@ class Charge:
     fee: int
     """The fee plan's fee, in the presentment currency."""
     seller_account: str = ""
-    destination: str = ""
     application_fee: int = 0
+    """A destination charge's, in the presentment currency (what the platform keeps of it)."""
     hold_transfer_id: str = ""
     at_once: bool = False
     """The PSP made the funds available at once (the bypass-pending test card): the row is due
     now, as an unconverted charge's."""
     balance_transaction_id: str = ""
     """The payment row's id, when pay-in named it before (its charge's events show it)."""
+
+
+@dataclass(frozen=True)
+class Booked:
+    """A charge booked converted: the settlement currency, the gross amount credited, the
+    application fee at the locked rate (half up, as the fee: a split of what was credited) and
+    the balance_pending account credited, which a destination's share leaves from."""
+
+    currency: str
+    amount: int
+    application_fee: int
+    balance: str
+
+
+@dataclass(frozen=True)
+class Locked:
+    """The conversion a refund of a converted charge found: the settlement currency and the
+    charge's locked rate (settlement units per presentment unit)."""
+
+    currency: str
+    rate: Decimal
 
 
 @dataclass(frozen=True)
@@ -169,45 +192,52 @@ class Conversions:
     ) -> str | None:
         """Before a refund of `charge` reaches the PSP: a converted charge needs a fresh rate.
         Returns the presentment currency of a converted charge (None: not converted)."""
-        original = await self._converted_payment(connection, merchant_id, charge, None)
+        original = await self._converted_payment(connection, merchant_id, charge, _credited(charge))
         if original is None or original.conversion is None:
             return None
         presentment = original.conversion.currency
         await self.rates.usable(connection, presentment, original.currency, param)
         return presentment
 
-    async def converted(self, connection: AsyncConnection, merchant_id: str, charge: str) -> bool:
-        """Whether `charge` (pi_ or pord_) was booked converted into a settlement currency."""
-        original = await self._converted_payment(connection, merchant_id, charge, None)
-        return original is not None and original.conversion is not None
+    async def locked(
+        self, connection: AsyncConnection, merchant_id: str, charge: str, account: str
+    ) -> Locked | None:
+        """The conversion `charge` was booked with on `account`'s balance; None: none."""
+        original = await self._converted_payment(connection, merchant_id, charge, account)
+        if original is None or original.conversion is None:
+            return None
+        return Locked(original.currency, Decimal(original.conversion.exchange_rate))
 
     # -- captures --------------------------------------------------------------------------------
 
-    async def capture(self, connection: AsyncConnection, merchant_id: str, charge: Charge) -> bool:
-        """Books `charge` converted when the credited balance settles in another currency;
-        False (nothing done) when it does not."""
+    async def capture(
+        self, connection: AsyncConnection, merchant_id: str, charge: Charge
+    ) -> Booked | None:
+        """Books `charge` converted when the credited balance settles in another currency, a
+        destination's share aside (the caller passes it on from the answer's balance); None
+        (nothing done) when it does not."""
         credited = charge.seller_account
         target = (await self.settlement(connection, merchant_id, credited)).target_for(
             charge.currency
         )
         if target is None:
-            return False
+            return None
         source, presentment = charge.source, charge.currency
         rate = (await self.rates.booking(connection, presentment, target)).rate
         converted = convert_down(charge.amount, rate, presentment, target)
         gross = converted.amount
         fee = min(gross, convert_half_up(charge.fee, rate, presentment, target))
         conversion_fee = min(gross - fee, basis_points_of(gross, self._fee_bps))
-        whole = await self._carry(connection, merchant_id, target, converted.remainder)
+        whole = await self.carry(connection, merchant_id, target, converted.remainder)
         clearing = codes.fx_clearing(presentment, target)
         pending, _, _ = codes.balance_account_codes(credited)
         # An authorization held the money on balance_pending in the presentment currency
         # (paycore.payment.money.hold): posted, it moves on to the clearing account.
         held = (codes.BALANCE_PENDING,) if charge.hold_transfer_id else ()
-        there = await self._accounts(
+        there = await self.accounts(
             connection, merchant_id, presentment, (codes.PSP_RECEIVABLE, *held, clearing)
         )
-        here = await self._accounts(
+        here = await self.accounts(
             connection,
             merchant_id,
             target,
@@ -219,7 +249,7 @@ class Conversions:
             into = there[codes.BALANCE_PENDING.code]
         else:
             into = there[codes.PSP_RECEIVABLE.code]
-        received = self._transfer(
+        received = self.transfer(
             merchant_id,
             source,
             codes.TRANSFER_PAYMENT,
@@ -230,7 +260,7 @@ class Conversions:
         )
         transfers.append(received)
         balance = here[pending.code]
-        payment = self._transfer(
+        payment = self.transfer(
             merchant_id, source, codes.TRANSFER_PAYMENT, here[clearing.code], balance, gross, target
         )
         transfers.append(payment)
@@ -240,7 +270,7 @@ class Conversions:
         ):
             if amount:
                 transfers.append(
-                    self._transfer(
+                    self.transfer(
                         merchant_id,
                         source,
                         code,
@@ -250,24 +280,7 @@ class Conversions:
                         target,
                     )
                 )
-        transfers.extend(self._rounding(merchant_id, source, here, clearing, whole, target))
-        share = None
-        if charge.destination:
-            kept = min(gross, convert_half_up(charge.application_fee, rate, presentment, target))
-            if gross > kept:
-                seller = await self._accounts(
-                    connection, merchant_id, target, codes.seller_accounts(charge.destination)
-                )
-                share = self._transfer(
-                    merchant_id,
-                    source,
-                    codes.TRANSFER_TRANSFER,
-                    balance,
-                    seller[f"balance_pending:{charge.destination}"],
-                    gross - kept,
-                    target,
-                )
-                transfers.append(share)
+        transfers.extend(self.rounding(merchant_id, source, here, clearing, whole, target))
         await self._balances.post(connection, merchant_id, _moving(transfers))
         # A capture too small to make one settlement unit still gets its (zero) row, naming the
         # presentment side's transfer: its refunds must find it converted.
@@ -284,29 +297,21 @@ class Conversions:
             at_once=charge.at_once,
             transaction_id=charge.balance_transaction_id,
         )
-        if share is not None:
-            await self._balances.passed_on(
-                connection,
-                merchant_id,
-                seller=charge.destination,
-                transfer=share,
-                source=source,
-                at_once=charge.at_once,
-            )
-        return True
+        kept = min(gross, convert_half_up(charge.application_fee, rate, presentment, target))
+        return Booked(target, gross, kept, balance)
 
     # -- refunds ---------------------------------------------------------------------------------
 
     async def refund(
         self, connection: AsyncConnection, merchant_id: str, refund: RefundCharge
-    ) -> bool:
-        """Books `refund` when the payment it refunds was converted; False (nothing done) when
-        it was not."""
+    ) -> Locked | None:
+        """Books `refund` when the payment it refunds was converted, and answers the charge's
+        conversion; None (nothing done) when it was not."""
         original = await self._conversion_of(
             connection, merchant_id, refund.charge, refund.account, refund
         )
         if original is None:
-            return False
+            return None
         presentment, (target, conversion) = refund.currency, original
         rate_now = (await self.rates.booking(connection, presentment, target)).rate
         rate_then = Decimal(conversion.exchange_rate)
@@ -315,13 +320,13 @@ class Conversions:
         # move alone: none when the rate has not moved.
         at_original = convert_up(refund.amount, rate_then, presentment, target).amount
         result = at_original - owed.amount
-        whole = await self._carry(connection, merchant_id, target, owed.remainder)
+        whole = await self.carry(connection, merchant_id, target, owed.remainder)
         clearing = codes.fx_clearing(presentment, target)
         pending, _, _ = codes.balance_account_codes(refund.account)
-        there = await self._accounts(
+        there = await self.accounts(
             connection, merchant_id, presentment, (codes.PSP_RECEIVABLE, clearing)
         )
-        here = await self._accounts(
+        here = await self.accounts(
             connection, merchant_id, target, (pending, clearing, codes.FX_ROUNDING)
         )
         shown = Presentment(rate_text(rate_then), refund.amount, presentment)
@@ -337,7 +342,7 @@ class Conversions:
         )
         source = refund.source
         transfers = [
-            self._transfer(
+            self.transfer(
                 merchant_id,
                 source,
                 codes.TRANSFER_REFUND,
@@ -350,7 +355,7 @@ class Conversions:
         fx_row = None
         if result:
             gain = result > 0
-            fx = self._transfer(
+            fx = self.transfer(
                 merchant_id,
                 source,
                 codes.TRANSFER_FX_GAIN if gain else codes.TRANSFER_FX_LOSS,
@@ -370,11 +375,11 @@ class Conversions:
                 available_on=self._balances.now(),
                 conversion=Presentment(rate_text(rate_now), refund.amount, presentment),
             )
-        transfers.extend(self._rounding(merchant_id, source, here, clearing, whole, target))
+        transfers.extend(self.rounding(merchant_id, source, here, clearing, whole, target))
         await self._balances.post(connection, merchant_id, _moving(transfers))
         if fx_row is not None:
             await self._balances.record(connection, [fx_row])
-        return True
+        return Locked(target, rate_then)
 
     # -- chargebacks -----------------------------------------------------------------------------
 
@@ -401,22 +406,20 @@ class Conversions:
         # A won dispute gives back exactly what its chargeback took, so the platform gives
         # back the rounding that chargeback kept.
         remainder = -taken.remainder if reversal else taken.remainder
-        whole = await self._carry(connection, merchant_id, target, remainder)
+        whole = await self.carry(connection, merchant_id, target, remainder)
         clearing = codes.fx_clearing(presentment, target)
-        there = await self._accounts(
+        there = await self.accounts(
             connection, merchant_id, presentment, (codes.PSP_RECEIVABLE, clearing)
         )
-        here = await self._accounts(connection, merchant_id, target, (clearing, codes.FX_ROUNDING))
+        here = await self.accounts(connection, merchant_id, target, (clearing, codes.FX_ROUNDING))
         debit, credit = there[clearing.code], there[codes.PSP_RECEIVABLE.code]
         if reversal:
             debit, credit = credit, debit
         source = chargeback.source
         code = codes.TRANSFER_DISPUTE_REVERSAL if reversal else codes.TRANSFER_DISPUTE
         transfers = [
-            self._transfer(
-                merchant_id, source, code, debit, credit, chargeback.amount, presentment
-            ),
-            *self._rounding(merchant_id, source, here, clearing, whole, target),
+            self.transfer(merchant_id, source, code, debit, credit, chargeback.amount, presentment),
+            *self.rounding(merchant_id, source, here, clearing, whole, target),
         ]
         await self._balances.post(connection, merchant_id, transfers)
         return SettledChargeback(
@@ -458,7 +461,7 @@ class Conversions:
         )
         return original.currency, original.conversion
 
-    async def _carry(
+    async def carry(
         self, connection: AsyncConnection, merchant_id: str, currency: str, remainder: Fraction
     ) -> int:
         """Adds `remainder` to the merchant's carry in `currency`; the whole units it makes
@@ -469,7 +472,7 @@ class Conversions:
         await repository.save_carry(connection, merchant_id, currency, carry - whole)
         return whole
 
-    def _rounding(
+    def rounding(
         self,
         merchant_id: str,
         source: str,
@@ -485,7 +488,7 @@ class Conversions:
         if whole < 0:
             debit, credit = credit, debit
         return [
-            self._transfer(
+            self.transfer(
                 merchant_id,
                 source,
                 codes.TRANSFER_FX_ROUNDING,
@@ -496,7 +499,7 @@ class Conversions:
             )
         ]
 
-    async def _accounts(
+    async def accounts(
         self,
         connection: AsyncConnection,
         merchant_id: str,
@@ -514,7 +517,7 @@ class Conversions:
             amount=charge.amount,
         )
 
-    def _transfer(
+    def transfer(
         self,
         merchant_id: str,
         source: str,
@@ -533,6 +536,14 @@ class Conversions:
             currency=currency,
             source=source,
         )
+
+
+def _credited(charge: str) -> str | None:
+    """The balance whose payment row of `charge` tells whether the charge was converted: a
+    payment intent's is the merchant's (a destination charge's share has a row of its own on
+    the seller's balance, converted or not, paycore.currency.crossing), a payment order's is
+    its seller's (None: any)."""
+    return MERCHANT if charge.startswith(f"{Prefix.PAYMENT_INTENT.value}_") else None
 
 
 def _moving(transfers: list[TransferRequest]) -> list[TransferRequest]:

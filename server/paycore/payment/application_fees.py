@@ -5,7 +5,9 @@ charge's under the fee_ prefix, turned back into the charge's to read it.
 
 A fee's own refunds (fr_, Stripe's application fee refunds) are stored: each gives the seller
 back some of the fee, from the platform's balance (available as far as it goes, then pending)
-to the seller's available balance, `application_fee_refund` on both sides. A refund locks the
+to the seller's available balance, `application_fee_refund` on both sides: in the settlement
+currency at the charge's locked rate when the charge was converted, and across the seller's
+settlement currency when its share crossed into it (paycore.currency.crossing). A refund locks the
 charge's intent (as every refund of the charge does first), so what all of them give back,
 the charge's refunds with refund_application_fee included, never passes the fee."""
 
@@ -14,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from paycore.account.repository import SELLER_ACCOUNTS
+from paycore.currency.conversion import convert_down
+from paycore.currency.crossing import Crossings, Move
 from paycore.currency.settlement import Conversions
 from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.events import Recorder
@@ -54,6 +58,7 @@ class ApplicationFees:
     _book: BalanceBook
     _events: Recorder[ApplicationFee]
     _conversions: Conversions
+    _crossings: Crossings
     _refund_events: Recorder[FeeRefund]
 
     async def get(self, merchant_id: str, fee_id: str) -> ApplicationFee:
@@ -110,8 +115,6 @@ class ApplicationFees:
         fee = await APPLICATION_FEES.fetch(connection, merchant_id, charge)
         if fee is None:
             raise not_found(APPLICATION_FEES.name, fee_id)
-        if await self._conversions.converted(connection, merchant_id, charge):
-            raise invalid("id", "the fee of a charge converted into a settlement currency")
         _, by_charge_refunds = await repository.fee_refunded(merchant_id, charge)
         left = (
             fee.amount
@@ -138,18 +141,30 @@ class ApplicationFees:
                 currency=fee.currency,
             )
         refund_id = new_merchant_id(Prefix.APPLICATION_FEE_REFUND, merchant_id)
-        rows = await self._book.move(
+        # A charge converted for the platform kept its fee in the settlement currency at the
+        # charge's locked rate: the part given back is too, rounded down (the platform pays).
+        currency, moved = fee.currency, amount
+        locked = await self._conversions.locked(connection, merchant_id, charge, MERCHANT)
+        if locked is not None:
+            currency = locked.currency
+            moved = convert_down(amount, locked.rate, fee.currency, currency).amount
+            if not moved:
+                raise invalid("amount", f"{amount} {fee.currency} converts to 0 {currency}")
+        rows = await self._crossings.move(
             connection,
             merchant_id,
-            payer=MERCHANT,
-            payee=fee.account,
-            currency=fee.currency,
-            amount=amount,
-            source=refund_id,
-            code=codes.TRANSFER_APPLICATION_FEE_REFUND,
-            kind=BalanceType.APPLICATION_FEE_REFUND,
-            description=f"refund of application fee {fee_id}",
-            to_available=True,
+            Move(
+                fee.account,
+                True,
+                moved,
+                currency,
+                charge,
+                refund_id,
+                codes.TRANSFER_APPLICATION_FEE_REFUND,
+                BalanceType.APPLICATION_FEE_REFUND,
+                f"refund of application fee {fee_id}",
+                to_available=True,
+            ),
         )
         platform_rows = [row["id"] for row in rows if row["account"] == MERCHANT]
         if not platform_rows:

@@ -15,7 +15,9 @@
 
 (A fee's own refunds, fr_, are paycore.payment.application_fees'.)
 
-A payment order credits its seller's own balance_pending instead of the merchant's. Every
+A seller that settles in another currency gets its share (and a fee given back) converted into
+it, and gives a transfer reversal back at that rate (paycore.currency.crossing). A payment
+order credits its seller's own balance_pending instead of the merchant's. Every
 transfer carries `source` (the intent or order), so the wallet shows fee and net per charge.
 They are posted inside the caller's transaction, so status, money and event commit together.
 """
@@ -24,8 +26,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from paycore.currency.settlement import Charge, Conversions, RefundCharge
-from paycore.invariants import invariant
+from paycore.currency.conversion import convert_down, convert_up
+from paycore.currency.crossing import Crossing, Crossings, Move, Side
+from paycore.currency.settlement import Booked, Charge, Conversions, RefundCharge
 from paycore.ledger import codes
 from paycore.ledger.models import TransferRequest, sourced_transfer
 from paycore.ledger.service import LedgerService
@@ -81,6 +84,9 @@ class PayInLedger:
     # -- currencies (issue 19): charges converted into a settlement currency are booked
     # there (paycore.currency.settlement); the rest below, as before.
     _conversions: Conversions
+    # -- sellers that settle in another currency: what passes between the merchant's balance
+    # and theirs crosses into it (paycore.currency.crossing).
+    _crossings: Crossings
 
     async def capture(
         self,
@@ -107,29 +113,36 @@ class PayInLedger:
             currency,
             fee,
             credit.seller_account or "",
-            credit.destination or "",
             credit.application_fee,
             hold_transfer_id or "",
             at_once,
             balance_transaction_id,
         )
-        if await self._conversions.capture(connection, merchant_id, charge):
-            return
+        booked = await self._conversions.capture(connection, merchant_id, charge)
+        if booked is None:
+            booked = await self._capture_unconverted(connection, merchant_id, charge)
+        if credit.destination and booked.amount > booked.application_fee:
+            await self._pass_on(connection, merchant_id, charge, credit.destination, booked)
+
+    async def _capture_unconverted(
+        self, connection: AsyncConnection, merchant_id: str, charge: Charge
+    ) -> Booked:
+        source, amount, currency, fee = charge.source, charge.amount, charge.currency, charge.fee
         accounts = await self._accounts(connection, merchant_id, currency)
         balance = accounts["balance_pending"]
-        if credit.seller_account:
+        if charge.seller_account:
             seller = await self._seller_accounts(
-                connection, merchant_id, currency, credit.seller_account
+                connection, merchant_id, currency, charge.seller_account
             )
-            balance = seller[f"balance_pending:{credit.seller_account}"]
+            balance = seller[f"balance_pending:{charge.seller_account}"]
         transfers = []
-        if hold_transfer_id:
+        if charge.hold_transfer_id:
             transfers.append(
                 sourced_transfer(
                     merchant_id,
                     source,
                     codes.TRANSFER_PAYMENT,
-                    post=hold_transfer_id,
+                    post=charge.hold_transfer_id,
                     amount=amount,
                 )
             )
@@ -139,46 +152,65 @@ class PayInLedger:
             transfers = self._received(
                 merchant_id, source, balance, accounts, amount, fee, currency
             )
-        if credit.destination and amount > credit.application_fee:
-            seller = await self._seller_accounts(
-                connection, merchant_id, currency, credit.destination
-            )
-            transfers.append(
-                sourced_transfer(
-                    merchant_id,
-                    source,
-                    codes.TRANSFER_TRANSFER,
-                    debit=balance,
-                    credit=seller[f"balance_pending:{credit.destination}"],
-                    amount=amount - credit.application_fee,
-                    currency=currency,
-                )
-            )
         # -- pay-out (issue 13): the balance transactions of what is posted below (first: the
         # posting locks the merchant's shared accounts until the commit).
-        credited = credit.seller_account or ""
         await self._balances.payment(
             connection,
             merchant_id,
-            account=credited,
+            account=charge.seller_account,
             payment=transfers[0],
             amount=amount,
             currency=currency,
             fee=fee,
             source=source,
-            at_once=at_once,
-            transaction_id=balance_transaction_id,
+            at_once=charge.at_once,
+            transaction_id=charge.balance_transaction_id,
         )
-        if credit.destination and amount > credit.application_fee:
-            await self._balances.passed_on(
+        await self._post(connection, merchant_id, transfers)
+        return Booked(currency, amount, charge.application_fee, balance)
+
+    async def _pass_on(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        charge: Charge,
+        destination: str,
+        booked: Booked,
+    ) -> None:
+        """A destination charge's share, out of the balance the charge credited: in the
+        currency it was booked in, or converted into the seller's settlement currency
+        (paycore.currency.crossing). `at_once`: both rows due now, as the charge's own."""
+        share = booked.amount - booked.application_fee
+        due = self._balances.now() if charge.at_once else None
+        rate = await self._crossings.newest(connection, merchant_id, destination, booked.currency)
+        if rate is not None:
+            await self._crossings.to_seller(
                 connection,
                 merchant_id,
-                seller=credit.destination,
-                transfer=transfers[-1],
-                source=source,
-                at_once=at_once,
+                Crossing(destination, share, rate, charge.source, codes.TRANSFER_TRANSFER),
+                Side(BalanceType.TRANSFER, booked.balance, available_on=due),
+                Side(BalanceType.PAYMENT, available_on=due),
             )
-        await self._post(connection, merchant_id, transfers)
+            return
+        seller = await self._seller_accounts(connection, merchant_id, booked.currency, destination)
+        transfer = sourced_transfer(
+            merchant_id,
+            charge.source,
+            codes.TRANSFER_TRANSFER,
+            debit=booked.balance,
+            credit=seller[f"balance_pending:{destination}"],
+            amount=share,
+            currency=booked.currency,
+        )
+        await self._balances.passed_on(
+            connection,
+            merchant_id,
+            seller=destination,
+            transfer=transfer,
+            source=charge.source,
+            at_once=charge.at_once,
+        )
+        await self._post(connection, merchant_id, [transfer])
 
     async def capture_together(
         self, connection: AsyncConnection, merchant_id: str, captures: list[Capture]
@@ -325,61 +357,91 @@ class PayInLedger:
         charge: str = "",
         reversal: Reversal | None = None,
     ) -> None:
-        """`charge`: the pi_ or pord_ refunded (a converted one is refunded converted, and has
-        no `reversal`: CreateRefund refuses it). `reversal`: a destination charge's, booked
-        after the refund; the merchant's and the seller's balances are locked together first."""
+        """`charge`: the pi_ or pord_ refunded (a converted one is refunded converted).
+        `reversal`: a destination charge's, in the charge's currency, booked after the refund;
+        the merchant's and the seller's balances are locked together first."""
         if reversal is not None:
+            # In the currency the charge was booked in (its settlement currency, converted).
+            locked = await self._conversions.locked(connection, merchant_id, charge, "")
+            booked_in = currency if locked is None else locked.currency
             accounts = [
-                await self._balances.accounts(connection, merchant_id, account, currency)
+                await self._balances.accounts(connection, merchant_id, account, booked_in)
                 for account in ("", reversal.seller)
             ]
             await self._balances.lock_many(connection, accounts)
         refunded = RefundCharge(source, charge, amount, currency, seller_account or "")
-        if await self._conversions.refund(connection, merchant_id, refunded):
-            invariant(reversal is None, f"{source}: a converted charge's transfer reversed")
-            return
-        # -- pay-out (issue 13): from balance_available as far as it goes, then pending.
-        await self._balances.refund(
-            connection,
-            merchant_id,
-            account=seller_account or "",
-            currency=currency,
-            amount=amount,
-            source=source,
-        )
+        locked = await self._conversions.refund(connection, merchant_id, refunded)
+        if locked is None:
+            # -- pay-out (issue 13): from balance_available as far as it goes, then pending.
+            await self._balances.refund(
+                connection,
+                merchant_id,
+                account=seller_account or "",
+                currency=currency,
+                amount=amount,
+                source=source,
+            )
         if reversal is None:
             return
+        if locked is not None:
+            # The share and the fee were booked in the settlement currency at the charge's
+            # locked rate: their parts are split of that, rounded as a refund's (the platform
+            # is paid) and as a capture's (it pays); nothing crosses currencies here.
+            reversal = Reversal(
+                reversal.seller,
+                convert_up(reversal.transfer, locked.rate, currency, locked.currency).amount,
+                convert_down(
+                    reversal.application_fee, locked.rate, currency, locked.currency
+                ).amount,
+            )
+            currency = locked.currency
+        await self._reverse(connection, merchant_id, source, charge, currency, reversal)
+
+    async def _reverse(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        source: str,
+        charge: str,
+        currency: str,
+        reversal: Reversal,
+    ) -> None:
+        """A destination charge's refund's transfer reversal (seller -> merchant) and
+        application fee refund (merchant -> seller), in `currency`, the platform's side;
+        across the seller's settlement currency at the rate its share crossed at, when it
+        crossed (paycore.currency.crossing)."""
         moves = (
             (
-                reversal.seller,
-                "",
+                False,
                 reversal.transfer,
                 codes.TRANSFER_TRANSFER_REVERSAL,
                 BalanceType.TRANSFER,
                 "transfer reversal",
             ),
             (
-                "",
-                reversal.seller,
+                True,
                 reversal.application_fee,
                 codes.TRANSFER_APPLICATION_FEE_REFUND,
                 BalanceType.APPLICATION_FEE_REFUND,
                 "application fee refund",
             ),
         )
-        for payer, payee, moved, code, kind, description in moves:
+        for to_seller, moved, code, kind, description in moves:
             if moved:
-                await self._balances.move(
+                await self._crossings.move(
                     connection,
                     merchant_id,
-                    payer=payer,
-                    payee=payee,
-                    currency=currency,
-                    amount=moved,
-                    source=source,
-                    code=code,
-                    kind=kind,
-                    description=description,
+                    Move(
+                        reversal.seller,
+                        to_seller,
+                        moved,
+                        currency,
+                        charge,
+                        source,
+                        code,
+                        kind,
+                        description,
+                    ),
                 )
 
     async def _accounts(

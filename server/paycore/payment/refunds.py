@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
-from paycore.currency.settlement import Conversions
 from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.events.outbox import record_prepared
 from paycore.executor.models import ExecutionState, NewExecution, Operation
@@ -145,8 +144,6 @@ class Refunds:
     _reads: Reads
     _executor: Executor
     _events: PayInEvents
-    # -- a converted destination charge's transfer is not reversed (docs/currencies.md).
-    _conversions: Conversions
 
     async def get(self, merchant_id: str, refund_id: str) -> Refund:
         return await self._reads.one(merchant_id, REFUNDS, refund_id)
@@ -268,8 +265,6 @@ class Refunds:
                 paid, refunded, currency = order.amount, order.amount_refunded, order.currency
                 charge = order.psp_reference
             destination = _destination(intent, new)
-            if destination is not None:
-                await self._unconverted(connection, merchant_id, destination, new)
             wanted = _to_refund(new, paid - refunded)
             reversed_, fee_given = None, None
             if destination is not None:
@@ -295,16 +290,6 @@ class Refunds:
             return await record_refund(connection, self._executor, self._events, pending, charge)
 
         return Phases(record, self.completion(merchant_id))
-
-    async def _unconverted(
-        self, connection: AsyncConnection, merchant_id: str, intent: Intent, new: NewRefund
-    ) -> None:
-        """A converted destination charge's refund asking for either flag is INVALID_ARGUMENT
-        naming it: checked again here, on the intent as locked (the request's check before its
-        key may have seen the charge before its capture was booked)."""
-        if await self._conversions.converted(connection, merchant_id, intent.id):
-            flag = "reverse_transfer" if new.reverse_transfer else "refund_application_fee"
-            raise invalid(flag, "a charge converted into a settlement currency has none")
 
     def completion(self, merchant_id: str) -> Complete[Refund]:
         async def complete(refund_id: str, final: FinalAnswer[Refund]) -> Refund:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from paycore.config import Settings
+from paycore.currency.crossing import Crossings
 from paycore.currency.settlement import Conversions
 from paycore.events import Recorder
 from paycore.executor.breaker import Breakers, CircuitBreaker
@@ -73,10 +74,12 @@ def build_pay_in(
     fraud_with: Callable[[ReviewListener], FraudService],
     balances: BalanceBook,
     conversions: Conversions,
+    crossings: Crossings,
     pay_out: PayOutHooks,
 ) -> PayIn:
     """`balances`: pay-out's balance book (pay-in's credits and debits write their rows);
     `conversions`: charges settled in another currency (paycore.currency.settlement);
+    `crossings`: money passed on to sellers settling in another (paycore.currency.crossing);
     `pay_out`: the executor's completion of payouts and where they go."""
     psp = PspClient(settings.psp_url, timeout_seconds=settings.psp_timeout_ms / 1000)
     events = PayInEvents(
@@ -87,7 +90,9 @@ def build_pay_in(
         Recorder(charge_message),
         Recorder(application_fee_message),
     )
-    completion = PayInCompletion(PayInLedger(ledger, balances, conversions), events, cards)
+    completion = PayInCompletion(
+        PayInLedger(ledger, balances, conversions, crossings), events, cards
+    )
     setup_events: Recorder[SetupIntent] = Recorder(setup_message)
     executor = Executor(
         shards,
@@ -126,7 +131,7 @@ def build_pay_in(
         fraud=fraud,
         intents=IntentFlow(reads, executor, cards, fraud, events),
         checkouts=Checkouts(orders, cards, fraud),
-        refunds=Refunds(reads, executor, events, conversions),
+        refunds=Refunds(reads, executor, events),
         off_session=OffSessionCharges(shards, executor, events),
         setups=SetupFlow(reads, executor, cards, setup_events),
         charges=Charges(reads, events.charge),
@@ -135,6 +140,7 @@ def build_pay_in(
             balances,
             events.application_fee,
             conversions,
+            crossings,
             Recorder(fee_refund_message),
         ),
     )

@@ -93,6 +93,20 @@ def _ids(accounts: BalanceAccounts) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class Taking:
+    """Money taken out of a balance (`BalanceBook.take`): whose (`account`: "" the merchant's,
+    or a seller's), how much, what for (`source`), its ledger code and its rows' type."""
+
+    account: str
+    currency: str
+    amount: int
+    source: str
+    code: str
+    kind: BalanceType
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class LockedBalance:
     pending: int
     available: int
@@ -432,12 +446,32 @@ class BalanceBook:
         day's credits (or takes it from what becomes available). `counter`: the account the
         money goes to (psp_receivable unless a conversion's FX clearing account). Returns the
         transfers it posted."""
-        accounts = await self.accounts(connection, merchant_id, account, currency)
+        taking = Taking(
+            account, currency, amount, source, codes.TRANSFER_REFUND, BalanceType.REFUND
+        )
+        transfers, _ = await self.take(
+            connection, merchant_id, taking, counter=counter, conversion=conversion
+        )
+        return transfers
+
+    async def take(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        taking: Taking,
+        *,
+        counter: str = "",
+        conversion: Presentment | None = None,
+    ) -> tuple[list[TransferRequest], list[dict[str, Any]]]:
+        """`taking.amount` out of a balance as a refund takes it (`refund`), to `counter`
+        (psp_receivable when ""): a row per part, of `taking.kind`. Returns the transfers it
+        posted and their rows."""
+        accounts = await self.accounts(connection, merchant_id, taking.account, taking.currency)
         balance = await self.lock(connection, merchant_id, accounts)
-        from_available = min(amount, max(0, balance.available))
+        from_available = min(taking.amount, max(0, balance.available))
         parts = [
             (from_available, accounts.available, BalanceStatus.AVAILABLE),
-            (amount - from_available, accounts.pending, BalanceStatus.PENDING),
+            (taking.amount - from_available, accounts.pending, BalanceStatus.PENDING),
         ]
         transfers: list[TransferRequest] = []
         rows: list[dict[str, Any]] = []
@@ -446,29 +480,30 @@ class BalanceBook:
                 continue
             transfer = self.transfer(
                 merchant_id,
-                codes.TRANSFER_REFUND,
+                taking.code,
                 debit=debit,
                 credit=counter or accounts.psp_receivable,
                 amount=part,
-                currency=currency,
-                source=source,
+                currency=taking.currency,
+                source=taking.source,
             )
             transfers.append(transfer)
             rows.append(
                 self.row(
                     merchant_id,
-                    account,
+                    taking.account,
                     transfer,
-                    BalanceType.REFUND,
+                    taking.kind,
                     -part,
                     status=status,
                     available_on=self.now(),
+                    description=taking.description,
                     conversion=conversion,
                 )
             )
         await self.post(connection, merchant_id, transfers)
         await self.record(connection, rows)
-        return transfers
+        return transfers, rows
 
     async def move(
         self,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from paycore.config import Settings
+from paycore.currency.crossing import Crossings
 from paycore.currency.rules import CurrencyRules
 from paycore.customer.vault import Fingerprinter, Vault
 from paycore.events import Recorder
@@ -94,6 +95,7 @@ def build_pay_out(
     psp: PspClient,
     clock: Clock,
     rules: CurrencyRules,
+    crossings: Crossings,
 ) -> PayOut:
     fees = InstantFees(settings.payout_instant_fee_bps, settings.payout_instant_fee_minimum)
     availability = Availability(base.book, base.events.balance)
@@ -117,5 +119,5 @@ def build_pay_out(
         scheduler=Scheduler(payouts, clock),
         availability=availability,
         tracker=PayoutTracker(shards, psp, base.lifecycle),
-        transfers=Transfers(base.book, base.events.transfer, availability),
+        transfers=Transfers(base.book, base.events.transfer, availability, crossings),
     )

@@ -9,6 +9,9 @@ from its own balance to one of its seller accounts' (tr_), and takes some or all
     reversal            seller balance (available as far as it goes, then pending) ->
                         platform balance_available at once, as at Stripe (BalanceBook.move)
 
+A seller that settles in another currency gets the transfer converted into it at the newest
+rate, and gives a reversal back at that locked rate (paycore.currency.crossing).
+
 A transfer following a charge without a transfer_group of its own takes the charge's; a charge
 without one is given `group_<pi>` first (Stripe's rule), which the transfer takes.
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from paycore.currency.crossing import Crossing, Crossings, Move, Side
 from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.events import Recorder
 from paycore.ids import Prefix, new_merchant_id
@@ -54,11 +58,16 @@ class Transfers:
     _book: BalanceBook
     _events: Recorder[Transfer]
     _availability: Availability
+    # -- a seller settling in another currency gets a transfer converted into it, and gives a
+    # reversal back at that rate (paycore.currency.crossing).
+    _crossings: Crossings
 
     async def create(
         self, connection: AsyncConnection, merchant_id: str, new: NewTransfer
     ) -> Transfer:
         await require_account(connection, merchant_id, new.destination, param="destination")
+        crossings = self._crossings
+        await crossings.check(connection, merchant_id, new.destination, new.currency, "destination")
         await self._availability.settle(connection, merchant_id)
         repository = TransferRepository(connection)
         if new.source_transaction.startswith(CHARGE_PREFIX):
@@ -91,36 +100,51 @@ class Transfers:
                 available=max(0, room),
             )
         transfer_id = new_merchant_id(Prefix.TRANSFER, merchant_id)
-        posted = book.transfer(
-            merchant_id,
-            codes.TRANSFER_TRANSFER,
-            debit=debit,
-            credit=credit,
-            amount=new.amount,
-            currency=new.currency,
-            source=transfer_id,
-        )
         status = BalanceStatus.PENDING if follows_pending else BalanceStatus.AVAILABLE
         available_on = funds.available_on if funds is not None and follows_pending else None
-        rows = [
-            book.row(
+        sides = (
+            (MERCHANT, BalanceType.TRANSFER, -new.amount, f"transfer to {new.destination}"),
+            (new.destination, BalanceType.PAYMENT, new.amount, "transfer from the platform"),
+        )
+        rate = await crossings.newest(connection, merchant_id, new.destination, new.currency)
+        if rate is not None:
+            platform_side, seller_side = (
+                Side(kind, debit, status, available_on, description)
+                for _, kind, _, description in sides
+            )
+            rows = await crossings.to_seller(
+                connection,
                 merchant_id,
-                account,
-                posted,
-                kind,
-                signed,
-                status=status,
-                available_on=available_on,
+                Crossing(new.destination, new.amount, rate, transfer_id, codes.TRANSFER_TRANSFER),
+                platform_side,
+                seller_side,
+            )
+        else:
+            posted = book.transfer(
+                merchant_id,
+                codes.TRANSFER_TRANSFER,
+                debit=debit,
+                credit=credit,
+                amount=new.amount,
+                currency=new.currency,
                 source=transfer_id,
-                description=description,
             )
-            for account, kind, signed, description in (
-                (MERCHANT, BalanceType.TRANSFER, -new.amount, f"transfer to {new.destination}"),
-                (new.destination, BalanceType.PAYMENT, new.amount, "transfer from the platform"),
-            )
-        ]
-        await book.post(connection, merchant_id, [posted])
-        await book.record(connection, rows)
+            rows = [
+                book.row(
+                    merchant_id,
+                    account,
+                    posted,
+                    kind,
+                    signed,
+                    status=status,
+                    available_on=available_on,
+                    source=transfer_id,
+                    description=description,
+                )
+                for account, kind, signed, description in sides
+            ]
+            await book.post(connection, merchant_id, [posted])
+            await book.record(connection, rows)
         transfer = Transfer(
             **vars(new),
             id=transfer_id,
@@ -189,19 +213,7 @@ class Transfers:
             description=new.description,
             metadata=new.metadata,
         )
-        await self._book.move(
-            connection,
-            merchant_id,
-            payer=transfer.destination,
-            payee=MERCHANT,
-            currency=transfer.currency,
-            amount=amount,
-            source=reversal.id,
-            code=codes.TRANSFER_TRANSFER_REVERSAL,
-            kind=BalanceType.TRANSFER_REVERSAL,
-            description=f"reversal of {transfer.id}",
-            to_available=True,
-        )
+        await self._move_back(connection, transfer, reversal)
         reversal = replace(
             reversal,
             balance_transaction=await repository.reversal_transaction(merchant_id, reversal.id),
@@ -215,6 +227,28 @@ class Transfers:
         await repository.insert_reversal(reversal)
         await self._events.record(connection, TRANSFER_REVERSED, reversed_transfer)
         return reversal
+
+    async def _move_back(
+        self, connection: AsyncConnection, transfer: Transfer, reversal: TransferReversal
+    ) -> None:
+        """The reversal's money, from the seller's balance to the platform's available one; at
+        the transfer's locked rate when it crossed into the seller's settlement currency."""
+        await self._crossings.move(
+            connection,
+            transfer.merchant_id,
+            Move(
+                transfer.destination,
+                False,
+                reversal.amount,
+                transfer.currency,
+                transfer.id,
+                reversal.id,
+                codes.TRANSFER_TRANSFER_REVERSAL,
+                BalanceType.TRANSFER_REVERSAL,
+                f"reversal of {transfer.id}",
+                to_available=True,
+            ),
+        )
 
     async def update_reversal(
         self,

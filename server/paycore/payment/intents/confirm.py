@@ -79,8 +79,13 @@ async def confirmation(
     method = payment_method_id or intent.payment_method_id
     if intent.capture_method.at_once:
         # Confirmed, it is captured at once: a converted capture needs a fresh rate, as
-        # CapturePaymentIntent's (naming `id`); an authorization converts nothing until then.
+        # CapturePaymentIntent's (naming `id`), and so does a destination's share crossing
+        # into the seller's settlement currency; an authorization converts nothing until then.
         await currencies.check_conversion(merchant_id, "", intent.currency, "id")
+        if intent.transfer_destination:
+            await currencies.check_destination(
+                merchant_id, intent.transfer_destination, intent.currency, "id"
+            )
     if not method:
         raise ApiError(Reason.PARAMETER_MISSING, param="payment_method")
     card = await flow.card(merchant_id, method, intent.customer_id)

@@ -108,6 +108,7 @@ async def _check_amount(
 ) -> None:
     """What create checks, of the amount and currency `intent` would have with the changes:
     the currency's rule and a conversion's fresh rate (naming `amount` when one is given, else
+    `currency`; a destination's share crossing into its seller's settlement currency naming
     `currency`), and an amount not below the intent's application fee."""
     if changes.amount is None and changes.currency is None:
         return
@@ -118,6 +119,10 @@ async def _check_amount(
     if amount < intent.application_fee_amount:
         raise invalid("amount", "must be at least the application_fee_amount")
     await currencies.check_charge_in(connection, intent.merchant_id, "", amount, currency, params)
+    if intent.transfer_destination:
+        await currencies.check_destination_in(
+            connection, intent.merchant_id, intent.transfer_destination, currency, "currency"
+        )
 
 
 def _changed(intent: Intent, changes: IntentChanges) -> dict[str, Any]:

@@ -102,12 +102,15 @@ class Parties:
         self, merchant_id: str, request: payment_pb2.CreatePaymentIntentRequest, new: NewIntent
     ) -> None:
         """CreatePaymentIntent's destination, conversion (naming `currency`) and customer."""
-        if new.transfer_destination:
-            param, _ = transfer_destination(request)
-            await self.seller(merchant_id, new.transfer_destination, param)
         await self._currencies.check_conversion(
             merchant_id, "", new.currency, "currency", (new.amount, "amount")
         )
+        if new.transfer_destination:
+            param, _ = transfer_destination(request)
+            await self.seller(merchant_id, new.transfer_destination, param)
+            await self._currencies.check_destination(
+                merchant_id, new.transfer_destination, new.currency, param
+            )
         await self.customer(merchant_id, new.customer_id)
 
     async def check_customer_change(self, merchant_id: str, changes: IntentChanges) -> None:
@@ -115,20 +118,20 @@ class Parties:
         await self.customer(merchant_id, changes.customer_id)
 
     async def check_capture(self, merchant_id: str, intent: Intent, amount: int | None) -> None:
-        """A capture of a converted intent needs a fresh rate, and a part an amount its
-        currency allows (paycore.currency)."""
+        """A capture of a converted intent needs a fresh rate (its share's too, when it crosses
+        into its destination's settlement currency), and a part an amount its currency allows
+        (paycore.currency)."""
         await self._currencies.check_capture(merchant_id, amount, intent.currency)
+        if intent.transfer_destination:
+            await self._currencies.check_destination(
+                merchant_id, intent.transfer_destination, intent.currency, "id"
+            )
 
     async def check_refund(self, merchant_id: str, new: NewRefund) -> None:
         """A refund of a converted charge needs a fresh rate and an amount its currency
         allows (paycore.currency)."""
         charge = new.payment_intent_id or new.payment_order_id or ""
-        converted = await self._currencies.check_refund(merchant_id, charge, new.amount, new.param)
-        # A converted destination charge's transfer and fee were booked in the settlement
-        # currency at the charge's rate: not reversed in proportion here (docs/payments.md).
-        for flag in _REVERSALS:
-            if converted and getattr(new, flag):
-                raise invalid(flag, "a charge converted into a settlement currency has none")
+        await self._currencies.check_refund(merchant_id, charge, new.amount, new.param)
 
 
 def new_payment(request: payment_pb2.CreatePaymentRequest, rules: CurrencyRules) -> NewPayment:
