@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
+import yaml
 from paycore.app import build_platform, start_server
 from paycore.client import Paycore, connect
 from paycore.config import Settings
@@ -241,3 +244,64 @@ async def test_a_restore_refuses_a_list_that_does_not_match_the_dumps(
                 finally:
                     await connection.close()
                 assert tables == 0, url
+
+
+def compose_backup_steps() -> str:
+    """deploy/README's "### Compose" under Backups: its shell blocks."""
+    text = (DEPLOY / "README.md").read_text()
+    section = text.split("\n### Compose\n", 1)[1].split("\n## ", 1)[0]
+    return "\n".join(re.findall(r"```sh\n(.*?)```", section, re.DOTALL))
+
+
+def test_the_compose_backup_names_the_shards_in_order() -> None:
+    """The loops' dbN are PAYCORE_DATABASE_URLS' hosts in shard order, the volumes removed are
+    theirs, and the dump streams through `exec -T` (no terminal)."""
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    urls = compose["x-paycore"]["environment"]["PAYCORE_DATABASE_URLS"].split(",")
+    hosts = [url.split("@", 1)[1].split(":", 1)[0] for url in urls]
+    steps = compose_backup_steps()
+    (shards,) = set(re.findall(r"for shard in ([\d ]+); do", steps))
+    assert [f"db{shard}" for shard in shards.split()] == hosts
+    for host in hosts:
+        assert compose["services"][host]["image"].startswith("postgres:")
+        assert host in compose["volumes"]
+    volumes = re.search(r"docker volume rm (.+)", steps).group(1).split()  # type: ignore[union-attr]
+    assert volumes == [f"{compose['name']}_{host}" for host in hosts]
+    execs = re.findall(r"exec(?: -T)? db\$shard", steps)
+    assert execs == ["exec -T db$shard"] * 2
+
+
+def in_db_container(command: str, url: str, tools: str, stdin: bytes | None = None) -> bytes:
+    """`command` as `docker compose exec -T dbN sh -c` runs it: the container's POSTGRES_USER
+    and POSTGRES_DB in its environment, the database `url`'s."""
+    database = urlsplit(url)
+    ran = subprocess.run(
+        ["sh", "-c", command],
+        input=stdin,
+        capture_output=True,
+        env={
+            **os.environ,
+            "PATH": f"{tools}:{os.environ['PATH']}",
+            "PGHOST": database.hostname or "",
+            "PGPORT": str(database.port or 5432),
+            "POSTGRES_USER": database.username or "",
+            "POSTGRES_DB": database.path.removeprefix("/"),
+        },
+        check=False,
+        timeout=300,
+    )
+    assert ran.returncode == 0, ran.stderr
+    return ran.stdout
+
+
+async def test_the_compose_backup_commands_restore_a_shard(migrated: Settings) -> None:
+    """The commands the README runs in the db containers, run here: a dump through stdout
+    restores through stdin into an empty database."""
+    dump_command, restore_command = re.findall(r"sh -c \\\n\s+'([^']+)'", compose_backup_steps())
+    assert dump_command.startswith("pg_dump ") and restore_command.startswith("pg_restore ")
+    (source,) = migrated.database_urls[:1]
+    tools = tools_folder(await server_major(source))
+    async with fresh_databases((source,)) as (restored,):
+        dump = await asyncio.to_thread(in_db_container, dump_command, source, tools)
+        await asyncio.to_thread(in_db_container, restore_command, restored, tools, dump)
+        assert await row_counts((restored,)) == await row_counts((source,))

@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from tests.deploy.support import DEPLOY, binary
+from tests.deploy.test_kubernetes import of_kind, rendered
 
 RULES = DEPLOY / "prometheus"
 
@@ -63,3 +64,43 @@ def test_every_runbook_link_reaches_a_section() -> None:
     assert slug("More shards: moving a logical shard online") == (
         "more-shards-moving-a-logical-shard-online"
     )
+
+
+def alert(name: str) -> dict[str, object]:
+    rules = yaml.safe_load((RULES / "rules.yaml").read_text())
+    return next(
+        rule for group in rules["groups"] for rule in group["rules"] if rule.get("alert") == name
+    )
+
+
+def test_the_jobs_the_alerts_name_are_the_scraped_deployments() -> None:
+    """prometheus.yaml names a target's job after its Deployment: the alerts on `up` must name
+    Deployments it scrapes, at the port that serves their metrics."""
+    (job,) = yaml.safe_load((RULES / "prometheus.yaml").read_text())["scrape_configs"]
+    relabels = {step.get("target_label"): step for step in job["relabel_configs"]}
+    assert relabels["job"]["source_labels"] == [
+        "__meta_kubernetes_pod_label_app_kubernetes_io_name"
+    ]
+    scraped = {}
+    for name, deployment in of_kind(rendered("production"), "Deployment").items():
+        template = deployment["spec"]["template"]
+        annotations = template["metadata"].get("annotations", {})
+        if annotations.get("prometheus.io/scrape") == "true":
+            assert template["metadata"]["labels"]["app.kubernetes.io/name"] == name
+            ports = {port["containerPort"] for port in template["spec"]["containers"][0]["ports"]}
+            assert int(annotations["prometheus.io/port"]) in ports, name
+            scraped[name] = deployment
+    assert {"paycore-serve", "paycore-worker"} <= set(scraped)
+    named = set()
+    for rule in ("PaycoreServeDown", "PaycoreTargetDown", "PaycoreWorkersMissing"):
+        for jobs in re.findall(r'job=~?"([^"]+)"', str(alert(rule)["expr"])):
+            named |= set(jobs.split("|"))
+    assert named == {"paycore-serve", "paycore-worker"}
+
+
+def test_the_workers_expected_are_the_workers_deployed() -> None:
+    expr = str(alert("PaycoreWorkersMissing")["expr"])
+    expected = int(re.search(r"< (\d+)$", expr.strip()).group(1))  # type: ignore[union-attr]
+    deployment = of_kind(rendered("production"), "Deployment")["paycore-worker"]
+    assert expected == deployment["spec"]["replicas"]
+    assert f"{expected} replicas" in str(alert("PaycoreWorkersMissing")["annotations"])

@@ -9,6 +9,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import ClientSession
 from grpc import aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from paycore.edge import BODY_SIZE_MAX, EdgeServer, start_edge
 
 from tests.edge.helpers import call, new_merchant
@@ -261,8 +262,12 @@ async def test_no_input_makes_the_edge_answer_500(
 
 @pytest_asyncio.fixture
 async def bare_edge() -> AsyncIterator[str]:
-    """An edge before a gRPC server that implements nothing."""
+    """An edge before a gRPC server that implements nothing but its health check (SERVING:
+    the edge's /healthz asks it)."""
     server = aio.server()
+    checks = health.aio.HealthServicer()
+    await checks.set("", health_pb2.HealthCheckResponse.SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(checks, server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     edge = await start_edge(f"127.0.0.1:{port}", "127.0.0.1:0", operator_routes=True)

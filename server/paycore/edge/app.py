@@ -21,6 +21,7 @@ from aiohttp.typedefs import Handler
 from aiohttp.web_protocol import RequestPayloadError
 from google.protobuf.message import Message
 from grpc import aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from paycore import contracts
 from paycore.account.keys import API_KEY_PREFIXES
 from paycore.client.tls import Tls
@@ -258,13 +259,15 @@ class Edge:
         return route, variables
 
     async def health(self, request: web.Request) -> web.StreamResponse:
-        state = self.channel.get_state(try_to_connect=True)
-        if state != grpc.ChannelConnectivity.READY:
-            try:
-                await asyncio.wait_for(self.channel.channel_ready(), HEALTH_WAIT_SECONDS)
-            except TimeoutError:
-                body = {"status": "unavailable", "grpc": self.channel.get_state().name.lower()}
-                return web.Response(body=dumps(body), status=503, content_type=JSON)
+        """200 while serve answers SERVING over any of the edge's connections: one to a pod
+        that went away reconnects on its own (to another pod) while the others carry the
+        calls, and asking all would take every edge out of its Service while one serve pod
+        drains or restarts."""
+        connections = (self.channel, *self.spread)
+        serving = await asyncio.gather(*(_serve_answers(one) for one in connections))
+        if not any(serving):
+            body = {"status": "unavailable", "serving": 0, "connections": len(connections)}
+            return web.Response(body=dumps(body), status=503, content_type=JSON)
         return web.Response(body=dumps({"status": "ok"}), content_type=JSON)
 
     async def openapi_json(self, request: web.Request) -> web.StreamResponse:
@@ -658,6 +661,19 @@ async def start_edge(
         raise
     server.port = int(runner.addresses[0][1])
     return server
+
+
+async def _serve_answers(channel: aio.Channel) -> bool:
+    """Whether the server behind `channel` reports SERVING (NOT_SERVING while none of its
+    databases answers, and while it drains) within HEALTH_WAIT_SECONDS."""
+    stub: Any = health_pb2_grpc.HealthStub(channel)  # the stubs are untyped
+    try:
+        answer = await stub.Check(
+            health_pb2.HealthCheckRequest(), timeout=HEALTH_WAIT_SECONDS, wait_for_ready=True
+        )
+    except grpc.RpcError:
+        return False
+    return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
 
 
 def _in_turn(calls: list[Call]) -> Call:
