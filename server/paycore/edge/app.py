@@ -149,10 +149,13 @@ class Edge:
                 )
                 self._calls[route.rpc_method] = _in_turn(
                     [
-                        one.unary_unary(
-                            route.rpc_method,
-                            request_serializer=_serialize,
-                            response_deserializer=message_class(route.output).FromString,
+                        (
+                            one,
+                            one.unary_unary(
+                                route.rpc_method,
+                                request_serializer=_serialize,
+                                response_deserializer=message_class(route.output).FromString,
+                            ),
                         )
                         for one in serving
                     ]
@@ -676,12 +679,22 @@ async def _serve_answers(channel: aio.Channel) -> bool:
     return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
 
 
-def _in_turn(calls: list[Call]) -> Call:
-    """One call, made by each of `calls` in turn."""
-    if len(calls) == 1:
-        return calls[0]
-    turns = itertools.cycle(calls)
-    return lambda *arguments, **keywords: next(turns)(*arguments, **keywords)
+def _in_turn(serving: list[tuple[aio.Channel, Call]]) -> Call:
+    """One call, made over each connection in turn; a connection failing to connect
+    (TRANSIENT_FAILURE: its serve pod or process went away, and calls over it fail at once
+    until it has reconnected) is passed over while another is not."""
+    if len(serving) == 1:
+        return serving[0][1]
+    turns = itertools.cycle(serving)
+
+    def call(*arguments: Any, **keywords: Any) -> Any:
+        for _ in range(len(serving)):
+            channel, chosen = next(turns)
+            if channel.get_state() != grpc.ChannelConnectivity.TRANSIENT_FAILURE:
+                break
+        return chosen(*arguments, **keywords)
+
+    return call
 
 
 def _upstream_channel(target: str, options: list[tuple[str, Any]], tls: Tls | None) -> aio.Channel:
