@@ -22,10 +22,11 @@ def random_card(prefix: str, length: int) -> str:
 
 
 def assert_nowhere(numbers: list[str], cvcs: list[str], texts: list[str], where: str) -> None:
-    """Neither a number (whole, or the part that last4 does not show) nor a cvc standing alone
-    (ids and fingerprints may hold any digits inside them)."""
+    """Neither a number (whole, or the part that last4 does not show) nor a cvc standing alone:
+    not inside an id or a fingerprint (they may hold any digits), nor a decimal number (a
+    call's logged duration_ms=123.4 on a loaded machine, an address's 127.0.0.1)."""
     patterns = [re.escape(number[:-4]) for number in numbers]
-    patterns += [rf"(?<![0-9A-Za-z]){cvc}(?![0-9A-Za-z])" for cvc in cvcs]
+    patterns += [rf"(?<![0-9A-Za-z])(?<![0-9]\.){cvc}(?![0-9A-Za-z])(?!\.[0-9])" for cvc in cvcs]
     for pattern in patterns:
         found = [value for value in texts if re.search(pattern, value)]
         assert not found, f"a card secret is in {where}"

@@ -150,7 +150,9 @@ async def test_health_tells_an_unreachable_server_and_an_unknown_service_from_no
     told NOT_SERVING, the status a server reports of itself: a stopped server and a service
     name the server does not know now say so (exit 1 still, as probes read it)."""
     with reserved_port() as port:  # bound, never listening: nothing answers there
-        code, said = await health_says("--target", f"127.0.0.1:{port}", "--timeout-seconds", "1")
+        # Refused at once, UNAVAILABLE; the deadline only bounds a machine too loaded to try
+        # within it (1 s was DEADLINE_EXCEEDED there).
+        code, said = await health_says("--target", f"127.0.0.1:{port}", "--timeout-seconds", "30")
     assert code == 1
     assert said.startswith(f"UNREACHABLE: 127.0.0.1:{port} (UNAVAILABLE: "), said
     code, said = await health_says("--target", target, "--service", "paycore.v1.NoSuchService")
@@ -294,6 +296,14 @@ async def test_migrate_that_loses_a_deadlock_says_to_run_it_again(settings: Sett
         await database_at(old, "0065")
         running = await asyncpg.connect(old)
         try:
+            # Whichever waiter's deadlock_timeout passes first with the cycle closed detects the
+            # deadlock and gives way, and the check runs once: at PostgreSQL's 1 s for both, a
+            # loaded machine that took longer than that to ask for the lock below made this
+            # test the one to give way. The migration's check at 5 s, this one's never within
+            # the test, let the migration give way unless asking takes 5 s.
+            database = await running.fetchval("SELECT current_database()")
+            await running.execute(f"ALTER DATABASE \"{database}\" SET deadlock_timeout = '5s'")
+            await running.execute("SET deadlock_timeout = '10min'")
             transaction = running.transaction()
             await transaction.start()
             # 0066 indexes invoices: the migration waits on this lock, holding its own.

@@ -4,23 +4,20 @@ action."""
 
 from __future__ import annotations
 
-import datetime as dt
-import random
-
 from aiohttp import ClientSession
 from paycore.app import Platform
 from paycore.ids import Prefix, new_id
 from paycore.reconciliation.models import RunStatus
 
 from tests.edge.helpers import call
+from tests.reconciliation.day import unique_past_day
 
 
 async def test_runs_and_discrepancies_over_http(
     http: ClientSession, settings_admin_token: str, platform: Platform
 ) -> None:
     admin = settings_admin_token
-    # A day that has ended (the server's clock is the real one): 1980-01-01 to 2007-05-19.
-    day = (dt.date(1980, 1, 1) + dt.timedelta(days=random.randrange(10_000))).isoformat()
+    day = unique_past_day().isoformat()  # the server's clock is the real one
     recorded = await call(
         http, "POST", "/v1/reconciliation/runs", key=admin, json_body={"date": day}
     )

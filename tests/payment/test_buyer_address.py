@@ -64,12 +64,13 @@ async def _confirm_in_browser(
     created = await _created(shop)
     metadata = (("x-forwarded-for", forwarded_for),) if forwarded_for else None
     async with connect(payin.target, shop.merchant.publishable_key) as browser:
-        return await browser.payments.ConfirmPaymentIntent(
+        confirmed = await browser.payments.ConfirmPaymentIntent(
             payment_pb2.ConfirmPaymentIntentRequest(
                 id=created.id, client_secret=created.client_secret
             ),
             metadata=metadata,
         )
+    return await shop.settled(confirmed)
 
 
 async def _scored_facts(payin: PayIn, merchant_id: str, payment: str) -> dict[str, Any]:

@@ -26,7 +26,7 @@ async def _create(shop: Shop, **fields: Any) -> P.PaymentIntent:
     created: P.PaymentIntent = await shop.client.payments.CreatePaymentIntent(
         P.CreatePaymentIntentRequest(amount=1500, currency="usd", **fields)
     )
-    return created
+    return await shop.settled(created)
 
 
 async def test_create_renders_it_and_the_charge_carries_it(shop: Shop) -> None:

@@ -33,6 +33,7 @@ async def _destination_charge(shop: Shop, amount: int, application_fee: int) -> 
             application_fee_amount=application_fee,
         )
     )
+    intent = await shop.settled(intent)
     assert intent.status == P.PAYMENT_INTENT_STATUS_SUCCEEDED
     return intent.id, seller
 

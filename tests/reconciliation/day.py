@@ -48,16 +48,39 @@ class Charge:
         return fee_of(self.amount)
 
 
+_DAYS_TAKEN: set[dt.date] = set()
+
+
+def take_days(first: dt.date, length_days: int) -> bool:
+    """Takes the `length_days` days from `first` for the calling test, with the day on either
+    side (a run reads the day after its own); False, taking nothing, when another test of the
+    session took one of them. The shared databases hold every test's data and a run reconciles
+    everything paycore recorded on its day: a day drawn at random without this was another
+    test's one run in a few dozen (about 30 tests draw from the same range, each also reading
+    the next day)."""
+    days = {first + dt.timedelta(days=offset) for offset in range(-1, length_days + 1)}
+    if days & _DAYS_TAKEN:
+        return False
+    _DAYS_TAKEN.update(days)
+    return True
+
+
+def _untaken_day(first: dt.date, span_days: int) -> dt.date:
+    while True:
+        day = first + dt.timedelta(days=random.randrange(span_days))
+        if take_days(day, 2):  # the day and the next
+            return day
+
+
 def unique_day() -> dt.date:
-    """A day no other test of the session uses (the shared databases hold every test's data;
-    a run reconciles everything paycore recorded on its day)."""
-    return dt.date(2031, 1, 1) + dt.timedelta(days=random.randrange(100_000))
+    """A day no other test of the session uses."""
+    return _untaken_day(dt.date(2031, 1, 1), 100_000)
 
 
 def unique_past_day() -> dt.date:
     """A day no other test of the session uses, ended long ago: a run recorded through a server
     on the real clock must be of a day that has ended (1990-01-01 to 2014-08-24)."""
-    return dt.date(1990, 1, 1) + dt.timedelta(days=random.randrange(9_000))
+    return _untaken_day(dt.date(1990, 1, 1), 9_000)
 
 
 def at(day: dt.date, seconds: float) -> dt.datetime:
