@@ -16,10 +16,12 @@ from pathlib import Path
 
 import asyncpg
 from alembic import command as alembic
+from paycore.app import build_platform, start_server
 from paycore.config import Settings
 from paycore.storage.migrate import MIGRATION_LOCK_ID, alembic_config
 from paycore.storage.shards import asyncpg_url
 from paycore.tools.bench.scratch import with_database
+from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -128,8 +130,8 @@ async def test_health_asks_the_configured_grpc_address_by_default(target: str) -
         assert (process.returncode, output.decode().strip()) == (0, "SERVING"), configured
 
 
-async def health_says(*arguments: str) -> tuple[int | None, str]:
-    env = unset_settings()
+async def health_says(*arguments: str, **settings: str) -> tuple[int | None, str]:
+    env = unset_settings() | settings
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -163,6 +165,39 @@ async def test_health_tells_an_unreachable_server_and_an_unknown_service_from_no
     )
     code, said = await health_says("--target", target, "--service", "paycore.v1.LedgerService")
     assert (code, said) == (0, "SERVING")
+
+
+async def test_health_asks_an_internal_service_where_the_internal_port_listens(
+    migrated: Settings,
+) -> None:
+    """With PAYCORE_INTERNAL_GRPC_ADDR set, the ledger, executor and reconciliation answer there
+    only: `paycore health --service paycore.v1.LedgerService` asked the public port and said
+    SERVICE_UNKNOWN of a serving ledger. Without --target it asks the port that serves the
+    service; a --target given is asked as it is."""
+    settings = migrated.with_overrides(internal_grpc_addr="127.0.0.1:0")
+    platform = build_platform(settings, CollectorRegistry())
+    server = await start_server(platform, "127.0.0.1:0")
+    assert server.internal is not None
+    addresses = {
+        "PAYCORE_GRPC_ADDR": f"127.0.0.1:{server.port}",
+        "PAYCORE_INTERNAL_GRPC_ADDR": f"127.0.0.1:{server.internal.port}",
+    }
+    try:
+        for service in ("paycore.v1.LedgerService", "paycore.v1.AccountService", ""):
+            said = await health_says("--service", service, **addresses)
+            assert said == (0, "SERVING"), service
+        public = addresses["PAYCORE_GRPC_ADDR"]
+        said = await health_says(
+            "--target", public, "--service", "paycore.v1.LedgerService", **addresses
+        )
+        assert said == (
+            1,
+            f"SERVICE_UNKNOWN: the server at {public} has no service paycore.v1.LedgerService"
+            " (NOT_FOUND)",
+        )
+    finally:
+        await server.stop(1)
+        await platform.close()
 
 
 def test_ctrl_c_before_a_command_is_up_is_one_line(tmp_path: Path) -> None:

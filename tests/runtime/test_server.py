@@ -120,6 +120,69 @@ async def test_metrics_count_calls_by_method_and_code(
     assert b"grpc_server_handling_seconds_bucket" in generate_latest(registry)
 
 
+async def test_metrics_count_streaming_calls_under_their_own_type(
+    platform: Platform, target: str
+) -> None:
+    """Reflection (ghz and grpcurl ask it before every run) is a bidi stream: it was shown as a
+    `grpc_type="unary"` series that never counted, however often it was asked."""
+    registry = platform.metrics.registry
+    reflection = {
+        "grpc_service": "grpc.reflection.v1alpha.ServerReflection",
+        "grpc_method": "ServerReflectionInfo",
+    }
+
+    def sample(name: str, grpc_type: str, **extra: str) -> float:
+        labels = {**reflection, "grpc_type": grpc_type, **extra}
+        return registry.get_sample_value(name, labels) or 0.0
+
+    before = {
+        "started": sample("grpc_server_started_total", "bidi_stream"),
+        "ok": sample("grpc_server_handled_total", "bidi_stream", grpc_code="OK"),
+        "timed": sample("grpc_server_handling_seconds_count", "bidi_stream"),
+    }
+    await reflected_services(target)
+    await reflected_services(target)
+    assert sample("grpc_server_started_total", "bidi_stream") == before["started"] + 2
+    assert sample("grpc_server_handled_total", "bidi_stream", grpc_code="OK") == before["ok"] + 2
+    assert sample("grpc_server_handling_seconds_count", "bidi_stream") == before["timed"] + 2
+    assert (
+        registry.get_sample_value("grpc_server_started_total", {**reflection, "grpc_type": "unary"})
+        is None
+    )
+
+
+async def test_a_stream_the_client_cancels_is_counted_cancelled(
+    platform: Platform, target: str
+) -> None:
+    """A health Watch ends when its client goes: CANCELLED, never UNKNOWN (which the
+    PaycoreInternalErrors alert pages on)."""
+    registry = platform.metrics.registry
+    labels = {
+        "grpc_type": "server_stream",
+        "grpc_service": "grpc.health.v1.Health",
+        "grpc_method": "Watch",
+    }
+
+    def handled(code: str) -> float:
+        return (
+            registry.get_sample_value("grpc_server_handled_total", {**labels, "grpc_code": code})
+            or 0.0
+        )
+
+    before = handled("CANCELLED"), handled("UNKNOWN")
+    async with aio.insecure_channel(target) as channel:
+        stub: Any = health_pb2_grpc.HealthStub(channel)
+        call = stub.Watch(health_pb2.HealthCheckRequest(service=""))
+        first = await call.read()
+        assert first.status == health_pb2.HealthCheckResponse.SERVING
+        call.cancel()
+    for _ in range(100):
+        if handled("CANCELLED") > before[0]:
+            break
+        await asyncio.sleep(0.02)
+    assert (handled("CANCELLED"), handled("UNKNOWN")) == (before[0] + 1, before[1])
+
+
 def test_a_wrapped_handler_is_made_once_per_method_and_never_for_unknown_methods() -> None:
     async def behavior(request: object, context: object) -> None:
         return None

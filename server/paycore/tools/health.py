@@ -14,8 +14,10 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from paycore import contracts
 from paycore.client.tls import Tls
-from paycore.config import load_settings
+from paycore.config import Settings, load_settings
+from paycore.runtime.policy import internal_services
 from paycore.runtime.process import split_address
 from paycore.runtime.tls import grpc_caller_tls
 
@@ -25,8 +27,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     health.add_argument(
         "--target",
         default="",
-        help="host:port of the server (default: PAYCORE_GRPC_ADDR, a wildcard host asked on"
-        " loopback)",
+        help="host:port of the server (default: PAYCORE_GRPC_ADDR, or PAYCORE_INTERNAL_GRPC_ADDR"
+        " when set for an internal --service; a wildcard host asked on loopback)",
     )
     health.add_argument("--service", default="", help="a service's full name ('' = the server)")
     health.add_argument("--timeout-seconds", type=float, default=3.0)
@@ -74,10 +76,18 @@ def run_health(arguments: argparse.Namespace) -> None:
     tls = grpc_caller_tls(settings)
     if tls is not None and arguments.server_name:
         tls = dataclasses.replace(tls, server_name=arguments.server_name)
-    target = arguments.target or local_target(settings.grpc_addr)
+    target = arguments.target or local_target(_serving_address(settings, arguments.service))
     said = checked(target, arguments.service, arguments.timeout_seconds, tls)
     print(said)
     raise SystemExit(0 if said == SERVING else 1)
+
+
+def _serving_address(settings: Settings, service: str) -> str:
+    """The address that serves `service`: with PAYCORE_INTERNAL_GRPC_ADDR set, the internal
+    services (ledger, executor, reconciliation) are served there only."""
+    if settings.internal_grpc_addr and service in internal_services(contracts.method_policies()):
+        return settings.internal_grpc_addr
+    return settings.grpc_addr
 
 
 def local_target(listen_address: str) -> str:
