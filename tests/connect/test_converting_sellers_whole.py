@@ -13,10 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from paycore.v1 import wallet_pb2
 
 from tests.connect.support import reverse, transfer
 from tests.connect.test_converting_sellers import (
     RATES,
+    USD_EUR,
     destination_charge,
     refund_with_reversals,
     seller_in,
@@ -49,6 +51,9 @@ async def _whole(world: World, shop: PayoutShop, seller: str) -> None:
         # Holding 6,000: floor(4,999.999999998) = 4,999, taken 2,500; 3,000:
         # floor(2,499.999999999) = 2,499, taken 2,500; 0: taken 2,499 (before: 2,500 thrice: -1).
         ([3_000, 3_000, 3_000], [-2_500, -2_500, -2_499]),
+        # A cent first: floor(8,999 x q = 7,499.166666663667) = 7,499, nothing taken (a zero
+        # row shows its conversion); then the rest, 7,499 (before: 1, then 7,500: -2).
+        ([1, 8_999], [-7_499, 0]),
     ],
 )
 async def test_a_transfer_reversed_in_parts_leaves_the_seller_whole(
@@ -67,7 +72,14 @@ async def test_a_transfer_reversed_in_parts_leaves_the_seller_whole(
         await reverse(shop, sent.id, part)
 
     rows = await shop.transactions(seller)
-    assert sorted(row.amount for row in rows if row.amount < 0) == sorted(taken)
+    reversals = [
+        row for row in rows if row.type == wallet_pb2.BALANCE_TRANSACTION_TYPE_TRANSFER_REVERSAL
+    ]
+    assert sorted(row.amount for row in reversals) == sorted(taken)
+    assert sorted(row.presentment_amount for row in reversals) == sorted(parts)
+    assert {(row.exchange_rate, row.presentment_currency) for row in reversals} == {
+        (USD_EUR, "usd")
+    }
     await _whole(world, shop, seller)
 
 
