@@ -105,11 +105,14 @@ async def test_a_usd_destination_charge_to_a_eur_seller_converts_its_share(
     its transfer -9,000 USD; the seller's 9,000 USD x 0.833333333333 = 7,499.999999997 euro
     cents, rounded down (the platform pays): 7,499 (remainder 0.999999997 carried).
     Refund USD 5,000 with reverse_transfer and refund_application_fee: the buyer gets USD 5,000;
-    the seller gives back 5,000 USD at the locked rate, 4,166.666666665 rounded up (the platform
-    is paid): 4,167 (remainder 0.333333335: the carry reaches 1.333333332, one cent booked to
-    fx_rounding); the fee's share, 500 USD, reaches it as 416.6666666665 rounded down: 416
-    (remainder 0.6666666665). Seller: 7,499 - 4,167 + 416 = 3,748 euro cents. Platform: 680 -
-    5,000 + 5,000 - 500 = 180 USD cents, as without conversion."""
+    the seller gives back what 5,000 USD makes of its holding at the locked rate: it held
+    floor(9,000 x q) = 7,499 and holds floor(4,000 x q = 3,333.333333332) = 3,333, so 4,166
+    (4,166.666666665 exact: remainder -0.666666665, the carry falls to 0.333333332); the fee's
+    share, 500 USD, brings the holding to floor(4,500 x q = 3,749.9999999985) = 3,749: 416
+    (416.6666666665 exact: remainder 0.6666666665). Seller: 7,499 - 4,166 + 416 = 3,749 euro
+    cents, floor(4,500 x q), what its net share crossing would have made (before: each part
+    rounded on its own, 4,167 back: 3,748). Platform: 680 - 5,000 + 5,000 - 500 = 180 USD
+    cents, as without conversion."""
     world = fx_world
     await import_ecb(world, tmp_path / "eurofxref.csv", RATES)
     shop = await world.shop()
@@ -129,12 +132,12 @@ async def test_a_usd_destination_charge_to_a_eur_seller_converts_its_share(
     refund = await refund_with_reversals(shop, intent.id, 5_000)
 
     assert (refund.amount, refund.currency) == (5_000, "usd")
-    assert (await shop.balance(seller))[1] == {"eur": 3_748}
+    assert (await shop.balance(seller))[1] == {"eur": 3_749}
     available, pending = await shop.balance()
     assert available.get("usd", 0) + pending.get("usd", 0) == 180
     seller_rows = await shop.transactions(seller)
     # A refund's transfer reversal is a `transfer` row on both sides (paycore.payment.money).
-    assert rows_of(seller_rows, TRANSFER) == [(-4_167, "eur", USD_EUR, 5_000, "usd")]
+    assert rows_of(seller_rows, TRANSFER) == [(-4_166, "eur", USD_EUR, 5_000, "usd")]
     assert rows_of(seller_rows, W.BALANCE_TRANSACTION_TYPE_APPLICATION_FEE_REFUND) == [
         (416, "eur", USD_EUR, 500, "usd")
     ]
@@ -146,10 +149,11 @@ async def test_a_usd_destination_charge_to_a_eur_seller_converts_its_share(
     assert rows_of(platform_rows, W.BALANCE_TRANSACTION_TYPE_APPLICATION_FEE_REFUND) == [
         (-500, "usd", "", 0, "")
     ]
-    assert await shop.ledger_balance("fx_rounding", "eur") == 1
+    # 0.999999997 - 0.666666665 + 0.6666666665: no whole cent reached.
+    assert await shop.ledger_balance("fx_rounding", "eur") == 0
     assert await carry(world, shop.id, "eur") == Fraction(Decimal("0.9999999985"))
     # The platform's position in the pair, valued at the locked rate, is exactly the carry:
-    # USD 9,000 - 5,000 + 500 = 4,500 in, 7,499 - 4,167 + 416 + 1 = 3,749 euro cents out.
+    # USD 9,000 - 5,000 + 500 = 4,500 in, 7,499 - 4,166 + 416 + 0 = 3,749 euro cents out.
     assert await shop.ledger_balance("fx_clearing:usd_eur", "usd") == 4_500
     assert await shop.ledger_balance("fx_clearing:usd_eur", "eur") == -3_749
     await books_balance(shop, seller, "usd", "eur")
@@ -191,9 +195,11 @@ async def test_a_converted_destination_charge_to_a_eur_seller_reverses_at_locked
     7,200 x 0.833333333333 = 5,999.9999999976 -> 5,999 euro cents. The platform keeps 464.
     Refund JPY 5,000 with both flags (the rate unchanged): the platform's refund 4,000 cents;
     the transfer reversal JPY 5,000 at the charge's 0.008 = 4,000 cents, which the seller gives
-    back at its locked rate: 3,333.333333332 -> 3,334; the fee's share JPY 500 = 400 cents,
-    333.3333333332 -> 333 to the seller. Seller: 5,999 - 3,334 + 333 = 2,998; platform: 464 -
-    4,000 + 4,000 - 400 = 64 cents."""
+    back at its locked rate as the difference it makes to its holding: 7,200 -> 3,200 cents,
+    floor(2,666.6666666656) = 2,666, so 5,999 - 2,666 = 3,333; the fee's share JPY 500 = 400
+    cents brings it to 3,600: floor(2,999.9999999988) = 2,999, 333 to the seller. Seller:
+    5,999 - 3,333 + 333 = 2,999 (before: 3,334 back, 2,998); platform: 464 - 4,000 + 4,000 -
+    400 = 64 cents."""
     world = fx_world
     await import_ecb(world, tmp_path / "eurofxref.csv", RATES)
     shop = await world.shop()
@@ -206,22 +212,32 @@ async def test_a_converted_destination_charge_to_a_eur_seller_reverses_at_locked
 
     await refund_with_reversals(shop, intent.id, 5_000)
 
-    assert (await shop.balance(seller))[1] == {"eur": 2_998}
+    assert (await shop.balance(seller))[1] == {"eur": 2_999}
     available, pending = await shop.balance()
     assert available.get("usd", 0) + pending.get("usd", 0) == 64
     seller_rows = await shop.transactions(seller)
-    assert rows_of(seller_rows, TRANSFER) == [(-3_334, "eur", USD_EUR, 4_000, "usd")]
+    assert rows_of(seller_rows, TRANSFER) == [(-3_333, "eur", USD_EUR, 4_000, "usd")]
     assert rows_of(seller_rows, W.BALANCE_TRANSACTION_TYPE_APPLICATION_FEE_REFUND) == [
         (333, "eur", USD_EUR, 400, "usd")
     ]
     await books_balance(shop, seller, "usd", "eur", "jpy")
 
-    # The rest: the same moves again. Each crossing rounded in the platform's favour by less
-    # than a cent (in 5,999.9999999976 -> 5,999; back 3,333.333333332 -> 3,334 twice; the fee
-    # 333.3333333332 -> 333 twice), so the seller ends 3 cents short: 5,999 - 6,668 + 666.
+    # The rest: the same moves again. The reversal takes the holding from 3,600 to -400 cents
+    # (floor(-333.3333333332) = -334): 2,999 + 334 = 3,333 back; the fee's 400 brings it to 0:
+    # 334 given. The seller ends exactly where it started: 5,999 - 6,666 + 667 = 0 (before:
+    # each part rounded on its own, 3,334 back twice and 333 given twice: -3).
     await refund_with_reversals(shop, intent.id, 5_000)
 
-    assert (await shop.balance(seller))[1] == {"eur": -3}
+    assert (await shop.balance(seller))[1] == {"eur": 0}
+    seller_rows = await shop.transactions(seller)
+    assert rows_of(seller_rows, TRANSFER) == [
+        (-3_333, "eur", USD_EUR, 4_000, "usd"),
+        (-3_333, "eur", USD_EUR, 4_000, "usd"),
+    ]
+    assert rows_of(seller_rows, W.BALANCE_TRANSACTION_TYPE_APPLICATION_FEE_REFUND) == [
+        (333, "eur", USD_EUR, 400, "usd"),
+        (334, "eur", USD_EUR, 400, "usd"),
+    ]
     await books_balance(shop, seller, "usd", "eur", "jpy")
 
 
@@ -305,7 +321,9 @@ async def test_an_application_fee_refund_crosses_at_the_shares_locked_rate(
     """The fee's own refund (fr_) of a converted destination charge, where it was refused
     (INVALID_ARGUMENT naming `id`): JPY 500 of the fee at the charge's 0.008 = 400 cents, rounded
     down, out of the platform's balance; at the share's locked 0.833333333333 the EUR seller
-    gets 333.3333333332 -> 333 euro cents, available at once."""
+    gets the difference it makes to its holding, 7,200 -> 7,600 cents: floor(6,333.3333333308)
+    - 5,999 = 334 euro cents (333.3333333332 exact: remainder -0.6666666668, giving back part
+    of what the share's rounding kept), available at once."""
     world = fx_world
     await import_ecb(world, tmp_path / "eurofxref.csv", RATES)
     shop = await world.shop()
@@ -320,12 +338,12 @@ async def test_an_application_fee_refund_crosses_at_the_shares_locked_rate(
     )
 
     assert (refund.amount, refund.currency) == (500, "jpy")
-    assert await shop.balance(seller) == ({"eur": 333}, {"eur": 5_999})
+    assert await shop.balance(seller) == ({"eur": 334}, {"eur": 5_999})
     available, pending = await shop.balance()
     assert available.get("usd", 0) + pending.get("usd", 0) == 464 - 400
     seller_rows = await shop.transactions(seller)
     assert rows_of(seller_rows, W.BALANCE_TRANSACTION_TYPE_APPLICATION_FEE_REFUND) == [
-        (333, "eur", USD_EUR, 400, "usd")
+        (334, "eur", USD_EUR, 400, "usd")
     ]
     await books_balance(shop, seller, "usd", "eur", "jpy")
 

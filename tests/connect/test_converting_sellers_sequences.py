@@ -6,7 +6,8 @@ balance and CheckIntegrity is clean, and each balance (the platform's and each s
 its identity (pending + available + in transit + paid out = the net of its rows). At the end,
 in each seller's currency (where only crossings convert: the platform settles in USD),
 fx_rounding + the carry is exactly what the crossings' rounding kept, as the sellers' rows
-show it (each its locked rate and the platform's side), and the carry is below one unit."""
+show it (each its locked rate and the platform's side; a part of money coming back or an
+application fee given back may keep less than nothing), and the carry is below one unit."""
 
 from __future__ import annotations
 
@@ -133,9 +134,16 @@ async def test_sellers_in_other_currencies_keep_the_books_whole(world: World, se
         assert booked + left == remainders, (currency, booked, left, remainders)
 
 
+CREDITED = (W.BALANCE_TRANSACTION_TYPE_PAYMENT, W.BALANCE_TRANSACTION_TYPE_APPLICATION_FEE_REFUND)
+
+
 async def _rounding_kept(shop: PayoutShop, sellers: list[str]) -> dict[str, Fraction]:
-    """Per currency, what every crossing's rounding kept: |exact value - amount| of each
-    converted seller row (the parts of one move, available then pending, added up)."""
+    """Per currency, what every crossing's rounding kept for the platform, as the seller's rows
+    show it (the parts of one move, available then pending, added up): the exact value less
+    what the seller got (a share, a transfer, an application fee given back), or what it gave
+    back less the exact value (a reversal). A part undoing money that crossed moves the
+    difference it makes to the seller's holding (paycore.currency.crossing.part_of), so it may
+    keep less than nothing: it gives back what earlier parts kept."""
     moves: dict[tuple[str, str, int], tuple[int, W.BalanceTransaction]] = {}
     for seller in sellers:
         for row in await shop.transactions(seller):
@@ -151,5 +159,6 @@ async def _rounding_kept(shop: PayoutShop, sellers: list[str]) -> dict[str, Frac
             row.presentment_currency,
             row.currency,
         )
-        kept[row.currency] = kept.get(row.currency, Fraction(0)) + abs(exact - abs(amount))
+        signed = exact if row.type in CREDITED else -exact
+        kept[row.currency] = kept.get(row.currency, Fraction(0)) + signed - amount
     return kept

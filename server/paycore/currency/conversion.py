@@ -27,7 +27,9 @@ class Converted:
     amount: int
     """Whole minor units of the target currency."""
     remainder: Fraction
-    """|exact value - amount|: what rounding kept for the platform, 0 <= remainder < 1."""
+    """What rounding kept for the platform: |exact value - amount|, 0 <= remainder < 1; for a
+    part undoing money that crossed to a seller (paycore.currency.crossing.part_of), in
+    (-1, 1), negative when it gives back what earlier rounding kept."""
 
 
 def exact_value(amount: int, rate: Decimal, source: str, target: str) -> Fraction:

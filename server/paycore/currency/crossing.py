@@ -9,17 +9,24 @@ zero on their own:
     to the seller    X   platform balance -> fx_clearing:X_T         A
                      T   fx_clearing:X_T -> seller balance            floor(A x q)
     back             T   seller balance (available, then pending)
-                         -> fx_clearing:X_T                           ceil(A x q)
+                         -> fx_clearing:X_T                           held(H) - held(H - A)
                      X   fx_clearing:X_T -> platform balance          A
+    fee given back   X   platform balance -> fx_clearing:X_T         A
+                     T   fx_clearing:X_T -> seller balance            held(H + A) - held(H)
     rounding         T   fx_clearing:X_T -> fx_rounding               whole units of the carry
 
 A crossing to the seller converts at the newest rate (its request was refused before anything
 moved when the rate was stale or missing: `check`); what crosses back (and an application fee
 given back, which undoes part of the share) converts at the rate locked on the seller's row of
-the money it undoes (the charge's share, the transfer), rounded in the platform's favour as a
-refund and a chargeback of a converted charge are (paycore.currency.settlement), so the seller
-bears no FX result and the platform's position in the pair, valued at the locked rates, is the
-carry. The seller's rows show the locked rate and the platform's side of the money
+the money it undoes (the charge's share, the transfer), so the seller bears no FX result, and
+moves the difference it makes to what the seller holds of that money: H, the X that crossed
+less what came back (`BalanceTransactionRepository.moved_back`) plus the fee given back, held
+as a crossing of it would have credited, held(H) = floor(H x q) (`part_of`). So the parts always
+add up to what was credited: money coming back in full, in one part or many, leaves the seller
+exactly where it started (each part rounded up on its own took up to a unit too many a part).
+Each part's remainder against its exact value is in (-1, 1), negative when the part gives back
+what earlier rounding kept; the platform's position in the pair, valued at the locked rates, is
+the carry. The seller's rows show the locked rate and the platform's side of the money
 (`exchange_rate`, `presentment_amount`, `presentment_currency`); no conversion fee is taken (the
 platform's own conversion of a charge, if any, took its fee).
 """
@@ -31,7 +38,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from paycore.currency.conversion import convert_down, convert_up
+from paycore.currency.conversion import Converted, convert_down, exact_value
 from paycore.currency.models import rate_text
 from paycore.currency.settlement import Conversions
 from paycore.ledger import codes
@@ -97,6 +104,26 @@ class Move:
     """The payee's row available at once (else pending, due at once)."""
 
 
+def held(rate: Rate, amount: int) -> int:
+    """What the seller holds in its currency of `amount` (the platform's side) of money that
+    crossed at `rate`: as the crossing credited it, rounded down."""
+    return convert_down(amount, rate.rate, rate.base, rate.quote).amount
+
+
+def part_of(rate: Rate, holding: int, amount: int, to_seller: bool) -> Converted:
+    """What moving `amount` (the platform's side) of money that crossed at `rate` to the seller
+    (`to_seller`) or back moves of the seller's currency, when the seller holds `holding` of
+    that money (what crossed, less what came back, plus the application fee given back): the
+    difference it makes to `held`, so that what the seller holds is always what a crossing of
+    its net would have credited, and a money given back in full leaves it none; the remainder,
+    what the part kept for the platform against the exact value at `rate`, may be negative (a
+    part giving back what earlier parts kept), always above -1."""
+    after = holding + amount if to_seller else holding - amount
+    moved = abs(held(rate, after) - held(rate, holding))
+    exact = exact_value(amount, rate.rate, rate.base, rate.quote)
+    return Converted(moved, exact - moved if to_seller else moved - exact)
+
+
 @dataclass(frozen=True, slots=True)
 class Crossings:
     _conversions: Conversions
@@ -126,22 +153,20 @@ class Crossings:
         newest = await self._conversions.rates.newest(connection, currency, target)
         return None if newest is None else Rate(currency, target, newest.rate)
 
-    async def locked(
-        self,
-        connection: AsyncConnection,
-        merchant_id: str,
-        seller: str,
-        currency: str,
-        crossed: str,
-    ) -> Rate | None:
-        """The rate `crossed` (the pi_ of a destination charge's share, a tr_) locked on the
-        seller's row when its money in `currency` crossed; None: it did not cross."""
-        row = await BalanceTransactionRepository(connection).converted_payment(
-            merchant_id, crossed, seller
-        )
-        if row is None or row.conversion is None or row.conversion.currency != currency:
+    async def undoing(
+        self, connection: AsyncConnection, merchant_id: str, move: Move
+    ) -> tuple[Rate, Converted] | None:
+        """The rate `move.crossed` locked on the seller's row when its money in `move.currency`
+        crossed, and what `move` moves of the seller's currency: the difference it makes to
+        what the seller holds of that money, `held` (so that its parts always add up to what
+        was credited); None: it did not cross."""
+        repository = BalanceTransactionRepository(connection)
+        row = await repository.converted_payment(merchant_id, move.crossed, move.seller)
+        if row is None or row.conversion is None or row.conversion.currency != move.currency:
             return None
-        return Rate(currency, row.currency, Decimal(row.conversion.exchange_rate))
+        rate = Rate(move.currency, row.currency, Decimal(row.conversion.exchange_rate))
+        back = await repository.moved_back(merchant_id, move.crossed, move.currency, move.source)
+        return rate, part_of(rate, row.conversion.amount - back, move.amount, move.to_seller)
 
     async def move(
         self, connection: AsyncConnection, merchant_id: str, move: Move
@@ -150,8 +175,8 @@ class Crossings:
         as far as it goes, then pending; the payee's pending, due at once, or available), or,
         when the money it undoes crossed into the seller's settlement currency, across it at
         the rate locked then. The rows written."""
-        rate = await self.locked(connection, merchant_id, move.seller, move.currency, move.crossed)
-        if rate is None:
+        undone = await self.undoing(connection, merchant_id, move)
+        if undone is None:
             payer, payee = (MERCHANT, move.seller) if move.to_seller else (move.seller, MERCHANT)
             return await self._balances.move(
                 connection,
@@ -166,13 +191,14 @@ class Crossings:
                 description=move.description,
                 to_available=move.to_available,
             )
+        rate, converted = undone
         crossing = Crossing(move.seller, move.amount, rate, move.source, move.code)
         status = BalanceStatus.AVAILABLE if move.to_available else BalanceStatus.PENDING
         paying = Side(move.kind, description=move.description)
         paid = Side(move.kind, "", status, self._balances.now(), move.description)
         if move.to_seller:
-            return await self.to_seller(connection, merchant_id, crossing, paying, paid)
-        return await self.to_platform(connection, merchant_id, crossing, paid, paying)
+            return await self.to_seller(connection, merchant_id, crossing, paying, paid, converted)
+        return await self._to_platform(connection, merchant_id, crossing, paid, paying, converted)
 
     async def to_seller(
         self,
@@ -181,12 +207,14 @@ class Crossings:
         crossing: Crossing,
         platform: Side,
         seller: Side,
+        converted: Converted | None = None,
     ) -> list[dict[str, Any]]:
         """The platform pays `crossing.amount` (out of `platform.account`, or as a refund takes
-        it when ""), the seller gets it converted, rounded down (into its balance as
-        `seller.status` says). The rows written, the seller's last."""
+        it when ""), the seller gets it converted, rounded down, or `converted` (into its
+        balance as `seller.status` says). The rows written, the seller's last."""
         rate = crossing.rate
-        converted = convert_down(crossing.amount, rate.rate, rate.base, rate.quote)
+        if converted is None:
+            converted = convert_down(crossing.amount, rate.rate, rate.base, rate.quote)
         clearing = await self._clearing(connection, merchant_id, rate)
         rows: list[dict[str, Any]] = []
         taken: list[dict[str, Any]] = []  # the rows `BalanceBook.take` wrote
@@ -226,20 +254,19 @@ class Crossings:
         await self._balances.record(connection, rows)
         return [*taken, *rows]
 
-    async def to_platform(
+    async def _to_platform(
         self,
         connection: AsyncConnection,
         merchant_id: str,
         crossing: Crossing,
         platform: Side,
         seller: Side,
+        owed: Converted,
     ) -> list[dict[str, Any]]:
-        """The seller gives back `crossing.amount` of the platform's side converted at the
-        locked rate, rounded up, as a refund takes it; the platform gets exactly
-        `crossing.amount` (into its balance as `platform.status` says). The rows written, the
-        platform's last."""
+        """The seller gives back `owed` for `crossing.amount` of the platform's side, as a
+        refund takes it; the platform gets exactly `crossing.amount` (into its balance as
+        `platform.status` says). The rows written, the platform's last."""
         rate = crossing.rate
-        owed = convert_up(crossing.amount, rate.rate, rate.base, rate.quote)
         clearing = await self._clearing(connection, merchant_id, rate)
         shown = Presentment(rate_text(rate.rate), crossing.amount, rate.base)
         taking = self._taking(crossing.seller, crossing, rate.quote, owed.amount, seller)
@@ -253,7 +280,15 @@ class Crossings:
         rounding = await self._rounding(connection, merchant_id, crossing, owed.remainder)
         await self._balances.post(connection, merchant_id, [back, *rounding])
         row = self._row(merchant_id, MERCHANT, back, platform, crossing.amount, rate.base)
-        await self._balances.record(connection, [row])
+        recorded = [row]
+        if not rows:
+            # A part too small to take a unit still gets the seller's (zero) row, as a crossing
+            # to it does: the seller's rows show every part's conversion.
+            now = self._balances.now()
+            shown_on = Side(seller.kind, "", BalanceStatus.AVAILABLE, now, seller.description)
+            rows = [self._row(merchant_id, crossing.seller, back, shown_on, 0, rate.quote, shown)]
+            recorded = [*rows, row]
+        await self._balances.record(connection, recorded)
         return [*rows, row]
 
     # -- parts -----------------------------------------------------------------------------------

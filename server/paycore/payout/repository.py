@@ -33,6 +33,7 @@ from paycore.storage.raw import driver_of
 from paycore.storage.reads import Kind, children_of, matching, within
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import (
+    application_fee_refunds,
     balance_transactions,
     bank_accounts,
     executions,
@@ -40,6 +41,7 @@ from paycore.storage.schema import (
     payment_methods,
     payout_schedules,
     payouts,
+    refunds,
     transfer_reversals,
     transfers,
 )
@@ -316,6 +318,41 @@ class BalanceTransactionRepository:
             query = query.where(bt.c.account == account)
         row = (await self._connection.execute(query.limit(1))).first()
         return None if row is None else decode_balance_transaction(row)
+
+    async def moved_back(self, merchant_id: str, crossed: str, currency: str, source: str) -> int:
+        """What the platform's balance got back, in `currency`, of the money `crossed` (the pi_
+        of a destination charge's share, a tr_) passed on, net of the application fee given
+        back since: its rows of the refunds' transfer reversals, the transfer's reversals and
+        the fee's refunds (also those of `source`, the move being made, not yet recorded)."""
+        undoing = (
+            select(refunds.c.id)
+            .where(refunds.c.merchant_id == merchant_id, refunds.c.payment_intent_id == crossed)
+            .union_all(
+                select(application_fee_refunds.c.id).where(
+                    application_fee_refunds.c.merchant_id == merchant_id,
+                    application_fee_refunds.c.payment_intent_id == crossed,
+                ),
+                select(transfer_reversals.c.id).where(
+                    transfer_reversals.c.merchant_id == merchant_id,
+                    transfer_reversals.c.transfer_id == crossed,
+                ),
+            )
+        )
+        kinds = (
+            BalanceType.TRANSFER,
+            BalanceType.TRANSFER_REVERSAL,
+            BalanceType.APPLICATION_FEE_REFUND,
+        )
+        total = await self._connection.scalar(
+            select(func.coalesce(func.sum(bt.c.amount), 0)).where(
+                bt.c.merchant_id == merchant_id,
+                bt.c.account == MERCHANT,
+                bt.c.currency == currency,
+                bt.c.type.in_([kind.value for kind in kinds]),
+                (bt.c.source == source) | bt.c.source.in_(undoing),
+            )
+        )
+        return int(total or 0)
 
     async def any_due(self, merchant_id: str, now: int) -> bool:
         """Whether one of the merchant's pending rows has come due (a read: no lock)."""
