@@ -158,6 +158,13 @@ class Reason(Enum):
         "{id} is the account's last secret key: roll it (POST /v1/api_keys/{id}/roll) to replace"
         " it; revoked, it would leave no key that can manage the account",
     )
+    API_KEY_ROLLED = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "{id} was already rolled (replaced by {replacement}) and a key rolls once: roll"
+        " {replacement} instead, or revoke {id} (POST /v1/api_keys/{id}/revoke) to end its"
+        " overlap now",
+    )
     PERMISSION_DENIED = (Status.PERMISSION_DENIED, ErrorType.PERMISSION, "{detail}")
     RATE_LIMITED = (
         Status.RESOURCE_EXHAUSTED,

@@ -138,13 +138,76 @@ async def test_a_rolled_key_overlaps_then_the_old_one_ends(
     async with connect(target, rolled.secret) as new_client:
         assert (await new_client.accounts.GetMerchant(request)).id == merchant.merchant.id
         assert (await merchant.client.accounts.GetMerchant(request)).id == merchant.merchant.id
-        # A second roll of the old key, ending it now: the overlap is cut short.
-        await new_client.accounts.RollApiKey(
-            account_pb2.RollApiKeyRequest(id=_key_id(old), expires_in_seconds=0)
-        )
+        # Cutting the overlap short is revoking the old key (a second roll is refused).
+        await new_client.accounts.RevokeApiKey(account_pb2.RevokeApiKeyRequest(id=_key_id(old)))
         error = rich_error(await _failure(merchant.client.accounts.GetMerchant(request)))
-        assert (error.code, error.reason) == (grpc.StatusCode.UNAUTHENTICATED, "API_KEY_EXPIRED")
+        assert (error.code, error.reason) == (grpc.StatusCode.UNAUTHENTICATED, "API_KEY_INVALID")
         assert (await new_client.accounts.GetMerchant(request)).id == merchant.merchant.id
+
+
+def _refused_as_rolled(error: aio.AioRpcError, key_id: str, successor_id: str) -> None:
+    rich = rich_error(error)
+    assert (rich.code, rich.reason, rich.param) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "API_KEY_ROLLED",
+        "id",
+    )
+    assert key_id in rich.message and f"replaced by {successor_id}" in rich.message
+
+
+async def _lasting_keys(merchant: MerchantFixture, key_type: int) -> list[str]:
+    listed = await merchant.client.accounts.ListApiKeys(
+        account_pb2.ListApiKeysRequest(type=key_type)  # type: ignore[arg-type]
+    )
+    return [key.id for key in listed.data if key.revoked == 0 and key.expires == 0]
+
+
+async def test_concurrent_rolls_of_one_key_issue_one_replacement(
+    merchant: MerchantFixture,
+) -> None:
+    """The probe: six rolls of one key at once (a double-click, no Idempotency-Key) gave six
+    live replacements, the extras never ending. One roll replaces the key; the others are
+    refused naming the one replacement."""
+    old = _key_id(merchant.merchant.secret_key)
+    request = account_pb2.RollApiKeyRequest(id=old, expires_in_seconds=3600)
+    outcomes = await asyncio.gather(
+        *(merchant.client.accounts.RollApiKey(request) for _ in range(6)), return_exceptions=True
+    )
+    rolled = [outcome for outcome in outcomes if isinstance(outcome, account_pb2.ApiKey)]
+    assert len(rolled) == 1, outcomes
+    (successor,) = rolled
+    for refused in outcomes:
+        if refused is not successor:
+            assert isinstance(refused, aio.AioRpcError), refused
+            _refused_as_rolled(refused, old, successor.id)
+    assert await _lasting_keys(merchant, account_pb2.API_KEY_TYPE_SECRET) == [successor.id]
+
+
+async def test_a_rolled_key_does_not_roll_again_and_its_replacement_does(
+    merchant: MerchantFixture,
+) -> None:
+    old = _key_id(merchant.merchant.publishable_key)
+    accounts = merchant.client.accounts
+    first = await accounts.RollApiKey(account_pb2.RollApiKeyRequest(id=old, expires_in_seconds=60))
+    again = await _failure(
+        accounts.RollApiKey(account_pb2.RollApiKeyRequest(id=old, expires_in_seconds=0))
+    )
+    _refused_as_rolled(again, old, first.id)
+    second = await accounts.RollApiKey(
+        account_pb2.RollApiKeyRequest(id=first.id, expires_in_seconds=60)
+    )
+    assert second.secret.startswith("pk_test_") and second.id not in (old, first.id)
+    _refused_as_rolled(
+        await _failure(accounts.RollApiKey(account_pb2.RollApiKeyRequest(id=first.id))),
+        first.id,
+        second.id,
+    )
+    publishable = await _lasting_keys(merchant, account_pb2.API_KEY_TYPE_PUBLISHABLE)
+    assert second.id in publishable and not {old, first.id} & set(publishable)
+    # The refused rolls left the old keys' overlaps as they were (the 0 did not end `old`).
+    listed = await accounts.ListApiKeys(account_pb2.ListApiKeysRequest())
+    ending = {key.id: key.expires for key in listed.data if key.id in (old, first.id)}
+    assert len(ending) == 2 and all(expires > time.time() for expires in ending.values()), ending
 
 
 async def test_the_publishable_key_rolls_too(target: str, merchant: MerchantFixture) -> None:

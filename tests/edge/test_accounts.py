@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import secrets
@@ -317,6 +318,38 @@ async def test_a_rolled_key_is_reissued_and_the_old_one_expires(
         form="expires_in_seconds=604801",
     )
     assert (too_long.status, too_long.error["param"]) == (400, "expires_in_seconds")
+
+
+async def test_concurrent_rolls_of_one_key_give_one_replacement(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    """The probe: six POST /v1/api_keys/{id}/roll of one key at once, without an
+    Idempotency-Key, gave six live replacements. One is issued; the others, and a later roll
+    of the same key, answer 400 `api_key_rolled` naming `id` and the replacement."""
+    merchant = await new_merchant(http, settings_admin_token)
+    key = merchant["secret_key"]
+    created = await call(
+        http, "POST", "/v1/api_keys", key=key, form="name=ci&scopes[]=accounts:read"
+    )
+    path = f"/v1/api_keys/{created.body['id']}/roll"
+    answers = await asyncio.gather(
+        *(call(http, "POST", path, key=key, form="expires_in_seconds=3600") for _ in range(6))
+    )
+    issued = [answer.body for answer in answers if answer.status == 200]
+    assert len(issued) == 1, [answer.body for answer in answers]
+    successor = issued[0]["id"]
+    later = await call(http, "POST", path, key=key, form="expires_in_seconds=0")
+    for refused in [answer for answer in answers if answer.status != 200] + [later]:
+        assert (refused.status, refused.error["code"], refused.error["param"]) == (
+            400,
+            "api_key_rolled",
+            "id",
+        ), refused.body
+        assert f"replaced by {successor}" in refused.error["message"]
+    listed = await call(http, "GET", "/v1/api_keys?type=restricted", key=key)
+    data = listed.body["data"]
+    lasting = [k["id"] for k in data if k["revoked"] is None and k["expires"] is None]
+    assert lasting == [successor], listed.body
 
 
 async def test_a_public_edge_has_no_operator_routes(target: str, settings_admin_token: str) -> None:

@@ -147,7 +147,9 @@ class AccountServiceServicer:
     def RollApiKey(self, request, context):
         """Reissues a key (a leaked one, or on a schedule) as Stripe's roll does: a new key of the same
         type, name and scopes, returned with its secret once; the old key keeps working until
-        `expires_in_seconds` from now (0: it stops at once), so deployments can switch over.
+        `expires_in_seconds` from now (0: it stops at once), so deployments can switch over. A key
+        rolls once: rolled again while it overlaps, FAILED_PRECONDITION API_KEY_ROLLED naming `id`
+        and the key that replaced it (revoke the old key to end its overlap at once).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -51,7 +51,9 @@ class AccountServiceStub:
     RollApiKey: _grpc.UnaryUnaryMultiCallable[_account_pb2.RollApiKeyRequest, _account_pb2.ApiKey]
     """Reissues a key (a leaked one, or on a schedule) as Stripe's roll does: a new key of the same
     type, name and scopes, returned with its secret once; the old key keeps working until
-    `expires_in_seconds` from now (0: it stops at once), so deployments can switch over.
+    `expires_in_seconds` from now (0: it stops at once), so deployments can switch over. A key
+    rolls once: rolled again while it overlaps, FAILED_PRECONDITION API_KEY_ROLLED naming `id`
+    and the key that replaced it (revoke the old key to end its overlap at once).
     """
     ListApiKeys: _grpc.UnaryUnaryMultiCallable[_account_pb2.ListApiKeysRequest, _account_pb2.ListApiKeysResponse]
     GetFeePlan: _grpc.UnaryUnaryMultiCallable[_account_pb2.GetFeePlanRequest, _account_pb2.FeePlan]
@@ -84,7 +86,9 @@ class AccountServiceAsyncStub(AccountServiceStub):
     RollApiKey: _aio.UnaryUnaryMultiCallable[_account_pb2.RollApiKeyRequest, _account_pb2.ApiKey]  # type: ignore[assignment]
     """Reissues a key (a leaked one, or on a schedule) as Stripe's roll does: a new key of the same
     type, name and scopes, returned with its secret once; the old key keeps working until
-    `expires_in_seconds` from now (0: it stops at once), so deployments can switch over.
+    `expires_in_seconds` from now (0: it stops at once), so deployments can switch over. A key
+    rolls once: rolled again while it overlaps, FAILED_PRECONDITION API_KEY_ROLLED naming `id`
+    and the key that replaced it (revoke the old key to end its overlap at once).
     """
     ListApiKeys: _aio.UnaryUnaryMultiCallable[_account_pb2.ListApiKeysRequest, _account_pb2.ListApiKeysResponse]  # type: ignore[assignment]
     GetFeePlan: _aio.UnaryUnaryMultiCallable[_account_pb2.GetFeePlanRequest, _account_pb2.FeePlan]  # type: ignore[assignment]
@@ -162,7 +166,9 @@ class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_account_pb2.ApiKey, _abc.Awaitable[_account_pb2.ApiKey]]:
         """Reissues a key (a leaked one, or on a schedule) as Stripe's roll does: a new key of the same
         type, name and scopes, returned with its secret once; the old key keeps working until
-        `expires_in_seconds` from now (0: it stops at once), so deployments can switch over.
+        `expires_in_seconds` from now (0: it stops at once), so deployments can switch over. A key
+        rolls once: rolled again while it overlaps, FAILED_PRECONDITION API_KEY_ROLLED naming `id`
+        and the key that replaced it (revoke the old key to end its overlap at once).
         """
 
     @_abc_1.abstractmethod

@@ -3,6 +3,7 @@ it on the right shard); Gets and Lists go through the one read path (paycore.sto
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 
 from paycore.account.fee_plans import DEFAULT_PLAN, FeePlan, save_plan, stored_plan
@@ -149,13 +150,16 @@ class AccountService:
         self, connection: AsyncConnection, merchant_id: str, key_id: str, overlap_seconds: int
     ) -> IssuedKey:
         """A new key like `key_id` (type, name, scopes); the old one ends `overlap_seconds` from
-        now, so the merchant can deploy the new one before the old stops working."""
+        now, so the merchant can deploy the new one before the old stops working. A key rolls
+        once: rolled again (concurrent rolls included) while it overlaps, API_KEY_ROLLED naming
+        `id` and its replacement, so it has one successor; its overlap is cut short by revoking
+        it, and the successor rolls in its turn."""
         if not 0 <= overlap_seconds <= ROLL_OVERLAP_SECONDS_MAX:
             raise invalid("expires_in_seconds", f"must be between 0 and {ROLL_OVERLAP_SECONDS_MAX}")
         keys = ApiKeyRepository(connection)
-        old = await keys.expire(merchant_id, key_id, overlap_seconds)
+        old = await keys.end_lasting(merchant_id, key_id, overlap_seconds)
         if old is None:
-            raise not_found("api_key", key_id)
+            raise await _not_rollable(keys, merchant_id, key_id)
         merchant = await MerchantRepository(connection).get(merchant_id)
         if merchant is None:
             raise not_found("merchant", merchant_id)
@@ -204,6 +208,22 @@ class AccountService:
         )
         stored = await keys.insert(merchant.id, draft, self._hasher.digest(secret.reveal()))
         return IssuedKey(stored, secret)
+
+
+async def _not_rollable(keys: ApiKeyRepository, merchant_id: str, key_id: str) -> ApiError:
+    """Why `key_id` does not roll: already rolled and still overlapping, else NOT_FOUND (no such
+    key, revoked, or ended)."""
+    key = await keys.get(merchant_id, key_id)
+    if key is None or key.expires is None or not key.usable_at(time.time()):
+        return not_found("api_key", key_id)
+    replacement = await keys.replacement_of(merchant_id, key) or "the key its roll issued"
+    return ApiError(
+        Reason.API_KEY_ROLLED,
+        param="id",
+        metadata={"replaced_by": replacement},
+        id=key_id,
+        replacement=replacement,
+    )
 
 
 def scope_held(held: frozenset[str], required: str) -> bool:
