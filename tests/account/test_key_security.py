@@ -224,6 +224,24 @@ async def test_the_publishable_key_rolls_too(target: str, merchant: MerchantFixt
     assert missing.code == grpc.StatusCode.NOT_FOUND  # ended: nothing left to roll
 
 
+async def test_the_refusal_names_the_replacement_among_keys_alike(
+    merchant: MerchantFixture,
+) -> None:
+    """Restricted keys of one name and scopes, made before and after a roll: the refusal names
+    the key the roll issued, not one of them."""
+    accounts = merchant.client.accounts
+    alike = account_pb2.CreateApiKeyRequest(name="ci", scopes=["payments:read"])
+    rolled_key = (await accounts.CreateApiKey(alike)).id
+    await accounts.CreateApiKey(alike)
+    successor = await accounts.RollApiKey(
+        account_pb2.RollApiKeyRequest(id=rolled_key, expires_in_seconds=600)
+    )
+    await accounts.CreateApiKey(alike)
+    again = await _failure(accounts.RollApiKey(account_pb2.RollApiKeyRequest(id=rolled_key)))
+    _refused_as_rolled(again, rolled_key, successor.id)
+    assert rich_error(again).metadata["replaced_by"] == successor.id
+
+
 async def test_wrong_admin_tokens_are_throttled_per_address(
     target: str, settings: Settings, merchant: MerchantFixture
 ) -> None:
