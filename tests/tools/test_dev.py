@@ -86,7 +86,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def _field(banner: str, name: str) -> str:
-    found = re.search(rf"{name}\s+(\S+)", banner)
+    """The value of the banner's line `name   value` (a line's start: the data directory's
+    random name, which the storage line prints, can end in "id")."""
+    found = re.search(rf"^ *{name} +(\S+)", banner, re.MULTILINE)
     assert found, banner
     return found.group(1)
 
