@@ -76,6 +76,8 @@ class ApiKey:
     revoked: int | None
     expires: int | None = None
     """Unix seconds when a rolled key stops authenticating."""
+    replaced_by: str | None = None
+    """The key its roll issued (a key rolls once)."""
 
     def usable_at(self, unix_seconds: float) -> bool:
         return self.revoked is None and (self.expires is None or unix_seconds < self.expires)

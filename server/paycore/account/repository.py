@@ -154,32 +154,13 @@ class ApiKeyRepository:
         ).one_or_none()
         return None if row is None else api_key_of(row)
 
-    async def replacement_of(self, merchant_id: str, rolled: ApiKey) -> str | None:
-        """The id of the key a roll issued for `rolled`: issued in the roll's transaction, it
-        has its type, name and scopes, and was created (the transaction's now()) a whole
-        number of seconds, the overlap, before `rolled` ends."""
-        if rolled.expires is None:
-            return None
-        ends = api_keys.c.expires_at
-        candidate = api_keys.alias("replacement")
-        overlap = func.extract("epoch", ends - candidate.c.created_at)
-        query = (
-            select(candidate.c.id)
-            .select_from(api_keys.join(candidate, candidate.c.merchant_id == merchant_id))
-            .where(
-                merchant_row(api_keys, merchant_id, rolled.id),
-                candidate.c.id != rolled.id,
-                candidate.c.type == api_keys.c.type,
-                candidate.c.name == api_keys.c.name,
-                candidate.c.scopes == api_keys.c.scopes,
-                candidate.c.created_at > api_keys.c.created_at,
-                candidate.c.created_at <= ends,
-                overlap == func.trunc(overlap),
-            )
-            .order_by(candidate.c.created_at)
-            .limit(1)
+    async def replaced(self, merchant_id: str, key_id: str, replacement_id: str) -> None:
+        """Records the key a roll of `key_id` issued."""
+        await self._connection.execute(
+            update(api_keys)
+            .where(merchant_row(api_keys, merchant_id, key_id))
+            .values(replaced_by=replacement_id)
         )
-        return (await self._connection.execute(query)).scalar_one_or_none()
 
 
 async def find_key_for_authentication(

@@ -163,7 +163,9 @@ class AccountService:
         merchant = await MerchantRepository(connection).get(merchant_id)
         if merchant is None:
             raise not_found("merchant", merchant_id)
-        return await self._issue(keys, merchant, old.type, old.name, old.scopes)
+        issued = await self._issue(keys, merchant, old.type, old.name, old.scopes)
+        await keys.replaced(merchant_id, key_id, issued.key.id)
+        return issued
 
     async def list_api_keys(
         self, merchant_id: str, cursor: Cursor, key_type: ApiKeyType | None
@@ -216,7 +218,7 @@ async def _not_rollable(keys: ApiKeyRepository, merchant_id: str, key_id: str) -
     key = await keys.get(merchant_id, key_id)
     if key is None or key.expires is None or not key.usable_at(time.time()):
         return not_found("api_key", key_id)
-    replacement = await keys.replacement_of(merchant_id, key) or "the key its roll issued"
+    replacement = key.replaced_by or "the key its roll issued"  # rolled before 0067: unnamed
     return ApiError(
         Reason.API_KEY_ROLLED,
         param="id",

@@ -92,6 +92,8 @@ api_keys = _owned(
     Column("revoked_at", DateTime(timezone=True)),
     # Security (issue 23): a rolled key keeps working until then (migration 0013).
     Column("expires_at", DateTime(timezone=True)),
+    # The key a roll issued in its place: a key rolls once (migration 0067).
+    Column("replaced_by", Text),
     # Authentication finds a key by the id embedded in it, before it knows the merchant.
     Index("api_keys_id_idx", "id", unique=True),
 )
