@@ -342,7 +342,7 @@ def build_platform(
         accounts=accounts,
         ledger=ledger,
         coalescer=Coalescer(ledger),
-        wallet=WalletService(shards, ledger, pay_out.reads, pay_out.availability),
+        wallet=WalletService(shards, ledger, pay_out.reads, pay_out.availability, pay_out.payouts),
         events=EventService(reads),
         fraud=fraud,
         fraud_redis=fraud_redis,

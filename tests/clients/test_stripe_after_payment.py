@@ -439,6 +439,12 @@ async def test_balance_and_payouts(stripe_merchant: StripeWorld) -> None:
     def pay_out() -> tuple[str, str]:
         balance = stripe.Balance.retrieve()
         assert [(money.currency, money.amount) for money in balance.available] == [("usd", net)]
+        # Stripe's instant_available: the largest instant payout, its 1 % fee (at least 50) beside
+        assert balance.instant_available is not None
+        [instant] = balance.instant_available
+        assert instant.currency == "usd"
+        assert instant.amount + max(50, (instant.amount + 50) // 100) <= net
+        assert instant.amount + 1 + max(50, (instant.amount + 51) // 100) > net
         canceled = stripe.Payout.create(amount=4000, currency="usd", description="Weekly")
         assert isinstance(canceled, stripe.Payout) and canceled.object == "payout"
         assert (canceled.status, canceled.method, canceled.automatic) == (

@@ -319,6 +319,7 @@ async def test_wallet_balance_and_transactions_after_ledger_movements(
         "account": None,
         "available": zero,
         "pending": zero,
+        "instant_available": zero,  # Stripe's: the largest instant payout, with its fee
     }
     ids = {
         spec.code: (await _account(http, admin, merchant_id, spec))["id"]
@@ -360,6 +361,8 @@ async def test_wallet_balance_and_transactions_after_ledger_movements(
     assert balance.status == 200, balance.body
     assert balance.body["available"] == [{"amount": 670, "currency": "usd"}]
     assert balance.body["pending"] == [{"amount": 500, "currency": "usd"}]
+    # 620 and its minimum fee of 50 are the 670 available
+    assert balance.body["instant_available"] == [{"amount": 620, "currency": "usd"}]
 
     # Balance transactions are rows the money-moving services write beside their transfers
     # (paycore.payout.balances): transfers posted straight to the ledger have none. Listed with

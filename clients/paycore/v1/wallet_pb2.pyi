@@ -113,6 +113,7 @@ class Balance(_message.Message):
     ACCOUNT_FIELD_NUMBER: _builtins.int
     AVAILABLE_FIELD_NUMBER: _builtins.int
     PENDING_FIELD_NUMBER: _builtins.int
+    INSTANT_AVAILABLE_FIELD_NUMBER: _builtins.int
     account: _builtins.str
     """The "acct_..." seller this balance belongs to; empty for the merchant's own."""
     @_builtins.property
@@ -123,16 +124,26 @@ class Balance(_message.Message):
     def pending(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Money]:
         """Received but not yet available (settling, or held by the payout delay)."""
 
+    @_builtins.property
+    def instant_available(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Money]:
+        """The largest instant payout that can be made now, per currency (Stripe's
+        `instant_available`): its amount and its fee both come out of what can be paid out (the
+        available balance, less what a negative pending balance owes), in the currency's payout
+        multiples; 0 when that does not cover the minimum fee. Shown whether or not the payee has
+        a destination that takes instant payouts.
+        """
+
     def __init__(
         self,
         *,
         account: _builtins.str = ...,
         available: _abc.Iterable[_common_pb2.Money] | None = ...,
         pending: _abc.Iterable[_common_pb2.Money] | None = ...,
+        instant_available: _abc.Iterable[_common_pb2.Money] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "available", b"available", "pending", b"pending"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "available", b"available", "instant_available", b"instant_available", "pending", b"pending"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

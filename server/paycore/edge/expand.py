@@ -33,6 +33,13 @@ ALWAYS_EXPANDED: dict[str, tuple[str, ...]] = {
     "paycore.v1.Subscription": ("items.data.price",),
 }
 """Paths every answer of a message expands, as Stripe's objects nest these (by full name)."""
+EXPANDED_BY_FIELD: dict[tuple[str, str, str], str] = {
+    # A payout's card destination is the payee's external account, Stripe's `card`, not the
+    # payment method it was registered from (which `pm_` reads everywhere else).
+    ("payout", "destination", Prefix.PAYMENT_METHOD.value): "/v1/payout_cards/{id}",
+}
+"""(object, field, id prefix) -> the GET route an id there expands through, where the field
+names another object than the prefix's own."""
 EXPAND_PATHS_MAX = 10
 EXPAND_DEPTH_MAX = 4  # Stripe's limit
 NOT_FOUND = 404
@@ -111,17 +118,24 @@ class Expander:
         routes = list(routes)
         self._routes = by_prefix(routes)
         self._deletable = deleted_templates(routes)
+        gets = {route.template: route for route in routes if route.http_method == "GET"}
+        self._by_field = {  # those of the routes served (an edge may serve none)
+            where: gets[template]
+            for where, template in EXPANDED_BY_FIELD.items()
+            if template in gets
+        }
 
     async def expand(self, rendered: dict[str, Any], paths: list[str], fetch: Fetch) -> None:
         """Replaces, in place, the id at each path with its object, read by `fetch` (with the
         caller's credentials), each object once however often the answer names it."""
-        read: dict[str, Any] = {}
+        read: dict[tuple[str, str], Any] = {}
 
         async def fetch_once(route: HttpRoute, request: Message) -> Message:
-            object_id = getattr(request, "id", "")
-            if object_id not in read:
-                read[object_id] = await fetch(route, request)
-            found: Message = read[object_id]
+            # by route too: a pm_ is a payment method, or a payout's card (EXPANDED_BY_FIELD)
+            key = (route.template, getattr(request, "id", ""))
+            if key not in read:
+                read[key] = await fetch(route, request)
+            found: Message = read[key]
             return found
 
         for path in paths:
@@ -136,7 +150,9 @@ class Expander:
         if value is None:
             return True  # nothing to expand: Stripe leaves a null as it is
         if isinstance(value, str):
-            value = node[parts[0]] = await self._object(value, fetch)
+            where = (str(node.get("object")), parts[0], value.partition("_")[0])
+            by_field = self._by_field.get(where)
+            value = node[parts[0]] = await self._object(value, fetch, by_field)
             if value is None:
                 return False
         elif _is_id_list(value):  # a repeated id field: each id, in place
@@ -154,8 +170,9 @@ class Expander:
         results = [await self._expand(target, parts[1:], fetch) for target in targets]
         return all(results)
 
-    async def _object(self, object_id: str, fetch: Fetch) -> Any:
-        route = self._routes.get(object_id.partition("_")[0])
+    async def _object(self, object_id: str, fetch: Fetch, route: HttpRoute | None = None) -> Any:
+        """The object `object_id` names, read through `route` (else its prefix's GET route)."""
+        route = route or self._routes.get(object_id.partition("_")[0])
         if route is None:
             return None
         request = to_message(route.input, {"id": object_id})

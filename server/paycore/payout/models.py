@@ -264,6 +264,24 @@ class InstantFees:
     def fee_for(self, amount: int) -> int:
         return max(self.minimum, (amount * self.basis_points + 5_000) // 10_000)
 
+    def largest_amount(self, payable: int) -> int:
+        """The largest instant payout whose amount and fee `payable` covers; 0 when it does not
+        cover the minimum fee and a unit (a payout and its fee grow together: bisection)."""
+        low, high = 0, max(0, payable)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if middle + self.fee_for(middle) <= payable:
+                low = middle
+            else:
+                high = middle - 1
+        return low
+
+
+def payable(available: int, pending: int) -> int:
+    """What can be paid out: the available balance, less what a negative pending balance owes
+    (a refund larger than the balance took the rest from pending)."""
+    return available + min(0, pending)
+
 
 @dataclass(frozen=True)
 class NewTransfer:

@@ -53,6 +53,7 @@ from paycore.payout.models import (
     PayoutMethod,
     PayoutStatus,
     Schedule,
+    payable,
 )
 from paycore.payout.repository import (
     BankAccountRepository,
@@ -83,6 +84,13 @@ class Payouts:
     _rules: CurrencyRules
     _availability: Availability
 
+    def instant_available(self, available: int, pending: int, currency: str) -> int:
+        """The largest instant payout `create` takes out of this balance (Stripe's
+        `instant_available`): amount and fee within what can be paid out, in the currency's
+        payout multiples."""
+        largest = self._fees.largest_amount(payable(available, pending))
+        return self._rules.payable(largest, currency)
+
     # -- manual ---------------------------------------------------------------------------------
 
     async def create(self, connection: AsyncConnection, merchant_id: str, new: NewPayout) -> Payout:
@@ -92,14 +100,14 @@ class Payouts:
         accounts = await self._existing_accounts(connection, merchant_id, new.account, new.currency)
         balance = await self._book.lock(connection, merchant_id, accounts)
         fee = self._fees.fee_for(new.amount) if new.method is PayoutMethod.INSTANT else 0
-        payable = balance.available + min(0, balance.pending)
-        if new.amount + fee > payable:
+        can_pay = payable(balance.available, balance.pending)
+        if new.amount + fee > can_pay:
             raise ApiError(
                 Reason.BALANCE_INSUFFICIENT,
                 param="amount",
                 amount=new.amount + fee,
                 currency=new.currency,
-                available=max(0, payable),
+                available=max(0, can_pay),
             )
         payout_id = self._new_id(merchant_id)
         execution_id = await self._executor.enqueue(

@@ -14,6 +14,8 @@ second copy of the money.
   pending what the availability job would make available on its next run.
 - A balance in which nothing has moved yet shows the payee's default currency at 0 (the first
   of its settlement currencies, else its default_currency), as Stripe's new account does.
+- instant_available (per currency): the largest instant payout the balance pays with its fee
+  (paycore.payout.payouts' `instant_available`, the rule CreatePayout checks), Stripe's field.
 - A marketplace seller's wallet (`account=acct_...`) reads the seller's own balance accounts,
   which the merchant keeps (paycore.ledger.codes.for_seller).
 """
@@ -30,6 +32,7 @@ from paycore.ledger.repository import AccountRepository
 from paycore.ledger.service import LedgerService
 from paycore.payout.availability import Availability
 from paycore.payout.models import BalanceFilter, BalanceTransaction
+from paycore.payout.payouts import Payouts
 from paycore.payout.reading import PayoutReads
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Page
@@ -45,6 +48,7 @@ def _balance_codes(seller_account: str) -> list[str]:
 class Balance:
     available: dict[str, int]
     pending: dict[str, int]
+    instant_available: dict[str, int]
 
 
 class WalletService:
@@ -54,11 +58,13 @@ class WalletService:
         ledger: LedgerService,
         balance_reads: PayoutReads,
         availability: Availability,
+        payouts: Payouts,
     ) -> None:
         self._shards = shards
         self._ledger = ledger
         self._balance_reads = balance_reads
         self._availability = availability
+        self._payouts = payouts
 
     async def get_balance(self, merchant_id: str, seller_account: str) -> Balance:
         await self._check_seller(merchant_id, seller_account)
@@ -101,6 +107,12 @@ class WalletService:
         return Balance(
             {currency: available.get(currency, 0) for currency in shown},
             {currency: pending.get(currency, 0) for currency in shown},
+            {
+                currency: self._payouts.instant_available(
+                    available.get(currency, 0), pending.get(currency, 0), currency
+                )
+                for currency in shown
+            },
         )
 
     async def _default_currency(self, merchant_id: str, seller_account: str) -> list[str]:
