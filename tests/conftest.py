@@ -237,9 +237,18 @@ async def serving_payin(
         await platform.close()
 
 
+@pytest.fixture
+def payin_overrides() -> dict[str, object]:
+    """Settings the `payin` fixture's server takes over PAYIN_TIMINGS; a module whose tests are
+    about the in-line budget overrides this fixture with SHORT_INLINE_WAIT."""
+    return {}
+
+
 @pytest_asyncio.fixture
-async def payin(migrated: Settings, psp: PspSimulator) -> AsyncIterator[PayIn]:
-    async with serving_payin(migrated, psp) as serving:
+async def payin(
+    migrated: Settings, psp: PspSimulator, payin_overrides: dict[str, object]
+) -> AsyncIterator[PayIn]:
+    async with serving_payin(migrated, psp, **payin_overrides) as serving:
         yield serving
 
 

@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from paycore.tools.psp import cards
 from paycore.v1 import executor_pb2, payment_pb2
 
 from tests.helpers import PspSimulator
-from tests.payment.shop import PAYIN_TIMINGS, PayIn, Shop, fee, good_card
+from tests.payment.shop import PAYIN_TIMINGS, SHORT_INLINE_WAIT, PayIn, Shop, fee, good_card
 
 E = executor_pb2
 REQUEST, STATUS_QUERY = E.EXECUTION_ATTEMPT_KIND_REQUEST, E.EXECUTION_ATTEMPT_KIND_STATUS_QUERY
 # Longer than a PSP call waits: every call (charges and status queries) times out.
 HANGING_MS = PAYIN_TIMINGS["psp_timeout_ms"] + 200
+
+
+@pytest.fixture
+def payin_overrides() -> dict[str, object]:
+    return SHORT_INLINE_WAIT
 
 
 async def _execution_of(shop: Shop, intent: str) -> E.Execution:

@@ -5,16 +5,22 @@ CARD_ANSWER_LOST: the executor looks the charge up), and a charge the PSP never 
 
 from __future__ import annotations
 
+import pytest
 from paycore.tools.psp import cards
 from paycore.v1 import subscription_pb2
 
 from tests.helpers import PspSimulator
-from tests.payment.shop import PayIn, Shop
+from tests.payment.shop import SHORT_INLINE_WAIT, PayIn, Shop
 from tests.subscription.billing import HOUR, add_months, captured, net, open_billing, utc
 
 S = subscription_pb2
 START = utc(2028, 11, 30, 18)
 AMOUNT = 3100
+
+
+@pytest.fixture
+def payin_overrides() -> dict[str, object]:
+    return SHORT_INLINE_WAIT
 
 
 async def test_renewals_whose_answers_are_lost_are_paid_and_charged_once(
