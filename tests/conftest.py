@@ -34,7 +34,7 @@ from sqlalchemy import text
 
 from tests.helpers import MerchantFixture, PspSimulator, create_merchant
 from tests.payment.shop import NO_LIMITS, PAYIN_TIMINGS, PayIn, Shop, open_shop
-from tests.payout.support import World, open_world
+from tests.payout.support import World, forget_feeds, open_world
 
 SHARD_COUNT = 2
 FRAUD_REDIS_TIMEOUT_MS = 2000
@@ -227,6 +227,7 @@ async def serving_payin(
     )
     registry = CollectorRegistry()
     platform = build_platform(settings, registry)
+    await forget_feeds(platform, psp.url)
     server = await start_server(platform, "127.0.0.1:0")
     admin = connect(f"127.0.0.1:{server.port}", settings.admin_token)
     try:

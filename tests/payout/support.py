@@ -116,6 +116,7 @@ async def open_world(migrated: Settings, data_dir: Path, **overrides: Any) -> As
         psp_url=simulator.url, rate_limits_per_second=NO_LIMITS, **{**PAYIN_TIMINGS, **overrides}
     )
     platform = build_platform(settings, CollectorRegistry(), clock)
+    await forget_feeds(platform, simulator.url)
     server = await start_server(platform, "127.0.0.1:0")
     admin = connect(f"127.0.0.1:{server.port}", settings.admin_token)
     try:
@@ -127,6 +128,20 @@ async def open_world(migrated: Settings, data_dir: Path, **overrides: Any) -> As
         await server.stop(1)
         await platform.close()
         await simulator.close()
+
+
+async def forget_feeds(platform: Platform, psp_url: str) -> None:
+    """Drops the PSP feeds' positions and leases (disputes, authentications, early fraud
+    warnings: named by the PSP's URL) that an earlier test's simulator left at this URL: the
+    session's databases outlive it, and a new simulator given the same port starts its
+    sequences again, so the stale position (or a lease until a far-advanced clock) hid its
+    first items (a dispute never read: once in a full run)."""
+    for engine in platform.shards.engines:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("DELETE FROM dispute_feeds WHERE name = :url OR name LIKE :url || '#%'"),
+                {"url": psp_url},
+            )
 
 
 @dataclass
