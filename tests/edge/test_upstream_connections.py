@@ -21,13 +21,9 @@ from tests.helpers import free_port
 GET_MERCHANT = "/paycore.v1.AccountService/GetMerchant"
 
 
-async def test_calls_reach_the_server_over_several_connections() -> None:
-    peers: list[str] = []
-
-    async def get_merchant(request: account_pb2.GetMerchantRequest, context: Any) -> Any:
-        peers.append(context.peer())
-        return account_pb2.Merchant(id=request.id, name="peer counter")
-
+async def _merchant_server(get_merchant: Any) -> tuple[aio.Server, int]:
+    """A started gRPC server answering AccountService.GetMerchant with `get_merchant`, and
+    its port."""
     handler = grpc.method_handlers_generic_handler(
         "paycore.v1.AccountService",
         {
@@ -42,6 +38,17 @@ async def test_calls_reach_the_server_over_several_connections() -> None:
     server.add_generic_rpc_handlers((handler,))
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
+    return server, port
+
+
+async def test_calls_reach_the_server_over_several_connections() -> None:
+    peers: list[str] = []
+
+    async def get_merchant(request: account_pb2.GetMerchantRequest, context: Any) -> Any:
+        peers.append(context.peer())
+        return account_pb2.Merchant(id=request.id, name="peer counter")
+
+    server, port = await _merchant_server(get_merchant)
     edge = await start_edge(f"127.0.0.1:{port}", "127.0.0.1:0")
     merchant = new_id(Prefix.ACCOUNT, 0)
     try:
@@ -69,20 +76,7 @@ async def test_a_connection_failing_to_connect_is_passed_over_while_another_is_u
     async def get_merchant(request: account_pb2.GetMerchantRequest, context: Any) -> Any:
         return account_pb2.Merchant(id=request.id, name="live")
 
-    handler = grpc.method_handlers_generic_handler(
-        "paycore.v1.AccountService",
-        {
-            "GetMerchant": grpc.unary_unary_rpc_method_handler(
-                get_merchant,
-                request_deserializer=account_pb2.GetMerchantRequest.FromString,
-                response_serializer=account_pb2.Merchant.SerializeToString,
-            )
-        },
-    )
-    server = aio.server()
-    server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
+    server, port = await _merchant_server(get_merchant)
     gone = aio.insecure_channel(f"127.0.0.1:{free_port()}")
     live = aio.insecure_channel(f"127.0.0.1:{port}")
     try:
