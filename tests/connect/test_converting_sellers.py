@@ -45,6 +45,14 @@ async def seller_in(shop: PayoutShop, currency: str) -> str:
     return created.id
 
 
+async def usd_platform_with_eur_seller(world: World, tmp_path: Path) -> tuple[PayoutShop, str]:
+    """The ECB's RATES imported, a shop settling in USD and its seller settling in EUR."""
+    await import_ecb(world, tmp_path / "eurofxref.csv", RATES)
+    shop = await world.shop()
+    await settle_in(shop, "usd")
+    return shop, await seller_in(shop, "eur")
+
+
 async def destination_charge(
     shop: PayoutShop, seller: str, amount: int, currency: str, fee: int, card: str = ""
 ) -> payment_pb2.PaymentIntent:
@@ -201,10 +209,7 @@ async def test_a_converted_destination_charge_to_a_eur_seller_reverses_at_locked
     5,999 - 3,333 + 333 = 2,999 (before: 3,334 back, 2,998); platform: 464 - 4,000 + 4,000 -
     400 = 64 cents."""
     world = fx_world
-    await import_ecb(world, tmp_path / "eurofxref.csv", RATES)
-    shop = await world.shop()
-    await settle_in(shop, "usd")
-    seller = await seller_in(shop, "eur")
+    shop, seller = await usd_platform_with_eur_seller(world, tmp_path)
 
     intent = await destination_charge(shop, seller, 10_000, "jpy", 1_000)
     assert (await shop.balance(seller))[1] == {"eur": 5_999}
@@ -325,10 +330,7 @@ async def test_an_application_fee_refund_crosses_at_the_shares_locked_rate(
     - 5,999 = 334 euro cents (333.3333333332 exact: remainder -0.6666666668, giving back part
     of what the share's rounding kept), available at once."""
     world = fx_world
-    await import_ecb(world, tmp_path / "eurofxref.csv", RATES)
-    shop = await world.shop()
-    await settle_in(shop, "usd")
-    seller = await seller_in(shop, "eur")
+    shop, seller = await usd_platform_with_eur_seller(world, tmp_path)
     intent = await destination_charge(shop, seller, 10_000, "jpy", 1_000)
 
     refund = await shop.client.payments.CreateApplicationFeeRefund(

@@ -22,8 +22,9 @@ from tests.connect.test_converting_sellers import (
     destination_charge,
     refund_with_reversals,
     seller_in,
+    usd_platform_with_eur_seller,
 )
-from tests.currency.support import carry, import_ecb, settle_in
+from tests.currency.support import carry, import_ecb
 from tests.payout.support import PayoutShop, World
 
 
@@ -91,10 +92,7 @@ async def test_a_destination_charge_refunded_in_full_leaves_the_seller_whole(
     = -834), taking 7,499 + 834 = 8,333; the fee's 1,000 brings it to 0, giving 834. Before:
     ceil(8,333.33333333) = 8,334 taken and floor(833.333333333) = 833 given: -2."""
     world = fx_world
-    await import_ecb(world, tmp_path / "eurofxref.csv", RATES)
-    shop = await world.shop()
-    await settle_in(shop, "usd")
-    seller = await seller_in(shop, "eur")
+    shop, seller = await usd_platform_with_eur_seller(world, tmp_path)
     intent = await destination_charge(shop, seller, 10_000, "usd", 1_000)
     assert (await shop.balance(seller))[1] == {"eur": 7_499}
 
