@@ -53,6 +53,17 @@ async def usd_platform_with_eur_seller(world: World, tmp_path: Path) -> tuple[Pa
     return shop, await seller_in(shop, "eur")
 
 
+async def funded_shop_with_eur_seller(world: World, tmp_path: Path) -> tuple[PayoutShop, str]:
+    """A shop with USD 10,000 charged two days ago (available to transfer), its seller settling
+    in EUR, and the ECB's RATES imported as of then."""
+    shop = await world.shop()
+    seller = await seller_in(shop, "eur")
+    await shop.charge(10_000)
+    await world.advance(2)
+    await import_ecb(world, tmp_path / "eurofxref.csv", RATES.replace("07 Dec", "09 Dec"))
+    return shop, seller
+
+
 async def destination_charge(
     shop: PayoutShop, seller: str, amount: int, currency: str, fee: int, card: str = ""
 ) -> payment_pb2.PaymentIntent:
@@ -253,11 +264,7 @@ async def test_a_transfer_to_a_eur_seller_converts_and_reverses_at_its_rate(
     euro cents, available; a reversal of USD 500 takes back 416.6666666665 -> 417 and gives the
     platform exactly USD 500."""
     world = fx_world
-    shop = await world.shop()
-    seller = await seller_in(shop, "eur")
-    await shop.charge(10_000)
-    await world.advance(2)
-    await import_ecb(world, tmp_path / "eurofxref.csv", RATES.replace("07 Dec", "09 Dec"))
+    shop, seller = await funded_shop_with_eur_seller(world, tmp_path)
 
     sent = await transfer(shop, 1_000, seller)
 

@@ -17,14 +17,13 @@ from paycore.v1 import wallet_pb2
 
 from tests.connect.support import reverse, transfer
 from tests.connect.test_converting_sellers import (
-    RATES,
     USD_EUR,
     destination_charge,
+    funded_shop_with_eur_seller,
     refund_with_reversals,
-    seller_in,
     usd_platform_with_eur_seller,
 )
-from tests.currency.support import carry, import_ecb
+from tests.currency.support import carry
 from tests.payout.support import PayoutShop, World
 
 
@@ -61,11 +60,7 @@ async def test_a_transfer_reversed_in_parts_leaves_the_seller_whole(
     fx_world: World, tmp_path: Path, parts: list[int], taken: list[int]
 ) -> None:
     world = fx_world
-    shop = await world.shop()
-    seller = await seller_in(shop, "eur")
-    await shop.charge(10_000)
-    await world.advance(2)
-    await import_ecb(world, tmp_path / "eurofxref.csv", RATES.replace("07 Dec", "09 Dec"))
+    shop, seller = await funded_shop_with_eur_seller(world, tmp_path)
     sent = await transfer(shop, 9_000, seller)
     assert (await shop.balance(seller))[0] == {"eur": 7_499}
 
