@@ -21,11 +21,12 @@ _SETTINGS = {
     "serve": f"{_REQUIRED}, PAYCORE_GRPC_ADDR, PAYCORE_INTERNAL_GRPC_ADDR,"
     " PAYCORE_METRICS_ADDR (the supervisor's sum with --workers), PAYCORE_PSP_URL",
     "edge": "PAYCORE_HTTP_ADDR (where it listens), PAYCORE_GRPC_ADDR (what it calls, unless"
-    " --grpc-target), PAYCORE_EDGE_OPERATOR_ROUTES",
+    " --grpc-target), PAYCORE_EDGE_OPERATOR_ROUTES, PAYCORE_EDGE_METRICS_ADDR",
     "migrate": "PAYCORE_DATABASE_URLS, PAYCORE_SHARD_MAP (the first run only)",
     "dev": "PAYCORE_DATABASE_URLS and PAYCORE_REDIS_URL (both set: those servers, else embedded"
     " ones under PAYCORE_DATA_DIR); it listens on PAYCORE_GRPC_ADDR, PAYCORE_INTERNAL_GRPC_ADDR"
-    " (when set), PAYCORE_HTTP_ADDR, PAYCORE_METRICS_ADDR (the worker's metrics too) and"
+    " (when set), PAYCORE_HTTP_ADDR, PAYCORE_METRICS_ADDR (the worker's and edge's metrics"
+    " too) and"
     " PAYCORE_PSP_URL (the simulator)",
     "worker": f"{_REQUIRED}, PAYCORE_PSP_URL, PAYCORE_WORKER_METRICS_ADDR",
 }

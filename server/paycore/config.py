@@ -177,6 +177,10 @@ class Settings:
 
     worker_metrics_addr: str = "127.0.0.1:9465"
     """PAYCORE_WORKER_METRICS_ADDR: where `paycore worker` serves its /metrics."""
+
+    edge_metrics_addr: str = "127.0.0.1:9466"
+    """PAYCORE_EDGE_METRICS_ADDR: where `paycore edge` serves its /metrics (its HTTP answers by
+    route and status); `paycore dev` counts them in PAYCORE_METRICS_ADDR's."""
     fraud_model_path: Path | None = None
     """PAYCORE_FRAUD_MODEL: the fraud model artifact (JSON) the server scores with; unset
     means the one shipped in paycore/fraud/artifacts/model.json."""

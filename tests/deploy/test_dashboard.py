@@ -1,5 +1,5 @@
 """Every metric the alerting rules and the Grafana dashboard name is one the platform exports:
-checked against a scrape of a running server and worker (their registries' exposition), so a
+checked against a scrape of a running server, worker and edge (their registries' exposition), so a
 renamed metric cannot leave a silent panel or an alert that never fires."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import re
 import yaml
 from paycore.app import build_jobs, build_platform, start_server
 from paycore.config import Settings
+from paycore.edge import start_edge
 from paycore.worker import Worker
 from paycore.worker.backlog import BacklogMetrics
 from paycore.worker.metrics import WorkerMetrics
@@ -66,6 +67,8 @@ async def scrape(settings: Settings) -> set[str]:
         await health_status(f"127.0.0.1:{server.port}", "")
         worker = Worker(build_jobs(platform), platform.shards.engines, WorkerMetrics(registry))
         assert await worker.run_once()
+        edge = await start_edge(f"127.0.0.1:{server.port}", "127.0.0.1:0", registry=registry)
+        await edge.close()
     finally:
         await server.stop(1)
         await platform.close()
@@ -76,6 +79,7 @@ async def test_rules_and_dashboard_name_only_exported_metrics(migrated: Settings
     exported = await scrape(migrated)
     assert "paycore_db_pool_connections" in exported
     assert "paycore_ledger_integrity_mismatches" in exported
+    assert "paycore_edge_requests_total" in exported
     for source, expressions in (
         ("deploy/prometheus/rules.yaml", rule_expressions()),
         ("deploy/grafana/paycore.json", dashboard_expressions()),

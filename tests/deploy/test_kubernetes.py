@@ -217,6 +217,7 @@ def test_metrics_listen_where_the_probes_and_prometheus_look(overlay: str) -> No
     for name, setting in (
         ("paycore-serve", "metrics_addr"),
         ("paycore-worker", "worker_metrics_addr"),
+        ("paycore-edge", "edge_metrics_addr"),
     ):
         pod = deployments[name]["spec"]["template"]
         (container,) = pod["spec"]["containers"]

@@ -90,12 +90,12 @@ def test_the_jobs_the_alerts_name_are_the_scraped_deployments() -> None:
             ports = {port["containerPort"] for port in template["spec"]["containers"][0]["ports"]}
             assert int(annotations["prometheus.io/port"]) in ports, name
             scraped[name] = deployment
-    assert {"paycore-serve", "paycore-worker"} <= set(scraped)
+    assert {"paycore-serve", "paycore-worker", "paycore-edge"} <= set(scraped)
     named = set()
     for rule in ("PaycoreServeDown", "PaycoreTargetDown", "PaycoreWorkersMissing"):
         for jobs in re.findall(r'job=~?"([^"]+)"', str(alert(rule)["expr"])):
             named |= set(jobs.split("|"))
-    assert named == {"paycore-serve", "paycore-worker"}
+    assert named == {"paycore-serve", "paycore-worker", "paycore-edge"}
 
 
 def test_the_workers_expected_are_the_workers_deployed() -> None:

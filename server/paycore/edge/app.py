@@ -38,6 +38,7 @@ from paycore.edge.errors import (
     replay_headers,
 )
 from paycore.edge.expand import EXPAND_KEY, Expander, always_expanded, expand_paths
+from paycore.edge.metrics import ROUTE_KEY, EdgeMetrics
 from paycore.edge.openapi import openapi_document
 from paycore.edge.params import PARAMETER_COUNT_MAX, parse_params
 from paycore.edge.protocol import EdgeRunner
@@ -61,6 +62,7 @@ from paycore.transcoding import (
     to_message,
 )
 from paycore.validation import MAX_LIST_LIMIT
+from prometheus_client import CollectorRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -238,12 +240,14 @@ class Edge:
         path = request.rel_url.raw_path
         try:
             route, variables = self.router.match(request.method, path)
+            request[ROUTE_KEY] = route.template
         except RouteNotFound:
             if path in OWN_GET_PATHS:
                 raise _method_not_allowed(path, request.method, OWN_GET_METHODS) from None
             message = f"Unrecognized request URL ({request.method}: {path})"
             raise invalid_request("route_unknown", message, status=404) from None
         except MethodNotAllowed as error:
+            request[ROUTE_KEY] = error.template
             raise _method_not_allowed(path, request.method, ", ".join(error.allowed)) from None
         except UnicodeDecodeError:
             raise invalid_request(
@@ -563,12 +567,18 @@ def _bearer_of_basic(authorization: str) -> str:
     return f"Bearer {key}" if key.isprintable() and key else authorization
 
 
-def build_app(edge: Edge, pages_token: str = "", secure: bool = False) -> web.Application:
+def build_app(
+    edge: Edge,
+    pages_token: str = "",
+    secure: bool = False,
+    metrics: EdgeMetrics | None = None,
+) -> web.Application:
     """The aiohttp application serving `edge`, /healthz and /openapi.json, the hosted checkout
-    pages and the dashboard (paycore.edge.site)."""
+    pages and the dashboard (paycore.edge.site); every answer counted in `metrics`."""
+    counted = [metrics.middleware()] if metrics is not None else []
     app = web.Application(
         client_max_size=BODY_SIZE_MAX,
-        middlewares=[_request_ids, cross_origin, _unreadable_bodies],
+        middlewares=[*counted, _request_ids, cross_origin, _unreadable_bodies],
     )
     health, openapi = OWN_GET_PATHS
     app.router.add_get(health, edge.health)
@@ -613,6 +623,7 @@ async def start_edge(
     pages_token: str = "",
     trusted_proxies: tuple[str, ...] = (),
     internal_target: str = "",
+    registry: CollectorRegistry | None = None,
 ) -> EdgeServer:
     """Serves the edge on `address` ("host:port", port 0 for any) in front of `grpc_target`.
     The admin and internal methods' routes are served only with `operator_routes`
@@ -622,7 +633,7 @@ async def start_edge(
     `trusted_proxies`: PAYCORE_EDGE_TRUSTED_PROXIES (paycore.runtime.addresses).
     `internal_target`: where the internal services listen (PAYCORE_INTERNAL_GRPC_ADDR), when
     not on `grpc_target`: the operator routes and the dashboard's operator pages call them
-    there."""
+    there. `registry`: where its HTTP answers are counted (paycore.edge.metrics)."""
     options: list[tuple[str, Any]] = [
         ("grpc.max_receive_message_length", MESSAGE_LENGTH_MAX),
         ("grpc.max_send_message_length", MESSAGE_LENGTH_MAX),
@@ -651,7 +662,8 @@ async def start_edge(
         spread=spread,
     )
     # No access log: the gRPC server logs every call with the request id the edge passes on.
-    app = build_app(edge, pages_token, secure=tls is not None)
+    metrics = EdgeMetrics(registry) if registry is not None else None
+    app = build_app(edge, pages_token, secure=tls is not None, metrics=metrics)
     runner = EdgeRunner(app, access_log=None, handle_signals=False)
     server = EdgeServer(edge, runner, 0)
     try:

@@ -114,9 +114,11 @@ class RouteNotFound(Exception):
 
 
 class MethodNotAllowed(Exception):
-    def __init__(self, allowed: list[str]) -> None:
+    def __init__(self, allowed: list[str], template: str) -> None:
+        """`template`: the path's route template (the metrics' label of the refusal)."""
         super().__init__(", ".join(allowed))
         self.allowed = allowed
+        self.template = template
 
 
 class Router:
@@ -159,14 +161,16 @@ class Router:
         parts = raw_path[1:].split("/")
         candidates = self._candidates(self._root, parts, 0, [])
         allowed: list[str] = []
+        template = ""
         for routes, values in candidates:
             route = routes.get("GET" if http_method == HEAD else http_method)
             if route is not None:
                 return route, _bind(route, values)
             answered = [*routes, *([HEAD] if "GET" in routes else [])]
             allowed.extend(method for method in answered if method not in allowed)
+            template = template or next(iter(routes.values())).template
         if allowed:
-            raise MethodNotAllowed(sorted(allowed))
+            raise MethodNotAllowed(sorted(allowed), template)
         raise RouteNotFound
 
     def _candidates(

@@ -227,6 +227,7 @@ async def _run(settings: Settings) -> None:
                 internal_target=(
                     f"127.0.0.1:{server.internal.port}" if server.internal is not None else ""
                 ),
+                registry=registry,
             ),
         )
         started.push_async_callback(edge.close)
