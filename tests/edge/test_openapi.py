@@ -32,7 +32,20 @@ async def test_openapi_json_is_valid_and_complete(
     assert schemas["Merchant"]["properties"]["created"]["type"] == "integer"  # int64, a number
     assert schemas["Merchant"]["properties"]["object"]["const"] == "account"
     assert schemas["ListPaymentIntentsResponse"]["properties"]["object"]["const"] == "list"
-    assert "restricted" in schemas["ApiKey"]["properties"]["type"]["enum"]
+    # The unset value is null in answers, never "unspecified" (which no Stripe SDK knows).
+    assert schemas["ApiKey"]["properties"]["type"]["enum"] == [
+        "secret",
+        "publishable",
+        "restricted",
+        None,
+    ]
+    listed = [
+        f"{name}.{field}"
+        for name, schema in schemas.items()
+        for field, property in schema.get("properties", {}).items()
+        if "unspecified" in property.get("enum", ())
+    ]
+    assert listed == []
     assert "Error" in schemas
     listing = document["paths"]["/v1/accounts"]["get"]["parameters"]
     assert {"limit", "starting_after"} <= {parameter["name"] for parameter in listing}

@@ -24,7 +24,6 @@ from paycore.stripe_json import (
     object_name,
 )
 from paycore.transcoding import (
-    enum_json_names,
     is_map,
     is_well_known,
     message_of,
@@ -316,9 +315,11 @@ def _scalar_schema(field: FieldDescriptor, schemas: dict[str, Any]) -> dict[str,
     if field.type == FieldDescriptor.TYPE_MESSAGE:
         return _ref(message_of(field), schemas)
     if field.type == FieldDescriptor.TYPE_ENUM:
-        names: list[str | None] = list(enum_json_names(field.enum_type).values())
+        # The unset value (`..._UNSPECIFIED`) is null, as answers render it, not a name.
+        rendered = rendered_enum_names(field.enum_type).values()
+        names: list[str | None] = [name for name in rendered if name is not None]
         names += stripe_enum_names(field.enum_type).values()  # answered, and taken, at the edge
-        if None in rendered_enum_names(field.enum_type).values():  # answers render unset as null
+        if None in rendered:
             return {"type": ["string", "null"], "enum": [*names, None]}
         return {"type": "string", "enum": names}
     if field.type == FieldDescriptor.TYPE_BOOL:
