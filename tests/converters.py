@@ -311,11 +311,12 @@ CONVERTERS: list[ConverterCase] = [
     ),
     ConverterCase(
         payout_messages.account_balance_message,
-        sample_of(payout.AccountBalance, available={"usd": 970}, pending={"usd": 30}),
-        {
-            "instant_available": "GetBalance's (the wallet applies the instant payout rule); "
-            "the balance.available event shows what became available"
-        },
+        sample_of(
+            payout.AccountBalance,
+            available={"usd": 970},
+            pending={"usd": 30},
+            instant_available={"usd": 920},
+        ),
     ),
     ConverterCase(
         reconciliation_messages.run_message, sample_of(reconciliation.Run, day=date(2026, 1, 1))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import grpc
 import pytest
 from grpc import aio
-from paycore.v1 import wallet_pb2
+from paycore.v1 import event_pb2, wallet_pb2
 
 from tests.helpers import rich_error
 from tests.payment.shop import fee
@@ -57,4 +57,30 @@ async def test_the_balance_shows_the_largest_instant_payout_and_it_goes_through(
     assert await instant_available(shop) == {"usd": 0}  # under fee + 1 is left
     await shop.assert_identity()
     await shop.assert_clean()
+    await shop.close()
+
+
+async def test_the_balance_available_event_shows_instant_available_as_the_balance_does(
+    world: World,
+) -> None:
+    """Stripe's balance.available carries a Balance, `instant_available` included; paycore's
+    showed available and pending alone, so a receiver learning of new funds from the event had
+    to read the balance again to learn what it could pay out instantly."""
+    shop = await world.shop()
+    await shop.charge(12_000)
+    await world.advance(2)
+    balance = await shop.client.wallet.GetBalance(wallet_pb2.GetBalanceRequest())
+    largest = (await instant_available(shop))["usd"]
+    assert largest > 0
+
+    listed = await shop.client.events.ListEvents(
+        event_pb2.ListEventsRequest(type="balance.available", limit=10)
+    )
+    [event] = listed.data
+    carried = wallet_pb2.Balance()
+    assert event.data.object.Unpack(carried), event.data.object.type_url
+    assert [(m.currency, m.amount) for m in carried.available] == [
+        (m.currency, m.amount) for m in balance.available
+    ]
+    assert [(m.currency, m.amount) for m in carried.instant_available] == [("usd", largest)]
     await shop.close()

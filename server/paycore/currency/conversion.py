@@ -61,3 +61,33 @@ def convert_half_up(amount: int, rate: Decimal, source: str, target: str) -> int
 def basis_points_of(amount: int, basis_points: int) -> int:
     """`basis_points` of `amount`, rounded half up (as fee plans round)."""
     return (amount * basis_points * 2 + BASIS_POINTS) // (2 * BASIS_POINTS)
+
+
+def part_of_booked(
+    part: int,
+    left: int,
+    rate: Decimal,
+    source: str,
+    target: str,
+    *,
+    half_up: bool = False,
+    cap: int | None = None,
+) -> int:
+    """What `part` (minor units of `source`) of an amount booked in `target` at `rate` moves
+    back, when `left` of it (`source`) has not moved back yet: the difference it makes to the
+    value of what is left, rounded as the amount was booked (down, as a capture's gross;
+    `half_up`, as a fee kept; never past `cap`, as a fee kept never passes the gross). So the
+    parts of an amount moving back in full, in one part or many, add up to exactly what was
+    booked, each its own value rounded one way or the other (docs/currencies.md, "Refunds and
+    partial refunds"); no remainder: they split what was booked."""
+    rounded = convert_half_up if half_up else _floor
+
+    def booked(amount: int) -> int:
+        value = rounded(amount, rate, source, target)
+        return value if cap is None else min(cap, value)
+
+    return booked(left) - booked(left - part)
+
+
+def _floor(amount: int, rate: Decimal, source: str, target: str) -> int:
+    return convert_down(amount, rate, source, target).amount

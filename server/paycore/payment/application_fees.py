@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from paycore.account.repository import SELLER_ACCOUNTS
-from paycore.currency.conversion import convert_down
+from paycore.currency.conversion import convert_down, part_of_booked
 from paycore.currency.crossing import Crossings, Move
 from paycore.currency.settlement import Conversions
 from paycore.errors import ApiError, Reason, invalid, not_found
@@ -110,7 +110,8 @@ class ApplicationFees:
         own left of it (AMOUNT_TOO_LARGE; nothing left: CHARGE_ALREADY_REFUNDED)."""
         charge = charge_of_fee(fee_id)
         repository = PayInRepository(connection)
-        if await repository.intent(merchant_id, charge, lock=True) is None:
+        intent = await repository.intent(merchant_id, charge, lock=True)
+        if intent is None:
             raise not_found(APPLICATION_FEES.name, fee_id)
         fee = await APPLICATION_FEES.fetch(connection, merchant_id, charge)
         if fee is None:
@@ -142,12 +143,26 @@ class ApplicationFees:
             )
         refund_id = new_merchant_id(Prefix.APPLICATION_FEE_REFUND, merchant_id)
         # A charge converted for the platform kept its fee in the settlement currency at the
-        # charge's locked rate: the part given back is too, rounded down (the platform pays).
+        # charge's locked rate, rounded half up: the part given back is the difference it makes
+        # to the value of what is left of the fee given back by nobody yet, so the parts add up
+        # to what was kept (each rounded down on its own, the platform kept a unit or so).
         currency, moved = fee.currency, amount
         locked = await self._conversions.locked(connection, merchant_id, charge, MERCHANT)
         if locked is not None:
             currency = locked.currency
-            moved = convert_down(amount, locked.rate, fee.currency, currency).amount
+            _, given = await repository.moved_back(merchant_id, charge, "")
+            unmoved = left + by_charge_refunds - given
+            moved = part_of_booked(
+                amount,
+                unmoved,
+                locked.rate,
+                fee.currency,
+                currency,
+                half_up=True,
+                cap=convert_down(
+                    intent.amount_received, locked.rate, fee.currency, currency
+                ).amount,
+            )
             if not moved:
                 raise invalid("amount", f"{amount} {fee.currency} converts to 0 {currency}")
         rows = await self._crossings.move(

@@ -36,7 +36,7 @@ from paycore.payment.models import (
 )
 from paycore.payment.money import Capture, Credit, PayInLedger, Reversal
 from paycore.payment.refunds import release_refund
-from paycore.payment.repository import APPLICATION_FEES, PayInRepository
+from paycore.payment.repository import APPLICATION_FEES, PayInRepository, fee_refunded_directly
 from paycore.payment.setup.flow import SetupCards
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -71,15 +71,30 @@ def failure_of(execution: Execution, subject: str = "payment_intent") -> Payment
     )
 
 
-def _reversal(intent: Intent | None, refund: Refund) -> Reversal | None:
+async def _reversal(
+    connection: AsyncConnection, intent: Intent | None, refund: Refund
+) -> Reversal | None:
     """What a destination charge's refund moves between the merchant and the seller, as its
-    first phase decided (paycore.payment.refunds); None when it asked for neither."""
+    first phase decided (paycore.payment.refunds), with what the charge's earlier refunds and
+    the fee's own refunds left of the charge and its fee; None when it asked for neither."""
     moved = (refund.transfer_reversal_amount, refund.application_fee_refund_amount)
     if moved == (None, None):
         return None
     if intent is None or not intent.transfer_destination:
         violated(f"refund {refund.id} reverses a transfer its charge never made")
-    return Reversal(intent.transfer_destination, moved[0] or 0, moved[1] or 0)
+    merchant_id, received = intent.merchant_id, intent.amount_received
+    reversed_, given = await PayInRepository(connection).moved_back(
+        merchant_id, intent.id, refund.id
+    )
+    given += await fee_refunded_directly(connection, merchant_id, intent.id)
+    return Reversal(
+        intent.transfer_destination,
+        moved[0] or 0,
+        moved[1] or 0,
+        charged=received,
+        transfer_left=received - reversed_,
+        fee_left=intent.platform_fee(received) - given,
+    )
 
 
 def _attempt(
@@ -500,7 +515,7 @@ class PayInCompletion:
                 currency=refund.currency,
                 seller_account=order.seller_account if order else None,
                 charge=refund.payment_intent_id or refund.payment_order_id or "",
-                reversal=_reversal(intent, refund),
+                reversal=await _reversal(connection, intent, refund),
             )
             await repository.update_refund(refund, status=RefundStatus.SUCCEEDED.value)
         else:

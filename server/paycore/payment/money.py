@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from paycore.currency.conversion import convert_down, convert_up
+from paycore.currency.conversion import convert_down, part_of_booked
 from paycore.currency.crossing import Crossing, Crossings, Move, Side
 from paycore.currency.settlement import Booked, Charge, Conversions, RefundCharge
 from paycore.ledger import codes
@@ -73,6 +73,12 @@ class Reversal:
     seller: str
     transfer: int
     application_fee: int
+    # -- a converted charge's parts split what was booked (paycore.currency.conversion.
+    # part_of_booked): the amount the charge captured, and what of it and of the fee it kept
+    # the charge's earlier refunds had not taken back or given back yet (all in its currency).
+    charged: int = 0
+    transfer_left: int = 0
+    fee_left: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,14 +391,25 @@ class PayInLedger:
             return
         if locked is not None:
             # The share and the fee were booked in the settlement currency at the charge's
-            # locked rate: their parts are split of that, rounded as a refund's (the platform
-            # is paid) and as a capture's (it pays); nothing crosses currencies here.
+            # locked rate: their parts split that, nothing crosses currencies here. Each part
+            # is the difference it makes to the value at that rate of what is left, rounded as
+            # the gross (down) and the fee (half up) were, so the parts add up to the share
+            # (each rounded on its own, a full refund took a unit or two past it).
+            rate, booked_in = locked.rate, locked.currency
             reversal = Reversal(
                 reversal.seller,
-                convert_up(reversal.transfer, locked.rate, currency, locked.currency).amount,
-                convert_down(
-                    reversal.application_fee, locked.rate, currency, locked.currency
-                ).amount,
+                part_of_booked(
+                    reversal.transfer, reversal.transfer_left, rate, currency, booked_in
+                ),
+                part_of_booked(
+                    reversal.application_fee,
+                    reversal.fee_left,
+                    rate,
+                    currency,
+                    booked_in,
+                    half_up=True,
+                    cap=convert_down(reversal.charged, rate, currency, booked_in).amount,
+                ),
             )
             currency = locked.currency
         await self._reverse(connection, merchant_id, source, charge, currency, reversal)

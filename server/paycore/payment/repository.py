@@ -513,6 +513,25 @@ class PayInRepository:
         ).one()
         return int(row[0]), int(row[1])
 
+    async def moved_back(self, merchant_id: str, intent_id: str, excluding: str) -> tuple[int, int]:
+        """(transfer reversed, application fee given back) by the intent's refunds that moved
+        their money (succeeded), but `excluding`; read under the intent's lock, which every
+        refund of it takes first, so each refund's completion sees those before it."""
+        row = (
+            await self._connection.execute(
+                select(
+                    func.coalesce(func.sum(refunds.c.transfer_reversal_amount), 0),
+                    func.coalesce(func.sum(refunds.c.application_fee_refund_amount), 0),
+                ).where(
+                    refunds.c.merchant_id == merchant_id,
+                    refunds.c.payment_intent_id == intent_id,
+                    refunds.c.status == RefundStatus.SUCCEEDED.value,
+                    refunds.c.id != excluding,
+                )
+            )
+        ).one()
+        return int(row[0]), int(row[1])
+
     async def update_refund(self, refund: Refund, **values: Any) -> None:
         await self._update(refunds, refund.merchant_id, refund.id, values)
 

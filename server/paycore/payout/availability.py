@@ -30,7 +30,7 @@ from paycore.ids import Prefix
 from paycore.ledger import codes
 from paycore.payout.balances import BalanceBook
 from paycore.payout.events import BALANCE_AVAILABLE
-from paycore.payout.models import DAY_SECONDS, AccountBalance, BalanceType
+from paycore.payout.models import DAY_SECONDS, AccountBalance, BalanceType, InstantAvailable
 from paycore.payout.repository import BalanceTransactionRepository, DueRow
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -42,6 +42,7 @@ Group = tuple[str, str, str]
 class Availability:
     _book: BalanceBook
     _events: Recorder[AccountBalance]
+    _instant: InstantAvailable
 
     async def run(self, engine: AsyncEngine, limit: int = BATCH_MAX) -> int:
         """One batch of what has come due on `engine`'s shard; the number of rows moved."""
@@ -109,11 +110,15 @@ class Availability:
                 AccountBalance(
                     merchant,
                     account,
-                    available={currency: balances[accounts[group][1]]},
-                    pending={currency: balances[accounts[group][0]]},
+                    available={currency: available},
+                    pending={currency: pending},
+                    instant_available={currency: self._instant(available, pending, currency)},
                 )
                 for group in moved
                 for merchant, account, currency in [group]
+                for available, pending in [
+                    (balances[accounts[group][1]], balances[accounts[group][0]])
+                ]
             ],
         )
         return len(settled)

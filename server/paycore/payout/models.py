@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from paycore.currency.rules import CurrencyRules
 from paycore.ranges import ALL_SECONDS, SecondsRange
 from paycore.records import MetadataChange, Stored
 from paycore.secret import Secret
@@ -77,12 +78,14 @@ class Presentment:
 @dataclass(frozen=True)
 class AccountBalance:
     """A balance (the merchant's own or a seller's `account`) in some currencies, as its
-    balance.available event carries it (paycore.payout.availability: the currency that moved)."""
+    balance.available event carries it (paycore.payout.availability: the currency that moved),
+    with Stripe's `instant_available` as GetBalance shows it."""
 
     merchant_id: str
     account: str
     available: dict[str, int]
     pending: dict[str, int]
+    instant_available: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -281,6 +284,20 @@ def payable(available: int, pending: int) -> int:
     """What can be paid out: the available balance, less what a negative pending balance owes
     (a refund larger than the balance took the rest from pending)."""
     return available + min(0, pending)
+
+
+@dataclass(frozen=True)
+class InstantAvailable:
+    """Stripe's `instant_available`: the largest instant payout CreatePayout takes out of a
+    balance, its amount and fee within what can be paid out, in the currency's payout
+    multiples (GetBalance and the balance.available event show it)."""
+
+    fees: InstantFees
+    rules: CurrencyRules
+
+    def __call__(self, available: int, pending: int, currency: str) -> int:
+        largest = self.fees.largest_amount(payable(available, pending))
+        return self.rules.payable(largest, currency)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from paycore.payout.models import (
     BalanceStatus,
     BalanceType,
     BankAccountStatus,
+    InstantAvailable,
     InstantFees,
     NewPayout,
     Payout,
@@ -88,8 +89,7 @@ class Payouts:
         """The largest instant payout `create` takes out of this balance (Stripe's
         `instant_available`): amount and fee within what can be paid out, in the currency's
         payout multiples."""
-        largest = self._fees.largest_amount(payable(available, pending))
-        return self._rules.payable(largest, currency)
+        return InstantAvailable(self._fees, self._rules)(available, pending, currency)
 
     # -- manual ---------------------------------------------------------------------------------
 

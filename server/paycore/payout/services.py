@@ -19,7 +19,7 @@ from paycore.payout.bank_accounts import BankAccounts, Cards
 from paycore.payout.events import PayOutEvents
 from paycore.payout.lifecycle import PayoutLifecycle
 from paycore.payout.metrics import PayoutMetrics
-from paycore.payout.models import InstantFees
+from paycore.payout.models import InstantAvailable, InstantFees
 from paycore.payout.payouts import Payouts
 from paycore.payout.reading import PayoutReads
 from paycore.payout.schedules import Scheduler, Schedules
@@ -98,7 +98,7 @@ def build_pay_out(
     crossings: Crossings,
 ) -> PayOut:
     fees = InstantFees(settings.payout_instant_fee_bps, settings.payout_instant_fee_minimum)
-    availability = Availability(base.book, base.events.balance)
+    availability = Availability(base.book, base.events.balance, InstantAvailable(fees, rules))
     payouts = Payouts(
         base.book,
         executor,

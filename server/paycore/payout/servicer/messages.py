@@ -162,7 +162,12 @@ def balance_message(
 
 @converts(wallet_pb2.Balance)
 def account_balance_message(balance: AccountBalance) -> wallet_pb2.Balance:
-    return balance_message(balance.account, balance.available, balance.pending)
+    message = balance_message(balance.account, balance.available, balance.pending)
+    message.instant_available.extend(
+        common_pb2.Money(amount=amount, currency=currency)
+        for currency, amount in sorted(balance.instant_available.items())
+    )
+    return message
 
 
 def external_message(external: BankAccount | PayoutCard) -> payout_pb2.ExternalAccount:
