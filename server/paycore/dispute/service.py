@@ -97,6 +97,8 @@ class Disputes:
         """Stages the evidence (and metadata); with `submit`, sends it to the PSP, once."""
 
         async def record(connection: AsyncConnection) -> Dispute:
+            if not update.evidence and not update.submit:
+                return await self._relabelled(connection, merchant_id, dispute_id, update)
             dispute = await self._answerable(connection, merchant_id, dispute_id, update.param)
             given = {**dispute.evidence, **update.evidence}
             evidence = {name: text for name, text in given.items() if text}
@@ -121,6 +123,23 @@ class Disputes:
             return await self._record(connection, changed, events, before=dispute)
 
         return Phases(record, self._call_psp(merchant_id) if update.submit else None)
+
+    async def _relabelled(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        dispute_id: str,
+        update: EvidenceUpdate,
+    ) -> Dispute:
+        """An update of the metadata alone: the merchant's own bookkeeping, which changes in
+        any state (as on Stripe's objects), submitted, under way or closed; the evidence and a
+        call to the PSP under way are left as they are."""
+        dispute = await self._locked(connection, merchant_id, dispute_id)
+        changed = replace(dispute, metadata=update.metadata.applied_to(dispute.metadata))
+        if changed.metadata == dispute.metadata:
+            return await self._record(connection, dispute, [])
+        await DisputeRepository(connection).save(changed)
+        return await self._record(connection, changed, [UPDATED], before=dispute)
 
     def close(self, merchant_id: str, dispute_id: str) -> Phases[Dispute]:
         """Accepts the dispute at the PSP: a chargeback is lost, an inquiry closed."""
