@@ -124,11 +124,9 @@ class EvidenceUpdate:
 
     @property
     def param(self) -> str:
-        """What a refusal of the whole update names: the evidence it gives, else its submit,
-        else the dispute (`id`: an update of its metadata alone)."""
-        if self.evidence:
-            return "evidence"
-        return "submit" if self.submit else "id"
+        """What a refusal of the whole update names: the evidence it gives, else its submit
+        (an update of the metadata alone is never refused for the dispute's state)."""
+        return "evidence" if self.evidence else "submit"
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,8 @@ class Disputes:
         """Stages the evidence (and metadata); with `submit`, sends it to the PSP, once."""
 
         async def record(connection: AsyncConnection) -> Dispute:
+            if not update.evidence and not update.submit:
+                return await self._relabelled(connection, merchant_id, dispute_id, update)
             dispute = await self._answerable(connection, merchant_id, dispute_id, update.param)
             given = {**dispute.evidence, **update.evidence}
             evidence = {name: text for name, text in given.items() if text}
@@ -117,9 +119,27 @@ class Disputes:
             )
             await DisputeRepository(connection).save(changed)
             # A submission's event is recorded with the PSP's answer (under review).
-            return await self._record(connection, changed, [] if update.submit else [UPDATED])
+            events = [] if update.submit else [UPDATED]
+            return await self._record(connection, changed, events, before=dispute)
 
         return Phases(record, self._call_psp(merchant_id) if update.submit else None)
+
+    async def _relabelled(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        dispute_id: str,
+        update: EvidenceUpdate,
+    ) -> Dispute:
+        """An update of the metadata alone: the merchant's own bookkeeping, which changes in
+        any state (as on Stripe's objects), submitted, under way or closed; the evidence and a
+        call to the PSP under way are left as they are."""
+        dispute = await self._locked(connection, merchant_id, dispute_id)
+        changed = replace(dispute, metadata=update.metadata.applied_to(dispute.metadata))
+        if changed.metadata == dispute.metadata:
+            return await self._record(connection, dispute, [])
+        await DisputeRepository(connection).save(changed)
+        return await self._record(connection, changed, [UPDATED], before=dispute)
 
     def close(self, merchant_id: str, dispute_id: str) -> Phases[Dispute]:
         """Accepts the dispute at the PSP: a chargeback is lost, an inquiry closed."""
@@ -190,7 +210,7 @@ class Disputes:
                     sent = replace(dispute, psp_action=PspAction.NONE, psp_action_at=0)
                     if action is PspAction.SUBMIT:
                         sent = replace(sent, submission_count=1, submitted_at=self.now())
-                    dispute = await self._moved(connection, sent, answer, step)
+                    dispute = await self._moved(connection, sent, answer, step, before=dispute)
                 await final.store_in(connection, dispute)
             await self._count(step)
             return dispute
@@ -268,7 +288,7 @@ class Disputes:
                 await self._open(connection, event, step)
             elif event.sequence > dispute.psp_sequence:
                 seen = replace(dispute, psp_sequence=event.sequence, due_by=news.evidence_due_by)
-                await self._moved(connection, seen, news, step)
+                await self._moved(connection, seen, news, step, before=dispute)
         await self._count(step)
 
     async def _open(self, connection: AsyncConnection, event: PspDisputeEvent, step: _Step) -> None:
@@ -310,13 +330,21 @@ class Disputes:
         await self._record(connection, dispute, step.events)
         step.events.clear()
         if reported is not status:
-            await self._moved(connection, dispute, news, step)
+            await self._moved(connection, dispute, news, step, before=dispute)
 
     async def _moved(
-        self, connection: AsyncConnection, dispute: Dispute, news: PspDispute, step: _Step
+        self,
+        connection: AsyncConnection,
+        dispute: Dispute,
+        news: PspDispute,
+        step: _Step,
+        *,
+        before: Dispute,
     ) -> Dispute:
         """`dispute` (with what the caller changed) moved to the status the PSP reports, with
-        the money and the events of the move; stale or repeated news moves nothing."""
+        the money and the events of the move; stale or repeated news moves nothing. `before`:
+        the dispute as stored before the caller's change (the updated event's previous
+        attributes)."""
         wanted = DisputeStatus(news.status)
         if wanted is not dispute.status and can_move(dispute.status, wanted):
             check_move(dispute, wanted)
@@ -326,7 +354,7 @@ class Disputes:
                 dispute = replace(dispute, amount=news.amount)
             dispute = await self._enter(connection, replace(dispute, status=wanted), step)
         await DisputeRepository(connection).save(dispute)
-        return await self._record(connection, dispute, step.events)
+        return await self._record(connection, dispute, step.events, before=before)
 
     async def _enter(self, connection: AsyncConnection, dispute: Dispute, step: _Step) -> Dispute:
         status = dispute.status
@@ -381,13 +409,23 @@ class Disputes:
         step.labelled.append(labelled)
 
     async def _record(
-        self, connection: AsyncConnection, dispute: Dispute, events: MutableSequence[str]
+        self,
+        connection: AsyncConnection,
+        dispute: Dispute,
+        events: MutableSequence[str],
+        *,
+        before: Dispute | None = None,
     ) -> Dispute:
         """`dispute` as a Get reads it (with its balance transactions, the rows this
-        transaction wrote included), its `events` recorded with that snapshot."""
+        transaction wrote included), its `events` recorded with that snapshot; an updated
+        event with the fields that changed since `before` (Stripe's previous_attributes)."""
         [complete] = await with_balance_transactions(connection, [dispute])
+        was = None
+        if before is not None and UPDATED in events:
+            [was] = await with_balance_transactions(connection, [before])
         for event_type in events:
-            await self._events.record(connection, event_type, complete)
+            previous = was if event_type == UPDATED else None
+            await self._events.record(connection, event_type, complete, before=previous)
         events.clear()
         return complete
 

@@ -35,9 +35,23 @@ SELECT merchant_id, key FROM reconciliation_discrepancies
 WHERE source = $1 AND day = $2 AND merchant_id = ANY($3::text[]) AND key = ANY($4::text[])
 """
 _TOUCH = """
-UPDATE reconciliation_discrepancies SET run_id = $1
-WHERE source = $2 AND day = $3 AND merchant_id = ANY($4::text[]) AND key = ANY($5::text[])
+UPDATE reconciliation_discrepancies d SET run_id = $1,
+  internal_amount = CASE WHEN d.status = 'open' THEN v.ia ELSE d.internal_amount END,
+  internal_currency = CASE WHEN d.status = 'open' THEN v.ic ELSE d.internal_currency END,
+  internal_fee = CASE WHEN d.status = 'open' THEN v.ifee ELSE d.internal_fee END,
+  internal_status = CASE WHEN d.status = 'open' THEN v.ist ELSE d.internal_status END,
+  psp_amount = CASE WHEN d.status = 'open' THEN v.pa ELSE d.psp_amount END,
+  psp_currency = CASE WHEN d.status = 'open' THEN v.pc ELSE d.psp_currency END,
+  psp_fee = CASE WHEN d.status = 'open' THEN v.pfee ELSE d.psp_fee END,
+  psp_status = CASE WHEN d.status = 'open' THEN v.pst ELSE d.psp_status END
+FROM unnest($4::text[], $5::text[], $6::bigint[], $7::text[], $8::bigint[], $9::text[],
+            $10::bigint[], $11::text[], $12::bigint[], $13::text[])
+  AS v(m, k, ia, ic, ifee, ist, pa, pc, pfee, pst)
+WHERE d.source = $2 AND d.day = $3 AND d.merchant_id = v.m AND d.key = v.k
 """
+"""A discrepancy found again: moved to the run; an open one shows both sides as they are now
+(a corrected report, today's read again later), so that its residual explains what the day's
+psp_receivable holds now. A resolved one keeps the view it was resolved on."""
 _INSERT = """
 INSERT INTO reconciliation_discrepancies (
   merchant_id, id, source, day, key, kind, status, run_id, line_type, object_id, object_ids,
@@ -149,14 +163,27 @@ class DiscrepancyBook:
             (row["merchant_id"], row["key"])
             for row in await driver.fetch(_EXISTING, source.value, day, sorted(set(owners)), keys)
         }
-        if existing:
+        again = [
+            (owner, item)
+            for owner, item in zip(owners, found, strict=True)
+            if (owner, item.key) in existing
+        ]
+        if again:
             await driver.execute(
                 _TOUCH,
                 run_id,
                 source.value,
                 day,
-                sorted({owner for owner, _ in existing}),
-                sorted({key for _, key in existing}),
+                [owner for owner, _ in again],
+                [item.key for _, item in again],
+                [item.internal_amount for _, item in again],
+                [item.internal_currency for _, item in again],
+                [item.internal_fee for _, item in again],
+                [item.internal_status for _, item in again],
+                [item.psp_amount for _, item in again],
+                [item.psp_currency for _, item in again],
+                [item.psp_fee for _, item in again],
+                [item.psp_status for _, item in again],
             )
         new = [
             (owner, item)

@@ -110,8 +110,8 @@ class PayoutResolutions:
                 discrepancy,
                 action,
                 residual,
-                into=codes.PLATFORM_CASH.code,
-                out_of=codes.RECONCILIATION_WRITE_OFFS.code,
+                into=codes.PLATFORM_CASH,
+                out_of=codes.RECONCILIATION_WRITE_OFFS,
             )
             await self._books.post(connection, discrepancy.merchant_id, transfers)
             return [transfer.id for transfer in transfers]
@@ -244,16 +244,26 @@ async def residual_transfers(
     action: Action,
     residual: Mapping[str, int],
     *,
-    into: str,
-    out_of: str,
+    into: codes.AccountCode,
+    out_of: codes.AccountCode,
 ) -> list[TransferRequest]:
-    """The residual of each currency moved into the merchant's account coded `into` out of
-    the one coded `out_of`: one resolution transfer a currency, none where it is zero."""
+    """The residual of each currency moved into the merchant's account `into` out of the
+    account `out_of`: one resolution transfer a currency, none where it is zero. Only those two
+    accounts are made in a currency the merchant has none of: a balance account made there (a
+    residual of the PSP's currency, not the charge's) would show the merchant a currency its
+    balance never moved in."""
     transfers = []
     for currency, amount in sorted(residual.items()):
-        accounts = await books.accounts(connection, discrepancy.merchant_id, currency)
+        accounts = await books.accounts(
+            connection, discrepancy.merchant_id, currency, (into, out_of)
+        )
         transfer = resolution_transfer(
-            discrepancy, action, currency, amount, into=accounts[into], out_of=accounts[out_of]
+            discrepancy,
+            action,
+            currency,
+            amount,
+            into=accounts[into.code],
+            out_of=accounts[out_of.code],
         )
         if transfer is not None:
             transfers.append(transfer)

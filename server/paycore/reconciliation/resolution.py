@@ -55,9 +55,9 @@ REVERSED = "reversed ("
 """How the note of a reversed resolution starts: `reversed (<action>: <its note>); ...`."""
 
 _COUNTER_ACCOUNT = {
-    Action.ADJUST: codes.BALANCE_PENDING.code,
-    Action.WRITE_OFF: codes.RECONCILIATION_WRITE_OFFS.code,
-    Action.REFUND_AT_PSP: codes.PSP_REFUNDS_DUE.code,
+    Action.ADJUST: codes.BALANCE_PENDING,
+    Action.WRITE_OFF: codes.RECONCILIATION_WRITE_OFFS,
+    Action.REFUND_AT_PSP: codes.PSP_REFUNDS_DUE,
 }
 
 AUTO_NOTES = {
@@ -168,7 +168,7 @@ class Resolver:
         pending = {}
         for transfer in transfers:
             accounts = await self._books.accounts(
-                connection, discrepancy.merchant_id, transfer.currency
+                connection, discrepancy.merchant_id, transfer.currency, (codes.BALANCE_PENDING,)
             )
             pending[transfer.id] = accounts[codes.BALANCE_PENDING.code]
         await self._balances.adjust(
@@ -192,10 +192,8 @@ class Resolver:
         if discrepancy.kind is Kind.FEE_MISMATCH:
             return await self._fee_claim(connection, discrepancy, action)
         residual = discrepancy.receivable_residual()
-        counter_code = _COUNTER_ACCOUNT.get(
-            Action.REFUND_AT_PSP if action is Action.AUTO else action
-        )
-        if counter_code is None:
+        counter = _COUNTER_ACCOUNT.get(Action.REFUND_AT_PSP if action is Action.AUTO else action)
+        if counter is None:
             raise unfit(action, discrepancy, "no automatic rule for this kind")
         if action is Action.REFUND_AT_PSP and any(amount > 0 for amount in residual.values()):
             raise unfit(action, discrepancy, "the PSP holds no money of this item to refund")
@@ -205,8 +203,8 @@ class Resolver:
             discrepancy,
             action,
             residual,
-            into=counter_code,
-            out_of=codes.PSP_RECEIVABLE.code,
+            into=counter,
+            out_of=codes.PSP_RECEIVABLE,
         )
 
     async def _fee_claim(
@@ -217,7 +215,9 @@ class Resolver:
         if action is Action.WRITE_OFF:
             return []  # psp_fees already holds the fee the PSP took: the expense stands
         currency = discrepancy.psp_currency
-        accounts = await self._books.accounts(connection, discrepancy.merchant_id, currency)
+        accounts = await self._books.accounts(
+            connection, discrepancy.merchant_id, currency, (codes.PSP_FEE_CLAIMS, codes.PSP_FEES)
+        )
         transfer = resolution_transfer(
             discrepancy,
             action,
