@@ -318,11 +318,14 @@ async def test_disputes_of_the_dispute_test_cards(stripe_merchant: StripeWorld) 
             dispute.id,
             evidence={"customer_name": "Jenny Rosen", "product_description": "A teapot"},
             metadata={"case": "7"},
+            submit=False,
         )
         assert (staged.status, staged.evidence.customer_name) == ("needs_response", "Jenny Rosen")
         assert staged.evidence_details.has_evidence
         with pytest.raises(stripe.InvalidRequestError) as file_evidence:
-            stripe.Dispute.modify(dispute.id, evidence={"receipt": "file_1234"})  # no Files API
+            stripe.Dispute.modify(  # no Files API
+                dispute.id, evidence={"receipt": "file_1234"}, submit=False
+            )
         assert (file_evidence.value.code, file_evidence.value.param) == (
             "parameter_unknown",
             "evidence[receipt]",

@@ -26,18 +26,20 @@ async def test_an_empty_string_unsets_a_staged_evidence_field(stripe_merchant: S
                 "customer_email_address": "someone.else@example.com",
                 "shipping_tracking_number": "WRONG-PARCEL-1",
             },
+            submit=False,
         )
         cleared = stripe.Dispute.modify(
             dispute.id,
             evidence={"customer_email_address": "", "shipping_tracking_number": ""},
+            submit=False,
         )
         assert cleared.evidence.customer_email_address is None
         assert cleared.evidence.shipping_tracking_number is None
         assert cleared.evidence.customer_name == "Jane"
         assert stripe.Dispute.retrieve(dispute.id).evidence.to_dict() == cleared.evidence.to_dict()
-        only_name = stripe.Dispute.modify(dispute.id, evidence={"customer_name": ""})
+        only_name = stripe.Dispute.modify(dispute.id, evidence={"customer_name": ""}, submit=False)
         assert not only_name.evidence_details.has_evidence
-        stripe.Dispute.modify(dispute.id, evidence={"customer_name": "Jane"})
+        stripe.Dispute.modify(dispute.id, evidence={"customer_name": "Jane"}, submit=False)
         return stripe.Dispute.modify(dispute.id, submit=True)
 
     submitted = await asyncio.to_thread(answer)

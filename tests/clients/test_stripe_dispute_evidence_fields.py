@@ -32,7 +32,7 @@ async def test_stripes_evidence_text_fields_are_staged_shown_and_sent(
     def answer() -> stripe.Dispute:
         [dispute] = stripe.Dispute.list(payment_intent=intent.id).data
         evidence: Any = {**STRIPE_TEXT_FIELDS, "customer_name": "Jane"}
-        staged = stripe.Dispute.modify(dispute.id, evidence=evidence)
+        staged = stripe.Dispute.modify(dispute.id, evidence=evidence, submit=False)
         for name, value in STRIPE_TEXT_FIELDS.items():
             assert staged.evidence[name] == value
         assert staged.evidence_details.has_evidence

@@ -52,7 +52,7 @@ async def test_disputes_read_answered_and_closed_over_http(
         "POST",
         f"/v1/disputes/{dispute['id']}",
         key=key,
-        form="evidence[product_description]=A+teapot&metadata[case]=7",
+        form="evidence[product_description]=A+teapot&metadata[case]=7&submit=false",
     )
     assert staged.status == 200, staged.body
     assert staged.body["evidence"]["product_description"] == "A teapot"

@@ -44,6 +44,7 @@ from paycore.edge.params import PARAMETER_COUNT_MAX, parse_params
 from paycore.edge.protocol import EdgeRunner
 from paycore.edge.routes import HttpRoute, MethodNotAllowed, RouteNotFound, Router, compile_routes
 from paycore.edge.site import add_site
+from paycore.edge.stripe_defaults import with_stripe_defaults
 from paycore.errors import ErrorType, Reason
 from paycore.ids import random_base62
 from paycore.runtime.addresses import TrustedProxies, forwarded_client
@@ -321,6 +322,7 @@ async def _request_message(
         fields[name] = value
     if variables:
         _merge(fields, checked(route.input, _nested(variables), from_text=True), "")
+    with_stripe_defaults(route.rpc_method, fields)
     return to_message(route.input, fields)
 
 
