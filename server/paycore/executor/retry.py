@@ -11,7 +11,7 @@ _RANDOM = random.Random()
 @dataclass(frozen=True)
 class RetryPolicy:
     # Requests (not status queries) an execution may send before it is dead-lettered.
-    max_attempts: int = 5
+    max_attempts: int = 10
     base_seconds: float = 0.1
     cap_seconds: float = 60.0
 
