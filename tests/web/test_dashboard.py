@@ -419,3 +419,47 @@ async def test_a_checkout_payments_timeline_shows_its_session_completed(
     await expect(timeline).to_contain_text("payment_intent.succeeded")
     await expect(timeline).to_contain_text("checkout.session.completed")
     await context.close()
+
+
+async def test_the_refunds_page_lists_refunds_with_their_payments(
+    storefront: Storefront, browser: Browser
+) -> None:
+    """Every refund the merchant made (from the dashboard or the API), newest first, with its
+    amount, status and reason, each leading to its payment; filtered by payment. Before, a
+    refund was seen only on its payment's page: a merchant asked "what did we refund this
+    week?" had to open every payment."""
+    shop = storefront.shop
+    paid = await shop.pay(good_card(), 2500)
+    other = await shop.pay(good_card(), 1200)
+    refunds = shop.client.payments
+    part = await refunds.CreateRefund(
+        payment_pb2.CreateRefundRequest(
+            payment_intent=paid.id,
+            amount=700,
+            reason=payment_pb2.REFUND_REASON_REQUESTED_BY_CUSTOMER,
+        )
+    )
+    whole = await refunds.CreateRefund(payment_pb2.CreateRefundRequest(payment_intent=other.id))
+    context = await browser.new_context()
+    page = await sign_in(context, storefront, storefront.secret_key)
+    await (
+        page.get_by_role("navigation", name="Dashboard")
+        .get_by_role("link", name="Refunds", exact=True)
+        .click()
+    )
+    await expect(page).to_have_url(f"{storefront.edge_url}/dashboard/refunds")
+    table = page.get_by_test_id("refunds-table")
+    row = table.locator("tr", has_text=part.id)
+    await expect(row).to_contain_text("7.00 USD")
+    await expect(row).to_contain_text("requested by customer")
+    await expect(row).to_contain_text(paid.id)
+    await expect(table.locator("tr", has_text=whole.id)).to_contain_text("12.00 USD")
+    await page.screenshot(path=screenshot_path("dashboard-refunds"), full_page=True)
+
+    await page.fill("#filter-payment_intent", other.id)
+    await page.get_by_role("button", name="Apply").click()
+    await expect(table.locator("tr", has_text=whole.id)).to_be_visible()
+    await expect(table.locator("tr", has_text=part.id)).to_have_count(0)
+    await table.get_by_role("link", name=other.id).click()
+    await expect(page).to_have_url(f"{storefront.edge_url}/dashboard/payments/{other.id}")
+    await context.close()
