@@ -289,6 +289,32 @@ async def test_on_a_phone_the_pages_fit_the_screen_and_wide_tables_scroll_in_pla
     await context.close()
 
 
+async def test_on_a_small_laptop_the_pages_fit_the_screen_and_wide_tables_scroll_in_place(
+    storefront: Storefront, browser: Browser
+) -> None:
+    """At 1024 px (a tablet held sideways, a small laptop) no page scrolls sideways: a table
+    wider than the page (the checkout sessions', the balance's transactions) scrolls in a box
+    of its own, as on a phone. Before, only a phone's width did that, and at 1024 px the
+    balance page was 1214 px wide and the checkout sessions' 1268 px, so the whole page,
+    header and filters with it, scrolled sideways."""
+    paid = await storefront.shop.pay(good_card(), 2500)
+    await storefront.shop.client.payments.CreateRefund(
+        payment_pb2.CreateRefundRequest(payment_intent=paid.id, amount=500)
+    )
+    await new_session(storefront)
+    context = await browser.new_context(viewport={"width": 1024, "height": 768})
+    page = await sign_in(context, storefront, storefront.secret_key)
+    await expect(page).to_have_url(f"{storefront.edge_url}/dashboard/payments")
+    widths = {}
+    for path in ("payments", f"payments/{paid.id}", "balance", "checkout", "refunds", "disputes"):
+        await page.goto(f"{storefront.edge_url}/dashboard/{path}")
+        widths[path] = await page.evaluate("document.documentElement.scrollWidth")
+    assert all(width <= 1024 for width in widths.values()), widths
+    await page.goto(f"{storefront.edge_url}/dashboard/checkout")
+    await page.screenshot(path=screenshot_path("dashboard-checkout-1024"), full_page=True)
+    await context.close()
+
+
 async def test_operators_approve_and_reject_held_payments_from_the_review_queue(
     storefront: Storefront, browser: Browser
 ) -> None:
