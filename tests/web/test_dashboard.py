@@ -289,6 +289,32 @@ async def test_on_a_phone_the_pages_fit_the_screen_and_wide_tables_scroll_in_pla
     await context.close()
 
 
+async def test_on_a_small_laptop_the_pages_fit_the_screen_and_wide_tables_scroll_in_place(
+    storefront: Storefront, browser: Browser
+) -> None:
+    """At 1024 px (a tablet held sideways, a small laptop) no page scrolls sideways: a table
+    wider than the page (the checkout sessions', the balance's transactions) scrolls in a box
+    of its own, as on a phone. Before, only a phone's width did that, and at 1024 px the
+    balance page was 1214 px wide and the checkout sessions' 1268 px, so the whole page,
+    header and filters with it, scrolled sideways."""
+    paid = await storefront.shop.pay(good_card(), 2500)
+    await storefront.shop.client.payments.CreateRefund(
+        payment_pb2.CreateRefundRequest(payment_intent=paid.id, amount=500)
+    )
+    await new_session(storefront)
+    context = await browser.new_context(viewport={"width": 1024, "height": 768})
+    page = await sign_in(context, storefront, storefront.secret_key)
+    await expect(page).to_have_url(f"{storefront.edge_url}/dashboard/payments")
+    widths = {}
+    for path in ("payments", f"payments/{paid.id}", "balance", "checkout", "refunds", "disputes"):
+        await page.goto(f"{storefront.edge_url}/dashboard/{path}")
+        widths[path] = await page.evaluate("document.documentElement.scrollWidth")
+    assert all(width <= 1024 for width in widths.values()), widths
+    await page.goto(f"{storefront.edge_url}/dashboard/checkout")
+    await page.screenshot(path=screenshot_path("dashboard-checkout-1024"), full_page=True)
+    await context.close()
+
+
 async def test_operators_approve_and_reject_held_payments_from_the_review_queue(
     storefront: Storefront, browser: Browser
 ) -> None:
@@ -418,4 +444,48 @@ async def test_a_checkout_payments_timeline_shows_its_session_completed(
     timeline = page.get_by_test_id("timeline")
     await expect(timeline).to_contain_text("payment_intent.succeeded")
     await expect(timeline).to_contain_text("checkout.session.completed")
+    await context.close()
+
+
+async def test_the_refunds_page_lists_refunds_with_their_payments(
+    storefront: Storefront, browser: Browser
+) -> None:
+    """Every refund the merchant made (from the dashboard or the API), newest first, with its
+    amount, status and reason, each leading to its payment; filtered by payment. Before, a
+    refund was seen only on its payment's page: a merchant asked "what did we refund this
+    week?" had to open every payment."""
+    shop = storefront.shop
+    paid = await shop.pay(good_card(), 2500)
+    other = await shop.pay(good_card(), 1200)
+    refunds = shop.client.payments
+    part = await refunds.CreateRefund(
+        payment_pb2.CreateRefundRequest(
+            payment_intent=paid.id,
+            amount=700,
+            reason=payment_pb2.REFUND_REASON_REQUESTED_BY_CUSTOMER,
+        )
+    )
+    whole = await refunds.CreateRefund(payment_pb2.CreateRefundRequest(payment_intent=other.id))
+    context = await browser.new_context()
+    page = await sign_in(context, storefront, storefront.secret_key)
+    await (
+        page.get_by_role("navigation", name="Dashboard")
+        .get_by_role("link", name="Refunds", exact=True)
+        .click()
+    )
+    await expect(page).to_have_url(f"{storefront.edge_url}/dashboard/refunds")
+    table = page.get_by_test_id("refunds-table")
+    row = table.locator("tr", has_text=part.id)
+    await expect(row).to_contain_text("7.00 USD")
+    await expect(row).to_contain_text("requested by customer")
+    await expect(row).to_contain_text(paid.id)
+    await expect(table.locator("tr", has_text=whole.id)).to_contain_text("12.00 USD")
+    await page.screenshot(path=screenshot_path("dashboard-refunds"), full_page=True)
+
+    await page.fill("#filter-payment_intent", other.id)
+    await page.get_by_role("button", name="Apply").click()
+    await expect(table.locator("tr", has_text=whole.id)).to_be_visible()
+    await expect(table.locator("tr", has_text=part.id)).to_have_count(0)
+    await table.get_by_role("link", name=other.id).click()
+    await expect(page).to_have_url(f"{storefront.edge_url}/dashboard/payments/{other.id}")
     await context.close()

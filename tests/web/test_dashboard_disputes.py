@@ -6,6 +6,8 @@ the payment refundable."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from paycore.dispute.feed import dispute_feed
 from paycore.tools.psp import cards
@@ -90,4 +92,47 @@ async def test_a_dispute_or_charge_id_searched_opens_its_payment(
             f"{storefront.edge_url}/dashboard/payments/{dispute.payment_intent}"
         )
         await page.goto(f"{storefront.edge_url}/dashboard/payments")
+    await context.close()
+
+
+async def test_the_disputes_page_lists_what_needs_a_response_and_leads_to_the_payment(
+    storefront: Storefront, browser: Browser, psp: PspSimulator
+) -> None:
+    """A merchant answers disputes before their evidence is due: the dashboard lists them
+    (amount, reason, status, when evidence is due, the payment), filtered by status, each
+    leading to its payment. Before, a dispute was found only on its payment's page or by
+    searching its id: a merchant had no way to see which disputes were waiting for evidence."""
+    dispute = await disputed(storefront, psp, cards.CARD_DISPUTE_FRAUDULENT)
+    inquiry = await disputed(storefront, psp, cards.CARD_DISPUTE_INQUIRY)
+    context = await browser.new_context()
+    page = await sign_in(context, storefront, storefront.secret_key)
+    await (
+        page.get_by_role("navigation", name="Dashboard")
+        .get_by_role("link", name="Disputes", exact=True)
+        .click()
+    )
+    await expect(page).to_have_url(f"{storefront.edge_url}/dashboard/disputes")
+    table = page.get_by_test_id("disputes-table")
+    row = table.locator("tr", has_text=dispute.id)
+    await expect(row).to_contain_text("50.00 USD")
+    await expect(row).to_contain_text("fraudulent")
+    await expect(row).to_contain_text("needs response")
+    due = time.strftime("%Y-%m-%d", time.gmtime(dispute.evidence_details.due_by))
+    await expect(row).to_contain_text(due)
+    await expect(table.locator("tr", has_text=inquiry.id)).to_contain_text("warning needs response")
+    await page.screenshot(path=screenshot_path("dashboard-disputes"), full_page=True)
+
+    await page.select_option("#filter-status", "needs_response")
+    await page.get_by_role("button", name="Apply").click()
+    await expect(table.locator("tr", has_text=dispute.id)).to_be_visible()
+    await expect(table.locator("tr", has_text=inquiry.id)).to_have_count(0)
+
+    await (
+        table.locator("tr", has_text=dispute.id)
+        .get_by_role("link", name=dispute.payment_intent)
+        .click()
+    )
+    await expect(page).to_have_url(
+        f"{storefront.edge_url}/dashboard/payments/{dispute.payment_intent}"
+    )
     await context.close()

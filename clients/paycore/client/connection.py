@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, cast
 
 from grpc import aio
-from paycore.client.service_config import channel_options, mutating_methods
+from paycore.client.service_config import channel_options, keyed_methods, mutating_methods
 from paycore.client.tls import Tls
 from paycore.v1 import (
     account_pb2_grpc,
@@ -83,37 +84,54 @@ class _CallDefaults(aio.UnaryUnaryClientInterceptor):
         return await continuation(details, request)
 
 
+def generated_key() -> str:
+    """A fresh idempotency key for a call the caller sent without one (a random UUID, as
+    Stripe's SDKs give every POST)."""
+    return str(uuid.uuid4())
+
+
 class _Routed:
     """One mutating method: over the retrying channel when the call carries an idempotency
-    key (a retry is then a replay), else over the channel that never retries."""
+    key (a retry is then a replay), else over the channel that never retries. With
+    `generate`, a call without a key is given a fresh one first (once per call, so that every
+    attempt gRPC makes of it carries the same key)."""
 
-    def __init__(self, retrying: Any, single: Any) -> None:
+    def __init__(self, retrying: Any, single: Any, *, generate: bool) -> None:
         self._retrying = retrying
         self._single = single
+        self._generate = generate
 
     def __call__(self, request: Any, *, metadata: Any = None, **options: Any) -> Any:
         keyed = any(key == IDEMPOTENCY_KEY for key, _ in metadata or ())
+        if not keyed and self._generate:
+            metadata = (*(metadata or ()), (IDEMPOTENCY_KEY, generated_key()))
+            keyed = True
         chosen = self._retrying if keyed else self._single
         return chosen(request, metadata=metadata, **options)
 
 
 class _RoutingChannel:
     """What the stubs are built on: calls that do not mutate, and mutating calls with an
-    idempotency key, go over `retrying` (its service config retries UNAVAILABLE); a mutating
-    call without a key goes over `single`, which does not retry (a second attempt could apply
-    the change twice). gRPC's retry policy is per method, not per call, hence two channels;
-    the second connects only when first used."""
+    idempotency key (the caller's, else one the client generates), go over `retrying` (its
+    service config retries UNAVAILABLE); a mutating call without a key (`idempotency_keys=False`,
+    or a method in WITHOUT_GENERATED_KEY) goes over `single`, which does not retry (a second
+    attempt could apply the change twice). gRPC's retry policy is per method, not per call,
+    hence two channels; the second connects only when first used."""
 
-    def __init__(self, retrying: aio.Channel, single: aio.Channel) -> None:
+    def __init__(
+        self, retrying: aio.Channel, single: aio.Channel, *, idempotency_keys: bool = True
+    ) -> None:
         self.retrying = retrying
         self.single = single
         self._mutating = mutating_methods()
+        self._generated = keyed_methods() if idempotency_keys else frozenset()
 
     def unary_unary(self, method: str, *args: Any, **kwargs: Any) -> Any:
         retrying = self.retrying.unary_unary(method, *args, **kwargs)
         if method not in self._mutating:
             return retrying
-        return _Routed(retrying, self.single.unary_unary(method, *args, **kwargs))
+        single = self.single.unary_unary(method, *args, **kwargs)
+        return _Routed(retrying, single, generate=method in self._generated)
 
     async def close(self) -> None:
         await self.retrying.close()
@@ -170,6 +188,7 @@ def connect(
     tls: Tls | None = None,
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     retries: bool = True,
+    idempotency_keys: bool = True,
 ) -> Paycore:
     """A client for `target` ("host:port") authenticated with `api_key`. Operators using the
     admin token may act for a merchant by naming it in `acting_for`.
@@ -177,7 +196,12 @@ def connect(
     `tls`: TLS to the server (and a client certificate for mTLS); plaintext without it.
     `timeout_seconds`: the deadline of a call that passes no `timeout=`.
     `retries`: UNAVAILABLE is retried (up to 4 attempts, 0.1 s backoff doubling) for calls
-    that do not mutate and for mutating calls that carry an idempotency key."""
+    that do not mutate and for mutating calls that carry an idempotency key.
+    `idempotency_keys`: with retries, a mutating call sent without an idempotency key gets a
+    fresh one (a random UUID, the same on each of its attempts), so it is retried safely, as
+    Stripe's SDKs key every POST; False sends such a call without a key and never retries it.
+    Pass a key of your own (`idempotency_key(...)`) to retry a call yourself later: the
+    generated one is known only to that call."""
     interceptors = [_CallDefaults(api_key, acting_for, timeout_seconds)]
 
     def channel(options: list[tuple[str, Any]]) -> aio.Channel:
@@ -192,4 +216,4 @@ def connect(
     if not retries:
         return Paycore(single)
     retrying = channel(channel_options(retrying=True))
-    return Paycore(retrying, _RoutingChannel(retrying, single))
+    return Paycore(retrying, _RoutingChannel(retrying, single, idempotency_keys=idempotency_keys))

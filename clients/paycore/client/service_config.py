@@ -52,6 +52,18 @@ def mutating_methods() -> frozenset[str]:
     )
 
 
+WITHOUT_GENERATED_KEY = frozenset({"/paycore.v1.LedgerService/PostTransfers"})
+"""Mutating methods the client sends as the caller wrote them, never adding a key: with a key,
+PostTransfers takes only one merchant's transfers (without, a batch may mix merchants), and its
+transfer ids already make a repeat answer EXISTS, so a key adds nothing there."""
+
+
+@cache
+def keyed_methods() -> frozenset[str]:
+    """The mutating methods a call without a key is given one (a fresh one per call)."""
+    return mutating_methods() - WITHOUT_GENERATED_KEY
+
+
 def service_config() -> str:
     """Every paycore method retries UNAVAILABLE (on the retrying channel)."""
     policy = {

@@ -17,6 +17,7 @@ from paycore.v1 import (
     checkout_pb2,
     checkout_pb2_grpc,
     customer_pb2_grpc,
+    dispute_pb2,
     dispute_pb2_grpc,
     event_pb2,
     event_pb2_grpc,
@@ -93,6 +94,14 @@ GUEST_EMAIL_FILTER = "customer_details[email]"
 ID = Column("ID", "id", "id")
 CREATED = Column("Created", "created", "time")
 STATUS = Column("Status", "status", "status")
+PAYMENT = Column("Payment", "payment_intent", link="/dashboard/payments/{}")
+
+
+def with_evidence_due(dispute: dict[str, Any]) -> dict[str, Any]:
+    """`dispute` with `due_by` (its evidence_details', when evidence must be in) for a column."""
+    details = dispute.get("evidence_details") or {}
+    return {**dispute, "due_by": details.get("due_by")}
+
 
 LISTINGS: tuple[Listing, ...] = (
     Listing(
@@ -114,6 +123,38 @@ LISTINGS: tuple[Listing, ...] = (
         shown=with_payment_status,
     ),
     Listing(
+        "refunds",
+        "Refunds",
+        lambda stubs: stubs.payments.ListRefunds,
+        payment_pb2.ListRefundsRequest,
+        (
+            ID,
+            Column("Amount", "amount", "money"),
+            STATUS,
+            Column("Reason", "reason", "status"),
+            PAYMENT,
+            CREATED,
+        ),
+        filters=("payment_intent",),
+    ),
+    Listing(
+        "disputes",
+        "Disputes",
+        lambda stubs: stubs.disputes.ListDisputes,
+        dispute_pb2.ListDisputesRequest,
+        (
+            ID,
+            Column("Amount", "amount", "money"),
+            Column("Reason", "reason", "status"),
+            STATUS,
+            Column("Evidence due", "due_by", "time"),
+            PAYMENT,
+            CREATED,
+        ),
+        filters=("status", "payment_intent"),
+        shown=with_evidence_due,
+    ),
+    Listing(
         "checkout",
         "Checkout sessions",
         lambda stubs: stubs.checkout.ListCheckoutSessions,
@@ -122,7 +163,7 @@ LISTINGS: tuple[Listing, ...] = (
             ID,
             Column("Amount", "amount_total", "money"),
             STATUS,
-            Column("Payment", "payment_intent", link="/dashboard/payments/{}"),
+            PAYMENT,
             Column("Email", "customer_email"),
             Column("Expires", "expires_at", "time"),
             CREATED,
@@ -171,7 +212,7 @@ LISTINGS: tuple[Listing, ...] = (
             Column("Customer", "customer"),
             Column("Amount due", "amount_due", "money"),
             STATUS,
-            Column("Payment", "payment_intent", link="/dashboard/payments/{}"),
+            PAYMENT,
             CREATED,
         ),
         filters=("status", "customer", "subscription"),
