@@ -15,7 +15,7 @@ from paycore.executor.retry import RetryPolicy
 from paycore.v1 import executor_pb2, payment_pb2
 
 from tests.helpers import PspSimulator
-from tests.payment.shop import Shop, good_card
+from tests.payment.shop import PayIn, Shop, good_card, run_executor_once
 
 OUTAGE_SECONDS = 3.0
 DEFAULTS = Settings()
@@ -46,7 +46,7 @@ def test_the_default_backoff_outlasts_half_a_minute_before_a_dead_letter() -> No
 
 
 async def test_a_payment_made_during_a_psp_outage_succeeds_after_it(
-    shop: Shop, psp: PspSimulator
+    shop: Shop, payin: PayIn, psp: PspSimulator
 ) -> None:
     await psp.set_faults(down=True)
     answered = await shop.pay(good_card(), 700, as_answered=True)
@@ -58,7 +58,7 @@ async def test_a_payment_made_during_a_psp_outage_succeeds_after_it(
     intent = answered
     while intent.status == payment_pb2.PAYMENT_INTENT_STATUS_PROCESSING:
         assert time.monotonic() < deadline, "still processing 30 s after the outage"
-        await shop.worker_pass()
+        await run_executor_once(payin.platform)
         await asyncio.sleep(0.2)
         intent = await shop.client.payments.GetPaymentIntent(
             payment_pb2.GetPaymentIntentRequest(id=answered.id)
