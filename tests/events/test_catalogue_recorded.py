@@ -217,7 +217,9 @@ async def test_payment_order_created_for_each_order_of_a_payment(shop: Shop) -> 
     )
 
 
-async def test_a_test_clock_that_finishes_advancing_is_ready(payin: PayIn, shop: Shop) -> None:
+async def test_a_test_clock_is_recorded_created_advancing_and_ready(
+    payin: PayIn, shop: Shop
+) -> None:
     client = shop.client
     clock = await client.subscriptions.CreateTestClock(
         subscription_pb2.CreateTestClockRequest(frozen_time=JAN_31_2026)
@@ -229,6 +231,21 @@ async def test_a_test_clock_that_finishes_advancing_is_ready(payin: PayIn, shop:
     assert ready.status == subscription_pb2.TEST_CLOCK_STATUS_READY
     found = await recorded(client, "test_helpers.test_clock.ready", subscription_pb2.TestClock)
     assert found == [("test_helpers.test_clock.ready", clock.id)]
+    # Stripe's other two steps of a clock: made (ready at its time), then advancing to the new.
+    for step, status, frozen_time in (
+        ("created", subscription_pb2.TEST_CLOCK_STATUS_READY, JAN_31_2026),
+        ("advancing", subscription_pb2.TEST_CLOCK_STATUS_ADVANCING, JAN_31_2026 + 86_400),
+    ):
+        event_type = f"test_helpers.test_clock.{step}"
+        assert await recorded(client, event_type, subscription_pb2.TestClock) == [
+            (event_type, clock.id)
+        ]
+        (event,) = (
+            await client.events.ListEvents(event_pb2.ListEventsRequest(type=event_type))
+        ).data
+        then = subscription_pb2.TestClock()
+        assert event.data.object.Unpack(then)
+        assert (then.status, then.frozen_time) == (status, frozen_time)
     listed = await client.events.ListEvents(
         event_pb2.ListEventsRequest(type="test_helpers.test_clock.ready", limit=1)
     )

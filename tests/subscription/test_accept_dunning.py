@@ -521,7 +521,7 @@ async def test_a_declined_always_invoice_change_is_dunned_like_a_renewal(
         proration_behavior=S.PRORATION_BEHAVIOR_ALWAYS_INVOICE,
     )
 
-    assert [item.price for item in changed.items] == [premium]
+    assert [item.price.id for item in changed.items] == [premium]
     await billing.settle()
     update = await billing.invoice(changed.latest_invoice)
     assert update.billing_reason == S.INVOICE_BILLING_REASON_SUBSCRIPTION_UPDATE

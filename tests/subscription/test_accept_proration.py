@@ -82,7 +82,7 @@ async def test_an_upgrade_with_create_prorations_bills_credit_and_charge_on_the_
         proration_behavior=S.PRORATION_BEHAVIOR_CREATE_PRORATIONS,
     )
 
-    assert [(item.price, item.quantity) for item in updated.items] == [(new_price, 1)]
+    assert [(item.price.id, item.quantity) for item in updated.items] == [(new_price, 1)]
     assert (updated.current_period_start, updated.current_period_end) == (START, END)
     assert len(await billing.invoices(created.id)) == 1  # nothing invoiced yet
     await billing.advance(END)
@@ -156,7 +156,9 @@ async def test_a_quantity_change_prorates_the_old_and_new_quantities(
         created.id, items=[S.UpdateSubscriptionRequest.Item(id=item.id, quantity=5)]
     )
 
-    assert [(each.id, each.price, each.quantity) for each in updated.items] == [(item.id, price, 5)]
+    assert [(each.id, each.price.id, each.quantity) for each in updated.items] == [
+        (item.id, price, 5)
+    ]
     await billing.advance(END)
     renewal = (await billing.invoices(created.id))[1]
     assert sorted((line.amount, line.quantity) for line in proration_lines(renewal)) == sorted(
@@ -241,7 +243,7 @@ async def test_adding_and_removing_items_prorate_a_charge_and_a_credit(
     )
     created = await billing.subscribe([(base, 1), (extra, 2)])
     await billing.advance(AT)
-    extra_item = next(item for item in created.items if item.price == extra)
+    extra_item = next(item for item in created.items if item.price.id == extra)
 
     updated = await billing.update(
         created.id,
@@ -251,7 +253,7 @@ async def test_adding_and_removing_items_prorate_a_charge_and_a_credit(
         ],
     )
 
-    assert sorted((item.price, item.quantity) for item in updated.items) == sorted(
+    assert sorted((item.price.id, item.quantity) for item in updated.items) == sorted(
         [(base, 1), (addon, 3)]
     )
     await billing.advance(END)
@@ -315,8 +317,8 @@ async def test_a_bad_update_is_refused_naming_the_field_and_changes_nothing(
         )
         assert (error.param or "").startswith(param), (items, error)
     after = await billing.subscription(created.id)
-    assert [(each.id, each.price, each.quantity) for each in after.items] == [
-        (item.id, item.price, 1)
+    assert [(each.id, each.price.id, each.quantity) for each in after.items] == [
+        (item.id, item.price.id, 1)
     ]
     assert len(await billing.invoices(created.id)) == 1
     assert len(psp_charges(psp)) == 1
@@ -391,8 +393,8 @@ async def test_concurrent_changes_are_prorated_one_after_the_other(
         )
     )
 
-    final = (await billing.subscription(created.id)).items[0].price
-    assert final in (second, third) and final in {each.items[0].price for each in changed}
+    final = (await billing.subscription(created.id)).items[0].price.id
+    assert final in (second, third) and final in {each.items[0].price.id for each in changed}
     between = third if final == second else second  # the change applied first
     amounts = {first: 1000, second: 2999, third: 4321}
     left = {price: share(amount, START, END, AT) for price, amount in amounts.items()}

@@ -46,7 +46,7 @@ async def test_an_upgrade_prorates_onto_the_next_invoice_in_usd(payin: PayIn, sh
     updated = await _upgrade(billed, subscription, bigger, S.PRORATION_BEHAVIOR_UNSPECIFIED)
     await billed.advance(FEB_28_2026)
 
-    assert updated.items[0].price == bigger
+    assert updated.items[0].price.id == bigger
     _, renewal = await billed.invoices(subscription.id)
     lines = sorted((line.amount, line.proration) for line in renewal.lines)
     # 1000 * 18/28 = 642.86 -> 643 credited; 3000 * 18/28 = 1928.57 -> 1929 charged.

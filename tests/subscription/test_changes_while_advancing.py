@@ -65,7 +65,7 @@ async def test_a_subscription_behind_its_advancing_clock_is_changed_once_caught_
     )
     assert (item_refused.reason, item_refused.param) == ("TEST_CLOCK_ADVANCING", "subscription")
     unchanged = await billing.subscription(subscription.id)
-    assert (unchanged.status, unchanged.items[0].price) == (S.SUBSCRIPTION_STATUS_ACTIVE, cheap)
+    assert (unchanged.status, unchanged.items[0].price.id) == (S.SUBSCRIPTION_STATUS_ACTIVE, cheap)
 
     await billing.settle()  # caught up: each renewal at its own time, at the price of then
     updated = await billing.api.UpdateSubscription(upgrade)

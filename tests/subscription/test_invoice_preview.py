@@ -169,7 +169,7 @@ async def test_proposed_item_changes_are_previewed_with_prorations_and_change_no
 
     # The subscription is unchanged, nothing recorded.
     unchanged = await billing.subscription(subscription.id)
-    assert [(i.price, i.quantity) for i in unchanged.items] == [(monthly, 1)]
+    assert [(i.price.id, i.quantity) for i in unchanged.items] == [(monthly, 1)]
     assert await event_counts(billing) == before_events
     assert len(await billing.invoices(subscription.id)) == 1
     await billing.assert_books(net([1000]))

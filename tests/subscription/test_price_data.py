@@ -67,7 +67,7 @@ async def test_an_item_with_price_data_bills_a_price_made_inline(
 
     assert created.status == S.SUBSCRIPTION_STATUS_ACTIVE
     (item,) = created.items
-    inline = await _price(billing, item.price)
+    inline = await _price(billing, item.price.id)
     assert (inline.product, inline.unit_amount, inline.currency, inline.active) == (
         billing.product,
         1234,
@@ -95,8 +95,8 @@ async def test_an_item_with_price_data_bills_a_price_made_inline(
         proration_behavior=S.PRORATION_BEHAVIOR_NONE,
     )
     (moved,) = updated.items
-    assert moved.id == item.id and moved.price not in (inline.id, "")
-    assert (await _price(billing, moved.price)).unit_amount == 2000
+    assert moved.id == item.id and moved.price.id not in (inline.id, "")
+    assert (await _price(billing, moved.price.id)).unit_amount == 2000
     # And one added with price_data.
     added = await billing.update(
         created.id,

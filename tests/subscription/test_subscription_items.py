@@ -39,7 +39,7 @@ async def test_items_added_changed_and_removed_prorate_as_a_subscription_update(
     added = await billing.api.CreateSubscriptionItem(request, metadata=idempotency_key("si-1"))
     again = await billing.api.CreateSubscriptionItem(request, metadata=idempotency_key("si-1"))
     assert added.id.startswith("si_") and again.id == added.id
-    assert (added.price, added.quantity, added.subscription) == (extra, 2, created.id)
+    assert (added.price.id, added.quantity, added.subscription) == (extra, 2, created.id)
     assert dict(added.metadata) == {"seat": "b"}
     assert (added.current_period_start, added.current_period_end) == (START, END)
     charge = share(1200, START, END, AT)
@@ -48,7 +48,10 @@ async def test_items_added_changed_and_removed_prorate_as_a_subscription_update(
     assert (update.status, update.amount_paid) == (S.INVOICE_STATUS_PAID, charge)
     assert [each.amount for each in captured(psp)] == [1000, charge]
     subscription = await billing.subscription(created.id)
-    assert [(item.price, item.quantity) for item in subscription.items] == [(base, 1), (extra, 2)]
+    assert [(item.price.id, item.quantity) for item in subscription.items] == [
+        (base, 1),
+        (extra, 2),
+    ]
 
     changed = await billing.api.UpdateSubscriptionItem(
         S.UpdateSubscriptionItemRequest(id=added.id, quantity=3, metadata={"tier": "x"})
@@ -65,7 +68,7 @@ async def test_items_added_changed_and_removed_prorate_as_a_subscription_update(
     assert tagged.metadata["note"] == "n"  # its metadata alone: nothing to prorate or bill
     assert len(await billing.invoices(created.id)) == invoiced
     read = await billing.api.GetSubscriptionItem(S.GetSubscriptionItemRequest(id=added.id))
-    assert (read.quantity, read.price, read.subscription) == (3, extra, created.id)
+    assert (read.quantity, read.price.id, read.subscription) == (3, extra, created.id)
     # create_prorations (the default): the quantity's proration waits for the renewal.
     removed = await billing.api.DeleteSubscriptionItem(
         S.DeleteSubscriptionItemRequest(id=added.id, proration_behavior=S.PRORATION_BEHAVIOR_NONE)
@@ -116,7 +119,7 @@ async def test_bad_item_requests_name_their_own_fields_and_change_nothing(
     )
     assert bad_update.param == "price"
     subscription = await billing.subscription(created.id)
-    assert [(each.id, each.price, each.quantity) for each in subscription.items] == [
+    assert [(each.id, each.price.id, each.quantity) for each in subscription.items] == [
         (item.id, base, 1)
     ]
     assert len(await billing.invoices(created.id)) == 1

@@ -996,17 +996,15 @@ class SubscriptionItem(_message.Message):
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
     ID_FIELD_NUMBER: _builtins.int
-    PRICE_FIELD_NUMBER: _builtins.int
     QUANTITY_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     CURRENT_PERIOD_START_FIELD_NUMBER: _builtins.int
     CURRENT_PERIOD_END_FIELD_NUMBER: _builtins.int
     SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    PRICE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"si_..." """
-    price: _builtins.str
-    """"price_..." """
     quantity: _builtins.int
     """1 or more."""
     created: _builtins.int
@@ -1019,19 +1017,25 @@ class SubscriptionItem(_message.Message):
     """"sub_..." the item belongs to (Stripe's `subscription`)."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def price(self) -> Global___Price:
+        """The price the item bills (Stripe's Price object): in every answer, and in the events'
+        subscriptions, as the price is.
+        """
+
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
-        price: _builtins.str = ...,
         quantity: _builtins.int = ...,
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         current_period_start: _builtins.int = ...,
         current_period_end: _builtins.int = ...,
         subscription: _builtins.str = ...,
+        price: Global___Price | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["price", b"price"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "current_period_end", b"current_period_end", "current_period_start", b"current_period_start", "id", b"id", "metadata", b"metadata", "price", b"price", "quantity", b"quantity", "subscription", b"subscription"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...

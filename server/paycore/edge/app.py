@@ -37,7 +37,7 @@ from paycore.edge.errors import (
     parameter_invalid,
     replay_headers,
 )
-from paycore.edge.expand import EXPAND_KEY, Expander, always_expanded, expand_paths
+from paycore.edge.expand import EXPAND_KEY, Expander, expand_paths
 from paycore.edge.metrics import ROUTE_KEY, EdgeMetrics
 from paycore.edge.openapi import openapi_document
 from paycore.edge.params import PARAMETER_COUNT_MAX, parse_params
@@ -207,12 +207,11 @@ class Edge:
             raise from_rpc_error(error, what, variables) from None
         replayed = replay_headers(dict(await call.trailing_metadata() or ()))
         rendered = stripe_json(response, list_url=request.rel_url.path)
-        paths = [] if route.response_body else always_expanded(response.DESCRIPTOR)
         if route.response_body:
             rendered = rendered[route.response_body]
         fetch = functools.partial(self._fetch, metadata)
-        if expand or paths:
-            await self._expander.expand(rendered, paths + expand_paths(expand), fetch)
+        if expand:
+            await self._expander.expand(rendered, expand_paths(expand), fetch)
         livemode = _livemode(metadata)
         problem = declined(route.rpc_method, rendered)
         if problem is not None:

@@ -18,7 +18,6 @@ import re
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 from paycore.edge.errors import EdgeError, invalid_request
 from paycore.edge.routes import HttpRoute
@@ -27,12 +26,6 @@ from paycore.stripe_json import PSP_KINDS, object_name, stripe_json
 from paycore.transcoding import to_message
 
 EXPAND_KEY = re.compile(r"^expand(\[[0-9]*\])?$")
-ALWAYS_EXPANDED: dict[str, tuple[str, ...]] = {
-    # Stripe renders a subscription item's price as the Price object, never as its id.
-    "paycore.v1.SubscriptionItem": ("price",),
-    "paycore.v1.Subscription": ("items.data.price",),
-}
-"""Paths every answer of a message expands, as Stripe's objects nest these (by full name)."""
 EXPANDED_BY_FIELD: dict[tuple[str, str, str], str] = {
     # A payout's card destination is the payee's external account, Stripe's `card`, not the
     # payment method it was registered from (which `pm_` reads everywhere else).
@@ -90,18 +83,6 @@ def expand_paths(values: Iterable[Any]) -> list[str]:
         message = f"expand: at most {EXPAND_PATHS_MAX} paths"
         raise invalid_request("parameter_invalid", message, "expand")
     return paths
-
-
-def always_expanded(message: Descriptor) -> list[str]:
-    """The ALWAYS_EXPANDED paths of an answer of `message`: its own, or those of each element
-    of a list answer's `data`."""
-    own = ALWAYS_EXPANDED.get(message.full_name)
-    if own is not None:
-        return list(own)
-    data = message.fields_by_name.get("data")
-    if data is None or data.message_type is None:
-        return []
-    return [f"data.{path}" for path in ALWAYS_EXPANDED.get(data.message_type.full_name, ())]
 
 
 def deleted_templates(routes: Iterable[HttpRoute]) -> frozenset[str]:

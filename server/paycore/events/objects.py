@@ -22,9 +22,38 @@ def render(message: Message) -> tuple[str, dict[str, Any]]:
     return descriptor.full_name, to_json(message)
 
 
+NAMED_BY_ID_THEN: dict[str, tuple[str, str]] = {
+    # A subscription item's `price` was the price's id until it carried the Price (field 9).
+    "paycore.v1.Subscription": ("items", "price"),
+}
+"""(list, field) of objects stored when each element's `field` named its object by id, where
+the message now holds that object: read back as the object of that id (nothing else of it
+was stored), so that the events recorded before still read."""
+
+
 def restore(object_type: str, data: dict[str, Any]) -> Message:
     descriptor = descriptor_pool.Default().FindMessageTypeByName(object_type)
-    return to_message(descriptor, checked(descriptor, data, from_text=False))
+    return to_message(descriptor, checked(descriptor, _as_now(object_type, data), from_text=False))
+
+
+def _as_now(object_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with the ids NAMED_BY_ID_THEN names made objects of those ids."""
+    named = NAMED_BY_ID_THEN.get(object_type)
+    if named is None:
+        return data
+    many, field = named
+    elements = data.get(many)
+    if not isinstance(elements, list):
+        return data
+    return {
+        **data,
+        many: [
+            {**element, field: {"id": element[field]}}
+            if isinstance(element, dict) and isinstance(element.get(field), str)
+            else element
+            for element in elements
+        ],
+    }
 
 
 def packed(object_type: str, data: dict[str, Any]) -> any_pb2.Any:

@@ -110,6 +110,9 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "coupon.deleted",
         "customer.discount.created",
         "customer.discount.deleted",
+        # A test clock made (ready at its frozen time), set advancing, caught up, deleted.
+        "test_helpers.test_clock.created",
+        "test_helpers.test_clock.advancing",
         "test_helpers.test_clock.ready",
         "test_helpers.test_clock.deleted",
         # Fraud reviews.

@@ -352,7 +352,7 @@ class Billing:
         if await repository.for_period(subscription.merchant_id, subscription.id, at) is not None:
             await lifecycle.save(connection, self._events, subscription, renewed)  # billed already
             return AGAIN
-        lines = await invoicing.period_lines(connection, renewed, period)
+        lines = invoicing.period_lines(renewed, period)
         invoice, renewed = await invoicing.create_invoice(
             connection, self._events, renewed, BillingReason.SUBSCRIPTION_CYCLE, period, lines, at
         )

@@ -136,7 +136,7 @@ async def update(
     changed = _trial_moved(changed, changes, now)
     amount = None
     if changes.promotion_code_id:  # its restrictions.minimum_amount: the items for a period
-        current = await invoices.period_lines(connection, subscription, subscription.current_period)
+        current = invoices.period_lines(subscription, subscription.current_period)
         amount = sum(line.amount for line in current)
     changed = await discounts.take(
         connection,
@@ -175,11 +175,11 @@ async def update(
             items=await _new_items(connection, changed, changes.items, now, collection.events),
         )
         unit = collection.rules.rule(subscription.currency).charge_multiple
-        lines = await _proration_lines(connection, subscription, changed, prorated_at, unit)
+        lines = _proration_lines(subscription, changed, prorated_at, unit)
         if changes.proration is ProrationBehavior.NONE or subscription.status not in PRORATED:
             lines = ()
         repository = InvoiceRepository(connection)
-        renewal = await invoices.period_lines(connection, changed, subscription.current_period)
+        renewal = invoices.period_lines(changed, subscription.current_period)
         next_total = sum(line.amount for line in renewal)
         if changes.proration is ProrationBehavior.CREATE_PRORATIONS:
             pending = await repository.pending_lines(merchant_id, subscription.id)
@@ -280,17 +280,14 @@ async def _new_items(
             if change.deleted:
                 del items[current.id]
                 continue
-            price_id = current.price_id
+            price = current.price
             if change.price_id:
                 price = await _price(connection, subscription, change, index)
-                price_id = price.id
             quantity = current.quantity if change.quantity is None else change.quantity
             metadata = current.metadata
             if change.metadata is not None:
                 metadata = change.metadata.applied_to(metadata)
-            items[current.id] = replace(
-                current, price_id=price_id, quantity=quantity, metadata=metadata
-            )
+            items[current.id] = replace(current, price=price, quantity=quantity, metadata=metadata)
         else:
             if not change.price_id:
                 raise missing(change.param(index, "price"))
@@ -299,7 +296,7 @@ async def _new_items(
             items[new_item_id] = SubscriptionItem(
                 id=new_item_id,
                 subscription_id=subscription.id,
-                price_id=price.id,
+                price=price,
                 quantity=change.quantity or 1,
                 created=now,
                 metadata={} if change.metadata is None else change.metadata.applied_to({}),
@@ -341,18 +338,14 @@ async def _price(
     return price
 
 
-async def _proration_lines(
-    connection: AsyncConnection, before: Subscription, after: Subscription, now: int, unit: int
+def _proration_lines(
+    before: Subscription, after: Subscription, now: int, unit: int
 ) -> tuple[InvoiceLine, ...]:
     """Credit and charge lines, item by item, for what changed at `now`, in multiples of
     `unit` (the currency's charge multiple: every line an amount a charge can take)."""
     period = before.current_period
     if not period.start <= now < period.end:
         return ()
-    prices = {
-        **(await invoices.item_prices(connection, before)),
-        **(await invoices.item_prices(connection, after)),
-    }
     old = {item.id: item for item in before.items}
     new = {item.id: item for item in after.items}
     remaining = Period(now, period.end)
@@ -360,16 +353,16 @@ async def _proration_lines(
     lines: list[InvoiceLine] = []
     for item_id in sorted(old.keys() | new.keys()):
         was, becomes = old.get(item_id), new.get(item_id)
-        was_amount = 0 if was is None else _amount(prices, was)
-        becomes_amount = 0 if becomes is None else _amount(prices, becomes)
+        was_amount = 0 if was is None else _amount(was)
+        becomes_amount = 0 if becomes is None else _amount(becomes)
         if _billed(was) == _billed(becomes):  # unchanged, or its metadata alone
             continue
         proration = prorate(period, now, was_amount, becomes_amount, unit)
         if was is not None and proration.credit:
-            line = _line(prices[was.price_id], was, proration.credit, remaining)
+            line = _line(was.price, was, proration.credit, remaining)
             lines.append(replace(line, description=f"Unused time on {line.description} {when}"))
         if becomes is not None and proration.charge:
-            line = _line(prices[becomes.price_id], becomes, proration.charge, remaining)
+            line = _line(becomes.price, becomes, proration.charge, remaining)
             lines.append(replace(line, description=f"Remaining time on {line.description} {when}"))
     return tuple(lines)
 
@@ -379,8 +372,8 @@ def _billed(item: SubscriptionItem | None) -> tuple[str, int] | None:
     return None if item is None else (item.price_id, item.quantity)
 
 
-def _amount(prices: dict[str, Price], item: SubscriptionItem) -> int:
-    return item_amount(prices[item.price_id].unit_amount, item.quantity)
+def _amount(item: SubscriptionItem) -> int:
+    return item_amount(item.price.unit_amount, item.quantity)
 
 
 def _line(price: Price, item: SubscriptionItem, amount: int, period: Period) -> InvoiceLine:
@@ -417,7 +410,7 @@ async def cancel(
     if prorate_refund:  # the credit for the current items' unused time
         unit = collection.rules.rule(subscription.currency).charge_multiple
         gone = replace(subscription, items=())
-        unused = await _proration_lines(connection, subscription, gone, now, unit)
+        unused = _proration_lines(subscription, gone, now, unit)
     last = None
     if invoice_now:
         # The last invoice nets the credit against what it bills (as Stripe's final invoice),

@@ -100,7 +100,7 @@ async def start_subscription(
             SubscriptionItem(
                 id=new_id(Prefix.SUBSCRIPTION_ITEM, shard),
                 subscription_id=subscription_id,
-                price_id=price.id,
+                price=price,
                 quantity=quantity,
                 created=now,
                 metadata=new.item_metadata[index] if new.item_metadata else {},
@@ -121,7 +121,7 @@ async def start_subscription(
     if trial_end:
         lines = trial_lines(subscription, prices, period)
     else:
-        lines = await invoices.period_lines(connection, subscription, period)
+        lines = invoices.period_lines(subscription, period)
     events = collection.events
     invoice, subscription = await invoices.create_invoice(
         connection, events, subscription, BillingReason.SUBSCRIPTION_CREATE, period, lines, now

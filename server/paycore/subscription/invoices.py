@@ -18,7 +18,6 @@ from typing import TypeVar
 from paycore.currency.rules import CurrencyRules
 from paycore.errors import invalid
 from paycore.ids import Prefix, new_merchant_id
-from paycore.invariants import violated
 from paycore.subscription import discounts, invoice_items
 from paycore.subscription.events import (
     INVOICE_CREATED,
@@ -42,32 +41,17 @@ from paycore.subscription.models import (
     SubscriptionItem,
 )
 from paycore.subscription.proration import item_amount
-from paycore.subscription.repository import PriceRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 CREDIT_CARRIED = "Unused credit carried forward"
 DUE_CARRIED = "Amount below the minimum charge carried forward"
 
 
-async def item_prices(connection: AsyncConnection, subscription: Subscription) -> dict[str, Price]:
-    prices = PriceRepository(connection)
-    found: dict[str, Price] = {}
-    for item in subscription.items:
-        price = await prices.get(subscription.merchant_id, item.price_id)
-        if price is None:
-            violated(f"price {item.price_id} is not the merchant's")  # items name its prices
-        found[price.id] = price
-    return found
-
-
-async def period_lines(
-    connection: AsyncConnection, subscription: Subscription, period: Period
-) -> tuple[InvoiceLine, ...]:
+def period_lines(subscription: Subscription, period: Period) -> tuple[InvoiceLine, ...]:
     """One line per item for a whole period at its current price and quantity."""
-    prices = await item_prices(connection, subscription)
     lines = []
     for item in subscription.items:
-        price = prices[item.price_id]
+        price = item.price
         amount = item_amount(price.unit_amount, item.quantity)
         lines.append(item_line(item, price, amount, f"{item.quantity} x {describe(price)}", period))
     return tuple(lines)

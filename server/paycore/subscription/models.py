@@ -300,12 +300,19 @@ class BillingSettings:
 
 @dataclass(frozen=True)
 class SubscriptionItem:
+    """An item as stored, with the price it bills (read with it: an item's message and the
+    events' subscriptions carry the Price object, as Stripe's do)."""
+
     id: str
     subscription_id: str
-    price_id: str
+    price: Price
     quantity: int
     created: int
     metadata: dict[str, str]
+
+    @property
+    def price_id(self) -> str:
+        return self.price.id
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,7 @@ async def _next_invoice(
         at, next_boundary(subscription.billing_cycle_anchor, subscription.recurring, at)
     )
     renewed = replace(subscription, current_period=period)
-    lines = await invoices.period_lines(connection, renewed, period)
+    lines = invoices.period_lines(renewed, period)
     invoice, _ = await invoices.create_invoice(
         connection,
         collection.events,

@@ -4,6 +4,7 @@ shard (paycore.storage)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -28,7 +29,7 @@ from paycore.subscription.models import (
     TestClock,
     TestClockStatus,
 )
-from sqlalchemy import Row, Select, Table, func, insert, select, update
+from sqlalchemy import Select, Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 T = TypeVar("T")
@@ -188,10 +189,12 @@ class TestClockRepository:
         return decode_test_clock(row)
 
 
-def _recurring(row: Row[Any]) -> Recurring | None:
-    if row.recurring_interval is None:
+def _recurring(row: Mapping[str, Any]) -> Recurring | None:
+    """A price row's recurrence (by key: a row's mapping, or a price's columns read from a join,
+    paycore.subscription.store)."""
+    if row["recurring_interval"] is None:
         return None
-    return Recurring(Interval(row.recurring_interval), row.recurring_interval_count)
+    return Recurring(Interval(row["recurring_interval"]), row["recurring_interval_count"])
 
 
 _AT = {"created": "created_at"}

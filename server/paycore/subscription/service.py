@@ -37,6 +37,7 @@ from paycore.subscription.events import (
     PRICE_UPDATED,
     PRODUCT_CREATED,
     PRODUCT_UPDATED,
+    TEST_CLOCK_CREATED,
     SubscriptionEvents,
 )
 from paycore.subscription.models import (
@@ -213,7 +214,9 @@ class SubscriptionService:
         if merchant.livemode:
             raise ApiError(Reason.TEST_CLOCK_LIVEMODE, id=merchant_id)
         clock_id = new_merchant_id(Prefix.TEST_CLOCK, merchant_id)
-        return await TestClockRepository(connection).insert(merchant_id, clock_id, new)
+        clock = await TestClockRepository(connection).insert(merchant_id, clock_id, new)
+        await self._events.test_clock.record(connection, TEST_CLOCK_CREATED, clock)
+        return clock
 
     async def get_test_clock(self, merchant_id: str, clock_id: str) -> TestClock:
         return await self._reads.one(merchant_id, TEST_CLOCKS, clock_id)

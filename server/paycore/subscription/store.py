@@ -3,6 +3,7 @@ paycore.subscription.invoice_store). Merchant-scoped like paycore.subscription.r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -12,6 +13,7 @@ from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import (
     billing_settings,
+    prices,
     subscription_items,
     subscriptions,
 )
@@ -21,12 +23,14 @@ from paycore.subscription.models import (
     FinalAction,
     Interval,
     Period,
+    Price,
     Recurring,
     Subscription,
     SubscriptionItem,
     SubscriptionStatus,
 )
-from sqlalchemy import Row, Select, delete, func, insert, select, update
+from paycore.subscription.repository import decode_price
+from sqlalchemy import Row, Select, and_, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -66,8 +70,8 @@ class SubscriptionRepository:
     async def items(self, merchant_id: str, subscription_id: str) -> tuple[SubscriptionItem, ...]:
         t = subscription_items
         rows = await self._connection.execute(
-            select(t)
-            .where(t.c.merchant_id == merchant_id, t.c.subscription_id == subscription_id)
+            SUBSCRIPTION_ITEMS.of(merchant_id)
+            .where(t.c.subscription_id == subscription_id)
             .order_by(t.c.id)
         )
         return tuple(_item(row) for row in rows.all())
@@ -180,16 +184,41 @@ def _current_period(row: Row[Any]) -> Period:
 
 
 _encode_subscription: Encoder[Subscription] = Encoder(subscriptions, Subscription)
-_encode_item: Encoder[SubscriptionItem] = Encoder(subscription_items, SubscriptionItem)
+_encode_item: Encoder[SubscriptionItem] = Encoder(
+    subscription_items,
+    SubscriptionItem,
+    columns={"price": "price_id"},
+    convert={"price": lambda price: price.id},
+)
 _decode_subscription: Decoder[Subscription] = Decoder(
     subscriptions,
     Subscription,
     derive={"recurring": _recurring, "current_period": _current_period},
     skip=("items", "discount"),
 )
-_item: Decoder[SubscriptionItem] = Decoder(subscription_items, SubscriptionItem)
-SUBSCRIPTION_ITEMS = Kind("subscription_item", subscription_items, _item)
-"""The read path's kind of one item (GetSubscriptionItem)."""
+_PRICE_COLUMN = "price__"
+"""The prefix of the price's columns in an item's row (`_ITEMS_PRICED`)."""
+_ITEMS_PRICED = select(
+    subscription_items, *(column.label(_PRICE_COLUMN + column.name) for column in prices.c)
+).join(
+    prices,
+    and_(
+        prices.c.merchant_id == subscription_items.c.merchant_id,
+        prices.c.id == subscription_items.c.price_id,
+    ),
+)
+"""Items with their prices' columns (each item names a price of its merchant's)."""
+
+
+def _joined_price(row: Mapping[str, Any]) -> Price:
+    return decode_price({c.name: row[_PRICE_COLUMN + c.name] for c in prices.c})
+
+
+_item: Decoder[SubscriptionItem] = Decoder(
+    subscription_items, SubscriptionItem, derive={"price": _joined_price}
+)
+SUBSCRIPTION_ITEMS = Kind("subscription_item", subscription_items, _item, selected=_ITEMS_PRICED)
+"""The read path's kind of one item (GetSubscriptionItem), with its price."""
 SUBSCRIPTIONS = Kind("subscription", subscriptions, _decode_subscription, complete=_with_items)
 """The read path's kind (paycore.storage.reads): a subscription with its items."""
 

@@ -31,6 +31,7 @@ from paycore.subscription.collection import (
     requires_action,
 )
 from paycore.subscription.creation import expire_declined, require_attached, start_subscription
+from paycore.subscription.events import TEST_CLOCK_ADVANCING
 from paycore.subscription.invoice_store import INVOICES, InvoiceRepository, invoices_query
 from paycore.subscription.models import (
     BillingSettings,
@@ -683,9 +684,11 @@ class Subscriptions:
             raise invalid("frozen_time", f"must be later than the clock's {clock.frozen_time}")
         if frozen_time > clock.frozen_time + ADVANCE_MAX_SECONDS:
             raise invalid("frozen_time", "must be at most two years after the clock's time")
-        return await TestClockRepository(connection).set(
+        advancing = await TestClockRepository(connection).set(
             merchant_id, clock_id, TestClockStatus.ADVANCING, frozen_time
         )
+        await self._events.test_clock.record(connection, TEST_CLOCK_ADVANCING, advancing)
+        return advancing
 
     async def delete_clock(
         self, connection: AsyncConnection, merchant_id: str, clock_id: str

@@ -143,10 +143,12 @@ def deleted_subscription_item_message(
 def subscription_item_message(
     item: SubscriptionItem, period: Period
 ) -> subscription_pb2.SubscriptionItem:
-    """An item with its subscription's current `period` (Stripe shows it on each item)."""
+    """An item with its subscription's current `period` (Stripe shows it on each item) and its
+    Price object."""
     return message_of(
         subscription_pb2.SubscriptionItem,
         item,
+        price=price_message(item.price),
         current_period_start=period.start,
         current_period_end=period.end,
         subscription=item.subscription_id,
