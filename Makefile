@@ -37,8 +37,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two pytest processes (pytest-xdist), a file's tests in one of them (module fixtures are made
+# once): each process makes its own databases and Redis prefix (tests/conftest.py), and one
+# process kept one core busy while the other idled. PYTEST_WORKERS=0 runs them in this process.
+PYTEST_WORKERS ?= 2
 unit: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Regenerates clients/paycore/v1 from protos/; tests/test_generated_code.py fails when it is stale.
 protos: $(STAMP)
