@@ -175,6 +175,8 @@ def test_vault_keys_rotate_by_version() -> None:
         "x:" + new_vault_key(),
         "1:{0},1:{0}".format(new_vault_key()),
     ],
+    # Names, not the random keys: pytest-xdist's processes must collect the same tests.
+    ids=["empty", "not-base64", "too-short", "bad-version", "a-version-twice"],
 )
 def test_a_bad_vault_key_stops_the_process_without_echoing_it(setting: str) -> None:
     with pytest.raises(ConfigurationError) as raised:
