@@ -176,14 +176,7 @@ class DiscrepancyBook:
                 day,
                 [owner for owner, _ in again],
                 [item.key for _, item in again],
-                [item.internal_amount for _, item in again],
-                [item.internal_currency for _, item in again],
-                [item.internal_fee for _, item in again],
-                [item.internal_status for _, item in again],
-                [item.psp_amount for _, item in again],
-                [item.psp_currency for _, item in again],
-                [item.psp_fee for _, item in again],
-                [item.psp_status for _, item in again],
+                *_figures(again),
             )
         new = [
             (owner, item)
@@ -206,14 +199,7 @@ class DiscrepancyBook:
             [item.object_id for _, item in new],
             [" ".join(item.object_ids) for _, item in new],
             [item.reference for _, item in new],
-            [item.internal_amount for _, item in new],
-            [item.internal_currency for _, item in new],
-            [item.internal_fee for _, item in new],
-            [item.internal_status for _, item in new],
-            [item.psp_amount for _, item in new],
-            [item.psp_currency for _, item in new],
-            [item.psp_fee for _, item in new],
-            [item.psp_status for _, item in new],
+            *_figures(new),
         )
         created = await _read(connection, ids)
         resolved = []
@@ -348,3 +334,20 @@ async def _read(connection: AsyncConnection, ids: Sequence[str]) -> list[Discrep
         )
     ).all()
     return [repository.decode_discrepancy(row) for row in rows]
+
+
+_FIGURES = (
+    "internal_amount",
+    "internal_currency",
+    "internal_fee",
+    "internal_status",
+    "psp_amount",
+    "psp_currency",
+    "psp_fee",
+    "psp_status",
+)
+
+
+def _figures(pairs: Sequence[tuple[str, FoundDiscrepancy]]) -> list[list[object]]:
+    """Both sides' figures of `pairs`' items, a column each, in _TOUCH's and _INSERT's order."""
+    return [[getattr(item, name) for _, item in pairs] for name in _FIGURES]
